@@ -1,0 +1,311 @@
+"""The plugin manager and the registry of rewards, samplers, algorithms and sandboxes.
+
+Built lazily by `get_registry()` (never at import time): the pluggy manager loads every
+entry point of the ``assay`` group (first-party packages use the same group as third parties),
+then calls each plugin's registration hooks one plugin at a time, so every registered name is
+attributed to its plugin and a duplicate names both.
+
+Environment:
+- ``ASSAY_DISABLE_PLUGINS=a,b``: entry-point names (or distribution names) not to load.
+- ``ASSAY_STRICT_PLUGINS=1``: a plugin that fails to load is fatal instead of reported and skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pluggy
+
+from . import hookspecs
+from .errors import DuplicateNameError, PluginLoadError, UnknownNameError
+
+Kind = Literal["reward", "sampler", "algorithm", "sandbox"]
+KINDS: tuple[Kind, ...] = ("reward", "sampler", "algorithm", "sandbox")
+ENTRY_POINT_GROUP = "assay"
+RUNTIME = "__runtime__"
+
+RegisterFn = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered object and where it came from."""
+
+    kind: Kind
+    name: str
+    obj: Any
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not load or whose hook raised: reported, then skipped."""
+
+    plugin: str
+    distribution: str | None
+    reason: str
+    stage: str  # "import" or the hook name
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _strict() -> bool:
+    return os.environ.get("ASSAY_STRICT_PLUGINS", "").lower() in ("1", "true", "yes", "on")
+
+
+def _blocked() -> set[str]:
+    raw = os.environ.get("ASSAY_DISABLE_PLUGINS", "")
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+class Registry:
+    """Named objects by kind, the plugins that provided them, and the plugins that failed."""
+
+    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
+        self.pm = pm or make_plugin_manager()
+        self._entries: dict[Kind, dict[str, Entry]] = {k: {} for k in KINDS}
+        self.plugins: dict[str, PluginInfo] = {}
+        self.failures: list[PluginFailure] = []
+        self._lock = threading.RLock()
+
+    # -- adding ---------------------------------------------------------------------------
+    def add(
+        self,
+        kind: Kind,
+        name: str,
+        obj: Any,
+        *,
+        plugin: str = RUNTIME,
+        distribution: str | None = None,
+        version: str | None = None,
+        replace: bool = False,
+    ) -> Entry:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if kind == "reward":
+            from .rewards import as_reward_class
+
+            obj = as_reward_class(obj, name)
+        with self._lock:
+            old = self._entries[kind].get(name)
+            if old is not None and not replace and old.obj is not obj:
+                # Re-running a notebook cell re-registers the same function: allow that.
+                if not (plugin == RUNTIME and old.plugin == RUNTIME):
+                    raise DuplicateNameError(kind, name, old.plugin, plugin)
+            entry = Entry(kind, name, obj, plugin, distribution, version)
+            self._entries[kind][name] = entry
+            if plugin in self.plugins:
+                self.plugins[plugin].provides.setdefault(kind, []).append(name)
+            return entry
+
+    def remove(self, kind: Kind, name: str) -> None:
+        with self._lock:
+            self._entries[kind].pop(name, None)
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, kind: Kind, name: str) -> Entry:
+        try:
+            return self._entries[kind][name]
+        except KeyError:
+            raise UnknownNameError(kind, name, sorted(self._entries[kind]), self.failures) from None
+
+    def names(self, kind: Kind) -> list[str]:
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: Kind) -> Iterator[Entry]:
+        for name in sorted(self._entries[kind]):
+            yield self._entries[kind][name]
+
+    # -- loading --------------------------------------------------------------------------
+    def load(self, entry_points: bool = True) -> Registry:
+        """Load entry-point plugins and run every plugin's registration hooks."""
+        if entry_points:
+            self._load_entry_points()
+        for plugin in list(self.pm.get_plugins()):
+            self._register_from(plugin)
+        self._configure()
+        return self
+
+    def register_plugin(self, module: Any, name: str | None = None) -> str:
+        """Register a plugin object (module or instance) now, e.g. from a test or a notebook."""
+        pname = self.pm.register(module, name=name)
+        if pname is None:
+            raise PluginLoadError(name or repr(module), None, "already registered or blocked")
+        self.plugins.setdefault(
+            pname, PluginInfo(pname, None, None, getattr(module, "__name__", repr(module)))
+        )
+        self._register_from(module)
+        self._call_one("assay_configure", module, registry=self)
+        return pname
+
+    def unregister_plugin(self, name: str) -> None:
+        """Remove a plugin and everything it registered."""
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        with self._lock:
+            for kind in KINDS:
+                for n in [n for n, e in self._entries[kind].items() if e.plugin == name]:
+                    del self._entries[kind][n]
+        self.plugins.pop(name, None)
+
+    def _load_entry_points(self) -> None:
+        blocked = _blocked()
+        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            if ep.name in blocked or (dist and dist in blocked):
+                self.pm.set_blocked(ep.name)
+                continue
+            if self.pm.get_plugin(ep.name) is not None or self.pm.is_blocked(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not break the host
+                reason = f"{type(exc).__name__}: {exc}"
+                self._fail(ep.name, dist, reason, "import", exc)
+                continue
+            self.pm.register(module, name=ep.name)
+            self.plugins[ep.name] = PluginInfo(ep.name, dist, version, ep.value)
+
+    def _fail(
+        self, plugin: str, dist: str | None, reason: str, stage: str, exc: BaseException
+    ) -> None:
+        failure = PluginFailure(plugin, dist, reason, stage)
+        self.failures.append(failure)
+        if _strict():
+            raise PluginLoadError(plugin, dist, reason) from exc
+        warnings.warn(
+            f"assay: plugin {plugin!r} (distribution {dist or '?'}) failed at {stage}: {reason}; "
+            "skipped (set ASSAY_STRICT_PLUGINS=1 to make this fatal)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    def _register_from(self, plugin: Any) -> None:
+        pname = self.pm.get_name(plugin) or repr(plugin)
+        info = self.plugins.get(pname)
+        dist = info.distribution if info else None
+        version = info.version if info else None
+        for hook, kind in _REGISTRATION_HOOKS.items():
+
+            def register(obj: Any, name: str | None = None, *, _kind: Kind = kind) -> None:
+                key = name or getattr(obj, "name", None) or getattr(obj, "__name__", None)
+                if not key:
+                    raise ValueError(f"cannot tell the name of {obj!r}: pass name=...")
+                self.add(_kind, key, obj, plugin=pname, distribution=dist, version=version)
+
+            self._call_one(hook, plugin, register=register)
+
+    def _call_one(self, hook: str, plugin: Any, **kwargs: Any) -> None:
+        """Call one plugin's implementation of a hook; failures are reported, not raised."""
+        impl = getattr(plugin, hook, None)
+        if impl is None:
+            return
+        pname = self.pm.get_name(plugin) or repr(plugin)
+        try:
+            impl(**kwargs)
+        except DuplicateNameError:
+            raise
+        except Exception as exc:
+            info = self.plugins.get(pname)
+            reason = f"{type(exc).__name__}: {exc}"
+            if os.environ.get("ASSAY_DEBUG"):
+                reason += "\n" + traceback.format_exc()
+            self._fail(pname, info.distribution if info else None, reason, hook, exc)
+
+    def _configure(self) -> None:
+        for plugin in list(self.pm.get_plugins()):
+            self._call_one("assay_configure", plugin, registry=self)
+
+    def check_pending(self) -> None:
+        """Fail loudly on hook implementations that match no spec (a misspelt hook name).
+
+        The offending plugin is reported and unregistered, or the error raised in strict mode.
+        """
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                pname = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+                info = self.plugins.get(pname)
+                self._fail(pname, info.distribution if info else None, str(exc), "check_pending", exc)
+                self.unregister_plugin(pname)
+
+    # -- typed hook calls (pluggy's own calls are untyped) ---------------------------------
+    def add_commands(self, subparsers: Any) -> None:
+        for plugin in list(self.pm.get_plugins()):
+            self._call_one("assay_add_commands", plugin, subparsers=subparsers)
+
+
+_REGISTRATION_HOOKS: dict[str, Kind] = {
+    "assay_register_rewards": "reward",
+    "assay_register_samplers": "sampler",
+    "assay_register_algorithms": "algorithm",
+    "assay_register_sandboxes": "sandbox",
+}
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    """A fresh pluggy manager with Assay's hook specs (no plugins loaded)."""
+    pm = pluggy.PluginManager("assay")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, built (plugins loaded, hooks run) on first use."""
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                reg = Registry()
+                _registry = reg  # visible to runtime registrations made while loading
+                try:
+                    reg.load()
+                    reg.check_pending()
+                except BaseException:
+                    _registry = None
+                    raise
+    return _registry
+
+
+def reset_registry() -> None:
+    """Forget the process-wide registry (tests; after installing a plugin at runtime)."""
+    global _registry
+    with _registry_lock:
+        _registry = None
+
+
+def register(kind: Kind, obj: Any, name: str | None = None, *, replace: bool = False) -> Entry:
+    """Register an object at runtime, without a package (notebooks, scripts)."""
+    key = name or getattr(obj, "name", None) or getattr(obj, "__name__", None)
+    if not key:
+        raise ValueError(f"cannot tell the name of {obj!r}: pass name=...")
+    return get_registry().add(kind, key, obj, replace=replace)
+
+
+def get_reward(name: str, **options: Any) -> Any:
+    """Instantiate a registered reward with its options."""
+    return get_registry().get("reward", name).obj(**options)

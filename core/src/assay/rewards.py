@@ -1,0 +1,273 @@
+"""The reward contract and the lifting of plain functions into rewards.
+
+A reward scores a *batch*: ``score(samples) -> list[Score | float | None]`` in input order, so
+verifiers can cache, dedupe within a GRPO group and parallelise. Options arrive as keyword
+arguments and are validated by the reward's ``Options`` pydantic model, so a typo in a pipeline
+spec names the bad key.
+
+Plain functions become rewards through `FunctionReward`:
+
+- per-sample: ``fn(sample) -> float | None | Score`` (``sample`` is an `assay.Sample`);
+- TRL batch signature: ``fn(prompts, completions, **columns) -> list[float | None]``;
+
+either may be ``async def``. Extra keyword parameters of the function are its options.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, create_model
+
+from .models import Sample, Score, ScoreLike
+
+
+class NoOptions(BaseModel):
+    """Options model of a reward that takes none: any key is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reward(abc.ABC):
+    """Base class of every reward.
+
+    Subclasses set ``name`` (the registry key), optionally an ``Options`` model, and implement
+    `score`. ``timeout`` / ``memory_mb`` are defaults for the hard deadline the pipeline applies
+    when the reward is marked ``expensive`` (or when a pipeline component asks for one).
+    """
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    expensive: ClassVar[bool] = False
+    timeout: ClassVar[float | None] = None
+    memory_mb: ClassVar[int | None] = None
+
+    def __init__(self, **options: Any) -> None:
+        self.options = self.Options.model_validate(options)
+
+    @abc.abstractmethod
+    def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        """Score a batch; one entry per sample, in order."""
+
+    def dependencies(self) -> list[str]:
+        """Names of pipeline components whose scores this reward reads (e.g. cosine length
+        scaling reads a correctness reward). The pipeline scores those first and calls
+        `score_with`."""
+        return []
+
+    def score_with(
+        self, samples: Sequence[Sample], upstream: dict[str, list[Score]]
+    ) -> list[ScoreLike]:
+        """Score with the scores of the components named by `dependencies` at hand.
+
+        Outside a pipeline `score` is called instead; a reward with dependencies then computes
+        them itself (typically through ``assay.get_reward``).
+        """
+        return self.score(samples)
+
+    async def ascore(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        """Async scoring; the default runs `score` on a thread so the event loop stays free."""
+        return await asyncio.to_thread(self.score, samples)
+
+    def close(self) -> None:
+        """Release workers, models, sandboxes. Idempotent."""
+
+    def __repr__(self) -> str:
+        opts = self.options.model_dump(exclude_defaults=True) if self.options else {}
+        return f"<reward {self.name} {opts}>" if opts else f"<reward {self.name}>"
+
+
+_BATCH_FIRST_PARAMS = ("prompts", "completions")
+
+
+def is_batch_signature(fn: Callable[..., Any]) -> bool:
+    """True for TRL-style ``fn(prompts, completions, **kwargs)`` functions."""
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[0] in _BATCH_FIRST_PARAMS
+
+
+def _options_model(fn: Callable[..., Any], skip: set[str], name: str) -> type[BaseModel]:
+    """A pydantic model of the function's keyword parameters with defaults (its options)."""
+    fields: dict[str, Any] = {}
+    for p in inspect.signature(fn).parameters.values():
+        if p.name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.default is inspect.Parameter.empty:
+            continue
+        ann = p.annotation if p.annotation is not inspect.Parameter.empty else Any
+        if isinstance(ann, str):  # postponed annotations: keep validation permissive
+            ann = Any
+        fields[p.name] = (ann, p.default)
+    return create_model(f"{name}_options", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _run_sync(coro: Any) -> Any:
+    """Run a coroutine from sync code, also when called from inside a running loop's thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called from a thread that already runs a loop: run on a fresh loop in another thread.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, coro).result()
+
+
+class FunctionReward(Reward):
+    """A reward lifted from a plain function (see module docstring)."""
+
+    fn: ClassVar[Callable[..., Any]]
+    batch: ClassVar[bool]
+    is_async: ClassVar[bool]
+
+    def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        opts = self.options.model_dump()
+        fn = type(self).fn
+        if type(self).batch:
+            out = fn(
+                prompts=[s.prompt for s in samples],
+                completions=[s.completion for s in samples],
+                **_batch_columns(samples),
+                **opts,
+            )
+            if inspect.isawaitable(out):
+                out = _run_sync(out)
+            out = list(out)
+            if len(out) != len(samples):
+                raise ValueError(
+                    f"reward {self.name!r} returned {len(out)} values for {len(samples)} samples"
+                )
+            return out
+        if type(self).is_async:
+            return _run_sync(self._gather(samples, opts))
+        if opts:
+            return [fn(s, **opts) for s in samples]
+        return [fn(s) for s in samples]
+
+    async def _gather(self, samples: Sequence[Sample], opts: dict[str, Any]) -> list[ScoreLike]:
+        fn = type(self).fn
+        return list(await asyncio.gather(*(fn(s, **opts) for s in samples)))
+
+    async def ascore(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        cls = type(self)
+        if cls.is_async and not cls.batch:
+            return await self._gather(samples, self.options.model_dump())
+        if cls.is_async and cls.batch:
+            opts = self.options.model_dump()
+            out = await cls.fn(
+                prompts=[s.prompt for s in samples],
+                completions=[s.completion for s in samples],
+                **_batch_columns(samples),
+                **opts,
+            )
+            return list(out)
+        return await super().ascore(samples)
+
+
+def _batch_columns(samples: Sequence[Sample]) -> dict[str, list[Any]]:
+    """Columns as TRL passes them: one list per column name, None where a sample lacks it."""
+    per_sample = [s.columns() for s in samples]
+    names: dict[str, None] = {}
+    for cols in per_sample:
+        names.update(dict.fromkeys(cols))
+    return {n: [cols.get(n) for cols in per_sample] for n in names}
+
+
+def lift(
+    fn: Callable[..., Any],
+    name: str | None = None,
+    *,
+    batch: bool | None = None,
+    expensive: bool = False,
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+) -> type[FunctionReward]:
+    """Make a `Reward` class out of a function; its keyword parameters become options."""
+    reward_name = name or getattr(fn, "__name__", None)
+    if not reward_name or reward_name == "<lambda>":
+        raise ValueError("a lambda needs an explicit name: assay.reward(name='...')")
+    is_batch = is_batch_signature(fn) if batch is None else batch
+    skip = {"prompts", "completions", "kwargs"} if is_batch else set()
+    if not is_batch:
+        params = list(inspect.signature(fn).parameters)
+        if not params:
+            raise TypeError(f"reward function {reward_name!r} must take the sample as argument")
+        skip.add(params[0])
+    options = _options_model(fn, skip, reward_name)
+    attrs = {
+        "name": reward_name,
+        "Options": options,
+        "fn": staticmethod(fn),
+        "batch": is_batch,
+        "is_async": inspect.iscoroutinefunction(fn),
+        "expensive": expensive,
+        "timeout": timeout,
+        "memory_mb": memory_mb,
+        "__doc__": inspect.getdoc(fn) or f"Reward lifted from {reward_name}.",
+        "__module__": getattr(fn, "__module__", __name__),
+    }
+    cls = type(f"{reward_name}_reward", (FunctionReward,), attrs)
+    cls.__qualname__ = cls.__name__
+    return cls
+
+
+def score_batch(reward: Reward, samples: Sequence[Sample]) -> list[Score]:
+    """Call a reward on a batch and normalise its output to `Score` objects."""
+    from .models import as_score
+
+    return [as_score(v, reward.name) for v in reward.score(samples)]
+
+
+def reward(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    batch: bool | None = None,
+    expensive: bool = False,
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+    replace: bool = False,
+) -> Any:
+    """Decorator: register a function as a reward at runtime (no package needed, e.g. a notebook).
+
+    >>> import assay
+    >>> @assay.reward
+    ... def short(sample, limit: int = 100):
+    ...     return 1.0 if len(sample.completion_text) <= limit else 0.0
+
+    The function is returned unchanged, so it stays callable and picklable.
+    """
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        from .registry import get_registry
+
+        cls = lift(
+            f, name, batch=batch, expensive=expensive, timeout=timeout, memory_mb=memory_mb
+        )
+        get_registry().add("reward", cls.name, cls, plugin="__runtime__", replace=replace)
+        return f
+
+    if fn is not None:
+        return deco(fn)
+    return deco
+
+
+def as_reward_class(obj: Any, name: str | None = None) -> type[Reward]:
+    """Accept a `Reward` subclass or a plain function, as plugins register them."""
+    if isinstance(obj, type) and issubclass(obj, Reward):
+        if name and name != obj.name:
+            obj = type(obj.__name__, (obj,), {"name": name, "__module__": obj.__module__})
+        if not obj.name:
+            raise ValueError(f"reward class {obj.__name__} has no `name`")
+        return obj
+    if callable(obj):
+        return lift(obj, name)
+    raise TypeError(f"cannot register {obj!r} as a reward: give a Reward subclass or a function")

@@ -1,0 +1,284 @@
+"""Worker processes that run calls under a hard deadline and a memory cap.
+
+Signal-based timeouts (``signal.alarm``) only work on the main thread and cannot interrupt C
+code (sympy's ``10**10**10`` sits inside GMP). Here the work runs in a forked worker process;
+the caller waits on a pipe with a timeout and, when the deadline passes, the worker is killed
+(SIGKILL) and replaced. That works from any thread and any asyncio task, and it really stops
+the work. The memory cap is ``RLIMIT_AS`` in the worker: an allocation past it raises
+``MemoryError`` there (or kills the worker, reported as `WorkerCrashed`).
+
+The fast path costs one pickle round trip over a pipe (tens of microseconds), so callers keep
+cheap checks in-process and send only the expensive part here.
+
+>>> pool = GuardedPool(size=1, memory_mb=1024)
+>>> pool.call(pow, 2, 10, timeout=1.0)
+1024
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .errors import DeadlineExceeded, WorkerCrashed
+
+_MB = 1024 * 1024
+
+
+def _mp_context() -> Any:
+    method = os.environ.get("ASSAY_MP_START", "fork" if hasattr(os, "fork") else "spawn")
+    return mp.get_context(method)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphaned workers)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except Exception:  # not Linux: best effort
+        pass
+
+
+def _worker_main(
+    conn: Connection,
+    memory_mb: int | None,
+    initializer: Callable[..., Any] | None,
+    initargs: tuple[Any, ...],
+) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if memory_mb:
+        import resource
+
+        limit = int(memory_mb) * _MB
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if initializer is not None:
+        initializer(*initargs)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        fn, args, kwargs = msg
+        try:
+            reply: tuple[bool, Any] = (True, fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # unpicklable result or exception
+            conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})")))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, memory_mb: int | None, initializer: Any, initargs: tuple) -> None:
+        parent, child = ctx.Pipe(duplex=True)
+        self.conn: Connection = parent
+        self.proc = ctx.Process(
+            target=_worker_main,
+            args=(child, memory_mb, initializer, initargs),
+            daemon=True,
+            name="assay-worker",
+        )
+        self.proc.start()
+        child.close()
+
+    def kill(self) -> None:
+        if self.proc.pid is not None and self.proc.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        self.proc.join(timeout=1)
+        if self.proc.exitcode is None:
+            self.kill()
+        else:
+            self.conn.close()
+
+
+@dataclass
+class Outcome:
+    """The result of one guarded call: a value, or the exception that stopped it."""
+
+    value: Any = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class GuardedPool:
+    """A pool of worker processes that run calls with a hard deadline and a memory cap.
+
+    Thread-safe: any number of threads may `call` at once; each call takes an idle worker.
+    Workers start lazily, are replaced when killed, and die with the parent process.
+    """
+
+    def __init__(
+        self,
+        size: int = 1,
+        *,
+        memory_mb: int | None = None,
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        if size < 1:
+            raise ValueError("GuardedPool size must be at least 1")
+        self.size = size
+        self.memory_mb = memory_mb
+        self._initializer = initializer
+        self._initargs = initargs
+        self._ctx = _mp_context()
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._started = 0
+        self._closed = False
+        self.kills = 0  # workers killed on deadline or crash (observability, tests)
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self.memory_mb, self._initializer, self._initargs)
+
+    def _acquire(self) -> _Worker:
+        if self._closed:
+            raise RuntimeError("GuardedPool is closed")
+        with self._lock:
+            if self._idle.empty() and self._started < self.size:
+                self._started += 1
+                w = self._spawn()
+                self._all.add(w)
+                return w
+        return self._idle.get()
+
+    def _release(self, w: _Worker) -> None:
+        if self._closed:
+            w.stop()
+        else:
+            self._idle.put(w)
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        self.kills += 1
+        with self._lock:
+            self._all.discard(w)
+            if self._closed:
+                self._started -= 1
+                return
+            nw = self._spawn()
+            self._all.add(nw)
+        self._idle.put(nw)
+
+    def warm(self) -> None:
+        """Start every worker now (so the first calls do not pay for the fork)."""
+        ws = [self._acquire() for _ in range(self.size - self._idle.qsize())]
+        for w in ws:
+            self._release(w)
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs past ``timeout`` seconds.
+
+        Raises `DeadlineExceeded` on timeout, `WorkerCrashed` if the worker died, and re-raises
+        whatever ``fn`` raised. ``fn`` must be picklable (a module-level function).
+        """
+        w = self._acquire()
+        try:
+            w.conn.send((fn, args, kwargs))
+        except Exception:
+            self._release(w)
+            raise
+        try:
+            ready = w.conn.poll(timeout)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            self._replace(w)
+            raise DeadlineExceeded(f"exceeded the {timeout:g} s deadline; worker killed")
+        try:
+            ok, value = w.conn.recv()
+        except (EOFError, OSError):
+            code = w.proc.exitcode
+            w.proc.join(timeout=1)
+            code = w.proc.exitcode if code is None else code
+            self._replace(w)
+            raise WorkerCrashed(_describe_exit(code, self.memory_mb)) from None
+        self._release(w)
+        if ok:
+            return value
+        raise value
+
+    async def acall(
+        self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        """`call` for asyncio: waits in a thread so the event loop stays free."""
+        return await asyncio.to_thread(self.call, fn, *args, timeout=timeout, **kwargs)
+
+    def outcome(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Outcome:
+        t0 = time.perf_counter()
+        try:
+            value = self.call(fn, *args, timeout=timeout)
+        except BaseException as exc:  # noqa: BLE001
+            return Outcome(None, exc, time.perf_counter() - t0)
+        return Outcome(value, None, time.perf_counter() - t0)
+
+    def map(
+        self, fn: Callable[..., Any], items: Iterable[Any], *, timeout: float | None = None
+    ) -> list[Outcome]:
+        """``fn(item)`` for each item across the workers, each with its own deadline; in order."""
+        seq: Sequence[Any] = list(items)
+        if self.size == 1 or len(seq) <= 1:
+            return [self.outcome(fn, it, timeout=timeout) for it in seq]
+        with ThreadPoolExecutor(self.size) as ex:
+            return list(ex.map(lambda it: self.outcome(fn, it, timeout=timeout), seq))
+
+    def close(self) -> None:
+        """Stop every worker. Idempotent."""
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for w in workers:
+            w.stop()
+
+    def __enter__(self) -> GuardedPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _describe_exit(code: int | None, memory_mb: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        cap = f" (memory cap {memory_mb} MiB)" if memory_mb and name == "SIGKILL" else ""
+        return f"worker died from {name}{cap}"
+    return f"worker exited with status {code}"

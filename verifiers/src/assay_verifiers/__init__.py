@@ -1,0 +1,1 @@
+"""First-party Assay verifiers. Each family registers through its own `assay` entry point."""
