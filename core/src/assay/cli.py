@@ -1,0 +1,232 @@
+"""The ``assay`` command line: plugins, rewards, score, serve, and subcommands from plugins.
+
+Exit codes: 0 success; 1 the job ran but some input lines were malformed (reported, skipped);
+2 bad usage, a bad pipeline spec or a missing file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+def _data(name: str) -> Path:
+    return Path(str(files("assay") / "data" / name))
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .registry import get_registry
+
+    reg = get_registry()
+    plugins = [
+        {
+            "name": p.name,
+            "distribution": p.distribution,
+            "version": p.version,
+            "module": p.module,
+            "provides": {k: sorted(v) for k, v in p.provides.items()},
+        }
+        for p in reg.plugins.values()
+    ]
+    failures = [
+        {"name": f.plugin, "distribution": f.distribution, "stage": f.stage, "reason": f.reason}
+        for f in reg.failures
+    ]
+    if args.json:
+        print(json.dumps({"plugins": plugins, "failed": failures}, indent=2))
+        return EXIT_OK
+    for p in plugins:
+        dist = f"{p['distribution']} {p['version']}" if p["distribution"] else "runtime"
+        print(f"{p['name']}  ({dist})")
+        for kind, names in p["provides"].items():
+            print(f"    {kind + 's':<11} {', '.join(names)}")
+    for f in failures:
+        print(f"{f['name']}  ({f['distribution'] or '?'})  FAILED at {f['stage']}: {f['reason']}")
+    return EXIT_OK
+
+
+def _options_of(cls: Any) -> dict[str, Any]:
+    schema = cls.Options.model_json_schema()
+    out: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        out[name] = {
+            "type": prop.get("type") or " | ".join(
+                str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", [])
+            ),
+            "default": prop.get("default"),
+            "required": name in schema.get("required", []),
+            "description": prop.get("description", ""),
+        }
+    return out
+
+
+def cmd_rewards(args: argparse.Namespace) -> int:
+    from .registry import get_registry
+
+    reg = get_registry()
+    rows = []
+    for e in reg.entries("reward"):
+        doc = (e.obj.__doc__ or "").strip().splitlines()
+        rows.append(
+            {
+                "name": e.name,
+                "plugin": e.plugin,
+                "version": e.version,
+                "summary": doc[0] if doc else "",
+                "options": _options_of(e.obj),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return EXIT_OK
+    for r in rows:
+        print(f"{r['name']}  [{r['plugin']}]  {r['summary']}")
+        for name, o in r["options"].items():
+            req = " (required)" if o["required"] else f" = {o['default']!r}"
+            print(f"    {name}: {o['type']}{req}")
+    return EXIT_OK
+
+
+def _print_table(path: Path) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for i, r in enumerate(rows, 1):
+        reward = "None" if r["reward"] is None else f"{r['reward']:.3f}"
+        comps = ", ".join(
+            f"{k}={'-' if v is None else format(v, '.2f')}" for k, v in r["rewards"].items()
+        )
+        label = r.get("id", i)
+        extra = f"  ({r['error']})" if r.get("error") else ""
+        print(f"{label!s:<14} reward={reward:<7} {r['status']:<12} {comps}{extra}")
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .errors import SpecError
+    from .pipeline import load_pipeline
+    from .scorefile import score_jsonl
+
+    demo = args.input is None
+    src = Path(args.input) if args.input else _data("demo.jsonl")
+    spec = args.pipeline or (str(_data("demo_pipeline.yaml")) if demo else None)
+    if spec is None:
+        print("assay score: --pipeline SPEC is required with an input file", file=sys.stderr)
+        return EXIT_USAGE
+    if not src.exists():
+        print(f"assay score: no such file: {src}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        pipeline = load_pipeline(spec)
+    except SpecError as exc:
+        print(f"assay score: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    output = args.output
+    table_path = None
+    if demo and output is None:
+        import tempfile
+
+        table_path = Path(tempfile.mkdtemp(prefix="assay-demo-")) / "scored.jsonl"
+        output = table_path
+    with pipeline:
+        report = score_jsonl(
+            src,
+            pipeline,
+            output,
+            batch_size=args.batch_size,
+            executor=args.executor,
+            workers=args.workers,
+        )
+    if table_path is not None:
+        print(f"Scored {src.name} with {Path(spec).name}:\n")
+        _print_table(table_path)
+    for m in report.malformed:
+        print(f"assay score: {src}:{m.line}: skipped: {m.reason}", file=sys.stderr)
+    summary = ", ".join(f"{k}={v}" for k, v in sorted(report.statuses.items()))
+    print(
+        f"assay score: {report.scored} scored, {report.resumed} already done, "
+        f"{len(report.malformed)} malformed ({summary or 'nothing new'}) in {report.seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return EXIT_PARTIAL if report.malformed else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .errors import SpecError
+    from .pipeline import load_pipeline
+    from .server import serve
+
+    try:
+        pipeline = load_pipeline(args.pipeline)
+    except SpecError as exc:
+        print(f"assay serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    serve(pipeline, args.host, args.port)
+    return EXIT_OK
+
+
+def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assay", description="Rewards and verifiers for RL post-training, as plugins."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="installed plugins and what each provides")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("rewards", help="available rewards and their options")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_rewards)
+
+    p = sub.add_parser(
+        "score",
+        help="score a JSONL file with a pipeline (no input: the bundled demo)",
+        description="One output line per input line: its fields plus reward, rewards, status, error.",
+    )
+    p.add_argument("input", nargs="?", help="input JSONL (omit to score the bundled demo)")
+    p.add_argument("--pipeline", "-p", help="pipeline spec: YAML/JSON path")
+    p.add_argument("--output", "-o", help="output JSONL (resumable); default stdout")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (thread/process)")
+    p.add_argument("--executor", choices=["inline", "thread", "process"], default="inline")
+    p.add_argument("--batch-size", type=int, default=256, help="lines scored and written at a time")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("serve", help="serve a pipeline over HTTP (OpenRLHF remote reward model)")
+    p.add_argument("--pipeline", "-p", required=True, help="pipeline spec: YAML/JSON path")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    if with_plugins:
+        from .registry import get_registry
+
+        get_registry().add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Plugins add subcommands; plain --help should still work if the registry cannot load.
+    try:
+        parser = build_parser(with_plugins=True)
+    except Exception as exc:  # strict mode, or a broken environment
+        print(f"assay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
