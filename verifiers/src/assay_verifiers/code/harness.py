@@ -12,7 +12,9 @@ returns 0 so that ``abs(f(x) - y) < 1e-9`` holds, or a ``str`` subclass that equ
   comprehension filters) and arithmetic operands -> ``p1(x)``: the value's own type must be an
   exact builtin type (then its truth value and operators are Python's own);
 - arguments of builtins that call the value's dunders (``abs len round int float str sum min
-  max sorted isinstance ...``) and of ``math.*`` / ``cmath.*`` functions -> ``deep(x)``.
+  max sorted isinstance ...``) and of ``math.*`` / ``cmath.*`` functions -> ``deep(x)``; a
+  builtin iterator (a generator the candidate returned) given to ``sum all any min max sorted``
+  is checked item by item as it is consumed.
 
 A value failing a check raises ``TypeError("... is not a plain value")`` inside the sandbox, so the
 statement fails. Classes defined by the test code itself (a ``ListNode`` helper) count as plain.
@@ -47,6 +49,7 @@ _DEEP_BUILTINS = frozenset(
         "round", "sorted", "str", "sum",
     }
 )  # fmt: skip
+_ITERATING_BUILTINS = frozenset({"all", "any", "max", "min", "sorted", "sum"})
 _SHALLOW_BUILTINS = frozenset({"isinstance", "issubclass", "callable"})
 _DEEP_MODULES = frozenset({"math", "cmath"})
 _CMP_NAMES = {
@@ -135,24 +138,25 @@ class _Harden(ast.NodeTransformer):
             helper = "deep"
         if helper is None:
             return node
-        node.args = [self._wrap_arg(a) for a in node.args]
+        iterating = isinstance(f, ast.Name) and f.id in _ITERATING_BUILTINS
+        node.args = [self._wrap_arg(a, iterating) for a in node.args]
         for kw in node.keywords:
-            kw.value = self._wrap_arg(kw.value)
+            kw.value = self._wrap_arg(kw.value, False)
         return node
 
-    def _wrap_arg(self, a: ast.expr) -> ast.expr:
+    def _wrap_arg(self, a: ast.expr, iterating: bool) -> ast.expr:
         if isinstance(a, ast.Starred):
             return a
         if isinstance(a, ast.GeneratorExp):  # check each produced item instead
             a.elt = self._call("deep", a.elt)
             return a
-        return self._call("deep", a)
+        return self._call("iter" if iterating else "deep", a)
 
 
 def harden(source: str, names: dict[str, str]) -> str:
     """Rewrite trusted test ``source`` so candidate values are checked before use (see module doc).
 
-    ``names`` maps the helper roles ``cmp``, ``p1``, ``deep`` to the names they have at run time.
+    ``names`` maps the helper roles ``cmp``, ``p1``, ``deep``, ``iter`` to the names they have at run time.
     """
     tree = ast.parse(source)
     tree = _Harden(names).visit(tree)
@@ -224,6 +228,17 @@ def {boot}(_ns, _sources, _modules, _harden):
                 stack.extend(_iter(v))
         return x
 
+    _iterators = frozenset({
+        _types.GeneratorType, map, filter, zip, enumerate, reversed,
+        type(iter([])), type(iter(())), type(iter(range(0))), type(iter("")),
+        type(iter(set())), type(iter({})), type(iter({}.values())), type(iter({}.items())),
+    })
+
+    def it(x):
+        if _type(x) in _iterators:
+            return (deep(v) for v in x)
+        return deep(x)
+
     def cmp(ops, *vals):
         for v in vals:
             deep(v)
@@ -255,11 +270,16 @@ def {boot}(_ns, _sources, _modules, _harden):
 
     _tb = _dict(_b.__dict__)
     _tb["__import__"] = _import
-    _helpers = {_harden["cmp"]: cmp, _harden["p1"]: p1, _harden["deep"]: deep}
+    _helpers = {
+        _harden["cmp"]: cmp, _harden["p1"]: p1, _harden["deep"]: deep, _harden["iter"]: it,
+    }
     _codes = [_compile(s, "<assay-test-%d>" % i, "exec") for i, s in enumerate(_sources)]
     _state = []
 
     def run(i):
+        if i < 0:  # the task's setup just ran in the shared namespace: trust its classes
+            _trusted.update(v for v in _ns.values() if _type(v) is type)
+            return
         if not _state:
             t = _dict(_ns)
             t["__builtins__"] = _tb
@@ -293,7 +313,7 @@ class Harness:
 def build_harness(spec: AssertsTests | CheckTests, *, hardened: bool = True) -> Harness:
     """The setup and statements that run ``spec``'s tests against a loaded candidate."""
     tag = secrets.token_hex(8)
-    names = {role: f"_{role}_{tag}" for role in ("cmp", "p1", "deep")}
+    names = {role: f"_{role}_{tag}" for role in ("cmp", "p1", "deep", "iter")}
     boot, run = f"_boot_{tag}", f"_run_{tag}"
     prep: list[str] = []
     cases: list[str] = []
@@ -317,7 +337,7 @@ def build_harness(spec: AssertsTests | CheckTests, *, hardened: bool = True) -> 
         f"{runtime}\n{run} = {boot}(globals(), {sources!r}, {modules!r}, {names!r})\ndel {boot}\n"
     )
     if task_setup.strip():
-        setup += task_setup + "\n"  # the candidate may rely on the task's imports
+        setup += task_setup + f"\n{run}(-1)\n"  # the candidate may rely on the task's imports
     statements = [f"{run}({i})" for i in range(len(sources))]
     return Harness(
         setup=setup, statements=statements, labels=labels, cases=len(cases), first_case=len(prep)

@@ -126,15 +126,17 @@ TestSpec = Annotated[
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(TestSpec)
 
 
-def _first_error(err: ValidationError) -> str:
-    e = err.errors(include_url=False)[0]
-    loc = list(e.get("loc", ()))
-    if len(loc) > 1 and loc[0] in ("asserts", "check", "stdio", "call"):
-        loc = loc[1:]  # the union's tag, not a field
-    msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    where = ".".join(str(p) for p in loc)
-    return f"{where}: {msg}{more}" if where else f"{msg}{more}"
+def _describe(err: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for e in err.errors(include_url=False)[:limit]:
+        loc = list(e.get("loc", ()))
+        if len(loc) > 1 and loc[0] in ("asserts", "check", "stdio", "call"):
+            loc = loc[1:]  # the union's tag, not a field
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in loc)
+        parts.append(f"{where}: {msg}" if where else msg)
+    more = err.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def parse_tests(raw: Any) -> AssertsTests | CheckTests | StdioTests | CallTests:
@@ -159,4 +161,4 @@ def parse_tests(raw: Any) -> AssertsTests | CheckTests | StdioTests | CallTests:
     try:
         return _ADAPTER.validate_python(raw)
     except ValidationError as e:
-        raise TestSpecError(f"malformed tests: {_first_error(e)}") from None
+        raise TestSpecError(f"malformed tests: {_describe(e)}") from None
