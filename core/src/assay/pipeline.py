@@ -19,11 +19,12 @@ as a success) and marks the result's status; ``unverifiable`` leaves the value N
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import add
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -68,8 +69,19 @@ def sample_key(s: Sample) -> tuple[Any, ...]:
     )
 
 
-def dedupe(samples: Sequence[Sample]) -> tuple[list[Sample], list[int]]:
-    """Unique samples (first occurrence order) and, per input, the index of its unique sample."""
+def dedupe(samples: Sequence[Sample]) -> tuple[list[Sample], list[int] | None]:
+    """Unique samples (first occurrence order) and, per input, the index of its unique sample
+    (None when all samples are distinct).
+
+    Samples with distinct completions cannot be duplicates, so a batch whose completions are
+    all distinct (the common case outside GRPO groups) skips building full keys.
+    """
+    try:
+        distinct = len({s.completion for s in samples}) == len(samples)
+    except TypeError:  # chat-message completions are unhashable
+        distinct = False
+    if distinct:
+        return list(samples), None
     index: dict[tuple[Any, ...], int] = {}
     uniq: list[Sample] = []
     inverse: list[int] = []
@@ -340,28 +352,31 @@ def upstream_slice(upstream: dict[str, list[Score]], i: int) -> dict[str, list[S
 # -- combining -------------------------------------------------------------------------------
 
 
-def _plain(col: list[ScoreLike]) -> bool:
-    """True when every value is a plain float (the common, fast case)."""
-    for v in col:
-        if type(v) is not float:
-            return False
-    return True
-
-
 def _combine_fast(comps: list[Component], cols: list[list[ScoreLike]], how: Combine) -> list[float]:
-    terms = [col if c.weight == 1.0 else [c.weight * v for v in col] for c, col in zip(comps, cols)]  # type: ignore[operator]
-    if len(terms) == 1:
-        return list(terms[0])  # type: ignore[arg-type]
-    if how == "sum" or how == "mean":
-        acc = list(map(add, terms[0], terms[1]))
-        for t in terms[2:]:
-            acc = list(map(add, acc, t))
+    """Weighted combination when every value is a number; raises TypeError otherwise (a None or
+    a `Score` among the values), and the caller falls back to `_combine_one` per sample.
+
+    Summation order matches `_combine_one`, so both paths give bit-identical rewards.
+    """
+    w = [c.weight for c in comps]
+    if how in ("sum", "mean"):
+        # One fused pass for the usual 2-3 components; a fold beyond that.
+        if len(cols) == 2:
+            w0, w1 = w
+            acc = [w0 * a + w1 * b for a, b in zip(*cols)]
+        elif len(cols) >= 3:
+            w0, w1, w2 = w[:3]
+            acc = [w0 * a + w1 * b + w2 * c for a, b, c in zip(*cols[:3])]
+            for wi, col in zip(w[3:], cols[3:]):
+                acc = [a + wi * v for a, v in zip(acc, col)]
+        else:
+            acc = [w[0] * v for v in cols[0]]
         if how == "mean":
-            n = len(terms)
+            n = len(cols)
             acc = [a / n for a in acc]
         return acc
-    fn = min if how == "min" else max
-    return list(map(fn, *terms))
+    terms = [[wi * v for v in col] for wi, col in zip(w, cols)]
+    return [float(x) for x in map(min if how == "min" else max, *terms)]
 
 
 def _combine_one(
@@ -380,8 +395,13 @@ def _combine_one(
                 status, reason = raw.status, f"{c.name}: {raw.reason}"
             if raw.status in ("error", "timeout"):
                 v = 0.0
-        else:
+        elif raw is None or isinstance(raw, (int, float)):
             v = None if raw is None else float(raw)
+        else:
+            v = 0.0
+            if _SEVERITY["error"] > _SEVERITY[status]:
+                status = "error"
+                reason = f"{c.name}: returned {type(raw).__name__}, expected a float, None or Score"
         if c.gate:
             if v is None or v < c.threshold:
                 gate_ok = False
@@ -464,23 +484,23 @@ class Pipeline:
         chunk_size: int | None = None,
     ) -> Results:
         """Score a batch. Results are in input order and identical whichever executor runs them."""
-        rows = list(samples)
-        good: list[Sample] = []
-        good_idx: list[int] = []
+        rows = samples if isinstance(samples, list) else list(samples)
         bad: dict[int, str] = {}
-        for i, row in enumerate(rows):
-            if type(row) is Sample:
-                good.append(row)
-                good_idx.append(i)
-                continue
-            try:
-                good.append(to_sample(row))
-                good_idx.append(i)
-            except (ValidationError, TypeError) as exc:
-                bad[i] = _short_validation(exc)
+        good_idx: list[int] = []
+        if all(type(row) is Sample for row in rows):
+            good: list[Sample] = rows  # type: ignore[assignment]
+        else:
+            good = []
+            with _no_gc():  # validating many rows allocates many objects: skip GC passes
+                for i, row in enumerate(rows):
+                    try:
+                        good.append(to_sample(row))
+                        good_idx.append(i)
+                    except (ValidationError, TypeError) as exc:
+                        bad[i] = _short_validation(exc)
         uniq, inverse = dedupe(good)
         ub = self._run(uniq, executor, workers, chunk_size)
-        batch = ub.take(inverse) if len(uniq) != len(good) else ub
+        batch = ub.take(inverse) if inverse is not None else ub
         if bad:
             batch = _with_bad_rows(batch, good_idx, bad, len(rows))
         return Results(batch, self._meta())
@@ -527,10 +547,13 @@ class Pipeline:
             ups = {d: upstream.setdefault(d, [as_score(v, d) for v in cols[d]]) for d in deps}
             cols[c.name] = c.score(samples, ups)
         ordered = [cols[c.name] for c in self.components]
-        simple = not any(c.gate or c.penalty for c in self.components)
-        if simple and all(_plain(col) for col in ordered):
-            rewards: list[float | None] = _combine_fast(self.components, ordered, self.combine)  # type: ignore[assignment]
-            return _Batch(rewards, None, None, {c.name: col for c, col in zip(self.components, ordered)})
+        if not any(c.gate or c.penalty for c in self.components):
+            try:
+                rewards: list[float | None] = _combine_fast(self.components, ordered, self.combine)  # type: ignore[assignment]
+            except TypeError:
+                pass  # a None or a Score among the values: the general path below
+            else:
+                return _Batch(rewards, None, None, {c.name: col for c, col in zip(self.components, ordered)})
         rewards, statuses, reasons = [], [], []
         for values in zip(*ordered):
             r, st, why = _combine_one(self.components, list(values), self.combine)
@@ -646,6 +669,18 @@ class Pipeline:
             return f"<Pipeline {self.name} route by {self.route.by}>"
         terms = ", ".join(f"{c.name}*{c.weight:g}" for c in self.components)
         return f"<Pipeline {self.name} {self.combine}({terms})>"
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while allocating a batch of objects (nothing cyclic is created)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _value(v: ScoreLike) -> float | None:

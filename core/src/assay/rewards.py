@@ -10,7 +10,10 @@ Plain functions become rewards through `FunctionReward`:
 - per-sample: ``fn(sample) -> float | None | Score`` (``sample`` is an `assay.Sample`);
 - TRL batch signature: ``fn(prompts, completions, **columns) -> list[float | None]``;
 
-either may be ``async def``. Extra keyword parameters of the function are its options.
+either may be ``async def``. Options: for a per-sample function, its parameters with defaults;
+for a batch function, its keyword-only parameters (``def f(prompts, completions, *, k=3, **kw)``),
+since its other parameters receive dataset columns. A batch function without ``**kwargs`` gets
+only the columns it names.
 """
 
 from __future__ import annotations
@@ -93,11 +96,16 @@ def is_batch_signature(fn: Callable[..., Any]) -> bool:
     return bool(params) and params[0] in _BATCH_FIRST_PARAMS
 
 
-def _options_model(fn: Callable[..., Any], skip: set[str], name: str) -> type[BaseModel]:
-    """A pydantic model of the function's keyword parameters with defaults (its options)."""
+def _options_model(
+    fn: Callable[..., Any], skip: set[str], name: str, keyword_only: bool
+) -> type[BaseModel]:
+    """A pydantic model of the function's options: parameters with defaults (for a batch
+    function only keyword-only ones, since its other parameters are dataset columns)."""
     fields: dict[str, Any] = {}
     for p in inspect.signature(fn).parameters.values():
         if p.name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if keyword_only and p.kind is not p.KEYWORD_ONLY:
             continue
         if p.default is inspect.Parameter.empty:
             continue
@@ -135,7 +143,7 @@ class FunctionReward(Reward):
             out = fn(
                 prompts=[s.prompt for s in samples],
                 completions=[s.completion for s in samples],
-                **_batch_columns(samples),
+                **self._columns(samples),
                 **opts,
             )
             if inspect.isawaitable(out):
@@ -152,6 +160,13 @@ class FunctionReward(Reward):
             return [fn(s, **opts) for s in samples]
         return [fn(s) for s in samples]
 
+    def _columns(self, samples: Sequence[Sample]) -> dict[str, list[Any]]:
+        cols = _batch_columns(samples)
+        params = inspect.signature(type(self).fn).parameters
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return {k: v for k, v in cols.items() if k not in type(self.options).model_fields}
+        return {k: v for k, v in cols.items() if k in params and k not in type(self.options).model_fields}
+
     async def _gather(self, samples: Sequence[Sample], opts: dict[str, Any]) -> list[ScoreLike]:
         fn = type(self).fn
         return list(await asyncio.gather(*(fn(s, **opts) for s in samples)))
@@ -165,7 +180,7 @@ class FunctionReward(Reward):
             out = await cls.fn(
                 prompts=[s.prompt for s in samples],
                 completions=[s.completion for s in samples],
-                **_batch_columns(samples),
+                **self._columns(samples),
                 **opts,
             )
             return list(out)
@@ -201,7 +216,7 @@ def lift(
         if not params:
             raise TypeError(f"reward function {reward_name!r} must take the sample as argument")
         skip.add(params[0])
-    options = _options_model(fn, skip, reward_name)
+    options = _options_model(fn, skip, reward_name, keyword_only=is_batch)
     attrs = {
         "name": reward_name,
         "Options": options,
