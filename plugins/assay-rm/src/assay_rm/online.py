@@ -1,0 +1,195 @@
+"""`online_reward_model`: a reward model that keeps learning from the verifier during RL.
+
+The GRPO paper (DeepSeekMath, section 4.1) updates its reward model during training with
+"a replay mechanism that incorporates 10% of historical data", so the reward keeps up with the
+policy's changing outputs and is harder to game. Here:
+
+1. each call of `score` is one policy step (one generation batch, as TRL calls reward
+   functions); the batch is scored with the current weights and kept;
+2. every ``update_every`` steps the kept samples are labelled by the ``verifier`` (a registered
+   reward name, a pipeline spec, or a reward object), added to a replay buffer of the last
+   ``buffer_size`` labelled samples, and the model takes ``steps_per_update`` AdamW steps of
+   the Bradley-Terry loss ``-log sigmoid(r_better - r_worse)`` on pairs of completions of the
+   same prompt with different verifier values (drawn from the new samples and, with share
+   ``replay``, from the buffer);
+3. `history` records, per update, the ranking accuracy on the new samples *before* the update
+   (an honest, prequential measure: the model had not seen them) and after it.
+
+The optimizer state lives across updates, so the model learns as one continuous run.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
+
+from assay.models import Sample, Score
+from assay.rewards import Reward
+
+from .evaluation import outcome_ranking_accuracy
+from .rewards import RewardModelOptions, RewardModelReward, normalize_value
+from .training import label_outcomes
+
+
+class OnlineRewardOptions(RewardModelOptions):
+    verifier: Any = Field(
+        description="registered reward name, pipeline spec dict, or reward object"
+    )
+    verifier_options: dict[str, Any] = Field(default_factory=dict)
+    update_every: int = Field(1, ge=1, description="policy steps (score calls) between updates")
+    steps_per_update: int = Field(8, ge=1, description="optimizer steps per update")
+    pairs_per_step: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    replay: float = Field(0.5, ge=0, le=1, description="share of pairs drawn from older samples")
+    buffer_size: int = Field(1024, ge=1, description="labelled samples kept for replay")
+    seed: int = 0
+
+
+class OnlineRewardModel(Reward):
+    """A reward model updated every N policy steps on the verifier outcomes of the policy's samples."""
+
+    name = "online_reward_model"
+    Options = OnlineRewardOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.policy_step = 0
+        self.updates = 0
+        self.history: list[dict[str, Any]] = []
+        self._rm = RewardModelReward(**{k: getattr(o, k) for k in RewardModelOptions.model_fields})
+        self._pending: list[tuple[Sample, list[int], float]] = []
+        self._buffer: deque[tuple[list[int], float, str]] = deque(maxlen=o.buffer_size)
+        self._verifier: Any = None
+        self._optimizer: Any = None
+        self._rng = random.Random(o.seed)
+        self._lock = threading.RLock()
+
+    @property
+    def scorer(self) -> Any:
+        return self._rm.scorer
+
+    @property
+    def model(self) -> Any:
+        return self._rm.scorer.model
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, samples: Sequence[Sample]) -> list[Score]:
+        with self._lock:
+            o = self.options
+            enc = self.scorer.encode(samples)
+            ok = [i for i, e in enumerate(enc) if e.ids is not None]
+            raws = self.scorer.forward([enc[i].ids for i in ok])
+            out = [Score.error(f"cannot encode sample: {e.error}") for e in enc]
+            for i, raw in zip(ok, raws, strict=True):
+                value = normalize_value(raw, o.normalize, o.mean, o.std, o.clip)
+                out[i] = Score.ok(value, raw=raw, rm_updates=self.updates)
+                self._pending.append((samples[i], enc[i].ids or [], raw))
+            self.policy_step += 1
+            if self.policy_step % o.update_every == 0 and self._pending:
+                self.update()
+            return out
+
+    # -- learning --------------------------------------------------------------------------
+    def _label(self, samples: list[Sample]) -> list[float | None]:
+        if self._verifier is None:
+            v = self.options.verifier
+            if isinstance(v, str):
+                import assay
+
+                v = assay.get_reward(v, **self.options.verifier_options)
+            elif isinstance(v, dict):
+                import assay
+
+                v = assay.load_pipeline(v)
+            self._verifier = v
+        return label_outcomes(samples, self._verifier)
+
+    def update(self) -> dict[str, Any]:
+        """Label the samples scored since the last update and train on them; returns the record."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            samples = [s for s, _, _ in pending]
+            labels = self._label(samples) if samples else []
+            groups = [_group(s) for s in samples]
+            before = outcome_ranking_accuracy([r for _, _, r in pending], labels, groups)
+            fresh = [
+                (ids, y, g)
+                for (_, ids, _), y, g in zip(pending, labels, groups, strict=True)
+                if y is not None
+            ]
+            new_pairs = _pairs(fresh)
+            old_pairs = _pairs(list(self._buffer))
+            self._buffer.extend(fresh)
+            loss = self._train(new_pairs, old_pairs) if new_pairs or old_pairs else None
+            after = float("nan")
+            if fresh:
+                raws = self.scorer.forward([ids for ids, _, _ in fresh])
+                after = outcome_ranking_accuracy(
+                    raws, [y for _, y, _ in fresh], [g for *_, g in fresh]
+                )
+            self.updates += loss is not None
+            record = {
+                "policy_step": self.policy_step,
+                "update": self.updates,
+                "samples": len(samples),
+                "labelled": len(fresh),
+                "pairs": len(new_pairs),
+                "loss": loss,
+                "accuracy_before": before,
+                "accuracy_after": after,
+            }
+            self.history.append(record)
+            return record
+
+    def _train(self, new_pairs: list[tuple[list[int], list[int]]], old_pairs: list[Any]) -> float:
+        import torch
+
+        o = self.options
+        model = self.model
+        if self._optimizer is None:
+            self._optimizer = torch.optim.AdamW(
+                model.parameters(), lr=o.learning_rate, weight_decay=o.weight_decay
+            )
+        n_old = round(o.pairs_per_step * o.replay) if old_pairs else 0
+        n_new = o.pairs_per_step - n_old if new_pairs else 0
+        n_old = o.pairs_per_step - n_new if old_pairs else 0
+        losses = []
+        # A TRL trainer may call rewards under no_grad / inference_mode: learning needs both off.
+        with torch.inference_mode(False), torch.enable_grad():
+            model.train()
+            for _ in range(o.steps_per_update):
+                batch = [self._rng.choice(new_pairs) for _ in range(n_new)]
+                batch += [self._rng.choice(old_pairs) for _ in range(n_old)]
+                rows = [c for c, _ in batch] + [r for _, r in batch]
+                logits = model(**self.scorer._pad(rows)).logits[:, 0].float()
+                chosen, rejected = logits[: len(batch)], logits[len(batch) :]
+                loss = -torch.nn.functional.logsigmoid(chosen - rejected).mean()
+                self._optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self._optimizer.step()
+                losses.append(float(loss.detach()))
+            model.eval()
+        return sum(losses) / len(losses)
+
+    def close(self) -> None:
+        self._rm.close()
+        self._optimizer = None
+
+
+def _group(s: Sample) -> str:
+    return s.prompt if isinstance(s.prompt, str) else repr(s.prompt)
+
+
+def _pairs(items: Sequence[tuple[list[int], float, str]]) -> list[tuple[list[int], list[int]]]:
+    """(better ids, worse ids) for every two samples of one prompt with different values."""
+    by: dict[str, list[tuple[list[int], float]]] = {}
+    for ids, y, g in items:
+        by.setdefault(g, []).append((ids, y))
+    return [(a, b) for members in by.values() for a, ya in members for b, yb in members if ya > yb]
