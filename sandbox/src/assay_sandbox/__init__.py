@@ -1,1 +1,50 @@
-"""Placeholder until the sandbox lands."""
+"""assay-sandbox: run untrusted code fast and safely (warm fork-server workers; Docker).
+
+>>> from assay_sandbox import SandboxPool
+>>> with SandboxPool(workers=1) as pool:
+...     pool.run_script("print(input()[::-1])", stdin="abc").stdout
+'cba\\n'
+
+See ``docs/sandbox.md`` for the contract, the isolation layers and the limits.
+"""
+
+from __future__ import annotations
+
+from .errors import SandboxError, SandboxUnavailable, WorkerLost
+from .limits import Limits
+from .pool import SandboxPool, open_sandbox
+from .results import (
+    CallCase,
+    CallRequest,
+    CallResult,
+    CaseResult,
+    CasesRequest,
+    ExecResult,
+    ScriptRequest,
+    ScriptResult,
+    StatementOutcome,
+    StatementsRequest,
+    StatementsResult,
+    StdioCase,
+)
+
+__all__ = [
+    "CallCase",
+    "CallRequest",
+    "CallResult",
+    "CaseResult",
+    "CasesRequest",
+    "ExecResult",
+    "Limits",
+    "SandboxError",
+    "SandboxPool",
+    "SandboxUnavailable",
+    "ScriptRequest",
+    "ScriptResult",
+    "StatementOutcome",
+    "StatementsRequest",
+    "StatementsResult",
+    "StdioCase",
+    "WorkerLost",
+    "open_sandbox",
+]

@@ -1,0 +1,392 @@
+"""`SandboxPool`: warm sandbox workers behind a thread-safe, sync + async + batch API.
+
+>>> with SandboxPool(workers=2) as pool:
+...     pool.call("def add(a, b): return a + b", "add", [1, 2]).value
+3
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+from . import codec
+from .errors import SandboxError, WorkerLost
+from .limits import Limits
+from .protocol import Transport
+from .results import (
+    CallCase,
+    CallRequest,
+    CallResult,
+    CaseResult,
+    CasesRequest,
+    ExecResult,
+    Request,
+    ScriptRequest,
+    ScriptResult,
+    StatementsRequest,
+    StatementsResult,
+    StdioCase,
+)
+
+R = TypeVar("R", bound=ExecResult)
+GRACE_S = 3.0  # on top of the run's own deadline, before the parent gives up on a worker
+_REQUEST = TypeAdapter(Request)
+
+
+def resolve_backend(backend: Any, options: dict[str, Any]) -> Any:
+    """A backend instance from a name (``process``, ``docker``, or a registered one), class or instance."""
+    if not isinstance(backend, str):
+        return backend(**options) if isinstance(backend, type) else backend
+    if backend == "process":
+        from .process_backend import ProcessBackend
+
+        return ProcessBackend(**options)
+    if backend == "docker":
+        from .docker_backend import DockerBackend
+
+        return DockerBackend(**options)
+    import assay
+
+    return assay.get_registry().get("sandbox", backend).obj(**options)
+
+
+class _Worker:
+    def __init__(self, transport: Transport) -> None:
+        self.t = transport
+        self.next_id = 0
+
+    def request(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.next_id += 1
+        req["id"] = self.next_id
+        self.t.send(req)
+        deadline = time.monotonic() + timeout
+        while True:
+            resp = self.t.recv(deadline)
+            if resp.get("id") == self.next_id:
+                return resp
+
+
+class SandboxPool:
+    """A pool of ``workers`` warm sandbox workers of one backend. Thread-safe; a context manager.
+
+    ``isolation`` names the isolation level actually in force (e.g. ``"namespaces+seccomp"``);
+    every result repeats it. Hostile programs never raise here: they get a result whose
+    ``status`` says what happened.
+    """
+
+    def __init__(
+        self,
+        backend: Any = "process",
+        workers: int = 2,
+        limits: Limits | dict[str, Any] | None = None,
+        **backend_options: Any,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("SandboxPool needs at least one worker")
+        self.size = workers
+        self.limits = Limits.model_validate(limits or {})
+        self.backend = resolve_backend(backend, backend_options)
+        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._all: set[_Worker] = set()
+        self._closed = False
+        self.restarts = 0
+        self.isolation = ""
+        # Start every worker now, in parallel (each start is a python start-up).
+        with ThreadPoolExecutor(workers) as ex:
+            started = list(ex.map(lambda i: self.backend.start_worker(i), range(workers)))
+        for t in started:
+            w = _Worker(t)
+            self._all.add(w)
+            self._idle.put(w)
+        self.isolation = started[0].isolation
+
+    # -- workers -------------------------------------------------------------------------------
+    def _acquire(self) -> _Worker:
+        if self._closed:
+            raise SandboxError("SandboxPool is closed")
+        w = self._idle.get()
+        if w is None:  # a slot whose worker died: start a fresh one
+            try:
+                w = _Worker(self.backend.start_worker(0))
+            except BaseException:
+                self._idle.put(None)
+                raise
+            with self._lock:
+                self._all.add(w)
+        return w
+
+    def _release(self, w: _Worker) -> None:
+        if self._closed:
+            w.t.kill()
+        else:
+            self._idle.put(w)
+
+    def _discard(self, w: _Worker) -> None:
+        w.t.kill()
+        self.restarts += 1
+        with self._lock:
+            self._all.discard(w)
+        self._idle.put(None)
+
+    def _run(self, req: dict[str, Any], limits: Limits, extra_s: float = 0.0) -> dict[str, Any]:
+        req["limits"] = limits.model_dump()
+        timeout = limits.wall_s + GRACE_S + extra_s
+        w = self._acquire()
+        try:
+            resp = w.request(req, timeout)
+        except (TimeoutError, WorkerLost, OSError, ValueError) as exc:
+            self._discard(w)
+            status = "timeout" if isinstance(exc, TimeoutError) else "error"
+            return {
+                "status": status,
+                "reason": f"sandbox worker lost ({exc}); replaced",
+                "isolation": w.t.isolation,
+            }
+        except BaseException:
+            self._discard(w)
+            raise
+        self._release(w)
+        return resp
+
+    # -- the API -------------------------------------------------------------------------------
+    def run_script(
+        self, source: str, stdin: str = "", limits: Limits | None = None
+    ) -> ScriptResult:
+        """Run ``source`` as ``__main__`` with ``stdin``; stdout, stderr and exit status come back."""
+        resp = self._run(
+            {"mode": "script", "source": source, "stdin": stdin}, limits or self.limits
+        )
+        return _build(ScriptResult, resp)
+
+    def call(
+        self,
+        source: str,
+        fn_name: str,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        limits: Limits | None = None,
+    ) -> CallResult:
+        """Load ``source``, call ``fn_name(*args, **kwargs)``; ``.value`` has exact types.
+
+        ``fn_name`` may be ``"Solution.method"`` (the class is instantiated without arguments).
+        """
+        try:
+            enc_args, enc_kwargs = codec.encode(list(args)), codec.encode(dict(kwargs or {}))
+        except codec.Unencodable as exc:
+            return CallResult(status="error", reason=f"arguments: {exc}", isolation=self.isolation)
+        req = {
+            "mode": "call",
+            "source": source,
+            "fn_name": fn_name,
+            "args": enc_args,
+            "kwargs": enc_kwargs,
+        }
+        resp = self._run(req, limits or self.limits)
+        return _with_value(CallResult, resp)
+
+    def run_cases(
+        self,
+        source: str,
+        cases: Sequence[StdioCase | CallCase | dict[str, Any]],
+        limits: Limits | None = None,
+        case_wall_s: float | None = None,
+    ) -> list[CaseResult]:
+        """Run one program on many cases, each in its own fork; one `CaseResult` per case.
+
+        All cases are stdio cases or all are call cases. ``limits.wall_s`` bounds the whole run,
+        ``case_wall_s`` (default ``limits.wall_s``) each case.
+        """
+        lim = limits or self.limits
+        parsed = [_case(c) for c in cases]
+        if not parsed:
+            return []
+        kinds = {c.kind for c in parsed}
+        if len(kinds) > 1:
+            raise ValueError("run_cases: mix of stdio and call cases; run them separately")
+        case_wall = float(case_wall_s or lim.wall_s)
+        req: dict[str, Any] = {"mode": "cases", "source": source, "case_wall_s": case_wall}
+        if kinds == {"stdio"}:
+            req["case_kind"] = "stdio"
+            req["cases"] = [{"stdin": c.stdin} for c in parsed]  # type: ignore[union-attr]
+        else:
+            req["case_kind"] = "call"
+            req["value_bytes"] = max(lim.stdout_bytes * 4, 8 << 20)
+            try:
+                req["cases"] = [
+                    {
+                        "fn_name": c.fn_name,
+                        "args": codec.encode(list(c.args)),
+                        "kwargs": codec.encode(dict(c.kwargs)),
+                    }  # type: ignore[union-attr]
+                    for c in parsed
+                ]
+            except codec.Unencodable as exc:
+                return [
+                    CaseResult(status="error", reason=f"arguments: {exc}", isolation=self.isolation)
+                    for _ in parsed
+                ]
+        resp = self._run(req, lim, extra_s=0.05 * len(parsed))
+        cases_out = resp.get("cases") or []
+        if len(cases_out) != len(parsed):
+            base = {k: resp.get(k) for k in ("status", "reason")}
+            cases_out = [dict(base)] * len(parsed)
+        out = []
+        for c in cases_out:
+            c = dict(c)
+            c.setdefault("isolation", resp.get("isolation", self.isolation))
+            out.append(_with_value(CaseResult, c))
+        return out
+
+    def run_statements(
+        self, source: str, statements: Sequence[str], setup: str = "", limits: Limits | None = None
+    ) -> StatementsResult:
+        """Run ``setup``, then ``source``, then each statement, in one namespace.
+
+        ``completed`` counts statements that ran to completion as reported on the nonce-tagged
+        channel; printing, exiting early or crashing can never raise it.
+        """
+        req = {
+            "mode": "statements",
+            "source": source,
+            "statements": list(statements),
+            "setup": setup,
+        }
+        resp = self._run(req, limits or self.limits)
+        if resp.get("status") in ("timeout", "error") and "completed" not in resp:
+            resp.setdefault("completed", 0)
+        return _build(StatementsResult, resp)
+
+    # -- async twins: run in a thread, so the event loop never blocks ---------------------------
+    async def arun_script(
+        self, source: str, stdin: str = "", limits: Limits | None = None
+    ) -> ScriptResult:
+        return await asyncio.to_thread(self.run_script, source, stdin, limits)
+
+    async def acall(
+        self,
+        source: str,
+        fn_name: str,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        limits: Limits | None = None,
+    ) -> CallResult:
+        return await asyncio.to_thread(self.call, source, fn_name, args, kwargs, limits)
+
+    async def arun_cases(
+        self,
+        source: str,
+        cases: Sequence[StdioCase | CallCase | dict[str, Any]],
+        limits: Limits | None = None,
+        case_wall_s: float | None = None,
+    ) -> list[CaseResult]:
+        return await asyncio.to_thread(self.run_cases, source, cases, limits, case_wall_s)
+
+    async def arun_statements(
+        self, source: str, statements: Sequence[str], setup: str = "", limits: Limits | None = None
+    ) -> StatementsResult:
+        return await asyncio.to_thread(self.run_statements, source, statements, setup, limits)
+
+    # -- batch ---------------------------------------------------------------------------------
+    def submit(self, request: Request | dict[str, Any]) -> Any:
+        """Run one request model (or a dict with ``kind``): script, call, cases or statements."""
+        r = request if isinstance(request, BaseModel) else _REQUEST.validate_python(request)
+        if isinstance(r, ScriptRequest):
+            return self.run_script(r.source, r.stdin, r.limits)
+        if isinstance(r, CallRequest):
+            return self.call(r.source, r.fn_name, r.args, r.kwargs, r.limits)
+        if isinstance(r, CasesRequest):
+            return self.run_cases(r.source, r.cases, r.limits, r.case_wall_s)
+        if isinstance(r, StatementsRequest):
+            return self.run_statements(r.source, r.statements, r.setup, r.limits)
+        raise TypeError(f"not a sandbox request: {type(r).__name__}")
+
+    def batch(self, requests: Sequence[Request | dict[str, Any]]) -> list[Any]:
+        """Run many requests across the workers; results in input order."""
+        if len(requests) <= 1 or self.size == 1:
+            return [self.submit(r) for r in requests]
+        with ThreadPoolExecutor(self.size) as ex:
+            return list(ex.map(self.submit, requests))
+
+    async def abatch(self, requests: Sequence[Request | dict[str, Any]]) -> list[Any]:
+        return await asyncio.to_thread(self.batch, requests)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop every worker (their whole process trees go with them). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for w in workers:
+            w.t.kill()
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _case(c: Any) -> StdioCase | CallCase:
+    if isinstance(c, (StdioCase, CallCase)):
+        return c
+    if isinstance(c, dict):
+        return (
+            CallCase(**c)
+            if "fn_name" in c
+            else StdioCase(**{k: v for k, v in c.items() if k != "kind" or v == "stdio"})
+        )
+    raise TypeError(f"not a case: {type(c).__name__}")
+
+
+def _build(model: type[R], resp: dict[str, Any]) -> R:
+    fields = {k: v for k, v in resp.items() if k in model.model_fields}
+    try:
+        return model(**fields)
+    except ValueError as exc:  # a malformed answer from a worker is a sandbox error
+        return model(
+            status="error",
+            reason=f"bad worker answer: {exc}"[:300],
+            isolation=resp.get("isolation", ""),
+        )
+
+
+def _with_value(model: type[R], resp: dict[str, Any]) -> R:
+    resp = dict(resp)
+    raw = resp.pop("value", None)
+    res = _build(model, resp)
+    if raw is not None and res.status == "ok":
+        try:
+            res.value = codec.decode(raw)  # type: ignore[attr-defined]
+        except codec.Undecodable as exc:
+            res.status = "error"
+            res.reason = f"undecodable return value: {exc}"
+    return res
+
+
+def open_sandbox(backend: str = "process", **kwargs: Any) -> SandboxPool:
+    """A `SandboxPool` whose backend is looked up in the assay registry (kind ``sandbox``)."""
+    import assay
+
+    cls = assay.get_registry().get("sandbox", backend).obj
+    return SandboxPool(backend=cls, **kwargs)
