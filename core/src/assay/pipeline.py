@@ -803,10 +803,14 @@ def _build_component(spec: ComponentSpec, where: str) -> Component:
         try:
             reward = entry.obj(**spec.options)
         except ValidationError as exc:
-            e = exc.errors()[0]
-            loc = ".".join(str(x) for x in e["loc"])
-            msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
-            raise SpecError(f"{where}.with.{loc}" if loc else f"{where}.with", msg) from None
+            errs = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+            parts = []
+            for e in errs:
+                loc = ".".join(str(x) for x in e["loc"])
+                msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
+                parts.append(f"{where}.with.{loc}: {msg}" if loc else f"{where}.with: {msg}")
+            known = ", ".join(entry.obj.Options.model_fields) or "none"
+            raise SpecError("", "; ".join(parts) + f" (options of {spec.use!r}: {known})") from None
         except (TypeError, ValueError) as exc:
             raise SpecError(f"{where}.with", str(exc)) from None
         plugin, version = entry.plugin, entry.version

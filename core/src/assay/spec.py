@@ -117,8 +117,10 @@ def _loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("PipelineSpec", "ComponentSpec", "str", "RouteSpec"):
-            continue  # union branch names pydantic inserts
+        elif part in ("PipelineSpec", "ComponentSpec", "str", "RouteSpec") or (
+            isinstance(part, str) and part.startswith("function-")
+        ):
+            continue  # union branch / validator names pydantic inserts
         else:
             out += f".{part}" if out else str(part)
     return out

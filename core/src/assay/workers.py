@@ -157,7 +157,18 @@ class GuardedPool:
         self._lock = threading.Lock()
         self._started = 0
         self._closed = False
+        self._pid = os.getpid()
         self.kills = 0  # workers killed on deadline or crash (observability, tests)
+
+    def _check_fork(self) -> None:
+        """After a fork (e.g. inside a process executor), the inherited workers and pipes
+        belong to the parent: start afresh rather than talk over the parent's pipes."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._idle = queue.LifoQueue()
+            self._all = set()
+            self._lock = threading.Lock()
+            self._started = 0
 
     def _spawn(self) -> _Worker:
         return _Worker(self._ctx, self.memory_mb, self._initializer, self._initargs)
@@ -165,6 +176,7 @@ class GuardedPool:
     def _acquire(self) -> _Worker:
         if self._closed:
             raise RuntimeError("GuardedPool is closed")
+        self._check_fork()
         with self._lock:
             if self._idle.empty() and self._started < self.size:
                 self._started += 1
@@ -256,6 +268,8 @@ class GuardedPool:
     def close(self) -> None:
         """Stop every worker. Idempotent."""
         self._closed = True
+        if self._pid != os.getpid():
+            return  # the workers belong to the parent process
         with self._lock:
             workers = list(self._all)
             self._all.clear()
