@@ -1,0 +1,69 @@
+"""The sympy part of a verdict, run inside a guarded worker process.
+
+`check` parses the gold answer (cached per worker, so a GRPO group's gold is parsed once) and
+each predicted candidate, and compares them with `equivalence.same`. It returns plain data
+(verdict, reason) so nothing sympy crosses the pipe.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from typing import Any
+
+import sympy as sp
+
+from .equivalence import Tolerance, same
+from .latex_parse import Answer, ParseError, parse_answer
+
+_RECURSION = 6000
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Answer | ParseError:
+    try:
+        return parse_answer(text)
+    except ParseError as exc:
+        return exc
+    except RecursionError:
+        return ParseError("answer nested too deeply")
+
+
+def _alternatives(v: Answer, percent: bool) -> list[Any]:
+    if percent and isinstance(v, sp.Expr):
+        return [v, v / 100]
+    return [v]
+
+
+def check(
+    gold: str,
+    gold_percent: bool,
+    preds: tuple[tuple[str, bool], ...],
+    tol: Tolerance,
+) -> tuple[bool | None, str]:
+    """(True, why) when every candidate equals the gold answer, (False, why) when one does not,
+    (None, why) when the gold answer does not parse."""
+    if sys.getrecursionlimit() < _RECURSION:
+        sys.setrecursionlimit(_RECURSION)
+    g = _parse(gold)
+    if isinstance(g, ParseError):
+        return None, f"gold answer does not parse: {g}"
+    golds = _alternatives(g, gold_percent)
+    for text, percent in preds:
+        p = _parse(text)
+        if isinstance(p, ParseError):
+            return False, f"answer does not parse: {p}"
+        try:
+            ok = any(same(x, y, tol) for x in golds for y in _alternatives(p, percent))
+        except RecursionError:
+            return False, "answer nested too deeply to compare"
+        except (TypeError, ValueError, AttributeError, NotImplementedError) as exc:
+            return False, f"cannot compare: {type(exc).__name__}: {str(exc)[:120]}"
+        if not ok:
+            return False, f"{text[:80]!r} is not equivalent to the gold answer"
+    return True, "equivalent"
+
+
+def warm() -> None:
+    """Parse and compare once so the first real call does not pay for sympy's lazy setup."""
+    check("x^2+1", False, (("1+x^2", False),), Tolerance())

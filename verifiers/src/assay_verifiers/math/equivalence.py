@@ -1,0 +1,363 @@
+"""Decide whether a predicted answer equals the gold one, cheapest check first.
+
+Order, for two expressions ``g`` (gold) and ``p`` (prediction):
+
+1. structural: ``g == p`` after sympy's automatic canonicalisation;
+2. exact: two rationals are equal only when identical (``1/2004!`` is not ``1/2006!``);
+3. numeric: constants (radicals, pi, e) evaluated to 30 digits and compared with a *relative*
+   tolerance, ``|g - p| <= rel_tol * max(|g|, |p|)`` (so ``1e-10`` is not ``2e-10``); a gold
+   written as a rounded decimal (``0.33``) accepts an exact prediction that rounds to it
+   (``1/3``), never another decimal;
+4. expressions with variables: evaluated at fixed pseudo-random points of both signs; one point
+   that differs decides "not equal"; agreement at every point is "equal" (``strict=True``
+   also asks ``sympy.simplify(g - p) == 0``).
+
+Structures: equations are equal when ``lhs - rhs`` of one is a non-zero constant multiple of
+the other's, or (one variable) when their solution sets agree; inequalities and intervals
+compare as sets (open vs closed ends matter); ``\\{..\\}`` sets and bare lists ignore order;
+tuples and matrices compare element by element. A single-valued gold answer against several
+predicted values is not equal unless every one of them is.
+
+Imports sympy (run it in the guarded worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from .latex_parse import MAX_POW_BITS, Group, Items, SetOf, _as_set
+
+_PROBES = (
+    0.5772156649015329,
+    -1.3247179572447461,
+    2.2360679774997897,
+    -0.6180339887498949,
+    1.4142135623730951,
+)
+_PREC = 30
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How strict the comparison is (from the reward's options)."""
+
+    rel_tol: float = 1e-9
+    strict: bool = False
+    gold_decimals: int = 0  # > 0: gold was a decimal with this many places
+
+
+class NotComparable(Exception):
+    """The two answers are of shapes that cannot be compared."""
+
+
+def _finite_decimal(r: sp.Rational) -> bool:
+    q = int(r.q)
+    for f in (2, 5):
+        while q % f == 0:
+            q //= f
+    return q == 1
+
+
+def _huge(x: sp.Expr) -> bool:
+    """Holds a power left unevaluated because it is astronomically large (``5^{5^{5^5}}``)."""
+    return any(
+        isinstance(a, sp.Pow) and a.exp.is_Integer and abs(a.exp) > MAX_POW_BITS
+        for a in sp.preorder_traversal(x)
+    )
+
+
+def _num(x: sp.Expr, subs: dict[sp.Symbol, float] | None = None) -> complex | None:
+    if _huge(x):
+        return None  # compared structurally only; evaluating it would not finish
+    try:
+        v = x.evalf(_PREC, subs=subs) if subs else x.evalf(_PREC)
+        c = complex(v)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+        return None
+    if c != c or abs(c) == float("inf"):
+        return None
+    return c
+
+
+def _close(a: complex, b: complex, rel_tol: float) -> bool:
+    scale = max(abs(a), abs(b))
+    return abs(a - b) <= rel_tol * scale if scale else True
+
+
+def expr_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
+    """Two scalar expressions (see module docstring for the order of checks)."""
+    if g == p:
+        return True
+    if g.has(sp.oo, -sp.oo, sp.zoo) or p.has(sp.oo, -sp.oo, sp.zoo):
+        return False
+    gfree, pfree = g.free_symbols, p.free_symbols
+    if not gfree and not pfree:
+        if isinstance(g, sp.Rational) and isinstance(p, sp.Rational):
+            if g == p:
+                return True
+            return bool(
+                tol.gold_decimals and not _finite_decimal(p) and _rounds_to(p, g, tol.gold_decimals)
+            )
+        a, b = _num(g), _num(p)
+        if a is None or b is None:
+            return False
+        if _close(a, b, tol.rel_tol):
+            return True
+        if tol.gold_decimals and isinstance(g, sp.Rational) and not isinstance(p, sp.Rational):
+            return b.imag == 0 and _rounds_to(sp.Float(b.real, _PREC), g, tol.gold_decimals)
+        return False
+    return _probe_equal(g, p, tol)
+
+
+def _rounds_to(p: sp.Expr, g: sp.Rational, places: int) -> bool:
+    scaled = sp.Float(p, _PREC) * 10**places
+    return sp.Integer(round(float(scaled))) == g * 10**places if abs(scaled) < 1e15 else False
+
+
+def _probe_points(symbols: Sequence[sp.Symbol]) -> list[dict[sp.Symbol, float]]:
+    ordered = sorted(symbols, key=lambda s: s.name)
+    n = len(_PROBES)
+    return [
+        {s: _PROBES[(k + 2 * j) % n] * (1 + 0.1 * j) for j, s in enumerate(ordered)}
+        for k in range(n)
+    ]
+
+
+def _probe_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
+    agree = 0
+    for point in _probe_points(list(g.free_symbols | p.free_symbols)):
+        a, b = _num(g, point), _num(p, point)
+        if a is None or b is None:
+            continue
+        if not _close(a, b, max(tol.rel_tol, 1e-12) * 1e3):
+            return False
+        agree += 1
+    if agree < 2 or tol.strict:
+        return sp.simplify(g - p) == 0
+    return True
+
+
+def _proportional(f1: sp.Expr, f2: sp.Expr, positive: bool = False) -> bool:
+    """f1 = c * f2 for a constant c != 0 (c > 0 when ``positive``), checked at probe points."""
+    if f1.free_symbols != f2.free_symbols:
+        return False
+    ratios: list[complex] = []
+    for point in _probe_points(list(f1.free_symbols)):
+        a, b = _num(f1, point), _num(f2, point)
+        if a is None or b is None or b == 0 or a == 0:
+            continue
+        ratios.append(a / b)
+    if len(ratios) < 2 or not all(_close(r, ratios[0], 1e-8) for r in ratios):
+        return False
+    r = ratios[0]
+    return abs(r.imag) < 1e-12 and (r.real > 0 if positive else True)
+
+
+def equation_equal(g: sp.Eq, p: sp.Eq, tol: Tolerance) -> bool:
+    f1, f2 = g.lhs - g.rhs, p.lhs - p.rhs
+    if _proportional(f1, f2):
+        return True
+    syms = f1.free_symbols | f2.free_symbols
+    if len(syms) == 1:
+        (x,) = syms
+        s1, s2 = sp.solveset(f1, x), sp.solveset(f2, x)
+        return set_equal(s1, s2, tol)
+    return False
+
+
+def _rel_parts(r: sp.Basic) -> list[sp.Basic]:
+    return list(r.args) if isinstance(r, sp.And) else [r]
+
+
+def _rel_to_set(r: sp.Basic) -> sp.Set | None:
+    syms = r.free_symbols
+    if len(syms) != 1:
+        return None
+    (x,) = syms
+    out: sp.Set = sp.Reals
+    for part in _rel_parts(r):
+        out = sp.Intersection(out, sp.solve_univariate_inequality(part, x, relational=False))
+    return out
+
+
+def _canonical_ineq(r: sp.Basic) -> tuple[sp.Expr, bool]:
+    """``f > 0`` (strict) or ``f >= 0`` form of an inequality."""
+    if isinstance(r, (sp.StrictGreaterThan, sp.GreaterThan)):
+        return r.lhs - r.rhs, isinstance(r, sp.StrictGreaterThan)
+    if isinstance(r, (sp.StrictLessThan, sp.LessThan)):
+        return r.rhs - r.lhs, isinstance(r, sp.StrictLessThan)
+    raise NotComparable(type(r).__name__)
+
+
+def inequality_equal(g: sp.Basic, p: sp.Basic, tol: Tolerance) -> bool:
+    sg, sp_ = _rel_to_set(g), _rel_to_set(p)
+    if sg is not None and sp_ is not None and g.free_symbols == p.free_symbols:
+        return set_equal(sg, sp_, tol)
+    gs, ps = _rel_parts(g), _rel_parts(p)
+    if len(gs) != len(ps):
+        return False
+    pc = [_canonical_ineq(x) for x in ps]
+    for x in gs:
+        f, strict = _canonical_ineq(x)
+        if not any(s == strict and _proportional(f, h, positive=True) for h, s in pc):
+            return False
+    return True
+
+
+def set_equal(a: sp.Set, b: sp.Set, tol: Tolerance) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, sp.Interval) and isinstance(b, sp.Interval):
+        return (
+            a.left_open == b.left_open
+            and a.right_open == b.right_open
+            and expr_equal(a.start, b.start, tol)
+            and expr_equal(a.end, b.end, tol)
+        )
+    if isinstance(a, sp.FiniteSet) and isinstance(b, sp.FiniteSet):
+        return unordered_equal(list(a.args), list(b.args), tol)
+    if isinstance(a, sp.Union) and isinstance(b, sp.Union) and len(a.args) == len(b.args):
+        if all(any(set_equal(x, y, tol) for y in b.args) for x in a.args):
+            return True
+    diff = sp.Union(sp.Complement(a, b), sp.Complement(b, a))
+    return diff == sp.EmptySet
+
+
+def unordered_equal(gs: Sequence[Any], ps: Sequence[Any], tol: Tolerance) -> bool:
+    """Same elements, order and repetition ignored."""
+    gu, pu = _dedupe(gs, tol), _dedupe(ps, tol)
+    if len(gu) != len(pu):
+        return False
+    left = list(pu)
+    for g in gu:
+        for i, p in enumerate(left):
+            if same(g, p, tol):
+                del left[i]
+                break
+        else:
+            return False
+    return True
+
+
+def _dedupe(xs: Sequence[Any], tol: Tolerance) -> list[Any]:
+    out: list[Any] = []
+    for x in xs:
+        if not any(same(x, y, tol) for y in out):
+            out.append(x)
+    return out
+
+
+def _elements(v: Any) -> tuple[Any, ...] | None:
+    if isinstance(v, (Items, SetOf)):
+        return v.items
+    if isinstance(v, sp.FiniteSet):
+        return tuple(v.args)
+    return None
+
+
+def _is_relation(v: Any) -> bool:
+    return isinstance(v, (sp.Rel, sp.And))
+
+
+def same(g: Any, p: Any, tol: Tolerance) -> bool:
+    """The verdict for a parsed gold answer and a parsed prediction."""
+    try:
+        return _same(g, p, tol)
+    except NotComparable:
+        return False
+
+
+def _regroup(v: Any) -> Any:
+    """Items that are really one answer: ``x = 2, y = 3`` is the tuple (2, 3);
+    ``x < 0 or x > 1`` is the union of two intervals."""
+    if not isinstance(v, Items):
+        return v
+    if all(isinstance(x, sp.Eq) and isinstance(x.lhs, sp.Symbol) for x in v.items):
+        names = [x.lhs for x in v.items]
+        if len(set(names)) == len(names):
+            return Group("(", ")", tuple(x.rhs for x in v.items))
+        return v
+    if all(_is_relation(x) and not isinstance(x, sp.Eq) for x in v.items):
+        sets = [_rel_to_set(x) for x in v.items]
+        if (
+            all(s is not None for s in sets)
+            and len({s.name for x in v.items for s in x.free_symbols}) == 1
+        ):
+            return sp.Union(*sets)
+    return v
+
+
+def _same(g: Any, p: Any, tol: Tolerance) -> bool:
+    g, p = _regroup(g), _regroup(p)
+    # 2 + 3 = 5 against 5: a true numeric equation stands for its right side
+    if isinstance(p, sp.Eq) and not p.free_symbols:
+        return expr_equal(p.lhs, p.rhs, tol) and _same(g, p.rhs, tol)
+    # x = 3 against 3 (either side)
+    if isinstance(p, sp.Eq) and isinstance(p.lhs, sp.Symbol) and not isinstance(g, sp.Eq):
+        return _same(g, p.rhs, tol)
+    if isinstance(g, sp.Eq) and isinstance(g.lhs, sp.Symbol) and not _is_relation(p):
+        return _same(g.rhs, p, tol)
+    ge, pe = _elements(g), _elements(p)
+    if ge is not None:
+        if pe is not None:
+            return unordered_equal(ge, pe, tol)
+        if isinstance(p, Group) and p.open == "(":
+            return unordered_equal(ge, p.items, tol)
+        return len(_dedupe(ge, tol)) == 1 and _same(ge[0], p, tol)
+    if pe is not None:  # several predicted values for one gold value: all must be it
+        return all(_same(g, x, tol) for x in pe)
+    if isinstance(g, sp.MatrixBase) or isinstance(p, sp.MatrixBase):
+        return _matrix_equal(g, p, tol)
+    if isinstance(g, Group):
+        if isinstance(p, Group):
+            return (
+                g.open == p.open
+                and g.close == p.close
+                and len(g.items) == len(p.items)
+                and all(_same(a, b, tol) for a, b in zip(g.items, p.items, strict=True))
+            )
+        if len(g.items) == 2 and (isinstance(p, sp.Set) or _is_relation(p)):
+            return _same(_as_set(g), p, tol)
+        return False
+    if isinstance(g, sp.Set):
+        if isinstance(p, sp.Set):
+            return set_equal(g, p, tol)
+        if isinstance(p, Group) and len(p.items) == 2:
+            return set_equal(g, _as_set(p), tol)
+        if _is_relation(p):
+            ps = _rel_to_set(p)
+            return ps is not None and set_equal(g, ps, tol)
+        return False
+    if isinstance(g, sp.Eq):
+        return isinstance(p, sp.Eq) and equation_equal(g, p, tol)
+    if _is_relation(g):
+        if _is_relation(p) and not isinstance(p, sp.Eq):
+            return inequality_equal(g, p, tol)
+        if isinstance(p, (sp.Set, Group)):
+            gs = _rel_to_set(g)
+            return gs is not None and _same(gs, p, tol)
+        return False
+    if isinstance(g, sp.Expr) and isinstance(p, sp.Expr):
+        return expr_equal(g, p, tol)
+    return False
+
+
+def _matrix_equal(g: Any, p: Any, tol: Tolerance) -> bool:
+    def entries(v: Any) -> tuple[tuple[int, int], list[Any]] | None:
+        if isinstance(v, sp.MatrixBase):
+            return v.shape, list(v)
+        if isinstance(v, Group) and v.open == "(":  # (1, 2) against a column vector
+            return (len(v.items), 1), list(v.items)
+        return None
+
+    a, b = entries(g), entries(p)
+    if a is None or b is None:
+        return False
+    (sa, ea), (sb, eb) = a, b
+    if sa != sb and not (1 in sa and 1 in sb and len(ea) == len(eb)):
+        return False
+    return all(_same(x, y, tol) for x, y in zip(ea, eb, strict=False))

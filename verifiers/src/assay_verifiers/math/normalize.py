@@ -1,0 +1,219 @@
+"""Text normalisation of an extracted answer, before any parsing.
+
+Pure string work (no sympy), so the in-process fast path can compare answers cheaply. It strips
+what does not change the value: math delimiters, ``\\left``/``\\right``, spacing commands,
+``\\text{}`` wrappers, units, degree signs, ``\\$``, thousands separators, trailing zeros,
+a leading ``x =``; and it maps unicode (minus, ``×``, ``½``, ``√``, ``π``, ``≤``) to LaTeX.
+
+>>> normalize(r"$\\dfrac{1}{2}\\,\\text{cm}$")
+'\\\\frac{1}{2}'
+>>> normalize("1,000.50")
+'1000.5'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UNICODE = {
+    "\u2212": "-",  # minus sign
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u00d7": r"\times ",
+    "\u00f7": r"\div ",
+    "\u00b7": r"\cdot ",
+    "\u22c5": r"\cdot ",
+    "\u221a": r"\sqrt",
+    "\u03c0": r"\pi ",
+    "\u221e": r"\infty ",
+    "\u2264": r"\leq ",
+    "\u2265": r"\geq ",
+    "\u2260": r"\neq ",
+    "\u222a": r"\cup ",
+    "\u2229": r"\cap ",
+    "\u00b0": r"^\circ",
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u202f": " ",
+}
+_VULGAR = {
+    "\u00bd": (1, 2),
+    "\u2153": (1, 3),
+    "\u2154": (2, 3),
+    "\u00bc": (1, 4),
+    "\u00be": (3, 4),
+    "\u2155": (1, 5),
+    "\u2156": (2, 5),
+    "\u2157": (3, 5),
+    "\u2158": (4, 5),
+    "\u2159": (1, 6),
+    "\u215a": (5, 6),
+    "\u2150": (1, 7),
+    "\u215b": (1, 8),
+    "\u215c": (3, 8),
+    "\u215d": (5, 8),
+    "\u215e": (7, 8),
+    "\u2151": (1, 9),
+    "\u2152": (1, 10),
+}
+_VULGAR_RE = re.compile(r"(\d*)\s*([" + "".join(_VULGAR) + "])")
+
+# Units and words that never change the value when they trail a number.
+_UNITS = (
+    "square units|sq units|units|unit|cubic centimeters|cubic meters|cubic feet|cubic inches|"
+    "square centimeters|square meters|square feet|square inches|square miles|"
+    "centimeters|centimetres|centimeter|millimeters|millimeter|kilometers|kilometer|meters|metres|"
+    "meter|inches|inch|feet|foot|yards|yard|miles|mile|cm\\^2|cm\\^3|m\\^2|m\\^3|cm|mm|km|ft|"
+    "kilograms|kilogram|grams|gram|kg|mg|pounds|pound|lbs|lb|ounces|ounce|oz|liters|liter|litres|"
+    "ml|mL|seconds|second|sec|minutes|minute|min|hours|hour|hrs|hr|days|day|weeks|week|"
+    "months|month|years|year|mph|km/h|m/s|dollars|dollar|cents|cent|euros|euro|degrees|degree|"
+    "deg|radians|radian|rad|people|persons|students|apples|ways|times|points|cookies|marbles|"
+    "books|pages|cars|boxes|items|pieces|percent|pct|tiles|coins|balls|steps|games|hours|sides|"
+    "numbers|integers|digits|values|solutions|cups|eggs|trees|bags|pens|pencils|candies"
+)
+_TEXT_CMD = re.compile(
+    r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{"
+)
+_TRAILING_UNIT = re.compile(
+    r"(?<=[\d}\)\s])\s*(?:\\[,;: ]|~)*\s*(?:" + _UNITS + r")(?:\s*\^\s*\{?[23]\}?)?\.?\s*$"
+)
+# Single-letter units only after a plain number ("5 m"), never after an expression ("\\pi r^2 h").
+_NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
+_LEADING_VAR = re.compile(r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)\s*=\s*(?=[^=])")
+_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
+_THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
+_TRAILING_ZEROS = re.compile(r"(\d+\.\d*?)0+(?!\d)")
+_DANGLING_DOT = re.compile(r"(\d+)\.(?!\d)")
+_SPACING = re.compile(
+    r"(?<!\\)\\(?:[,;:! ]|quad|qquad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
+)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A normalised answer and what the normalisation removed that may matter."""
+
+    text: str
+    percent: bool = False
+    full: str = ""  # the text before a leading "x =" was dropped (equations keep their left side)
+
+
+def unwrap_braced(text: str, start: int) -> tuple[str, int] | None:
+    """The content of the brace group opening at ``text[start] == '{'``, and the index after it."""
+    if start >= len(text) or text[start] != "{":
+        return None
+    depth = 0
+    for i in range(start, len(text)):
+        c = text[i]
+        if c == "\\":
+            continue
+        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i], i + 1
+    return None
+
+
+def _unwrap_text_commands(s: str) -> str:
+    """``\\text{abc}`` -> ``abc`` (and \\mathrm, \\textbf...), braces matched properly."""
+    for _ in range(50):
+        m = _TEXT_CMD.search(s)
+        if not m:
+            return s
+        got = unwrap_braced(s, m.end() - 1)
+        if got is None:
+            return s[: m.start()] + s[m.end() :]
+        inner, end = got
+        s = s[: m.start()] + " " + inner + " " + s[end:]
+    return s
+
+
+def _strip_delimiters(s: str) -> str:
+    s = s.replace(r"\$", " ").strip()
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if s.startswith(left) and s.endswith(right) and len(s) >= len(left) + len(right):
+            s = s[len(left) : len(s) - len(right)].strip()
+    return s.replace("$", "")
+
+
+def _vulgar(m: re.Match[str]) -> str:
+    whole, frac = m.group(1), _VULGAR[m.group(2)]
+    f = rf"\frac{{{frac[0]}}}{{{frac[1]}}}"
+    return f"({whole}+{f})" if whole else f
+
+
+def normalize(text: str) -> str:
+    """Normalised text of an answer (see module docstring)."""
+    return normalize_full(text).text
+
+
+def normalize_full(text: str) -> Normalized:
+    """`normalize`, also telling whether a percent sign was removed."""
+    s = _strip_delimiters(text)
+    for k, v in _UNICODE.items():
+        if k in s:
+            s = s.replace(k, v)
+    if any(ch in s for ch in _VULGAR):
+        s = _VULGAR_RE.sub(_vulgar, s)
+    s = _unwrap_text_commands(s)
+    s = re.sub(r"\\[dt]frac", r"\\frac", s)
+    s = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq", s)
+    s = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq", s)
+    s = re.sub(r"\\ne(?![a-zA-Z])", r"\\neq", s)
+    s = s.replace(r"\dots", r"\ldots").replace(r"\cdots", r"\ldots")
+    s = _SPACING.sub(" ", s)
+    s = s.replace(r"\$", " ").replace(r"\#", " ")
+    # Degrees: 30^\circ, 30^{\circ}, 30 degrees (the unit list handles words).
+    s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", " ", s)
+    s = s.replace(r"\circ", " ")
+    percent = False
+    if re.search(r"\\?%|\bpercent\b|\bpct\b", s):
+        s2 = re.sub(r"\s*(?:\\?%|\bpercent\b|\bpct\b)\s*\.?\s*$", "", s)
+        if s2 != s:
+            percent = True
+            s = s2
+    s = s.strip().rstrip(".").strip()
+    for _ in range(3):
+        s2 = _TRAILING_UNIT.sub("", s).strip()
+        if s2 == s or not s2:
+            break
+        s = s2
+    s = _NUMBER_SHORT_UNIT.sub(r"\1", s)
+    s = _THOUSANDS_TEX.sub(r"\1", s)
+    if "," in s and not re.search(r"[\[\](){}]", s):
+        s = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), s)
+    s = _TRAILING_ZEROS.sub(lambda m: m.group(1), s)
+    s = _DANGLING_DOT.sub(r"\1", s)
+    s = _strip_braces(re.sub(r"\s+", " ", s).strip())
+    full = s
+    if s.count("=") == 1:
+        s = _strip_braces(_LEADING_VAR.sub("", s, count=1))
+    return Normalized(s, percent, full)
+
+
+def _strip_braces(s: str) -> str:
+    """Redundant outer braces: ``{5}`` -> ``5``."""
+    while s.startswith("{") and s.endswith("}"):
+        got = unwrap_braced(s, 0)
+        if got is None or got[1] != len(s):
+            break
+        s = got[0].strip()
+    return s
+
+
+_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s|$)")
+
+
+def choice_letter(text: str) -> str | None:
+    """The multiple-choice letter an answer names (``(B)``, ``B.``, ``B) 12``), else None."""
+    s = normalize(text)
+    m = _CHOICE.match(s)
+    if not m:
+        return None
+    rest = s[m.end() :].strip()
+    if rest and re.search(r"\b(?:or|and)\b|,|[A-J]\)", rest):
+        return None  # "A or B", "A, C": several letters are not one choice
+    return m.group(1)

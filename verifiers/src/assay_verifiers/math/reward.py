@@ -1,0 +1,306 @@
+"""The ``math`` reward: 1.0 when the completion's final answer equals the gold answer, else 0.0.
+
+Per sample: extract the answer candidates (`extract`), normalise them and the gold answer
+(`normalize`), reject reward hacks, decide in-process when the text or plain numbers settle it
+(`fastpath`), and send the rest to sympy in a guarded worker process (`check`) with a hard
+deadline and a memory cap. A batch parses each gold answer once per worker and scores
+identical (gold, answer) pairs once (a GRPO group often repeats answers).
+
+Tri-state: ``1.0`` correct, ``0.0`` incorrect (also: no answer, an answer that does not parse,
+several different answers), ``None`` with status ``unverifiable`` (no gold answer, or one that
+does not parse) / ``timeout`` / ``error``. Every score carries a reason and, in ``details``,
+the extracted answer and the path that decided it.
+
+>>> import assay
+>>> r = assay.get_reward("math")
+>>> r.score([assay.Sample(completion=r"... so \\boxed{\\frac{1}{2}}", answer="0.5")])[0].value
+1.0
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay.errors import DeadlineExceeded, WorkerCrashed
+from assay.models import Sample, Score, ScoreLike
+from assay.rewards import Reward
+
+from .extract import DEFAULT_METHODS, METHODS, extract_answer, extract_choice
+from .fastpath import decimals, quick
+from .normalize import Normalized, choice_letter, normalize_full
+
+__all__ = ["MathOptions", "MathReward"]
+
+
+class MathOptions(BaseModel):
+    """Options of the ``math`` reward (a pipeline spec's ``with:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    extract: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_METHODS),
+        description="extraction methods in the order tried: " + ", ".join(DEFAULT_METHODS),
+    )
+    last_number_fallback: bool = Field(True, description="fall back to the last number in the text")
+    choices: bool = Field(True, description="a gold answer 'A'..'J' is a multiple-choice letter")
+    rel_tol: float = Field(1e-9, ge=0, description="relative tolerance for non-rational values")
+    strict: bool = Field(
+        False, description="expressions must simplify to equal, not just agree at points"
+    )
+    gold_rounding: bool = Field(
+        True, description="a decimal gold (0.33) accepts an exact answer that rounds to it (1/3)"
+    )
+    reject_echo: bool = Field(
+        True, description="an expression copied from the prompt is not an answer"
+    )
+    timeout: float = Field(3.0, gt=0, description="seconds per (gold, answer) pair in the worker")
+    memory_mb: int = Field(1024, ge=64, description="memory a worker may add to the parent's image")
+    workers: int = Field(0, ge=0, description="worker processes; 0 = min(2, CPUs)")
+    max_completion_chars: int = Field(
+        20_000, ge=100, description="only the tail this long is searched"
+    )
+    max_answer_chars: int = Field(1_000, ge=10, description="a longer extracted answer is rejected")
+    cache_size: int = Field(65_536, ge=0, description="verdicts remembered across batches")
+
+
+_CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
+_OPERATOR = re.compile(r"[-+*/^=<>]|\\[a-zA-Z]")
+
+
+def _vm_size_mb() -> int:
+    """The current process's virtual size (a forked worker starts with it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _gold_text(answer: Any) -> str:
+    """The gold answer as text: a solution's last ``\\boxed{}`` or ``#### x``, a list joined."""
+    if isinstance(answer, (list, tuple)):
+        return ", ".join(str(a) for a in answer)
+    text = str(answer).strip()
+    if "\\boxed" in text or "\\fbox" in text or "####" in text:
+        got = extract_answer(text, ("boxed", "hash"))
+        if got.answer:
+            return got.answer
+    return text
+
+
+class MathReward(Reward):
+    """Math answer equivalence, safe and fast (see module docstring and docs/math.md)."""
+
+    name = "math"
+    Options = MathOptions
+    expensive = False  # it runs its own guarded workers; the pipeline need not wrap it
+    timeout = 3.0
+    memory_mb = 1024
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o: MathOptions = self.options  # type: ignore[assignment]
+        unknown = set(o.extract) - METHODS
+        if unknown:
+            raise ValueError(
+                f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
+            )
+        self._methods = tuple(m for m in o.extract if o.last_number_fallback or m != "last_number")
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], tuple[bool | None, str, str]] = OrderedDict()
+        self._tol: Any = None
+
+    # -- workers -------------------------------------------------------------------------------
+    def _get_pool(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from assay.workers import GuardedPool
+
+                from . import check  # import sympy here, once, so forked workers start warm
+                from .equivalence import Tolerance
+
+                check.warm()
+                o: MathOptions = self.options  # type: ignore[assignment]
+                self._tol = Tolerance(rel_tol=o.rel_tol, strict=o.strict)
+                size = o.workers or min(2, os.cpu_count() or 1)
+                self._pool = GuardedPool(size, memory_mb=_vm_size_mb() + o.memory_mb)
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+    # -- scoring -------------------------------------------------------------------------------
+    def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        o: MathOptions = self.options  # type: ignore[assignment]
+        out: list[Score | None] = [None] * len(samples)
+        pending: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for i, s in enumerate(samples):
+            try:
+                res = self._prepare(s, o)
+            except Exception as exc:  # a malformed sample must not sink the batch
+                out[i] = Score.error(f"cannot read sample: {type(exc).__name__}: {exc}")
+                continue
+            if isinstance(res, Score):
+                out[i] = res
+                continue
+            key, details = res
+            cached = self._cache.get(key)
+            if cached is not None:
+                out[i] = _verdict_score(cached, details, "cache")
+                continue
+            pending.setdefault(key, []).append((i, details))
+        if pending:
+            self._run_pending(pending, out)
+        return out  # type: ignore[return-value]
+
+    def _run_pending(
+        self, pending: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]], out: list[Any]
+    ) -> None:
+        o: MathOptions = self.options  # type: ignore[assignment]
+        pool = self._get_pool()
+        keys = list(pending)
+        outcomes = pool.map(_call_check, [(k, self._tol) for k in keys], timeout=o.timeout)
+        for key, oc in zip(keys, outcomes, strict=True):
+            for i, details in pending[key]:
+                if oc.ok:
+                    verdict, reason = oc.value
+                    self._remember(key, (verdict, reason, "sympy"))
+                    out[i] = _verdict_score((verdict, reason, "sympy"), details, "sympy")
+                elif isinstance(oc.error, DeadlineExceeded):
+                    out[i] = Score.timeout(
+                        f"no verdict within {o.timeout:g} s; worker killed", **details
+                    )
+                elif isinstance(oc.error, (WorkerCrashed, MemoryError)):
+                    out[i] = Score.error(f"worker failed: {oc.error}", **details)
+                else:
+                    err = oc.error
+                    out[i] = Score.error(f"{type(err).__name__}: {str(err)[:200]}", **details)
+
+    def _remember(self, key: tuple[Any, ...], value: tuple[bool | None, str, str]) -> None:
+        size = self.options.cache_size  # type: ignore[attr-defined]
+        if not size:
+            return
+        self._cache[key] = value
+        while len(self._cache) > size:
+            self._cache.popitem(last=False)
+
+    def _prepare(self, s: Sample, o: MathOptions) -> Score | tuple[tuple[Any, ...], dict[str, Any]]:
+        """A finished Score, or the key of the sympy work still to do plus the details."""
+        if s.answer is None or (isinstance(s.answer, str) and not s.answer.strip()):
+            return Score.unverifiable("sample has no gold answer")
+        gold_raw = _gold_text(s.answer)
+        if len(gold_raw) > o.max_answer_chars:
+            return Score.unverifiable(f"gold answer longer than {o.max_answer_chars} characters")
+        gold = normalize_full(gold_raw)
+        if not gold.text:
+            return Score.unverifiable("gold answer is empty after normalisation")
+        completion = s.completion_text
+        m = _CHOICE_GOLD.match(gold.text) if o.choices else None
+        if m:
+            return _score_choice(m.group(1), completion, self._methods, o)
+        ex = extract_answer(completion, self._methods, o.max_completion_chars)
+        details: dict[str, Any] = {
+            "extracted": list(ex.candidates),
+            "method": ex.method,
+            "gold": gold.text,
+        }
+        if not ex.candidates:
+            return Score.ok(0.0, "no answer found in the completion", **details)
+        preds: list[Normalized] = []
+        for c in ex.candidates:
+            if len(c) > o.max_answer_chars:
+                return Score.ok(
+                    0.0, f"answer longer than {o.max_answer_chars} characters", **details
+                )
+            n = normalize_full(c)
+            if n.text and n.text not in (p.text for p in preds):
+                preds.append(n)
+        if not preds:
+            return Score.ok(0.0, "empty answer", **details)
+        details["extracted"] = [p.text for p in preds]
+        if o.reject_echo:
+            prompt = (
+                normalize_full(s.prompt_text[-o.max_completion_chars :]).text if s.prompt else ""
+            )
+            for p in preds:
+                if _echoes(p.text, prompt, gold.text):
+                    return Score.ok(
+                        0.0, "the answer repeats an expression from the question", **details
+                    )
+        verdicts = [
+            quick(gold.text, p.text, gold.percent, p.percent, o.gold_rounding) for p in preds
+        ]
+        if any(v is False for v in verdicts):
+            why = "different answers" if len(preds) > 1 else "not equal to the gold answer"
+            return Score.ok(0.0, why, path="fast", **details)
+        if all(v is True for v in verdicts):
+            return Score.ok(1.0, "equal to the gold answer", path="fast", **details)
+        todo = tuple(
+            (p.full, p.percent) for p, v in zip(preds, verdicts, strict=True) if v is not True
+        )
+        gold_places = decimals(gold.text) if o.gold_rounding else 0
+        key = (gold.full, gold.percent, gold_places if gold_places >= 2 else 0, todo)
+        return key, details
+
+
+def _call_check(item: tuple[tuple[Any, ...], Any]) -> tuple[bool | None, str]:
+    """Worker entry point (module level, picklable)."""
+    from dataclasses import replace
+
+    from .check import check
+
+    (gold, gold_percent, places, todo), tol = item
+    return check(gold, gold_percent, todo, replace(tol, gold_decimals=places))
+
+
+def _verdict_score(v: tuple[bool | None, str, str], details: dict[str, Any], path: str) -> Score:
+    verdict, reason, _ = v
+    if verdict is None:
+        return Score.unverifiable(reason, path=path, **details)
+    return Score.ok(1.0 if verdict else 0.0, reason, path=path, **details)
+
+
+def _echoes(pred: str, prompt: str, gold: str) -> bool:
+    """An expression (not a plain number) copied from the question, which is not the gold answer."""
+    if not prompt or len(pred) < 3 or pred == gold or not _OPERATOR.search(pred.lstrip("-")):
+        return False
+    return pred.replace(" ", "") in prompt.replace(" ", "")
+
+
+def _score_choice(letter: str, completion: str, methods: tuple[str, ...], o: MathOptions) -> Score:
+    ex = extract_answer(
+        completion,
+        [m for m in methods if m not in ("last_number", "last_math")],
+        o.max_completion_chars,
+    )
+    letters = {choice_letter(c) for c in ex.candidates} if ex.candidates else set()
+    if not letters or None in letters:
+        alt = extract_choice(completion, o.max_completion_chars)
+        if alt and not ex.candidates:
+            letters, ex_method = {alt}, "choice"
+        else:
+            ex_method = ex.method
+    else:
+        ex_method = ex.method
+    details = {"extracted": sorted(x for x in letters if x), "method": ex_method, "gold": letter}
+    if not letters or letters == {None}:
+        return Score.ok(0.0, "no choice letter found in the completion", **details)
+    if letters != {letter}:
+        return Score.ok(
+            0.0, "a different choice" if len(letters) == 1 else "several choices", **details
+        )
+    return Score.ok(1.0, "the gold choice", path="fast", **details)
