@@ -82,7 +82,9 @@ class TRLReward:
         self.__qualname__ = self.__name__
 
     def _results(self, prompts: Sequence[Any] | None, completions: Sequence[Any], columns: dict[str, Any]) -> Results:
-        key = (id(completions), len(completions), repr(completions[:1]), repr(completions[-1:]))
+        # TRL calls every reward function of a step with the same batch: key on its content.
+        cols = sorted((k, v) for k, v in columns.items() if isinstance(v, (list, tuple)))
+        key = (repr(prompts), repr(completions), repr(cols))
         with self._cache.lock:
             if self._cache.key == key and self._cache.results is not None:
                 return self._cache.results

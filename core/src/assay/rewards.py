@@ -160,6 +160,12 @@ class FunctionReward(Reward):
             return [fn(s, **opts) for s in samples]
         return [fn(s) for s in samples]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as (function, how it was lifted, options): the class itself is made at runtime."""
+        cls = type(self)
+        lifted = (cls.name, cls.batch, cls.expensive, cls.timeout, cls.memory_mb)
+        return (_rebuild, (cls.fn, lifted, self.options.model_dump()))
+
     def _columns(self, samples: Sequence[Sample]) -> dict[str, list[Any]]:
         cols = _batch_columns(samples)
         params = inspect.signature(type(self).fn).parameters
@@ -232,6 +238,12 @@ def lift(
     cls = type(f"{reward_name}_reward", (FunctionReward,), attrs)
     cls.__qualname__ = cls.__name__
     return cls
+
+
+def _rebuild(fn: Callable[..., Any], lifted: tuple[Any, ...], options: dict[str, Any]) -> Reward:
+    name, batch, expensive, timeout, memory_mb = lifted
+    cls = lift(fn, name, batch=batch, expensive=expensive, timeout=timeout, memory_mb=memory_mb)
+    return cls(**options)
 
 
 def score_batch(reward: Reward, samples: Sequence[Sample]) -> list[Score]:

@@ -67,7 +67,7 @@ def test_missing_or_bad_ids_are_unverifiable_per_sample() -> None:
     rows = [
         Sample(completion="a"),
         Sample(completion="a", completion_ids="1 2 3"),
-        Sample(completion="a", completion_ids=[1, "2"]),
+        Sample(completion="a", completion_ids={"ids": [1, 2]}),
         Sample(completion="a", completion_ids=torch.tensor([1, 2, 3])),
     ]
     scores = score_batch(Overlong(max_completion_len=3, soft_punish_cache=1), rows)

@@ -76,6 +76,13 @@ def test_tokens_without_ids_or_tokenizer_are_unverifiable() -> None:
     assert score.status == "unverifiable"
 
 
+def test_unhashable_ids_are_an_error_for_that_sample_only() -> None:
+    rows = [Sample(completion_ids=[[1], [2], [3]]), Sample(completion_ids=[1, 1, 1, 1])]
+    bad, good = score_batch(Repetition(unit="tokens"), rows)
+    assert bad.status == "error" and "cannot be compared" in bad.reason
+    assert good.value == pytest.approx(-0.5)
+
+
 def test_positive_penalty_is_rejected() -> None:
     with pytest.raises(ValueError, match="max_penalty"):
         Repetition(max_penalty=0.5)

@@ -1,0 +1,142 @@
+"""Adapters: TRL reward_funcs, verl compute_score, OpenRLHF reward_func, the HTTP endpoint."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import threading
+import urllib.request
+
+import pytest
+
+from assay.adapters import trl_weights
+from assay.pipeline import load_pipeline
+
+
+def right(sample):
+    if sample.answer is None:
+        return None
+    return 1.0 if sample.completion_text.strip() == str(sample.answer) else 0.0
+
+
+def brief(sample):
+    return 1.0 if len(sample.completion_text) <= 3 else 0.0
+
+
+@pytest.fixture
+def pipe(assay_registry):
+    assay_registry.add("reward", "right", right)
+    assay_registry.add("reward", "brief", brief)
+    return load_pipeline({"name": "toy", "rewards": [{"use": "right"}, {"use": "brief", "weight": 0.5}]})
+
+
+def test_as_trl_combined_reward_with_trl_signature(pipe):
+    (fn,) = pipe.as_trl()
+    assert fn.__name__ == "toy"
+    out = fn(
+        prompts=["q1", "q2", "q3"],
+        completions=["42", "a long answer", "7"],
+        completion_ids=[[1, 2], [3], [4]],
+        answer=["42", "41", None],
+        trainer_state=object(),  # not a column: ignored
+    )
+    assert out == [1.5, 0.0, 0.5]
+
+
+def test_as_trl_returns_none_where_nothing_applies(assay_registry):
+    assay_registry.add("reward", "right", right)
+    (fn,) = load_pipeline({"rewards": [{"use": "right"}]}).as_trl()
+    assert fn(prompts=["q"], completions=["x"]) == [None]
+
+
+def test_as_trl_accepts_chat_messages_and_answer_aliases(pipe):
+    (fn,) = pipe.as_trl()
+    completions = [[{"role": "assistant", "content": "42"}]]
+    prompts = [[{"role": "user", "content": "6*7?"}]]
+    assert fn(prompts=prompts, completions=completions, solution=["42"]) == [1.5]
+
+
+def test_as_trl_components_are_logged_at_weight_zero_and_computed_once(pipe, assay_registry):
+    calls = []
+
+    def counted(sample):
+        calls.append(sample.completion_text)
+        return 1.0
+
+    assay_registry.add("reward", "counted", counted)
+    p = load_pipeline({"name": "p", "rewards": [{"use": "counted"}, {"use": "brief"}]})
+    funcs = p.as_trl(components=True)
+    assert [f.__name__ for f in funcs] == ["p", "p/counted", "p/brief"]
+    assert trl_weights(funcs) == [1.0, 0.0, 0.0]
+    completions = ["a", "bbbbb"]
+    outs = [f(prompts=["q", "q"], completions=completions) for f in funcs]  # as TRL calls them
+    assert outs == [[2.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
+    assert calls == ["a", "bbbbb"]  # the component loggers reused the combined call
+
+
+def test_as_trl_functions_pickle(pipe):
+    funcs = pipe.as_trl(components=True)
+    again = pickle.loads(pickle.dumps(funcs))
+    assert [f.__name__ for f in again] == [f.__name__ for f in funcs]
+    assert again[0](prompts=["q"], completions=["42"], answer=["42"]) == [1.5]
+
+
+def test_as_trl_with_a_real_trl_reward_call_convention(pipe):
+    trl = pytest.importorskip("trl")  # the core does not need TRL; when present, match its API
+    from trl.trainer.utils import print_prompt_completions_sample  # noqa: F401  (exists in 1.x)
+
+    (fn,) = pipe.as_trl()
+    kwargs = {"answer": ["42"], "completion_ids": [[5, 6]], "trainer_state": None}
+    assert fn(["q"], ["42"], **kwargs) == [1.5]  # positional prompts/completions, as TRL passes
+    assert trl.__version__
+
+
+def test_verl_compute_score_single_and_batched(pipe):
+    cs = pipe.as_verl()
+    single = cs("gsm8k", "42", "42", {"index": 3})
+    assert single == {"score": 1.5, "right": 1.0, "brief": 1.0}
+    batched = cs(["a", "b"], ["42", "nope"], ["42", "42"], [None, None])
+    assert [r["score"] for r in batched] == [1.5, 0.0]
+
+
+def test_verl_routes_by_data_source(assay_registry):
+    assay_registry.add("reward", "right", right)
+    assay_registry.add("reward", "brief", brief)
+    cs = load_pipeline(
+        {"route": {"by": "metadata.data_source", "routes": {"math": "right"}, "default": {"use": "brief"}}}
+    ).as_verl()
+    assert cs("math", "42", "42")["score"] == 1.0
+    assert cs("chat", "a long reply", "42")["score"] == 0.0
+
+
+def test_openrlhf_reward_func_strips_the_prompt(pipe):
+    torch = pytest.importorskip("torch")
+    fn = pipe.as_openrlhf()
+    out = fn(queries=["Q: 6*7? 42", "Q: 1+1? 3"], prompts=["Q: 6*7? ", "Q: 1+1? "], labels=["42", "2"])
+    assert isinstance(out["rewards"], torch.Tensor)
+    assert out["rewards"].tolist() == [1.5, 0.5]
+    assert set(out["extra_logs"]) == {"right", "brief"}
+
+
+def test_http_endpoint_openrlhf_shape(pipe):
+    from http.server import ThreadingHTTPServer
+
+    from assay.server import make_handler
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(pipe))
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/get_reward"
+        body = json.dumps({"query": ["p42"], "prompts": ["p"], "labels": ["42"]}).encode()
+        req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            data = json.loads(resp.read())
+        assert data["rewards"] == [1.5] and data["extra_logs"]["right"] == [1.0]
+        req = urllib.request.Request(url, data=b"[1, 2]", headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == 400
+    finally:
+        server.shutdown()
+        server.server_close()
