@@ -18,6 +18,9 @@ CASES = [
     ("第一步：设未知数\n第二步：列方程\n步骤3 解方程", {}, 3),
     ("The answer is 4.", {}, 0),
     ("In 2024. we", {}, 0),  # a number mid-line is not a list item
+    ("IfFirst, we", {}, 0),  # a transition word starts a word
+    ("1.\n2.\n3.", {}, 3),  # markers with the step text on the next line
+    ("Step 1: a\n1. a", {}, 1),  # the same step text under two markers
     # gaming: the same step pasted again counts once
     ("Step 1: add.\n" * 10, {}, 1),
     ("Step 1: add.\n" * 10, {"distinct": False}, 10),

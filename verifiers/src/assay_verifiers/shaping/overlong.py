@@ -59,13 +59,13 @@ class Overlong(Reward):
         self._tokens = TokenSource(self.options.tokenizer)
 
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        # Bare floats on the hot path (the pipeline lifts them to ok scores when looked at):
+        # a Score per sample would cost more than the formula.
         o = self.options
-        out: list[ScoreLike] = []
-        for ids in self._tokens.ids(samples):
-            if isinstance(ids, str):
-                out.append(Score.unverifiable(ids))
-                continue
-            n = len(ids)
-            v = soft_overlong(n, o.max_completion_len, o.soft_punish_cache)
-            out.append(Score.ok(v, f"{n} tokens", tokens=n))
-        return out
+        max_len, cache = o.max_completion_len, o.soft_punish_cache
+        return [
+            Score.unverifiable(ids)
+            if isinstance(ids, str)
+            else soft_overlong(len(ids), max_len, cache)
+            for ids in self._tokens.ids(samples)
+        ]

@@ -1,30 +1,32 @@
 """``reasoning_steps``: credit for step-by-step reasoning, ``min(1, steps / min_steps)``.
 
 A step is a line that starts with a marker (``Step 2:``, ``2.``, ``2)``, a ``-``/``*``/``•``
-bullet, ``第二步``, ``步骤2``), or a transition word (``First,`` … ``Finally,``; ``首先`` …
-``最后``). Steps are counted once per distinct text (``distinct``), so pasting the same step
-three times is one step, not a full score. ``markers`` replaces the default regexes.
+bullet, ``第二步``, ``步骤2``), or a transition word anywhere (``First,`` ``Second,`` ``Third,``
+``Next,`` ``Then,`` ``Finally,``; ``首先`` ``其次`` ``然后`` ``接着`` ``最后``). Steps are counted
+once per distinct text (``distinct``): the text after the marker up to the end of its line, so
+pasting the same step three times is one step, not a full score. ``markers`` replaces the
+defaults with your own regexes (``re.MULTILINE``; ``^`` is a line start).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
-DEFAULT_MARKERS: tuple[str, ...] = (
-    r"^[ \t]*(?:step|Step|STEP)\s*\d+\s*[:.)]",
-    r"^[ \t]*\d+[.)]\s",
-    r"^[ \t]*[-*•]\s",
-    r"\b(?:First|Second|Third|Next|Then|Finally)\b,",
-    r"^[ \t]*第[一二三四五六七八九十百\d]+步",
-    r"^[ \t]*步骤\s*[一二三四五六七八九十\d]+",
-    r"(?:首先|其次|然后|接着|最后)[，,：:]?",
+# Tried with `match` at each line start only: far cheaper than `^...` scanned with MULTILINE.
+_LINE_MARKER = re.compile(
+    r"[ \t]*(?:(?:step|Step|STEP)\s*\d+\s*[:.)]|\d+[.)](?:\s|$)|[-*•](?:\s|$)"
+    r"|第[一二三四五六七八九十百\d]+步|步骤\s*[一二三四五六七八九十\d]+)"
 )
+# No leading \b: a literal alternation lets the engine skip ahead; the word start is checked
+# by hand (`_EN_WORDS` only).
+_EN_WORDS = re.compile(r"(?:First|Second|Third|Next|Then|Finally),")
+_ZH_WORDS = re.compile(r"(?:首先|其次|然后|接着|最后)[，,：:]?")
 
 
 class ReasoningStepsOptions(BaseModel):
@@ -45,6 +47,27 @@ class ReasoningStepsOptions(BaseModel):
         return v
 
 
+def _rest_of_line(text: str, start: int, end: int) -> str:
+    stop = text.find("\n", end)
+    return text[end : stop if stop >= 0 else len(text)].strip() or text[start:end].strip()
+
+
+def default_steps(text: str) -> Iterator[tuple[int, str]]:
+    """(position, step text) of every default marker in ``text``."""
+    pos = 0
+    for line in text.split("\n"):
+        m = _LINE_MARKER.match(line)
+        if m:
+            yield pos, line[m.end() :].strip() or m.group().strip()
+        pos += len(line) + 1
+    for m in _EN_WORDS.finditer(text):
+        if m.start() and text[m.start() - 1].isalpha():  # "IfFirst," is no transition word
+            continue
+        yield m.start(), _rest_of_line(text, m.start(), m.end())
+    for m in _ZH_WORDS.finditer(text):
+        yield m.start(), _rest_of_line(text, m.start(), m.end())
+
+
 class ReasoningSteps(Reward):
     """``min(1, distinct steps / min_steps)`` (see module docstring)."""
 
@@ -53,18 +76,26 @@ class ReasoningSteps(Reward):
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
-        markers = self.options.markers or DEFAULT_MARKERS
-        self._rx = re.compile("|".join(f"(?:{m})" for m in markers), re.MULTILINE)
+        # One regex per marker: Python's engine is several times slower on one big alternation.
+        self._rxs = [re.compile(m, re.MULTILINE) for m in self.options.markers or ()]
+
+    def _steps(self, text: str) -> Iterator[tuple[int, str]]:
+        if not self._rxs:
+            yield from default_steps(text)
+            return
+        for rx in self._rxs:
+            for m in rx.finditer(text):
+                yield m.start(), _rest_of_line(text, m.start(), m.end())
 
     def count(self, text: str) -> int:
         """Number of (distinct) steps in ``text``."""
-        if not self.options.distinct:
-            return sum(1 for _ in self._rx.finditer(text))
-        steps = set()
-        for m in self._rx.finditer(text):
-            end = text.find("\n", m.end())
-            steps.add(text[m.end() : end if end >= 0 else len(text)].strip() or m.group())
-        return len(steps)
+        starts: set[int] = set()
+        steps: set[str] = set()
+        for start, step in self._steps(text):
+            if start not in starts:  # two markers on the same spot are one step
+                starts.add(start)
+                steps.add(step)
+        return len(steps) if self.options.distinct else len(starts)
 
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
         k = self.options.min_steps

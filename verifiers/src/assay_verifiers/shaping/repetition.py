@@ -78,6 +78,9 @@ class Repetition(Reward):
         for seq in seqs:
             if isinstance(seq, str):
                 out.append(Score.unverifiable(seq))
-            else:
+                continue
+            try:
                 out.append(repetition_penalty(seq, o.ngram_size, o.max_penalty))
+            except TypeError as exc:  # unhashable completion_ids elements
+                out.append(Score.error(f"completion_ids cannot be compared: {exc}"))
         return out

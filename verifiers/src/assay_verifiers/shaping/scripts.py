@@ -42,24 +42,48 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "ko": ("Hangul", "Han"),
 }
 
-_UNSPACED_CHAR = re.compile("[" + "".join(SCRIPTS[s] for s in UNSPACED) + "]")
-_UNIT = re.compile(r"\w+|[^\w\s]")
-_RUNS = {name: re.compile(f"[{body}]+") for name, body in SCRIPTS.items()}
+_UNSPACED = "".join(SCRIPTS[s] for s in UNSPACED)
+# One unspaced character | a run of other word characters | one punctuation mark.
+_UNIT = re.compile(f"[{_UNSPACED}]|[^\\W{_UNSPACED}]+|[^\\w\\s]")
+# bytes.translate deletes everything but ASCII letters at C speed.
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
+_OTHER_LETTERS = re.compile(r"[^\W\d_\x00-\x7f]+")
+
+
+def _span(body: str) -> tuple[str, str]:
+    """Lowest and highest code point of a character-class body made of chars and ``a-b`` ranges."""
+    chars = [c for c in body if c != "-"]  # no body holds a literal '-'
+    return min(chars), max(chars)
+
+
+_RUNS = {name: (re.compile(f"[{body}]+"), *_span(body)) for name, body in SCRIPTS.items()}
 
 
 def units(text: str) -> list[str]:
     """Word units of any script, lower-cased: words in spaced scripts, single characters in
     unspaced ones, each punctuation mark on its own. ``"I like 猫猫!"`` -> ``i like 猫 猫 !``."""
-    return _UNIT.findall(_UNSPACED_CHAR.sub(r" \g<0> ", text.lower()))
+    return _UNIT.findall(text.lower())
 
 
 def script_counts(text: str) -> dict[str, int]:
-    """Letters per script (scripts with none are left out)."""
+    """Letters per script (scripts with none are left out).
+
+    ASCII letters are counted by one scan; only the other letters are matched against the
+    scripts whose code-point span they fall in, so English text costs one pass, not nineteen.
+    """
     counts: dict[str, int] = {}
-    for name, rx in _RUNS.items():
-        n = sum(map(len, rx.findall(text)))
-        if n:
-            counts[name] = n
+    ascii_letters = len(text.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTER))
+    if ascii_letters:
+        counts["Latin"] = ascii_letters
+    rest = "" if text.isascii() else "".join(_OTHER_LETTERS.findall(text))
+    if rest:
+        lo, hi = min(rest), max(rest)
+        for name, (rx, first, last) in _RUNS.items():
+            if last < lo or first > hi:
+                continue
+            n = sum(map(len, rx.findall(rest)))
+            if n:
+                counts[name] = counts.get(name, 0) + n
     return counts
 
 
