@@ -19,7 +19,7 @@ CHECK = {
 }
 MATH_ASSERTS = {
     "type": "asserts",
-    "asserts": ["assert abs(add(1, 2) - 3) < 1e-9", "assert math.isclose(add(0.5, 0.25), 0.75)"],
+    "asserts": ["assert abs(add(1, 2) - 3) < 1e-9", "assert math.isclose(add(20, 22), 42.0)"],
     "setup": "import math",
 }
 CALL = {
@@ -57,7 +57,7 @@ EXCEPTHOOK = (
 ALWAYS_EQUAL = (
     "class Any:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
     "    def __sub__(self, o): return 0\n    __rsub__ = __sub__\n    def __abs__(self): return 0\n"
-    "    def __float__(self): return 0.75\n    def __lt__(self, o): return True\n"
+    "    def __float__(self): return 42.0\n    def __lt__(self, o): return True\n"
     "    def __hash__(self): return 0\n"
     "def add(a, b):\n    return Any()\n"
 )

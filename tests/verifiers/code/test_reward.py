@@ -187,7 +187,7 @@ def test_a_batch_runs_in_parallel_across_the_pool() -> None:
     finally:
         reward.close()
     assert [s.value for s in scores] == [1.0] * 4
-    assert elapsed < 4 * 0.5 * 0.85, elapsed  # 2 s if serial; about 1 s with 2 workers
+    assert elapsed < 3.0, elapsed  # 4 programs x 2 calls x 0.5 s: 4 s if serial, 2 s on 2 workers
 
 
 def test_ascore_does_not_block_the_event_loop(code_reward: CodeReward) -> None:

@@ -297,6 +297,11 @@ def {boot}(_ns, _sources, _modules, _harden):
 """
 
 
+def _short_src(src: str, limit: int = 80) -> str:
+    one = " ".join(src.split())
+    return f"({one})" if len(one) <= limit else f"({one[: limit - 3]}...)"
+
+
 @dataclass(frozen=True)
 class Harness:
     """What to give ``run_statements``: ``setup`` (before the candidate), ``statements`` (after),
@@ -322,7 +327,9 @@ def build_harness(spec: AssertsTests | CheckTests, *, hardened: bool = True) -> 
             prep.append(spec.setup)
         cases = list(spec.asserts)
         task_setup = spec.setup
-        labels = ["setup"] * len(prep) + [f"asserts[{i}]" for i in range(len(cases))]
+        labels = ["setup"] * len(prep) + [
+            f"asserts[{i}] {_short_src(src)}" for i, src in enumerate(cases)
+        ]
     else:
         prep.append(spec.check)
         cases = [f"{spec.check_name}({spec.entry_point})"]

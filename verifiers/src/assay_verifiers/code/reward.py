@@ -1,0 +1,398 @@
+"""The ``code`` reward: run a completion's program against `Sample.tests` in the sandbox.
+
+Per sample: validate the tests (`specs`), find the program (`extract`), run it in an
+``assay_sandbox`` pool, and decide *outside* the sandbox:
+
+- ``stdio``: each case's whole stdout is compared in this process (`compare.outputs_match`); a
+  case passes only when the program exited with status 0 and its output matches;
+- ``call``: return values come back decoded with exact types and are compared here
+  (`compare.values_equal`); expected values never enter the sandbox;
+- ``asserts`` / ``check``: the trusted test code runs in the sandbox after hardening
+  (`harness`); a case passes only when its statement ran to completion, as counted by the
+  sandbox over a channel the candidate cannot write to. Early exits, crashes and kills stop
+  the count; printed text is never a verdict.
+
+The value is the fraction of cases passed with ``partial_credit``, else 1.0 only when every case
+passed. A program that does not parse, raises on load, times out or crashes scores 0.0 with
+status ``ok`` (it is the candidate's failure); malformed tests give ``unverifiable``; a failure
+of the sandbox itself gives ``error``. ``details`` holds ``passed``, ``failed``, ``total``, the
+first failure (truncated), ``duration_s``, ``isolation`` and how the program was found.
+
+The reward enforces its own hard deadlines (the sandbox kills the program), so it is not
+``expensive`` in the pipeline's sense: batches go to the sandbox pool whole, in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay import Reward, Sample, Score
+
+from .compare import OutputMode, outputs_match, short, values_equal
+from .extract import defined_names, extract_program, parses
+from .harness import build_harness
+from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
+
+__all__ = ["CodeOptions", "CodeReward"]
+
+_BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
+
+
+class CodeOptions(BaseModel):
+    """Options of the ``code`` reward (``with:`` in a pipeline spec)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partial_credit: bool = Field(
+        default=False, description="Fraction of cases passed instead of all-or-nothing."
+    )
+    case_timeout: float = Field(default=5.0, gt=0, description="Wall seconds per case.")
+    total_timeout: float = Field(default=30.0, gt=0, description="Wall seconds per sample.")
+    memory_mb: int = Field(default=1024, ge=64, description="Address-space cap of the program.")
+    workers: int = Field(default=2, ge=1, description="Sandbox workers (parallel programs).")
+    backend: str = Field(
+        default="process", description="Sandbox backend (registry kind 'sandbox')."
+    )
+    output_mode: OutputMode = Field(
+        default="lines", description="stdio comparison: exact, lines, tokens."
+    )
+    float_tol: float | None = Field(
+        default=None,
+        ge=0,
+        description="Relative/absolute float tolerance (stdio tokens, call values).",
+    )
+    int_float: bool = Field(
+        default=False, description="call: let 3 equal 3.0 (never True equal 1)."
+    )
+    tuples_as_lists: bool = Field(default=True, description="call: tuples compare as lists (JSON).")
+    harden: bool = Field(
+        default=True, description="asserts/check: rewrite test code against lying values."
+    )
+    failure_chars: int = Field(default=300, ge=40, description="Truncation of the first failure.")
+
+
+@dataclass
+class _Job:
+    """One distinct program-and-tests to run."""
+
+    form: str
+    spec: Any
+    program: str
+    how: str
+    key: str
+
+
+class CodeReward(Reward):
+    """Unit-test reward for code completions; see the module docstring.
+
+    >>> reward = CodeReward(partial_credit=True)                    # doctest: +SKIP
+    >>> reward.score([{"completion": "def add(a, b): return a + b",
+    ...                "tests": {"type": "asserts", "asserts": ["assert add(1, 2) == 3"]}}])
+    """
+
+    name: ClassVar[str] = "code"
+    Options: ClassVar[type[BaseModel]] = CodeOptions
+    expensive: ClassVar[bool] = False  # hard deadlines are the sandbox's, per program
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.opts: CodeOptions = self.options  # type: ignore[assignment]
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        self._threads: ThreadPoolExecutor | None = None
+
+    # -- sandbox ------------------------------------------------------------------------------
+
+    def _sandbox(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from assay_sandbox import Limits, open_sandbox
+
+                limits = Limits(
+                    wall_s=self.opts.total_timeout,
+                    cpu_s=self.opts.total_timeout,
+                    memory_mb=self.opts.memory_mb,
+                )
+                self._pool = open_sandbox(
+                    self.opts.backend, workers=self.opts.workers, limits=limits
+                )
+                self._threads = ThreadPoolExecutor(
+                    max_workers=max(2, self.opts.workers * 2), thread_name_prefix="assay-code"
+                )
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- preparing ----------------------------------------------------------------------------
+
+    def _prepare(self, sample: Sample | dict) -> _Job | Score:
+        s = sample if isinstance(sample, Sample) else Sample.model_validate(sample)
+        try:
+            spec = parse_tests(s.tests)
+        except TestSpecError as e:
+            return Score.unverifiable(str(e))
+        entry = _entry_point(spec)
+        prefix = spec.prefix
+        prompt = s.prompt_text
+        if prefix is None and entry and prompt and entry in defined_names(prompt):
+            prefix = prompt  # HumanEval: the prompt is the start of the program
+        found = extract_program(s.completion_text, prefix=prefix, entry_point=entry)
+        program = found.program
+        if not program.strip():
+            return Score.ok(0.0, "no code in the completion", form=spec.type, passed=0,
+                            failed=_n_cases(spec), total=_n_cases(spec))  # fmt: skip
+        if not parses(program):
+            return Score.ok(0.0, "the program is not valid Python", form=spec.type, passed=0,
+                            failed=_n_cases(spec), total=_n_cases(spec), extraction=found.how)  # fmt: skip
+        digest = hashlib.sha256(
+            json.dumps(
+                [program, spec.model_dump(mode="json")], sort_keys=True, default=repr
+            ).encode()
+        ).hexdigest()
+        return _Job(spec.type, spec, program, found.how, digest)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _run(self, job: _Job) -> Score:
+        start = time.perf_counter()
+        try:
+            score = self._dispatch(job)
+        except Exception as e:  # the sandbox itself failed: not the candidate's fault
+            return Score.error(f"sandbox failed: {type(e).__name__}: {short(str(e), 200)}")
+        score.details.setdefault("duration_s", round(time.perf_counter() - start, 4))
+        score.details["extraction"] = job.how
+        score.details["form"] = job.form
+        return score
+
+    def _dispatch(self, job: _Job) -> Score:
+        pool = self._sandbox()
+        spec = job.spec
+        if isinstance(spec, StdioTests):
+            from assay_sandbox import StdioCase
+
+            cases = [StdioCase(stdin=c.input) for c in spec.cases]
+            results = pool.run_cases(job.program, cases, case_wall_s=self.opts.case_timeout)
+            return self._judge_stdio(spec, results, pool)
+        if isinstance(spec, CallTests):
+            from assay_sandbox import CallCase
+
+            program, fn = _callable_entry(job.program, spec.fn_name)
+            cases = [CallCase(fn_name=fn, args=c.args, kwargs=c.kwargs) for c in spec.cases]
+            results = pool.run_cases(program, cases, case_wall_s=self.opts.case_timeout)
+            return self._judge_call(spec, results, pool)
+        harness = build_harness(spec, hardened=self.opts.harden)
+        result = pool.run_statements(job.program, harness.statements, setup=harness.setup)
+        return self._judge_statements(harness, result, pool)
+
+    async def _arun(self, job: _Job) -> Score:
+        # The sandbox's async twins never block the loop; the judging is cheap.
+        return await asyncio.to_thread(self._run, job)
+
+    # -- judging ------------------------------------------------------------------------------
+
+    def _finish(
+        self, passed: int, total: int, first: str | None, pool: Any, **details: Any
+    ) -> Score:
+        value = passed / total if self.opts.partial_credit else float(passed == total)
+        reason = "all tests passed" if passed == total else f"{passed}/{total} passed; {first}"
+        details.update(passed=passed, failed=total - passed, total=total,
+                       isolation=getattr(pool, "isolation", None))  # fmt: skip
+        if first:
+            details["first_failure"] = short(first, self.opts.failure_chars)
+        return Score.ok(value, short(reason, self.opts.failure_chars), **details)
+
+    def _judge_stdio(self, spec: StdioTests, results: Sequence[Any], pool: Any) -> Score:
+        passed, first, statuses = 0, None, []
+        for i, (case, r) in enumerate(zip(spec.cases, results, strict=True)):
+            statuses.append(r.status)
+            if r.status == "error" and _is_sandbox_error(r):
+                raise RuntimeError(getattr(r, "reason", "") or "sandbox error")
+            if r.status != "ok" or (getattr(r, "exit_code", 0) or 0) != 0:
+                why = _describe_failure(r)
+                first = first or f"case {i}: {why}"
+                continue
+            ok, diff = outputs_match(r.stdout or "", case.output, self.opts.output_mode,
+                                     self.opts.float_tol)  # fmt: skip
+            if ok:
+                passed += 1
+            else:
+                first = first or f"case {i}: wrong output: {diff}"
+        return self._finish(passed, len(spec.cases), first, pool, case_status=_tally(statuses))
+
+    def _judge_call(self, spec: CallTests, results: Sequence[Any], pool: Any) -> Score:
+        passed, first, statuses = 0, None, []
+        for i, (case, r) in enumerate(zip(spec.cases, results, strict=True)):
+            statuses.append(r.status)
+            if r.status != "ok":
+                first = first or f"case {i}: {_describe_failure(r)}"
+                continue
+            got = r.value
+            if values_equal(got, case.expected, float_tol=self.opts.float_tol,
+                            tuples_as_lists=self.opts.tuples_as_lists,
+                            int_float=self.opts.int_float):  # fmt: skip
+                passed += 1
+            else:
+                first = first or (
+                    f"case {i}: returned {short(got, 80)} ({type(got).__name__}), "
+                    f"expected {short(case.expected, 80)} ({type(case.expected).__name__})"
+                )
+        return self._finish(passed, len(spec.cases), first, pool, case_status=_tally(statuses))
+
+    def _judge_statements(self, harness: Any, result: Any, pool: Any) -> Score:
+        total = harness.cases
+        status = getattr(result, "status", "error")
+        if status == "error":
+            raise RuntimeError(getattr(result, "reason", "") or "sandbox error")
+        load_error = getattr(result, "load_error", None)
+        if load_error:
+            return self._finish(0, total, f"the program raised on load: {load_error}", pool,
+                                status=status)  # fmt: skip
+        outcomes = list(getattr(result, "results", []) or [])
+        completed = int(getattr(result, "completed", 0) or 0)
+        first = None
+        for i, o in enumerate(outcomes[: harness.first_case]):
+            if not o.ok:
+                return self._finish(0, total, f"test {harness.labels[i]} failed: {o.error}", pool,
+                                    status=status)  # fmt: skip
+        passed = 0
+        for j in range(total):
+            idx = harness.first_case + j
+            label = harness.labels[idx]
+            o = outcomes[idx] if idx < len(outcomes) else None
+            if o is not None and o.ok:
+                passed += 1
+            elif first is None:
+                if o is not None and not o.ok:
+                    first = f"{label}: {o.error or 'failed'}"
+                else:
+                    first = f"{label}: not reached ({_describe_stop(result)})"
+        # Outcomes and count both come over the sandbox's authenticated channel; never count
+        # more passes than completions.
+        passed = min(passed, completed)
+        if passed == total and status != "ok":  # every case ran, then the process misbehaved
+            passed, first = max(total - 1, 0), f"the run ended with {_describe_stop(result)}"
+        return self._finish(passed, total, first, pool, status=status)
+
+    # -- the Reward API -----------------------------------------------------------------------
+
+    def score(self, samples: Sequence[Sample]) -> list[Score]:
+        prepared = [self._prepare(s) for s in samples]
+        jobs = {p.key: p for p in prepared if isinstance(p, _Job)}
+        done: dict[str, Score] = {}
+        if jobs:
+            self._sandbox()
+            assert self._threads is not None
+            futures = {k: self._threads.submit(self._run, j) for k, j in jobs.items()}
+            done = {k: f.result() for k, f in futures.items()}
+        return [_copy(done[p.key]) if isinstance(p, _Job) else p for p in prepared]
+
+    async def ascore(self, samples: Sequence[Sample]) -> list[Score]:
+        prepared = [self._prepare(s) for s in samples]
+        jobs = {p.key: p for p in prepared if isinstance(p, _Job)}
+        if jobs:
+            await asyncio.to_thread(self._sandbox)
+        keys = list(jobs)
+        scores = await asyncio.gather(*(self._arun(jobs[k]) for k in keys))
+        done = dict(zip(keys, scores, strict=True))
+        return [_copy(done[p.key]) if isinstance(p, _Job) else p for p in prepared]
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _copy(score: Score) -> Score:
+    return score.model_copy(deep=True)
+
+
+def _n_cases(spec: Any) -> int:
+    if isinstance(spec, AssertsTests):
+        return len(spec.asserts)
+    if isinstance(spec, CheckTests):
+        return 1
+    return len(spec.cases)
+
+
+def _entry_point(spec: Any) -> str | None:
+    """The name the completion must define, used to pick the right code block."""
+    if isinstance(spec, CheckTests):
+        return spec.entry_point
+    if isinstance(spec, CallTests):
+        return spec.fn_name.split(".")[0]
+    if isinstance(spec, AssertsTests):
+        import ast
+
+        for src in spec.asserts:
+            for node in ast.walk(ast.parse(src)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id not in _BUILTIN_NAMES
+                ):
+                    return node.func.id
+    return None
+
+
+def _callable_entry(program: str, fn_name: str) -> tuple[str, str]:
+    """``Solution.method`` (LeetCode style) becomes a module-level function to call."""
+    if "." not in fn_name:
+        return program, fn_name
+    cls, meth = fn_name.split(".", 1)
+    shim = f"_entry_{secrets.token_hex(6)}"
+    return (
+        f"{program}\n\n\ndef {shim}(*args, **kwargs):\n    return {cls}().{meth}(*args, **kwargs)\n",
+        shim,
+    )
+
+
+def _is_sandbox_error(r: Any) -> bool:
+    return getattr(r, "status", None) == "error" and not getattr(r, "error", None)
+
+
+def _describe_failure(r: Any) -> str:
+    status = getattr(r, "status", "?")
+    if status == "ok":
+        code = getattr(r, "exit_code", None)
+        err = (getattr(r, "stderr", "") or "").strip().splitlines()
+        tail = f": {err[-1]}" if err else ""
+        return f"exit code {code}{tail}"
+    detail = getattr(r, "error", None) or getattr(r, "reason", None) or ""
+    return f"{status}: {detail}" if detail else str(status)
+
+
+def _describe_stop(result: Any) -> str:
+    status = getattr(result, "status", "?")
+    reason = getattr(result, "reason", "") or ""
+    sig = getattr(result, "signal", None)
+    text = status + (f" (signal {sig})" if sig else "")
+    return f"{text}: {reason}" if reason else text
+
+
+def _tally(statuses: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in statuses:
+        out[s] = out.get(s, 0) + 1
+    return out
