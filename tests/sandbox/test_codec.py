@@ -29,7 +29,7 @@ ROUND_TRIP = [
     frozenset({"a", (1, 2)}),
     {},
     {"a": 1},
-    {1: "a", (1, 2): None, True: 0.5},
+    {1: "a", (1, 2): None, 2.5: True, None: 0},
     {"$tuple": [1]},
     {"x": {"$set": 1}},
     b"\x00\xffabc",
@@ -47,10 +47,11 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, (float, complex)):
         return repr(a) == repr(b)  # nan == nan here, and -0.0 != 0.0
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
     if isinstance(a, dict):
         return list(a) == list(b) and all(  # type: ignore[call-overload]
-            type(k1) is type(k2) and _same(a[k1], b[k2]) for k1, k2 in zip(a, b)  # type: ignore[index]
+            type(k1) is type(k2) and _same(a[k1], b[k2])
+            for k1, k2 in zip(a, b, strict=True)  # type: ignore[index]
         )
     if isinstance(a, (set, frozenset)):
         return a == b and {type(x) for x in a} == {type(x) for x in b}  # type: ignore[union-attr]

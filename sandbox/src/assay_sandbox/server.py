@@ -432,7 +432,9 @@ class Zygote:
                 __import__(name)
             except ImportError:
                 pass
-        self.isolation = "+".join(layers) if layers else "rlimits"
+        if not ({"namespaces", "docker"} & set(layers)):
+            layers.insert(0, "rlimits")
+        self.isolation = "+".join(layers)
 
     def _probe_seccomp(self) -> None:
         pid = os.fork()
