@@ -1,0 +1,172 @@
+"""The `assay` CLI end to end, in subprocesses, with plugins discovered from real dist-info."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assay.errors import SpecError  # noqa: F401  (the CLI's error type, imported for docs)
+
+PLUGIN = """
+import time
+import assay
+
+def slowish(sample, delay: float = 0.0):
+    if delay:
+        time.sleep(delay)
+    return float(len(sample.completion_text))
+
+@assay.hookimpl
+def assay_register_rewards(register):
+    register(slowish)
+"""
+
+BROKEN = 'raise ImportError("needs libfoo")\n'
+
+
+def make_site(root: Path, plugins: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for module, source in plugins.items():
+        (root / f"{module}.py").write_text(source)
+        info = root / f"{module}-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[assay]\n{module} = {module}\n")
+    return root
+
+
+def run_cli(args: list[str], site: Path | None = None, **kw) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "assay.cli", *args], env=env, capture_output=True, text=True, timeout=120, **kw)
+
+
+def popen_cli(args: list[str], site: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(site))
+    return subprocess.Popen([sys.executable, "-m", "assay.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "site", {"slow_plugin": PLUGIN, "broken_plugin": BROKEN})
+
+
+@pytest.fixture
+def spec(tmp_path):
+    p = tmp_path / "pipe.yaml"
+    p.write_text("name: cli\nrewards:\n  - use: slowish\n")
+    return p
+
+
+def write_input(path: Path, n: int, malformed_at: tuple[int, ...] = ()) -> list[int]:
+    """n good lines with ids, plus malformed lines inserted at the given 1-based line numbers."""
+    lines, good_ids = [], []
+    i = 0
+    for lineno in range(1, n + len(malformed_at) + 1):
+        if lineno in malformed_at:
+            lines.append(["{not json", "[1, 2, 3]", '"just a string"'][len(lines) % 3])
+        else:
+            lines.append(json.dumps({"id": i, "completion": "x" * (i % 13)}))
+            good_ids.append(i)
+            i += 1
+    path.write_text("\n".join(lines) + "\n")
+    return good_ids
+
+
+def test_plugins_lists_installed_and_shows_failures(site):
+    r = run_cli(["plugins", "--json"], site)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    names = {p["name"]: p for p in data["plugins"]}
+    assert names["slow_plugin"]["provides"] == {"reward": ["slowish"]}
+    assert "builtins" in names
+    failed = {f["name"]: f for f in data["failed"]}
+    assert "needs libfoo" in failed["broken_plugin"]["reason"]
+    assert failed["broken_plugin"]["distribution"] == "broken-plugin"
+    human = run_cli(["plugins"], site)
+    assert human.returncode == 0 and "broken_plugin" in human.stdout and "FAILED" in human.stdout
+
+
+def test_rewards_lists_options(site):
+    r = run_cli(["rewards", "--json"], site)
+    assert r.returncode == 0, r.stderr
+    rows = {x["name"]: x for x in json.loads(r.stdout)}
+    assert rows["slowish"]["options"]["delay"]["default"] == 0.0
+    assert rows["regex"]["options"]["pattern"]["required"] is True
+
+
+def test_score_10000_lines_with_3_malformed(tmp_path, site, spec):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good = write_input(src, 9_997, malformed_at=(5, 5_000, 10_000))
+    r = run_cli(["score", str(src), "--pipeline", str(spec), "--output", str(out)], site)
+    assert r.returncode == 1, r.stderr  # partial: malformed lines were skipped
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 9_997 and [x["id"] for x in rows] == good
+    assert rows[3] == {"id": 3, "completion": "xxx", "reward": 3.0, "rewards": {"slowish": 3.0}, "status": "ok"}
+    for lineno in (5, 5_000, 10_000):
+        assert f"in.jsonl:{lineno}: skipped" in r.stderr
+    assert "9997 scored" in r.stderr
+
+
+def test_score_resumes_after_sigkill_without_duplicates(tmp_path, site):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    spec = tmp_path / "slow.yaml"
+    spec.write_text("rewards:\n  - use: slowish\n    with: {delay: 0.001}\n")
+    good = write_input(src, 10_000, malformed_at=(7, 8_000, 9_000))
+    args = ["score", str(src), "--pipeline", str(spec), "--output", str(out), "--batch-size", "50"]
+    proc = popen_cli(args, site)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or out.stat().st_size < 100_000):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    partial = out.read_bytes().count(b"\n")
+    assert 0 < partial < 10_000, "the kill should land half-way"
+    r = run_cli(args, site)
+    assert r.returncode == 1, r.stderr
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in rows] == good  # exactly one line per good input line, in order
+    assert f"{partial} already done" in r.stderr or "already done" in r.stderr
+
+
+def test_score_bad_spec_and_missing_file_exit_2(tmp_path, site):
+    src = tmp_path / "in.jsonl"
+    write_input(src, 3)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rewards:\n  - use: slowish\n    wieght: 2\n")
+    r = run_cli(["score", str(src), "--pipeline", str(bad)], site)
+    assert r.returncode == 2 and "rewards[0].wieght" in r.stderr
+    r = run_cli(["score", str(tmp_path / "nope.jsonl"), "--pipeline", str(bad)], site)
+    assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_score_to_stdout_and_per_row_errors(tmp_path, site, spec):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "completion": "abc"}\n{"id": 2, "completion": 5}\n')
+    r = run_cli(["score", str(src), "--pipeline", str(spec)], site)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert rows[0]["reward"] == 3.0
+    assert rows[1]["status"] == "error" and "completion" in rows[1]["error"]
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_score_with_parallel_executors_matches_inline(tmp_path, site, spec, executor):
+    src = tmp_path / "in.jsonl"
+    write_input(src, 500)
+    a = run_cli(["score", str(src), "-p", str(spec)], site).stdout
+    b = run_cli(["score", str(src), "-p", str(spec), "--executor", executor, "--workers", "2"], site).stdout
+    assert a == b and a.count("\n") == 500
+
+
+def test_help_works_even_with_a_broken_plugin(site):
+    r = run_cli(["--help"], site)
+    assert r.returncode == 0 and "score" in r.stdout

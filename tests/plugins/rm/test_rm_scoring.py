@@ -1,0 +1,154 @@
+"""The `reward_model` reward: batched scoring, normalisation, bad input, loading, pipelines."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+import assay
+from assay import Sample
+from assay_rm.loading import ModelLoadError
+from assay_rm.rewards import RewardModelReward, normalize_value
+from assay_rm.scoring import RewardModelScorer
+from assay_rm.synthetic import random_texts
+
+
+@pytest.fixture(scope="module")
+def model(tok: Any) -> Any:
+    from assay_rm.tiny import tiny_reward_model
+
+    return tiny_reward_model(tok, seed=3)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory, model: Any, tok: Any) -> Path:
+    path = tmp_path_factory.mktemp("rm")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def test_batched_scores_equal_one_by_one_in_input_order(model: Any, tok: Any) -> None:
+    texts = random_texts(40, seed=5, min_len=1, max_len=120)
+    samples = [Sample(prompt="p: ", completion=t) for t in texts]
+    batched = RewardModelScorer(model, tok, batch_size=16).score(samples)
+    capped = RewardModelScorer(model, tok, batch_size=16, max_tokens=300).score(samples)
+    single = RewardModelScorer(model, tok, batch_size=1).score(samples)
+    assert batched == pytest.approx(single, abs=1e-4)
+    assert capped == pytest.approx(single, abs=1e-4)
+    assert len(set(round(v, 6) for v in single)) > 30  # really different inputs, not a constant
+
+
+def test_scorer_reads_the_same_ids_as_reward_trainer(model: Any, tok: Any) -> None:
+    """RewardTrainer trains on tokenizer(prompt + completion + eos): the scorer scores that."""
+    import torch
+
+    ids = tok("ab" + "cd" + tok.eos_token, return_tensors="pt")
+    with torch.inference_mode():
+        direct = model(**ids).logits[0, 0].item()
+    assert RewardModelScorer(model, tok).score([Sample(prompt="ab", completion="cd")])[0] == (
+        pytest.approx(direct, abs=1e-5)
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "how", "mean", "std", "clip", "expected"),
+    [
+        (2.0, "none", 0.0, 1.0, None, 2.0),
+        (2.0, "none", 5.0, 2.0, None, 2.0),  # mean/std only used by standard/sigmoid
+        (3.0, "standard", 1.0, 2.0, None, 1.0),
+        (0.0, "sigmoid", 0.0, 1.0, None, 0.5),
+        (1.0, "sigmoid", 1.0, 3.0, None, 0.5),
+        (2.0, "sigmoid", 0.0, 1.0, None, 1 / (1 + math.exp(-2.0))),
+        (-1e6, "sigmoid", 0.0, 1.0, None, 0.0),  # no overflow
+        (10.0, "none", 0.0, 1.0, 3.0, 3.0),
+        (-10.0, "standard", 0.0, 1.0, 3.0, -3.0),
+    ],
+)
+def test_normalize(raw: float, how: Any, mean: float, std: float, clip: float | None, expected: float) -> None:
+    assert normalize_value(raw, how, mean, std, clip) == pytest.approx(expected)
+
+
+def test_bad_samples_get_error_scores_and_the_rest_is_scored(model: Any, tok: Any) -> None:
+    reward = RewardModelReward(model=model, tokenizer=tok)
+    good = Sample(prompt="a", completion="bc")
+    samples = [
+        good,
+        Sample(prompt=[{"role": "user"}], completion="x"),  # message without content
+        Sample(prompt=[{"role": "user", "content": "hi"}], completion="yo"),
+        Sample(prompt="a", completion="bc" * 300),
+    ]
+    scores = reward.score(samples)
+    assert [s.status for s in scores] == ["ok", "error", "ok", "ok"]
+    assert "role' and 'content" in scores[1].reason
+    alone = reward.score([good])[0]
+    assert scores[0].value == pytest.approx(alone.value, abs=1e-5)
+    assert scores[0].details["tokens"] == 5  # <bos> a b c <eos>
+
+
+def test_max_length_truncates_and_says_so(model: Any, tok: Any) -> None:
+    reward = RewardModelReward(model=model, tokenizer=tok, max_length=16)
+    s = reward.score([Sample(prompt="a", completion="bcdefg" * 20), Sample(completion="ab")])
+    assert s[0].details["truncated"] is True and s[0].details["tokens"] == 16
+    assert s[1].details["truncated"] is False
+
+
+def test_registered_through_the_entry_point_and_loads_a_local_path(saved: Path, model: Any, tok: Any) -> None:
+    entry = assay.get_registry().get("reward", "reward_model")
+    assert entry.plugin == "rm" and entry.distribution == "assay-rm"
+    by_path = assay.get_reward("reward_model", model=str(saved), normalize="standard", mean=0.5)
+    by_obj = RewardModelReward(model=model, tokenizer=tok, normalize="standard", mean=0.5)
+    samples = [Sample(prompt="q", completion=t) for t in ("abc", "hello there", "x")]
+    assert [s.value for s in by_path.score(samples)] == pytest.approx(
+        [s.value for s in by_obj.score(samples)], abs=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "needle"),
+    [
+        ({"model": "/no/such/dir"}, ModelLoadError, "does not exist"),
+        ({"model": object()}, ModelLoadError, "expected a transformers model"),
+        ({"model": "x", "normalise": "sigmoid"}, ValidationError, "normalise"),  # typo names the key
+        ({"model": "x", "std": 0}, ValidationError, "std"),
+        ({"model": "x", "dtype": "int3"}, ModelLoadError, "unknown dtype"),
+    ],
+)
+def test_bad_options_fail_with_a_clear_message(options: dict[str, Any], error: type, needle: str) -> None:
+    with pytest.raises(error, match=needle):
+        RewardModelReward(**options).score([Sample(completion="a")])
+
+
+def test_model_object_without_tokenizer_is_refused(model: Any) -> None:
+    with pytest.raises(ModelLoadError, match="tokenizer"):
+        RewardModelReward(model=model).score([Sample(completion="a")])
+
+
+def test_in_a_pipeline_next_to_a_verifier(saved: Path) -> None:
+    pipe = assay.load_pipeline(
+        {
+            "rewards": [
+                {"use": "regex", "with": {"pattern": "a"}, "weight": 1.0},
+                {"use": "reward_model", "with": {"model": str(saved), "normalize": "sigmoid"}, "weight": 0.5},
+            ]
+        }
+    )
+    results = pipe.score([{"prompt": "q", "completion": "abc"}, {"prompt": "q", "completion": "xyz"}])
+    rm = RewardModelReward(model=str(saved), normalize="sigmoid")
+    expect = [s.value for s in rm.score([Sample(prompt="q", completion=c) for c in ("abc", "xyz")])]
+    assert results[0].components["reward_model"].value == pytest.approx(expect[0], abs=1e-5)
+    assert results.rewards == pytest.approx([1.0 + 0.5 * expect[0], 0.5 * expect[1]], abs=1e-5)
+    funcs = pipe.as_trl()
+    assert funcs[0](prompts=["q"], completions=["abc"]) == pytest.approx([results.rewards[0]], abs=1e-5)
+
+
+def test_plugin_import_does_not_load_torch() -> None:
+    code = "import sys, assay_rm.plugin; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

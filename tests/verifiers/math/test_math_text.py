@@ -1,0 +1,138 @@
+"""Extraction and normalisation: pure text, no sympy, table-driven."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from assay_verifiers.math.extract import extract_answer, extract_choice
+from assay_verifiers.math.fastpath import decimals, quick, to_fraction
+from assay_verifiers.math.normalize import choice_letter, normalize, normalize_full
+
+
+@pytest.mark.parametrize(
+    ("completion", "candidates", "method"),
+    [
+        (r"so \boxed{\frac{1}{2}}.", (r"\frac{1}{2}",), "boxed"),
+        (r"\boxed{1} then \boxed{2}", ("1", "2"), "boxed"),
+        (r"\boxed{3} then \boxed{3}", ("3",), "boxed"),
+        (r"\boxed{\boxed{7}}", ("7",), "boxed"),
+        (r"\fbox{x^{2}}", ("x^{2}",), "boxed"),
+        (r"see \boxed{\frac{1}{2}", ("2",), "last_number"),  # an unbalanced box is no box
+        ("steps\n#### 1,234", ("1,234",), "hash"),
+        ("The final answer is $7$.", ("$7$",), "answer_is"),
+        ("Answer: 12", ("12",), "answer_is"),
+        ("<answer>42</answer>", ("42",), "answer_tag"),
+        (r"<answer>so \boxed{5}</answer>", ("5",), "answer_tag+boxed"),
+        ("It is **73**.", ("73",), "bold"),
+        (r"\frac{3}{4}", (r"\frac{3}{4}",), "bare"),
+        ("we get $x=2$ and so $y = 4$", ("y = 4",), "last_math"),
+        ("we get 3 apples and then 5 more", ("5",), "last_number"),
+        ("no idea", (), ""),
+    ],
+)
+def test_extract(completion: str, candidates: tuple[str, ...], method: str) -> None:
+    got = extract_answer(completion)
+    assert got.candidates == candidates
+    assert got.method == method
+
+
+def test_last_number_fallback_can_be_switched_off() -> None:
+    methods = ("boxed", "answer_is")
+    assert extract_answer("so 5 apples", methods).candidates == ()
+
+
+def test_a_huge_completion_is_searched_only_at_its_tail() -> None:
+    text = "1 " * 100_000 + r"\boxed{9}"
+    assert extract_answer(text).candidates == ("9",)
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("The answer is (C).", "C"), ("so it must be (B)", "B"), ("option D", "D"), ("12", None)],
+)
+def test_extract_choice(text: str, choice: str | None) -> None:
+    assert extract_choice(text) == choice
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        (r"$\dfrac{1}{2}$", r"\frac{1}{2}"),
+        (r"\left( 1, 2 \right)", "( 1, 2 )"),
+        (r"\tfrac{3}{4}", r"\frac{3}{4}"),
+        (r"12\text{ cm}", "12"),
+        (r"5 \text{ apples}", "5"),
+        (r"24\text{ cm}^2", "24"),
+        (r"30^\circ", "30"),
+        ("30°", "30"),
+        (r"\$18.50", "18.5"),
+        ("1,000,000", "1000000"),
+        (r"1{,}000", "1000"),
+        ("\u22125", "-5"),
+        ("\u00bd", r"\frac{1}{2}"),
+        ("2\u00bd", r"(2+\frac{1}{2})"),
+        ("3.500", "3.5"),
+        ("2.0", "2"),
+        ("x = 3", "3"),
+        (r"\alpha = 2", "2"),
+        ("x + y = 3", "x + y = 3"),
+        (r"\pi r^2 h", r"\pi r^2 h"),  # a one-letter unit is dropped only after a plain number
+        ("5 m", "5"),
+        ("{5}", "5"),
+        (r"a \le b", r"a \leq b"),
+    ],
+)
+def test_normalize(raw: str, normal: str) -> None:
+    assert normalize(raw) == normal
+
+
+def test_percent_is_remembered() -> None:
+    n = normalize_full(r"25\%")
+    assert (n.text, n.percent) == ("25", True)
+    assert normalize_full("x = 3").full == "x = 3"
+
+
+@pytest.mark.parametrize(
+    ("text", "letter"),
+    [("A", "A"), ("(B)", "B"), ("C.", "C"), ("B) 12", "B"), ("A or B", None), ("12", None)],
+)
+def test_choice_letter(text: str, letter: str | None) -> None:
+    assert choice_letter(text) == letter
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "kw", "verdict"),
+    [
+        ("0.5", r"\frac{1}{2}", {}, True),
+        ("3/4", "0.75", {}, True),
+        ("12", "13", {}, False),
+        ("0.33", "1/3", {}, True),  # a rounded decimal gold accepts the exact value
+        ("0.3", "1/3", {}, False),  # ... but one decimal place is taken as exact
+        ("2.5", "2.46", {}, False),  # ... and another decimal must match exactly
+        ("0.33", "1/3", {"gold_rounding": False}, False),
+        ("0.25", "25", {"pred_percent": True}, True),
+        ("x+1", "1+x", {}, None),  # not numbers: sympy decides
+        ("7", "7", {}, True),
+    ],
+)
+def test_quick(gold: str, pred: str, kw: dict, verdict: bool | None) -> None:
+    assert quick(gold, pred, **kw) is verdict
+
+
+def test_numbers() -> None:
+    assert to_fraction(r"\frac{3}{4}") == to_fraction("0.75") == to_fraction("3/4")
+    assert to_fraction(r"\frac12") == to_fraction("0.5")
+    assert to_fraction("1/0") is None and to_fraction("x") is None
+    assert decimals("0.330") == 3 and decimals("12") == 0
+
+
+def test_the_plugin_imports_without_sympy() -> None:
+    code = (
+        "import sys, assay_verifiers.math.plugin, assay_verifiers.math.reward;"
+        "print('sympy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
