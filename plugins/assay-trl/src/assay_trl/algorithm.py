@@ -1,0 +1,100 @@
+"""The base of every backend: a pydantic config, and ``train(model, tokenizer, dataset, pipeline)``.
+
+A backend's ``Config`` holds the settings users write in a recipe. Fields named like a TRL config
+field are passed to TRL under that name; the paper-prescribed settings a backend fixes (its
+`fixed` mapping) come next; ``trl: {...}`` last, as an escape hatch to any other TRL field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay.interfaces import Algorithm
+
+# Config fields that are ours, never passed to TRL.
+ASSAY_ONLY = frozenset({"trl", "log_components", "dtype"})
+
+
+class TrainConfig(BaseModel):
+    """Settings every backend shares (TRL ``TrainingArguments`` names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    output_dir: str = "outputs"
+    learning_rate: float = 1e-6
+    max_steps: int = 100
+    per_device_train_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    seed: int = 0
+    logging_steps: int = 1
+    save_strategy: Literal["no", "steps", "epoch"] = "steps"
+    save_steps: int = 500
+    bf16: bool | None = Field(
+        default=None, description="None: bf16 on a GPU that supports it, fp32 elsewhere"
+    )
+    gradient_checkpointing: bool = False
+    report_to: str | list[str] = "none"
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = Field(
+        default=None, description="dtype to load a model path in (None: the checkpoint's)"
+    )
+    trl: dict[str, Any] = Field(
+        default_factory=dict, description="any other field of the TRL config, passed as is"
+    )
+
+
+def device_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """``use_cpu`` and ``bf16`` for this machine: bf16 on a capable GPU unless told otherwise."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    bf16 = config.bf16 if config.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
+    return {"use_cpu": not cuda, "bf16": bf16}
+
+
+class TRLAlgorithm(Algorithm):
+    """A training backend wrapping a TRL trainer. ``cls(config).train(model, tokenizer, dataset,
+    pipeline)`` returns the trainer after training (``trainer.state.log_history`` holds the logs)."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[TrainConfig]] = TrainConfig
+    summary: ClassVar[str] = ""
+
+    def __init__(self, config: TrainConfig | Mapping[str, Any] | None = None, **overrides: Any):
+        if isinstance(config, BaseModel):
+            data = config.model_dump(exclude_unset=True)
+        else:
+            data = dict(config or {})
+        data.update(overrides)
+        self.config = self.Config.model_validate(data)
+
+    def fixed(self) -> dict[str, Any]:
+        """TRL settings this algorithm prescribes (its paper's choices) beyond the config fields."""
+        return {}
+
+    def trl_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the TRL config class: fields, then `fixed`, then ``trl``."""
+        kwargs = self.config.model_dump(exclude=set(ASSAY_ONLY) | self.assay_fields())
+        kwargs.update(device_kwargs(self.config))
+        kwargs.update(self.fixed())
+        kwargs.update(self.config.trl)
+        return kwargs
+
+    def assay_fields(self) -> set[str]:
+        """Config fields of this backend that TRL does not know (consumed by the backend itself)."""
+        return set()
+
+    def train(  # type: ignore[override]
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        dataset: Any = None,
+        pipeline: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<algorithm {self.name} {self.config.model_dump(exclude_defaults=True)}>"
