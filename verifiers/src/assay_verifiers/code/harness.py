@@ -315,9 +315,16 @@ class Harness:
     first_case: int = field(default=0)
 
 
-def build_harness(spec: AssertsTests | CheckTests, *, hardened: bool = True) -> Harness:
-    """The setup and statements that run ``spec``'s tests against a loaded candidate."""
-    tag = secrets.token_hex(8)
+def build_harness(
+    spec: AssertsTests | CheckTests, *, hardened: bool = True, tag: str | None = None
+) -> Harness:
+    """The setup and statements that run ``spec``'s tests against a loaded candidate.
+
+    ``tag`` makes the runtime's names (default: fresh random hex per call). A caller may reuse
+    one random tag for many runs, to cache harnesses: the names only need to be unknown to the
+    candidate's author, and each run is a separate process.
+    """
+    tag = tag or secrets.token_hex(8)
     names = {role: f"_{role}_{tag}" for role in ("cmp", "p1", "deep", "iter")}
     boot, run = f"_boot_{tag}", f"_run_{tag}"
     prep: list[str] = []

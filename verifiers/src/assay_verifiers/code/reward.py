@@ -30,6 +30,7 @@ import json
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,12 +42,13 @@ from assay import Reward, Sample, Score
 
 from .compare import OutputMode, outputs_match, short, values_equal
 from .extract import defined_names, extract_program, parses
-from .harness import build_harness
+from .harness import Harness, build_harness
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
 __all__ = ["CodeOptions", "CodeReward"]
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
+_HARNESS_CACHE = 1024
 
 
 class CodeOptions(BaseModel):
@@ -111,6 +113,8 @@ class CodeReward(Reward):
         self._pool: Any = None
         self._lock = threading.Lock()
         self._threads: ThreadPoolExecutor | None = None
+        self._tag = secrets.token_hex(8)
+        self._harnesses: OrderedDict[str, Harness] = OrderedDict()
 
     # -- sandbox ------------------------------------------------------------------------------
 
@@ -204,9 +208,24 @@ class CodeReward(Reward):
             cases = [CallCase(fn_name=fn, args=c.args, kwargs=c.kwargs) for c in spec.cases]
             results = pool.run_cases(program, cases, case_wall_s=self.opts.case_timeout)
             return self._judge_call(spec, results, pool)
-        harness = build_harness(spec, hardened=self.opts.harden)
+        harness = self._harness(spec)
         result = pool.run_statements(job.program, harness.statements, setup=harness.setup)
         return self._judge_statements(harness, result, pool)
+
+    def _harness(self, spec: AssertsTests | CheckTests) -> Harness:
+        """Harnesses cached by test spec (a GRPO group shares one), names random per reward."""
+        key = spec.model_dump_json()
+        with self._lock:
+            h = self._harnesses.get(key)
+            if h is not None:
+                self._harnesses.move_to_end(key)
+                return h
+        h = build_harness(spec, hardened=self.opts.harden, tag=self._tag)
+        with self._lock:
+            self._harnesses[key] = h
+            while len(self._harnesses) > _HARNESS_CACHE:
+                self._harnesses.popitem(last=False)
+        return h
 
     async def _arun(self, job: _Job) -> Score:
         # The sandbox's async twins never block the loop; the judging is cheap.

