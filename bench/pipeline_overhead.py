@@ -45,7 +45,9 @@ def make_rows(n: int) -> list[dict]:
     return [
         {
             "prompt": f"question {i}",
-            "completion": f"<think>step {i}</think> the answer is {i % 97}" if i % 3 else f"answer {i}",
+            "completion": f"<think>step {i}</think> the answer is {i % 97}"
+            if i % 3
+            else f"answer {i}",
             "answer": str(i % 97),
         }
         for i in range(n)
@@ -76,14 +78,26 @@ def main() -> None:
     t_dict = median_time(lambda: pipe.score(rows), args.repeats)
     print(f"{'':<28}{'median s':>10}{'per sample':>14}{'ratio':>8}")
     print(f"{'plain loop (Samples)':<28}{t_loop:>10.4f}{t_loop / args.n * 1e6:>12.2f}us{1.0:>8.2f}")
-    print(f"{'pipeline (Samples)':<28}{t_pipe:>10.4f}{t_pipe / args.n * 1e6:>12.2f}us{t_pipe / t_loop:>8.2f}")
-    print(f"{'pipeline (dicts)':<28}{t_dict:>10.4f}{t_dict / args.n * 1e6:>12.2f}us{t_dict / t_loop:>8.2f}")
-    print(json.dumps({
-        "bench": "pipeline_overhead", "n": args.n, "repeats": args.repeats,
-        "plain_loop_s": round(t_loop, 5), "pipeline_s": round(t_pipe, 5),
-        "pipeline_dicts_s": round(t_dict, 5),
-        "ratio": round(t_pipe / t_loop, 3), "ratio_dicts": round(t_dict / t_loop, 3),
-    }))
+    print(
+        f"{'pipeline (Samples)':<28}{t_pipe:>10.4f}{t_pipe / args.n * 1e6:>12.2f}us{t_pipe / t_loop:>8.2f}"
+    )
+    print(
+        f"{'pipeline (dicts)':<28}{t_dict:>10.4f}{t_dict / args.n * 1e6:>12.2f}us{t_dict / t_loop:>8.2f}"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "pipeline_overhead",
+                "n": args.n,
+                "repeats": args.repeats,
+                "plain_loop_s": round(t_loop, 5),
+                "pipeline_s": round(t_pipe, 5),
+                "pipeline_dicts_s": round(t_dict, 5),
+                "ratio": round(t_pipe / t_loop, 3),
+                "ratio_dicts": round(t_dict / t_loop, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 
-def make_dist(root: Path, dist: str, module: str, source: str, entry_name: str | None = None) -> Path:
+def make_dist(
+    root: Path, dist: str, module: str, source: str, entry_name: str | None = None
+) -> Path:
     """Write ``module.py`` and a ``.dist-info`` with an ``assay`` entry point into ``root``.
 
     ``importlib.metadata`` discovers it exactly as it discovers a pip-installed distribution
@@ -36,7 +38,12 @@ class on_path:
 
     def __exit__(self, *exc: object) -> None:
         sys.path.remove(self.path)
-        for name in [m for m, mod in sys.modules.items() if getattr(mod, "__file__", "") and str(getattr(mod, "__file__", "")).startswith(self.path)]:
+        for name in [
+            m
+            for m, mod in sys.modules.items()
+            if getattr(mod, "__file__", "")
+            and str(getattr(mod, "__file__", "")).startswith(self.path)
+        ]:
             del sys.modules[name]
 
 

@@ -27,7 +27,9 @@ def brief(sample):
 def pipe(assay_registry):
     assay_registry.add("reward", "right", right)
     assay_registry.add("reward", "brief", brief)
-    return load_pipeline({"name": "toy", "rewards": [{"use": "right"}, {"use": "brief", "weight": 0.5}]})
+    return load_pipeline(
+        {"name": "toy", "rewards": [{"use": "right"}, {"use": "brief", "weight": 0.5}]}
+    )
 
 
 def test_as_trl_combined_reward_with_trl_signature(pipe):
@@ -103,7 +105,13 @@ def test_verl_routes_by_data_source(assay_registry):
     assay_registry.add("reward", "right", right)
     assay_registry.add("reward", "brief", brief)
     cs = load_pipeline(
-        {"route": {"by": "metadata.data_source", "routes": {"math": "right"}, "default": {"use": "brief"}}}
+        {
+            "route": {
+                "by": "metadata.data_source",
+                "routes": {"math": "right"},
+                "default": {"use": "brief"},
+            }
+        }
     ).as_verl()
     assert cs("math", "42", "42")["score"] == 1.0
     assert cs("chat", "a long reply", "42")["score"] == 0.0
@@ -112,7 +120,9 @@ def test_verl_routes_by_data_source(assay_registry):
 def test_openrlhf_reward_func_strips_the_prompt(pipe):
     torch = pytest.importorskip("torch")
     fn = pipe.as_openrlhf()
-    out = fn(queries=["Q: 6*7? 42", "Q: 1+1? 3"], prompts=["Q: 6*7? ", "Q: 1+1? "], labels=["42", "2"])
+    out = fn(
+        queries=["Q: 6*7? 42", "Q: 1+1? 3"], prompts=["Q: 6*7? ", "Q: 1+1? "], labels=["42", "2"]
+    )
     assert isinstance(out["rewards"], torch.Tensor)
     assert out["rewards"].tolist() == [1.5, 0.5]
     assert set(out["extra_logs"]) == {"right", "brief"}
@@ -133,7 +143,9 @@ def test_http_endpoint_openrlhf_shape(pipe):
         with urllib.request.urlopen(req, timeout=10) as resp:
             data = json.loads(resp.read())
         assert data["rewards"] == [1.5] and data["extra_logs"]["right"] == [1.0]
-        req = urllib.request.Request(url, data=b"[1, 2]", headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url, data=b"[1, 2]", headers={"Content-Type": "application/json"}
+        )
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req, timeout=10)
         assert e.value.code == 400

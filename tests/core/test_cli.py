@@ -37,7 +37,9 @@ def make_site(root: Path, plugins: dict[str, str]) -> Path:
         (root / f"{module}.py").write_text(source)
         info = root / f"{module}-0.1.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n"
+        )
         (info / "entry_points.txt").write_text(f"[assay]\n{module} = {module}\n")
     return root
 
@@ -46,12 +48,24 @@ def run_cli(args: list[str], site: Path | None = None, **kw) -> subprocess.Compl
     env = dict(os.environ)
     if site is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "assay.cli", *args], env=env, capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "assay.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 def popen_cli(args: list[str], site: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(site))
-    return subprocess.Popen([sys.executable, "-m", "assay.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "assay.cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture
@@ -110,7 +124,13 @@ def test_score_10000_lines_with_3_malformed(tmp_path, site, spec):
     assert r.returncode == 1, r.stderr  # partial: malformed lines were skipped
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 9_997 and [x["id"] for x in rows] == good
-    assert rows[3] == {"id": 3, "completion": "xxx", "reward": 3.0, "rewards": {"slowish": 3.0}, "status": "ok"}
+    assert rows[3] == {
+        "id": 3,
+        "completion": "xxx",
+        "reward": 3.0,
+        "rewards": {"slowish": 3.0},
+        "status": "ok",
+    }
     for lineno in (5, 5_000, 10_000):
         assert f"in.jsonl:{lineno}: skipped" in r.stderr
     assert "9997 scored" in r.stderr
@@ -163,7 +183,9 @@ def test_score_with_parallel_executors_matches_inline(tmp_path, site, spec, exec
     src = tmp_path / "in.jsonl"
     write_input(src, 500)
     a = run_cli(["score", str(src), "-p", str(spec)], site).stdout
-    b = run_cli(["score", str(src), "-p", str(spec), "--executor", executor, "--workers", "2"], site).stdout
+    b = run_cli(
+        ["score", str(src), "-p", str(spec), "--executor", executor, "--workers", "2"], site
+    ).stdout
     assert a == b and a.count("\n") == 500
 
 

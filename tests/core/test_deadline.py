@@ -58,15 +58,24 @@ def _in_thread(fn):
 @pytest.mark.parametrize("hang", ["c-hang", "sleep"])
 def test_hang_times_out_within_deadline_from_a_worker_thread(pipe, executor, hang):
     pipe.score([{"completion": "warm"}])  # start the guarded workers
-    res, seconds = _in_thread(lambda: pipe.score([{"completion": hang}], executor=executor, workers=2))
+    res, seconds = _in_thread(
+        lambda: pipe.score([{"completion": hang}], executor=executor, workers=2)
+    )
     assert res[0].status == "timeout" and res[0].components["slow_reward"].status == "timeout"
     assert seconds < DEADLINE + 0.5, f"took {seconds:.2f} s"
-    after = pipe.score([{"completion": "abc"}, {"completion": "abcd"}], executor=executor, workers=2)
+    after = pipe.score(
+        [{"completion": "abc"}, {"completion": "abcd"}], executor=executor, workers=2
+    )
     assert after.rewards == [3.0, 4.0]
 
 
 def test_hang_among_good_samples_only_that_one_times_out(pipe):
-    rows = [{"completion": "a"}, {"completion": "c-hang"}, {"completion": "abc"}, {"completion": "sleep"}]
+    rows = [
+        {"completion": "a"},
+        {"completion": "c-hang"},
+        {"completion": "abc"},
+        {"completion": "sleep"},
+    ]
     res, seconds = _in_thread(lambda: pipe.score(rows))
     assert [r.status for r in res] == ["ok", "timeout", "ok", "timeout"]
     assert res.rewards[0] == 1.0 and res.rewards[2] == 3.0
@@ -76,7 +85,10 @@ def test_hang_among_good_samples_only_that_one_times_out(pipe):
 def test_memory_cap_and_crash_are_errors_not_crashes_of_the_caller(pipe):
     res = pipe.score([{"completion": "hog"}, {"completion": "die"}, {"completion": "ok"}])
     assert res[0].status == "error" and "MemoryError" in res[0].components["slow_reward"].reason
-    assert res[1].status == "error" and "exited with status 3" in res[1].components["slow_reward"].reason
+    assert (
+        res[1].status == "error"
+        and "exited with status 3" in res[1].components["slow_reward"].reason
+    )
     assert res.rewards[2] == 2.0
 
 

@@ -18,8 +18,18 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "assay-example-plug
 def installed(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(EXAMPLE)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -28,12 +38,19 @@ def installed(tmp_path_factory) -> Path:
 
 
 def _env(target: Path) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")]))
+    return dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])
+    )
 
 
 def test_example_plugin_is_discovered_after_pip_install(installed):
-    out = subprocess.run([sys.executable, "-m", "assay.cli", "plugins", "--json"], env=_env(installed),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "plugins", "--json"],
+        env=_env(installed),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     plugins = {p["name"]: p for p in json.loads(out.stdout)["plugins"]}
     assert plugins["example"]["distribution"] == "assay-example-plugin"
     assert plugins["example"]["provides"] == {"reward": ["no_apology"]}
@@ -41,10 +58,19 @@ def test_example_plugin_is_discovered_after_pip_install(installed):
 
 def test_example_plugin_reward_in_a_pipeline(installed, tmp_path):
     spec = tmp_path / "p.yaml"
-    spec.write_text("rewards:\n  - use: exact_match\n  - use: no_apology\n    with: {penalty: 0.5}\n")
+    spec.write_text(
+        "rewards:\n  - use: exact_match\n  - use: no_apology\n    with: {penalty: 0.5}\n"
+    )
     src = tmp_path / "in.jsonl"
-    src.write_text('{"completion": "Paris", "answer": "Paris"}\n{"completion": "I\'m sorry, I cannot", "answer": "x"}\n')
-    out = subprocess.run([sys.executable, "-m", "assay.cli", "score", str(src), "-p", str(spec)],
-                         env=_env(installed), capture_output=True, text=True, check=True)
+    src.write_text(
+        '{"completion": "Paris", "answer": "Paris"}\n{"completion": "I\'m sorry, I cannot", "answer": "x"}\n'
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "score", str(src), "-p", str(spec)],
+        env=_env(installed),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = [json.loads(x) for x in out.stdout.splitlines()]
     assert [r["reward"] for r in rows] == [1.0, -0.5]

@@ -15,7 +15,9 @@ from assay import hookspecs
 from assay.cli import build_parser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
-HOOKS = sorted(n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("assay_"))
+HOOKS = sorted(
+    n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("assay_")
+)
 
 
 def test_there_are_hooks_for_every_kind():
@@ -55,7 +57,10 @@ def test_hook_assay_register_rewards(register_plugin):
                 name = "upper_ratio"
 
                 def score(self, samples):
-                    return [sum(c.isupper() for c in s.completion_text) / max(len(s.completion_text), 1) for s in samples]
+                    return [
+                        sum(c.isupper() for c in s.completion_text) / max(len(s.completion_text), 1)
+                        for s in samples
+                    ]
 
             register(Upper)
             register(lambda s: 1.0, name="always_one")
@@ -137,7 +142,9 @@ def test_hook_assay_configure(register_plugin):
         @assay.hookimpl
         def assay_configure(self, registry):
             seen.append(registry.names("reward"))
-            registry.add("reward", "deux", registry.get("reward", "two").obj, plugin="configure_plugin")
+            registry.add(
+                "reward", "deux", registry.get("reward", "two").obj, plugin="configure_plugin"
+            )
 
     register_plugin(Plugin(), name="configure_plugin")
     assert "two" in seen[0]

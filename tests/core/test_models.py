@@ -11,7 +11,10 @@ from assay.models import Result, Sample, Score, as_score, text_of
     [
         ("plain", "plain"),
         ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "a"),
-        ([{"role": "assistant", "content": [{"type": "text", "text": "x"}, {"type": "image"}]}], "x"),
+        (
+            [{"role": "assistant", "content": [{"type": "text", "text": "x"}, {"type": "image"}]}],
+            "x",
+        ),
         ([{"role": "assistant", "content": None}], ""),
         ([], ""),
         (None, ""),
@@ -36,8 +39,14 @@ def test_sample_rejects_wrong_types_naming_the_field():
 
 @pytest.mark.parametrize(
     ("raw", "value", "status"),
-    [(1, 1.0, "ok"), (True, 1.0, "ok"), (0.25, 0.25, "ok"), (None, None, "ok"),
-     (Score.timeout("slow"), None, "timeout"), (Score.unverifiable("bad gold"), None, "unverifiable")],
+    [
+        (1, 1.0, "ok"),
+        (True, 1.0, "ok"),
+        (0.25, 0.25, "ok"),
+        (None, None, "ok"),
+        (Score.timeout("slow"), None, "timeout"),
+        (Score.unverifiable("bad gold"), None, "unverifiable"),
+    ],
 )
 def test_as_score(raw, value, status):
     s = as_score(raw, "r")

@@ -63,7 +63,9 @@ class ScaledByCorrect(Reward):
         return [None if s.value is None else 2 * s.value for s in upstream["correct"]]
 
     def score(self, samples):
-        return self.score_with(samples, {"correct": [assay.Score(value=correct(s)) for s in samples]})
+        return self.score_with(
+            samples, {"correct": [assay.Score(value=correct(s)) for s in samples]}
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +95,9 @@ S_NOANS = {"completion": "<think>x</think> 42"}
     ],
 )
 def test_weights_and_combine_modes(combine, sample, expected):
-    pipe = load_pipeline({"combine": combine, "rewards": [{"use": "correct"}, {"use": "fmt", "weight": 0.5}]})
+    pipe = load_pipeline(
+        {"combine": combine, "rewards": [{"use": "correct"}, {"use": "fmt", "weight": 0.5}]}
+    )
     r = pipe.score([sample])[0]
     assert r.reward == pytest.approx(expected)
     assert set(r.components) == {"correct", "fmt"}
@@ -117,7 +121,14 @@ def test_gate_must_pass_for_others_to_count(sample, expected):
 
 def test_penalty_is_subtracted_after_combining():
     pipe = load_pipeline(
-        {"combine": "max", "rewards": [{"use": "correct"}, {"use": "fmt"}, {"use": "long_penalty", "penalty": True, "weight": 2.0}]}
+        {
+            "combine": "max",
+            "rewards": [
+                {"use": "correct"},
+                {"use": "fmt"},
+                {"use": "long_penalty", "penalty": True, "weight": 2.0},
+            ],
+        }
     )
     r = pipe.score([S_GOOD])[0]
     assert r.reward == pytest.approx(1.0 - 2.0 * len(S_GOOD["completion"]) / 100)
@@ -147,7 +158,9 @@ def test_routing_by_metadata_with_default():
 
 def test_routing_without_default_is_unverifiable_not_a_crash():
     pipe = load_pipeline({"route": {"by": "metadata.task", "routes": {"math": "correct"}}})
-    res = pipe.score([{**S_GOOD, "metadata": {"task": "poetry"}}, {**S_GOOD, "metadata": {"task": "math"}}])
+    res = pipe.score(
+        [{**S_GOOD, "metadata": {"task": "poetry"}}, {**S_GOOD, "metadata": {"task": "math"}}]
+    )
     assert res[0].status == "unverifiable" and "poetry" in res[0].reason
     assert res[1].reward == 1.0
 
@@ -156,7 +169,14 @@ def test_nested_pipeline_is_one_component_with_its_parts_in_details():
     pipe = load_pipeline(
         {
             "rewards": [
-                {"pipeline": {"name": "inner", "combine": "min", "rewards": [{"use": "correct"}, {"use": "fmt"}]}, "weight": 2.0},
+                {
+                    "pipeline": {
+                        "name": "inner",
+                        "combine": "min",
+                        "rewards": [{"use": "correct"}, {"use": "fmt"}],
+                    },
+                    "weight": 2.0,
+                },
                 {"use": "fmt", "name": "style", "weight": 0.1},
             ]
         }
@@ -225,8 +245,14 @@ def test_missing_dependency_is_a_spec_error():
         ({"rewards": [{"use": "fmt", "timeout": -1}]}, "rewards[0].timeout"),
         ({"rewards": []}, "exactly one of"),
         ({"rewards": [{"weight": 1}]}, "exactly one of `use`"),
-        ({"route": {"by": "metadata.task", "routes": {"a": {"use": "nope"}}}}, "route.routes.a.use"),
-        ({"rewards": [{"pipeline": {"rewards": [{"use": "fmt", "bad": 1}]}}]}, "rewards[0].pipeline.rewards[0].bad"),
+        (
+            {"route": {"by": "metadata.task", "routes": {"a": {"use": "nope"}}}},
+            "route.routes.a.use",
+        ),
+        (
+            {"rewards": [{"pipeline": {"rewards": [{"use": "fmt", "bad": 1}]}}]},
+            "rewards[0].pipeline.rewards[0].bad",
+        ),
         ({"rewardz": [{"use": "fmt"}]}, "rewardz"),
     ],
 )
@@ -270,7 +296,9 @@ def _rows(n: int) -> list[dict]:
 
 @pytest.mark.parametrize("executor", ["thread", "process"])
 def test_executors_give_identical_results_in_order(executor):
-    pipe = load_pipeline({"rewards": [{"use": "correct"}, {"use": "fmt", "weight": 0.3}, {"use": "flaky"}]})
+    pipe = load_pipeline(
+        {"rewards": [{"use": "correct"}, {"use": "fmt", "weight": 0.3}, {"use": "flaky"}]}
+    )
     rows = _rows(200)
     inline = pipe.score(rows)
     other = pipe.score(rows, executor=executor, workers=2, chunk_size=17)

@@ -71,7 +71,11 @@ def test_entry_point_plugin_is_discovered(fake_dists):
     reg = get_registry()
     assert {"hello", "loud"} <= set(reg.names("reward"))
     entry = reg.get("reward", "hello")
-    assert (entry.plugin, entry.distribution, entry.version) == ("good_plugin", "good-plugin", "0.1")
+    assert (entry.plugin, entry.distribution, entry.version) == (
+        "good_plugin",
+        "good-plugin",
+        "0.1",
+    )
     assert reg.plugins["good_plugin"].provides == {"reward": ["hello", "loud"]}
     assert assay.get_reward("loud").score([assay.Sample(completion="x")]) == [1.0]
 
@@ -122,7 +126,9 @@ def test_misspelt_hook_fails_loudly(fake_dists, monkeypatch):
     fake_dists("misspelt-plugin", "misspelt_plugin", MISSPELT)
     with pytest.warns(RuntimeWarning, match="misspelt_plugin.*check_pending"):
         reg = get_registry()
-    assert any(f.plugin == "misspelt_plugin" and "assay_register_reward" in f.reason for f in reg.failures)
+    assert any(
+        f.plugin == "misspelt_plugin" and "assay_register_reward" in f.reason for f in reg.failures
+    )
     from assay.registry import reset_registry
 
     reset_registry()

@@ -29,7 +29,10 @@ async def async_batch(prompts, completions, **kwargs):
     return [float(len(c)) for c in completions]
 
 
-SAMPLES = [Sample(prompt="p", completion="ab", answer="ab"), Sample(prompt="p", completion="x", answer="y")]
+SAMPLES = [
+    Sample(prompt="p", completion="ab", answer="ab"),
+    Sample(prompt="p", completion="x", answer="y"),
+]
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,9 @@ class TRLReward:
         self.__name__ = pipeline.name if component is None else f"{pipeline.name}/{component}"
         self.__qualname__ = self.__name__
 
-    def _results(self, prompts: Sequence[Any] | None, completions: Sequence[Any], columns: dict[str, Any]) -> Results:
+    def _results(
+        self, prompts: Sequence[Any] | None, completions: Sequence[Any], columns: dict[str, Any]
+    ) -> Results:
         # TRL calls every reward function of a step with the same batch: key on its content.
         cols = sorted((k, v) for k, v in columns.items() if isinstance(v, (list, tuple)))
         key = (repr(prompts), repr(completions), repr(cols))
@@ -159,7 +161,9 @@ class VerlComputeScore:
         self.pipeline = pipeline
         self.__name__ = "compute_score"
 
-    def _rows(self, ds: Sequence[Any], sol: Sequence[Any], gt: Sequence[Any], extra: Sequence[Any]) -> list[dict[str, float]]:
+    def _rows(
+        self, ds: Sequence[Any], sol: Sequence[Any], gt: Sequence[Any], extra: Sequence[Any]
+    ) -> list[dict[str, float]]:
         samples = []
         for d, s, g, e in zip(ds, sol, gt, extra):
             f = _ground_truth_fields(g, e)
@@ -203,11 +207,13 @@ class OpenRLHFRewardFunc:
         self.pipeline = pipeline
         self.__name__ = "reward_func"
 
-    def scores(self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None) -> tuple[list[float], dict[str, list[float]]]:
+    def scores(
+        self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None
+    ) -> tuple[list[float], dict[str, list[float]]]:
         labels = list(labels) if labels is not None else [None] * len(queries)
         samples = []
         for q, p, label in zip(queries, prompts, labels):
-            completion = q[len(p):] if p and q.startswith(p) else q
+            completion = q[len(p) :] if p and q.startswith(p) else q
             samples.append(Sample(prompt=p, completion=completion, answer=label))
         results = self.pipeline.score(samples)
         rewards = [r if r is not None else 0.0 for r in results.rewards]
@@ -217,7 +223,9 @@ class OpenRLHFRewardFunc:
         }
         return rewards, logs
 
-    def __call__(self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None) -> dict[str, Any]:
+    def __call__(
+        self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
+    ) -> dict[str, Any]:
         rewards, logs = self.scores(queries, prompts, labels)
         try:
             import torch
@@ -225,7 +233,11 @@ class OpenRLHFRewardFunc:
             t = lambda xs: torch.tensor(xs, dtype=torch.float32)  # noqa: E731
         except ImportError:  # torch-free environments get lists
             t = list  # type: ignore[assignment]
-        return {"rewards": t(rewards), "scores": t(rewards), "extra_logs": {k: t(v) for k, v in logs.items()}}
+        return {
+            "rewards": t(rewards),
+            "scores": t(rewards),
+            "extra_logs": {k: t(v) for k, v in logs.items()},
+        }
 
 
 _ENV_PIPELINE: Pipeline | None = None
@@ -246,11 +258,17 @@ def pipeline_from_env() -> Pipeline:
         return _ENV_PIPELINE
 
 
-def verl_compute_score(data_source: Any, solution_str: Any, ground_truth: Any = None, extra_info: Any = None, **kw: Any) -> Any:
+def verl_compute_score(
+    data_source: Any, solution_str: Any, ground_truth: Any = None, extra_info: Any = None, **kw: Any
+) -> Any:
     """verl ``custom_reward_function`` entry: scores with the ``ASSAY_PIPELINE`` pipeline."""
-    return VerlComputeScore(pipeline_from_env())(data_source, solution_str, ground_truth, extra_info, **kw)
+    return VerlComputeScore(pipeline_from_env())(
+        data_source, solution_str, ground_truth, extra_info, **kw
+    )
 
 
-def openrlhf_reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None) -> dict[str, Any]:
+def openrlhf_reward_func(
+    queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
+) -> dict[str, Any]:
     """OpenRLHF reward function entry: scores with the ``ASSAY_PIPELINE`` pipeline."""
     return OpenRLHFRewardFunc(pipeline_from_env())(queries, prompts, labels)

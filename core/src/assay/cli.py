@@ -56,9 +56,8 @@ def _options_of(cls: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
         out[name] = {
-            "type": prop.get("type") or " | ".join(
-                str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", [])
-            ),
+            "type": prop.get("type")
+            or " | ".join(str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", [])),
             "default": prop.get("default"),
             "required": name in schema.get("required", []),
             "description": prop.get("description", ""),
@@ -94,7 +93,9 @@ def cmd_rewards(args: argparse.Namespace) -> int:
 
 
 def _print_table(path: Path) -> None:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     for i, r in enumerate(rows, 1):
         reward = "None" if r["reward"] is None else f"{r['reward']:.3f}"
         comps = ", ".join(
@@ -102,7 +103,7 @@ def _print_table(path: Path) -> None:
         )
         label = r.get("id", i)
         extra = f"  ({r['error']})" if r.get("error") else ""
-        print(f"{label!s:<14} reward={reward:<7} {r['status']:<12} {comps}{extra}")
+        print(f"{label!s:<18} reward={reward:<7} {r['status']:<13} {comps}{extra}")
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -45,7 +45,7 @@ class UnknownNameError(AssayError, KeyError):
                 f"{f.stage}: {f.reason.splitlines()[0] if f.reason else ''}"
                 for f in failures
             ]
-            msg += f" It may come from a plugin that failed to load:\n" + "\n".join(lines)
+            msg += " It may come from a plugin that failed to load:\n" + "\n".join(lines)
         else:
             msg += " Install the plugin that provides it, or register it with @assay.reward."
         self.message = msg
@@ -60,7 +60,9 @@ class SpecError(AssayError, ValueError):
 
     def __init__(self, path: str, problem: str) -> None:
         self.path, self.problem = path, problem
-        super().__init__(f"pipeline spec: {path}: {problem}" if path else f"pipeline spec: {problem}")
+        super().__init__(
+            f"pipeline spec: {path}: {problem}" if path else f"pipeline spec: {problem}"
+        )
 
 
 class DeadlineExceeded(AssayError):

@@ -14,7 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from .registry import Registry, RegisterFn
+    from .registry import RegisterFn, Registry
 
 hookspec = pluggy.HookspecMarker("assay")
 hookimpl = pluggy.HookimplMarker("assay")

@@ -148,9 +148,7 @@ class _Batch:
         comps: dict[str, list[ScoreLike]] = {}
         present: dict[str, list[bool]] | None = None
         for name in names:
-            comps[name] = [
-                x for p, k in zip(parts, n) for x in p.components.get(name, [None] * k)
-            ]
+            comps[name] = [x for p, k in zip(parts, n) for x in p.components.get(name, [None] * k)]
         if any(p.present for p in parts) or any(set(p.components) != set(names) for p in parts):
             present = {}
             for name in names:
@@ -309,7 +307,9 @@ class Component:
 
     def _score_guarded(self, samples: Sequence[Sample]) -> list[ScoreLike]:
         pool = self._get_pool()
-        outcomes = pool.map(_guarded_one_bound, [(id(self), s) for s in samples], timeout=self.timeout)
+        outcomes = pool.map(
+            _guarded_one_bound, [(id(self), s) for s in samples], timeout=self.timeout
+        )
         out: list[ScoreLike] = []
         for o in outcomes:
             if o.ok:
@@ -419,7 +419,8 @@ def _combine_one(
     terms = gate_terms + terms
     if not terms and not penalties:
         has_value = any(
-            (x.value is not None or x.status in ("error", "timeout")) if isinstance(x, Score)
+            (x.value is not None or x.status in ("error", "timeout"))
+            if isinstance(x, Score)
             else x is not None
             for x in values
         )
@@ -553,7 +554,9 @@ class Pipeline:
             except TypeError:
                 pass  # a None or a Score among the values: the general path below
             else:
-                return _Batch(rewards, None, None, {c.name: col for c, col in zip(self.components, ordered)})
+                return _Batch(
+                    rewards, None, None, {c.name: col for c, col in zip(self.components, ordered)}
+                )
         rewards, statuses, reasons = [], [], []
         for values in zip(*ordered):
             r, st, why = _combine_one(self.components, list(values), self.combine)
@@ -572,8 +575,11 @@ class Pipeline:
         b = self._score_unique(list(samples))
         out: list[ScoreLike] = []
         for i, r in enumerate(b.rewards):
-            comps = {k: _value(v[i]) for k, v in b.components.items()
-                     if not (b.present and k in b.present and not b.present[k][i])}
+            comps = {
+                k: _value(v[i])
+                for k, v in b.components.items()
+                if not (b.present and k in b.present and not b.present[k][i])
+            }
             st = b.statuses[i] if b.statuses else "ok"
             why = b.reasons[i] if b.reasons else ""
             out.append(Score(value=r, status=st, reason=why, details={"components": comps}))  # type: ignore[arg-type]
@@ -714,7 +720,14 @@ class Router:
             sub = [samples[i] for i in idx]
             if target is None:
                 why = f"no route for {self.by}={key!r} and no default"
-                parts.append((idx, _Batch([None] * len(idx), ["unverifiable"] * len(idx), [why] * len(idx), {})))
+                parts.append(
+                    (
+                        idx,
+                        _Batch(
+                            [None] * len(idx), ["unverifiable"] * len(idx), [why] * len(idx), {}
+                        ),
+                    )
+                )
             else:
                 parts.append((idx, target._score_unique(sub)))
         merged = _Batch.concat([b for _, b in parts])
@@ -790,7 +803,9 @@ def _as_component(c: Component | Reward | Pipeline | str) -> Component:
 
 def _build_component(spec: ComponentSpec, where: str) -> Component:
     if spec.pipeline is not None:
-        sub = spec.pipeline if isinstance(spec.pipeline, PipelineSpec) else parse_spec(spec.pipeline)
+        sub = (
+            spec.pipeline if isinstance(spec.pipeline, PipelineSpec) else parse_spec(spec.pipeline)
+        )
         reward: Reward | Pipeline = build(sub, where=f"{where}.pipeline")
         plugin = version = None
     else:

@@ -246,7 +246,9 @@ class Registry:
             except pluggy.PluginValidationError as exc:
                 pname = self.pm.get_name(exc.plugin) or repr(exc.plugin)
                 info = self.plugins.get(pname)
-                self._fail(pname, info.distribution if info else None, str(exc), "check_pending", exc)
+                self._fail(
+                    pname, info.distribution if info else None, str(exc), "check_pending", exc
+                )
                 self.unregister_plugin(pname)
 
     # -- typed hook calls (pluggy's own calls are untyped) ---------------------------------

@@ -76,7 +76,7 @@ class Reward(abc.ABC):
         """Async scoring; the default runs `score` on a thread so the event loop stays free."""
         return await asyncio.to_thread(self.score, samples)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release workers, models, sandboxes. Idempotent."""
 
     def __repr__(self) -> str:
@@ -171,7 +171,11 @@ class FunctionReward(Reward):
         params = inspect.signature(type(self).fn).parameters
         if any(p.kind is p.VAR_KEYWORD for p in params.values()):
             return {k: v for k, v in cols.items() if k not in type(self.options).model_fields}
-        return {k: v for k, v in cols.items() if k in params and k not in type(self.options).model_fields}
+        return {
+            k: v
+            for k, v in cols.items()
+            if k in params and k not in type(self.options).model_fields
+        }
 
     async def _gather(self, samples: Sequence[Sample], opts: dict[str, Any]) -> list[ScoreLike]:
         fn = type(self).fn
@@ -276,9 +280,7 @@ def reward(
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
         from .registry import get_registry
 
-        cls = lift(
-            f, name, batch=batch, expensive=expensive, timeout=timeout, memory_mb=memory_mb
-        )
+        cls = lift(f, name, batch=batch, expensive=expensive, timeout=timeout, memory_mb=memory_mb)
         get_registry().add("reward", cls.name, cls, plugin="__runtime__", replace=replace)
         return f
 

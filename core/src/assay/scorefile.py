@@ -51,7 +51,9 @@ def read_lines(path: Path, report: ScoreReport) -> Iterator[tuple[int, dict[str,
                 report.malformed.append(Malformed(n, f"not valid JSON: {exc}"))
                 continue
             if not isinstance(obj, dict):
-                report.malformed.append(Malformed(n, f"expected a JSON object, got {type(obj).__name__}"))
+                report.malformed.append(
+                    Malformed(n, f"expected a JSON object, got {type(obj).__name__}")
+                )
                 continue
             yield n, obj
 
@@ -142,7 +144,11 @@ def score_jsonl(
         fh = out.open("a", encoding="utf-8")
     else:
         fh = out_stream or sys.stdout
-    bar = Progress(_count_lines(src) if progress and sys.stderr.isatty() else None) if progress else None
+    bar = (
+        Progress(_count_lines(src) if progress and sys.stderr.isatty() else None)
+        if progress
+        else None
+    )
     pending: list[dict[str, Any]] = []
 
     def flush() -> None:

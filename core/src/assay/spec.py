@@ -53,7 +53,9 @@ class ComponentSpec(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> ComponentSpec:
         if (self.use is None) == (self.pipeline is None):
-            raise ValueError("give exactly one of `use` (a reward name) or `pipeline` (a nested spec)")
+            raise ValueError(
+                "give exactly one of `use` (a reward name) or `pipeline` (a nested spec)"
+            )
         if self.pipeline is not None and self.options:
             raise ValueError("`with` options apply to `use` rewards, not to nested pipelines")
         return self
@@ -128,7 +130,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def _pick_error(errors: list[Any]) -> Any:
     """Among union-branch errors, report the most specific one (deepest location)."""
-    return max(errors, key=lambda e: (e["type"] not in ("string_type", "model_type"), len(e["loc"])))
+    return max(
+        errors, key=lambda e: (e["type"] not in ("string_type", "model_type"), len(e["loc"]))
+    )
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:

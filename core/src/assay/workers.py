@@ -84,7 +84,9 @@ def _worker_main(
         try:
             conn.send(reply)
         except Exception as exc:  # unpicklable result or exception
-            conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})")))
+            conn.send(
+                (False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})"))
+            )
 
 
 class _Worker:
@@ -209,7 +211,9 @@ class GuardedPool:
         for w in ws:
             self._release(w)
 
-    def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(
+        self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
         """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs past ``timeout`` seconds.
 
         Raises `DeadlineExceeded` on timeout, `WorkerCrashed` if the worker died, and re-raises
