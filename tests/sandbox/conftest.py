@@ -15,45 +15,16 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from assay_sandbox import Limits, SandboxPool
-from assay_sandbox.process_backend import HOST_UID_BASE
 
 SECRET_ENV = "ASSAY_SANDBOX_TEST_SECRET"
 SECRET = "s3cr3t-" + os.urandom(8).hex()
 os.environ[SECRET_ENV] = SECRET  # set before any worker starts: it must never reach a program
-
-
-def processes_of(uids: range) -> list[tuple[int, int, str]]:
-    """(pid, uid, name) of every host process whose real uid is in ``uids``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:
-            continue
-        uid = int(fields.get("Uid", "0").split()[0])
-        if uid in uids:
-            out.append((int(entry), uid, fields.get("Name", "").strip()))
-    return out
-
-
-def sandbox_processes() -> list[tuple[int, int, str]]:
-    """Host processes running as a process-backend sandbox uid (programs, never the workers)."""
-    return processes_of(range(HOST_UID_BASE, 2**32 - 1))
-
-
-@pytest.fixture
-def leftovers() -> Callable[[], list[tuple[int, int, str]]]:
-    """A function listing host processes that run as a sandbox uid (should be none between runs)."""
-    return sandbox_processes
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 
 import pytest
 
@@ -286,14 +285,14 @@ def test_isolation_level_is_namespaces_with_seccomp_here(process_pool: SandboxPo
     assert process_pool.isolation == "namespaces+seccomp"
 
 
-def test_rlimits_fallback_still_isolates_processes(leftovers: Callable[[], list]) -> None:
+def test_rlimits_fallback_still_isolates_processes() -> None:
     with SandboxPool("process", workers=1, isolation="rlimits") as pool:
         assert pool.isolation == "rlimits+seccomp"
         res = pool.run_script(
             "import os, time\nif os.fork() == 0:\n    os.setsid(); time.sleep(60)\nprint(os.getuid())"
         )
         assert res.status == "ok" and int(res.stdout) >= HOST_UID_BASE  # not root, not us
-        assert leftovers() == []  # the setsid daemon is gone
+        assert pool.stray_processes() == []  # the setsid daemon is gone
         assert pool.run_script("print(2)").stdout == "2\n"
 
 

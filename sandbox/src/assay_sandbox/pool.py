@@ -319,6 +319,16 @@ class SandboxPool:
     async def abatch(self, requests: Sequence[Request | dict[str, Any]]) -> list[Any]:
         return await asyncio.to_thread(self.batch, requests)
 
+    def stray_processes(self) -> list[tuple[int, int, str]]:
+        """(pid, uid, name) of processes still running as this pool's sandbox uids.
+
+        Between executions this is empty: every execution's process tree is killed when it ends.
+        For tests and monitoring; call it while the pool is idle.
+        """
+        with self._lock:
+            transports = [w.t for w in self._all]
+        return list(self.backend.stray_processes(transports))
+
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
         """Stop every worker (their whole process trees go with them). Idempotent."""

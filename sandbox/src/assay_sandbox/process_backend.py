@@ -141,8 +141,30 @@ class ProcessBackend:
                     f"process sandbox: unexpected start-up message {msg!r:.200}"
                 )
 
+    def stray_processes(self, transports: list[Transport]) -> list[tuple[int, int, str]]:
+        """Host processes running as the sandbox uid of one of these workers."""
+        uids = {HOST_UID_BASE + t.proc.pid for t in transports if isinstance(t, PipeTransport)}
+        return processes_with_uids(uids)
+
     def close(self) -> None:
         pass
+
+
+def processes_with_uids(uids: set[int]) -> list[tuple[int, int, str]]:
+    """(pid, uid, name) of every host process whose real uid is in ``uids``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        uid = int(fields.get("Uid", "0").split()[0])
+        if uid in uids:
+            out.append((int(entry), uid, fields.get("Name", "").strip()))
+    return out
 
 
 def _write_maps(pid: int) -> bool:
