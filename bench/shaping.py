@@ -9,8 +9,11 @@ Rows with TRL:
 - think_format (the TRL layout: one <think> section, free text after) vs think_format_reward;
 - overlong vs get_soft_overlong_punishment; repetition (unit=tokens) vs get_repetition_penalty_reward
   (both on the trainer's completion_ids);
-- length cosine vs get_cosine_scaled_reward, end to end with correctness from math verification,
-  on a ``--cosine-n`` subset (math verification dominates; it runs on the main thread for TRL).
+- length cosine vs get_cosine_scaled_reward, end to end with correctness from math verification
+  (Assay's registered ``math`` reward vs TRL's accuracy_reward), on a ``--cosine-n`` subset:
+  verification dominates that row, so it measures the math verifiers more than ``length``.
+Rows without TRL: ``repetition[words]`` is open-r1's whitespace-word definition, the price of
+``repetition[auto]`` (script-aware units) is read against it.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def make_completion(rng: random.Random, chars: int) -> str:
                 words.append(f"\nStep {rng.randint(1, 9)}:")
         body = " ".join(words)
     body = body[: chars - 60]
-    answer = '{"answer": %d, "unit": "cm"}' % rng.randint(1, 99)
+    answer = json.dumps({"answer": rng.randint(1, 99), "unit": "cm"})
     layout = rng.random()
     if layout < 0.6:
         return f"<think>\n{body}\n</think>\n<answer>\n{answer}\n</answer>"
@@ -89,14 +92,17 @@ def main() -> int:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
 
+    from trl import rewards as trl_rewards
+
     import assay
     from assay.models import Sample, Score
-    from trl import rewards as trl_rewards
 
     rng = random.Random(args.seed)
     texts = [make_completion(rng, args.chars) for _ in range(args.n)]
     ids = [token_ids(rng, t) for t in texts]
-    prompts = ["Compute the area of the triangle." if i % 5 else "求三角形的面积。" for i in range(args.n)]
+    prompts = [
+        "Compute the area of the triangle." if i % 5 else "求三角形的面积。" for i in range(args.n)
+    ]
     trl_completions = [[{"role": "assistant", "content": t}] for t in texts]
 
     t0 = time.perf_counter()
@@ -129,6 +135,7 @@ def main() -> int:
             {"trl": lambda: trl_rewards.get_repetition_penalty_reward(3, -1.0)(ids)},
         ),
         "repetition[auto]": (assay.get_reward("repetition"), {}),
+        "repetition[words]": (assay.get_reward("repetition", unit="words"), {}),
         "reasoning_steps": (assay.get_reward("reasoning_steps"), {}),
         "language": (assay.get_reward("language"), {}),
     }
@@ -164,14 +171,25 @@ def main() -> int:
         cos_e2e = assay.get_reward("length", mode="cosine", max_len=1000)
         cos_e2e.score(sub_samples[:5])  # warm up the verifier
         row["ours_s"] = median_time(lambda: cos_e2e.score(sub_samples), 1)
+        mine = cos_e2e.score(sub_samples)
+        theirs = trl_cos(trl_completions[:k], sub_solution, ids[:k])
+        # differs only where the `math` verifier and TRL's accuracy_reward disagree
+        row["same_values_as_trl"] = [m.value for m in mine] == theirs
+        row["differences"] = [
+            f"{m.value} ({m.status}: {m.reason}) vs {t}"
+            for m, t in zip(mine, theirs, strict=True)
+            if m.value != t
+        ][:3]
     row["trl_s"] = median_time(lambda: trl_cos(trl_completions[:k], sub_solution, ids[:k]), 1)
     if "ours_s" in row:
         row["speed_ratio"] = row["trl_s"] / row["ours_s"]
     rows.append(row)
 
     print(f"{args.n} completions, median of {args.repeats} runs; built Samples in {build_s:.3f}s")
-    print(f"{'reward':34} {'n':>6} {'ours s':>8} {'ours/s':>9} {'TRL s':>8} {'TRL/s':>9} "
-          f"{'speed x':>8} same")
+    print(
+        f"{'reward':34} {'n':>6} {'ours s':>8} {'ours/s':>9} {'TRL s':>8} {'TRL/s':>9} "
+        f"{'speed x':>8} same"
+    )
     for r in rows:
         ours_s, trl_s = r.get("ours_s"), r.get("trl_s")
         print(

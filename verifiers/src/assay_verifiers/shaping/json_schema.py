@@ -115,6 +115,18 @@ class JsonSchema(Reward):
                 raise ValueError(f"json_schema: invalid `schema`: {exc.message}") from exc
         self._per_sample: dict[str, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # jsonschema validators do not pickle (process executors, worker pools): rebuild them.
+        state = dict(self.__dict__)
+        state["_checker"] = None
+        state["_per_sample"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.options.json_schema is not None:
+            self._checker = _schema_checker(self.options.json_schema)
+
     def _checker_for(self, sample: Sample) -> Any:
         """The validator of this sample's ``metadata['json_schema']`` (cached by content)."""
         schema = sample.metadata.get("json_schema")
