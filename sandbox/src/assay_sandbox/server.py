@@ -684,28 +684,9 @@ class Zygote:
         if self.mount_work:
             jail.umount(work)
             return
-        import shutil
-
-        def fix(func: Any, path: str, _exc: Any) -> None:  # a program may chmod 000 its files
-            try:
-                os.chmod(os.path.dirname(path), 0o700)
-                os.chmod(path, 0o700)
-                func(path)
-            except OSError:
-                pass
-
-        if self.cfg.get("container"):
-            for entry in os.listdir(work):
-                p = os.path.join(work, entry)
-                if os.path.isdir(p) and not os.path.islink(p):
-                    shutil.rmtree(p, onerror=fix)
-                else:
-                    try:
-                        os.unlink(p)
-                    except OSError:
-                        pass
-        else:
-            shutil.rmtree(work, onerror=fix)
+        _empty_dir(work)
+        if not self.cfg.get("container"):
+            os.rmdir(work)
 
     def cleanup(self) -> None:
         """Kill every process the execution left behind and reap it."""
@@ -732,6 +713,33 @@ class Zygote:
                         pass
             _reap()
         _reap()
+
+
+def _empty_dir(path: str) -> None:
+    """Delete everything in ``path``, also what a program made unreadable (``chmod 000``)."""
+    import shutil
+
+    for _ in range(64):
+        entries = os.listdir(path)
+        if not entries:
+            return
+        failed: list[str] = []
+        for name in entries:
+            p = os.path.join(path, name)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, onerror=lambda _f, where, _e, sink=failed: sink.append(where))
+            else:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    failed.append(p)
+        for p in failed:
+            for q in (os.path.dirname(p), p):
+                try:
+                    if not os.path.islink(q):
+                        os.chmod(q, 0o700)
+                except OSError:
+                    pass
 
 
 def _children() -> list[int]:
