@@ -46,7 +46,9 @@ def test_the_set_is_big_enough_and_covers_every_part() -> None:
     assert all(set(c) <= {"s", "c", "a", "e", "p"} for c in CASES)
 
 
-@pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{c['s']}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "index", range(len(CASES)), ids=[f"{c['s']}-{i}" for i, c in enumerate(CASES)]
+)
 def test_case(index: int, scores: list[assay.Score]) -> None:
     case, score = CASES[index], scores[index]
     where = f"completion={case['c']!r} gold={case['a']!r}: {score.reason} {score.details}"

@@ -162,11 +162,31 @@ def equation_equal(g: sp.Eq, p: sp.Eq, tol: Tolerance) -> bool:
     if _proportional(f1, f2):
         return True
     syms = f1.free_symbols | f2.free_symbols
-    if len(syms) == 1:
-        (x,) = syms
-        s1, s2 = sp.solveset(f1, x), sp.solveset(f2, x)
-        return set_equal(s1, s2, tol)
-    return False
+    if len(syms) != 1:
+        return False
+    (x,) = syms
+    r1, r2 = _poly_roots(f1, x), _poly_roots(f2, x)
+    if r1 is not None and r2 is not None:
+        return len(r1) == len(r2) and all(any(_close(a, b, 1e-10) for b in r2) for a in r1)
+    return set_equal(sp.solveset(f1, x), sp.solveset(f2, x), tol)
+
+
+def _poly_roots(f: sp.Expr, x: sp.Symbol) -> list[complex] | None:
+    """Distinct complex roots of a polynomial (numerically: degree 31 takes milliseconds,
+    where ``solveset`` can run for minutes); None when ``f`` is not a polynomial in ``x``."""
+    try:
+        poly = sp.Poly(sp.together(f).as_numer_denom()[0], x)
+    except (sp.PolynomialError, sp.GeneratorsNeeded):
+        return None
+    if poly.degree() < 1 or not all(c.is_number for c in poly.all_coeffs()):
+        return None
+    sqf = sp.Poly(sp.quo(poly, sp.gcd(poly, poly.diff(x))), x)
+    roots: list[complex] = []
+    for r in sqf.nroots(n=30, maxsteps=200):
+        c = complex(r)
+        if not any(_close(c, q, 1e-10) for q in roots):
+            roots.append(c)
+    return roots
 
 
 def _rel_parts(r: sp.Basic) -> list[sp.Basic]:

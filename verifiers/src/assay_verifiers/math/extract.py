@@ -62,7 +62,8 @@ _ANSWER_IS = re.compile(
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?%?|-?\.\d+")
-_WORDY = re.compile(r"[a-zA-Z]{4,}")
+_WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
+_MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and)\b")
 
 
 def boxed_contents(text: str) -> list[str]:
@@ -118,9 +119,9 @@ def _bold(text: str) -> str | None:
 
 def _bare(text: str) -> str | None:
     s = text.strip()
-    if not s or len(s) > 120 or "\n" in s:
+    if not s or len(s) > 120 or "\n" in s or "\\boxed" in s:
         return None
-    if _WORDY.search(re.sub(r"\\[a-zA-Z]+", "", s)):
+    if _WORDY.search(_MATH_WORDS.sub(" ", s)):
         return None
     return s.rstrip(".")
 

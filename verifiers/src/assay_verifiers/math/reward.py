@@ -24,6 +24,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +71,7 @@ class MathOptions(BaseModel):
     cache_size: int = Field(65_536, ge=0, description="verdicts remembered across batches")
 
 
+_OUT_OF_MEMORY = 75  # exit status of a worker that ran out of memory
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
 _OPERATOR = re.compile(r"[-+*/^=<>]|\\[a-zA-Z]")
 
@@ -117,6 +119,7 @@ class MathReward(Reward):
             )
         self._methods = tuple(m for m in o.extract if o.last_number_fallback or m != "last_number")
         self._pool: Any = None
+        self._threads: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], tuple[bool | None, str, str]] = OrderedDict()
         self._tol: Any = None
@@ -135,6 +138,10 @@ class MathReward(Reward):
                 self._tol = Tolerance(rel_tol=o.rel_tol, strict=o.strict)
                 size = o.workers or min(2, os.cpu_count() or 1)
                 self._pool = GuardedPool(size, memory_mb=_vm_size_mb() + o.memory_mb)
+                # Workers die with the *thread* that forked them (PR_SET_PDEATHSIG is per
+                # thread), so every call, and so every fork of a replacement worker, runs on
+                # these long-lived threads rather than on short-lived callers' threads.
+                self._threads = ThreadPoolExecutor(size, thread_name_prefix="assay-math")
             return self._pool
 
     def close(self) -> None:
@@ -142,6 +149,9 @@ class MathReward(Reward):
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+            if self._threads is not None:
+                self._threads.shutdown(wait=False)
+                self._threads = None
 
     # -- scoring -------------------------------------------------------------------------------
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
@@ -173,7 +183,12 @@ class MathReward(Reward):
         o: MathOptions = self.options  # type: ignore[assignment]
         pool = self._get_pool()
         keys = list(pending)
-        outcomes = pool.map(_call_check, [(k, self._tol) for k in keys], timeout=o.timeout)
+        assert self._threads is not None
+        futures = [
+            self._threads.submit(pool.outcome, _call_check, (k, self._tol), timeout=o.timeout)
+            for k in keys
+        ]
+        outcomes = [f.result() for f in futures]
         for key, oc in zip(keys, outcomes, strict=True):
             for i, details in pending[key]:
                 if oc.ok:
@@ -184,8 +199,11 @@ class MathReward(Reward):
                     out[i] = Score.timeout(
                         f"no verdict within {o.timeout:g} s; worker killed", **details
                     )
-                elif isinstance(oc.error, (WorkerCrashed, MemoryError)):
-                    out[i] = Score.error(f"worker failed: {oc.error}", **details)
+                elif isinstance(oc.error, WorkerCrashed):
+                    why = str(oc.error)
+                    if why.endswith(f"status {_OUT_OF_MEMORY}"):
+                        why = f"out of memory (cap: {o.memory_mb} MiB over the parent's image)"
+                    out[i] = Score.error(f"worker failed: {why}; worker replaced", **details)
                 else:
                     err = oc.error
                     out[i] = Score.error(f"{type(err).__name__}: {str(err)[:200]}", **details)
@@ -264,7 +282,12 @@ def _call_check(item: tuple[tuple[Any, ...], Any]) -> tuple[bool | None, str]:
     from .check import check
 
     (gold, gold_percent, places, todo), tol = item
-    return check(gold, gold_percent, todo, replace(tol, gold_decimals=places))
+    try:
+        return check(gold, gold_percent, todo, replace(tol, gold_decimals=places))
+    except MemoryError:
+        # The heap of a worker that hit its cap stays fragmented and near the cap; exit so
+        # that the pool replaces it with a fresh one (the caller sees WorkerCrashed).
+        os._exit(_OUT_OF_MEMORY)
 
 
 def _verdict_score(v: tuple[bool | None, str, str], details: dict[str, Any], path: str) -> Score:
