@@ -193,6 +193,7 @@ BATTERY = [
         "memory_creep",
         "x = []\nwhile True:\n    x.append(bytearray(2 * 10**6))",
         ("memory", "crash"),
+        limits=Limits(wall_s=4.0, cpu_s=4.0, memory_mb=256),  # slack for a loaded machine
     ),
     Hostile("infinite_loop", "while True:\n    pass", ("timeout",)),
     Hostile("sleeper", "import time\ntime.sleep(1000)", ("timeout",)),

@@ -302,3 +302,13 @@ def test_closed_pool_refuses() -> None:
     pool.close()
     with pytest.raises(Exception, match="closed"):
         pool.run_script("print(1)")
+
+
+def test_lost_worker_is_replaced() -> None:
+    with SandboxPool("process", workers=1) as pool:
+        (w,) = list(pool._all)
+        w.t.proc.kill()  # by PID: the worker we started
+        w.t.proc.wait()
+        res = pool.run_script("print(1)")
+        assert res.status == "error" and "replaced" in (res.reason or "")
+        assert pool.run_script("print(2)").stdout == "2\n" and pool.restarts == 1
