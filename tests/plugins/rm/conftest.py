@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("assay_rm")
 
+
 @pytest.fixture(scope="session")
 def tok() -> Any:
     from assay_rm.tiny import char_tokenizer
@@ -29,3 +30,15 @@ def trained_rm(tok: Any) -> Any:
         model, tok, preference_pairs(1000, seed=1), epochs=4, learning_rate=5e-3, batch_size=16
     )
     return model
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Any:
+    """Tiny models gain nothing from intra-op threads, and on a shared 2-core machine torch's
+    spinning worker threads slow training several-fold; restored after this directory's tests."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

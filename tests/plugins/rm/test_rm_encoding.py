@@ -65,7 +65,9 @@ def test_chat_without_template_is_an_error() -> None:
         ([7, 2, 3, 4, 5], 3, 1, [3, 4, 5]),  # first id is not BOS: plain left cut
     ],
 )
-def test_truncate_left(ids: list[int], max_length: int | None, keep: int | None, expected: list[int]) -> None:
+def test_truncate_left(
+    ids: list[int], max_length: int | None, keep: int | None, expected: list[int]
+) -> None:
     assert truncate_left(ids, max_length, keep) == expected
 
 

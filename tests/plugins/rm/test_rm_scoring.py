@@ -71,7 +71,9 @@ def test_scorer_reads_the_same_ids_as_reward_trainer(model: Any, tok: Any) -> No
         (-10.0, "standard", 0.0, 1.0, 3.0, -3.0),
     ],
 )
-def test_normalize(raw: float, how: Any, mean: float, std: float, clip: float | None, expected: float) -> None:
+def test_normalize(
+    raw: float, how: Any, mean: float, std: float, clip: float | None, expected: float
+) -> None:
     assert normalize_value(raw, how, mean, std, clip) == pytest.approx(expected)
 
 
@@ -99,7 +101,9 @@ def test_max_length_truncates_and_says_so(model: Any, tok: Any) -> None:
     assert s[1].details["truncated"] is False
 
 
-def test_registered_through_the_entry_point_and_loads_a_local_path(saved: Path, model: Any, tok: Any) -> None:
+def test_registered_through_the_entry_point_and_loads_a_local_path(
+    saved: Path, model: Any, tok: Any
+) -> None:
     entry = assay.get_registry().get("reward", "reward_model")
     assert entry.plugin == "rm" and entry.distribution == "assay-rm"
     by_path = assay.get_reward("reward_model", model=str(saved), normalize="standard", mean=0.5)
@@ -115,12 +119,18 @@ def test_registered_through_the_entry_point_and_loads_a_local_path(saved: Path, 
     [
         ({"model": "/no/such/dir"}, ModelLoadError, "does not exist"),
         ({"model": object()}, ModelLoadError, "expected a transformers model"),
-        ({"model": "x", "normalise": "sigmoid"}, ValidationError, "normalise"),  # typo names the key
+        (
+            {"model": "x", "normalise": "sigmoid"},
+            ValidationError,
+            "normalise",
+        ),  # typo names the key
         ({"model": "x", "std": 0}, ValidationError, "std"),
         ({"model": "x", "dtype": "int3"}, ModelLoadError, "unknown dtype"),
     ],
 )
-def test_bad_options_fail_with_a_clear_message(options: dict[str, Any], error: type, needle: str) -> None:
+def test_bad_options_fail_with_a_clear_message(
+    options: dict[str, Any], error: type, needle: str
+) -> None:
     with pytest.raises(error, match=needle):
         RewardModelReward(**options).score([Sample(completion="a")])
 
@@ -135,20 +145,30 @@ def test_in_a_pipeline_next_to_a_verifier(saved: Path) -> None:
         {
             "rewards": [
                 {"use": "regex", "with": {"pattern": "a"}, "weight": 1.0},
-                {"use": "reward_model", "with": {"model": str(saved), "normalize": "sigmoid"}, "weight": 0.5},
+                {
+                    "use": "reward_model",
+                    "with": {"model": str(saved), "normalize": "sigmoid"},
+                    "weight": 0.5,
+                },
             ]
         }
     )
-    results = pipe.score([{"prompt": "q", "completion": "abc"}, {"prompt": "q", "completion": "xyz"}])
+    results = pipe.score(
+        [{"prompt": "q", "completion": "abc"}, {"prompt": "q", "completion": "xyz"}]
+    )
     rm = RewardModelReward(model=str(saved), normalize="sigmoid")
     expect = [s.value for s in rm.score([Sample(prompt="q", completion=c) for c in ("abc", "xyz")])]
     assert results[0].components["reward_model"].value == pytest.approx(expect[0], abs=1e-5)
     assert results.rewards == pytest.approx([1.0 + 0.5 * expect[0], 0.5 * expect[1]], abs=1e-5)
     funcs = pipe.as_trl()
-    assert funcs[0](prompts=["q"], completions=["abc"]) == pytest.approx([results.rewards[0]], abs=1e-5)
+    assert funcs[0](prompts=["q"], completions=["abc"]) == pytest.approx(
+        [results.rewards[0]], abs=1e-5
+    )
 
 
 def test_plugin_import_does_not_load_torch() -> None:
-    code = "import sys, assay_rm.plugin; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    code = (
+        "import sys, assay_rm.plugin; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -51,7 +51,10 @@ def test_chat_pairs_train_and_score_alike(tok: Any) -> None:
         ([], "no preference pairs"),
         ([{"chosen": "a"}], "'chosen' and 'rejected'"),
         (["ab"], "'chosen' and 'rejected'"),
-        ([{"chosen": "a", "rejected": "b"}, {"prompt": "p", "chosen": "a", "rejected": "b"}], "same keys"),
+        (
+            [{"chosen": "a", "rejected": "b"}, {"prompt": "p", "chosen": "a", "rejected": "b"}],
+            "same keys",
+        ),
     ],
 )
 def test_check_pairs_rejects_malformed_rows(rows: list[Any], needle: str) -> None:
@@ -136,4 +139,6 @@ def test_train_from_outcomes_learns_the_verifier(tok: Any) -> None:
 def test_train_from_outcomes_without_contrast_says_why(tok: Any) -> None:
     samples = [Sample(prompt="p", completion="zzz")] * 4
     with pytest.raises(TrainingDataError, match="different verifier outcomes"):
-        train_from_outcomes(tiny_reward_model(tok), tok, samples, assay.get_reward("regex", pattern="a"))
+        train_from_outcomes(
+            tiny_reward_model(tok), tok, samples, assay.get_reward("regex", pattern="a")
+        )

@@ -79,7 +79,7 @@ def load_tokenizer(tokenizer: Any, model: Any, model_arg: Any) -> Any:
             tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
         except Exception as exc:
             raise ModelLoadError(f"cannot load a tokenizer from {str(source)!r}: {exc}") from exc
-    elif source is None or not callable(source):
+    elif tokenizer is None or not hasattr(tokenizer, "pad_token"):
         raise ModelLoadError("a model object needs its tokenizer: pass tokenizer=...")
     else:
         tok = source

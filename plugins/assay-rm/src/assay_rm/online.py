@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from assay.models import Sample, Score
 from assay.rewards import Reward
@@ -38,9 +38,12 @@ from .training import label_outcomes
 
 class OnlineRewardOptions(RewardModelOptions):
     verifier: Any = Field(
-        description="registered reward name, pipeline spec dict, or reward object"
+        None, description="registered reward name, pipeline spec dict, or reward object"
     )
     verifier_options: dict[str, Any] = Field(default_factory=dict)
+    verifier_component: str | None = Field(
+        None, description="read labels from this pipeline component instead of re-verifying"
+    )
     update_every: int = Field(1, ge=1, description="policy steps (score calls) between updates")
     steps_per_update: int = Field(8, ge=1, description="optimizer steps per update")
     pairs_per_step: int = Field(32, ge=1)
@@ -49,6 +52,12 @@ class OnlineRewardOptions(RewardModelOptions):
     replay: float = Field(0.5, ge=0, le=1, description="share of pairs drawn from older samples")
     buffer_size: int = Field(1024, ge=1, description="labelled samples kept for replay")
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_label_source(self) -> OnlineRewardOptions:
+        if (self.verifier is None) == (self.verifier_component is None):
+            raise ValueError("give exactly one of `verifier` and `verifier_component`")
+        return self
 
 
 class OnlineRewardModel(Reward):
@@ -64,9 +73,10 @@ class OnlineRewardModel(Reward):
         self.updates = 0
         self.history: list[dict[str, Any]] = []
         self._rm = RewardModelReward(**{k: getattr(o, k) for k in RewardModelOptions.model_fields})
-        self._pending: list[tuple[Sample, list[int], float]] = []
+        self._pending: list[tuple[Sample, list[int], float, Any]] = []
         self._buffer: deque[tuple[list[int], float, str]] = deque(maxlen=o.buffer_size)
-        self._verifier: Any = None
+        self._verifier: Any = self._resolve_verifier()  # fail now on an unknown name
+        self._verify_error: str | None = None
         self._optimizer: Any = None
         self._rng = random.Random(o.seed)
         self._lock = threading.RLock()
@@ -81,6 +91,23 @@ class OnlineRewardModel(Reward):
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, samples: Sequence[Sample]) -> list[Score]:
+        return self._score(samples, None)
+
+    def dependencies(self) -> list[str]:
+        c = self.options.verifier_component
+        return [c] if c else []
+
+    def score_with(
+        self, samples: Sequence[Sample], upstream: dict[str, list[Score]]
+    ) -> list[Score]:
+        """In a pipeline: the verifier component's scores of this batch are the labels."""
+        c = self.options.verifier_component
+        if c is None or c not in upstream:
+            return self._score(samples, None)
+        labels = [s.value if s.status == "ok" else None for s in upstream[c]]
+        return self._score(samples, labels)
+
+    def _score(self, samples: Sequence[Sample], labels: list[float | None] | None) -> list[Score]:
         with self._lock:
             o = self.options
             enc = self.scorer.encode(samples)
@@ -90,38 +117,55 @@ class OnlineRewardModel(Reward):
             for i, raw in zip(ok, raws, strict=True):
                 value = normalize_value(raw, o.normalize, o.mean, o.std, o.clip)
                 out[i] = Score.ok(value, raw=raw, rm_updates=self.updates)
-                self._pending.append((samples[i], enc[i].ids or [], raw))
+                label = _UNLABELLED if labels is None else labels[i]
+                self._pending.append((samples[i], enc[i].ids or [], raw, label))
             self.policy_step += 1
             if self.policy_step % o.update_every == 0 and self._pending:
                 self.update()
             return out
 
     # -- learning --------------------------------------------------------------------------
-    def _label(self, samples: list[Sample]) -> list[float | None]:
-        if self._verifier is None:
-            v = self.options.verifier
-            if isinstance(v, str):
-                import assay
+    def _label(self, pending: list[Any]) -> list[float | None]:
+        """Labels given by the pipeline where known; the verifier labels the rest."""
+        todo = [k for k, p in enumerate(pending) if p[3] is _UNLABELLED]
+        labels = [None if p[3] is _UNLABELLED else p[3] for p in pending]
+        if todo:
+            for k, v in zip(todo, self._verify([pending[k][0] for k in todo]), strict=True):
+                labels[k] = v
+        return labels
 
-                v = assay.get_reward(v, **self.options.verifier_options)
-            elif isinstance(v, dict):
-                import assay
+    def _resolve_verifier(self) -> Any:
+        v = self.options.verifier
+        if isinstance(v, str):
+            import assay
 
-                v = assay.load_pipeline(v)
-            self._verifier = v
-        return label_outcomes(samples, self._verifier)
+            return assay.get_reward(v, **self.options.verifier_options)
+        if isinstance(v, dict):
+            import assay
+
+            return assay.load_pipeline(v)
+        return v
+
+    def _verify(self, samples: list[Sample]) -> list[float | None]:
+        """The verifier's labels; a verifier crash leaves the batch unlabelled (and is logged)."""
+        try:
+            return label_outcomes(samples, self._verifier)
+        except Exception as exc:  # the policy run must go on; the record says what happened
+            self._verify_error = f"{type(exc).__name__}: {exc}"
+            return [None] * len(samples)
 
     def update(self) -> dict[str, Any]:
         """Label the samples scored since the last update and train on them; returns the record."""
         with self._lock:
             pending, self._pending = self._pending, []
-            samples = [s for s, _, _ in pending]
-            labels = self._label(samples) if samples else []
+            self._verify_error = None
+            samples = [p[0] for p in pending]
+            labels = self._label(pending) if pending else []
             groups = [_group(s) for s in samples]
-            before = outcome_ranking_accuracy([r for _, _, r in pending], labels, groups)
+            before = outcome_ranking_accuracy([p[2] for p in pending], labels, groups)
             fresh = [
-                (ids, y, g)
-                for (_, ids, _), y, g in zip(pending, labels, groups, strict=True)
+                (p[1], y, g)
+                for p, y, g in zip(pending, labels, groups, strict=True)
                 if y is not None
             ]
             new_pairs = _pairs(fresh)
@@ -145,6 +189,8 @@ class OnlineRewardModel(Reward):
                 "accuracy_before": before,
                 "accuracy_after": after,
             }
+            if self._verify_error:
+                record["verifier_error"] = self._verify_error
             self.history.append(record)
             return record
 
@@ -181,6 +227,9 @@ class OnlineRewardModel(Reward):
     def close(self) -> None:
         self._rm.close()
         self._optimizer = None
+
+
+_UNLABELLED = object()  # a pending sample the verifier has yet to label
 
 
 def _group(s: Sample) -> str:

@@ -141,10 +141,12 @@ def _value_of(v: Any) -> float | None:
         return None if v is None else float(v)
     if hasattr(v, "status") and getattr(v, "status", "ok") != "ok":
         return None  # error / timeout / unverifiable: no label, rather than a wrong one
-    for attr in ("reward", "value"):
-        if hasattr(v, attr):
-            val = getattr(v, attr)
-            return None if val is None else float(val)
+    # a pipeline Result carries the combined value in `reward`; a Score in `value` (its
+    # `reward` field is the provenance name)
+    attr = "reward" if hasattr(v, "components") else "value"
+    if hasattr(v, attr):
+        val = getattr(v, attr)
+        return None if val is None else float(val)
     raise TypeError(f"cannot read a value from {v!r}")
 
 
@@ -178,8 +180,26 @@ def outcome_pairs(
         if max_pairs_per_prompt is not None and len(found) > max_pairs_per_prompt:
             found = rng.sample(found, max_pairs_per_prompt)
         for a, b in found:
-            pairs.append({"prompt": a.prompt, "chosen": a.completion, "rejected": b.completion})
+            pairs.append(_pair_row(a.prompt, a.completion, b.completion))
     return pairs
+
+
+def _pair_row(prompt: Any, chosen: Any, rejected: Any) -> Pair:
+    """A TRL preference row; when any side is chat, every side becomes chat messages
+    (TRL concatenates prompt and completion, which needs both of one kind)."""
+    if not any(isinstance(x, list) for x in (prompt, chosen, rejected)):
+        return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+
+    def msgs(x: Any, role: str) -> list[dict[str, Any]]:
+        if isinstance(x, list):
+            return x
+        return [{"role": role, "content": x}] if x else []
+
+    return {
+        "prompt": msgs(prompt, "user"),
+        "chosen": msgs(chosen, "assistant"),
+        "rejected": msgs(rejected, "assistant"),
+    }
 
 
 def train_from_outcomes(
