@@ -37,7 +37,8 @@ def run_harness(
     h = build_harness(spec, hardened=hardened)
     out = tmp_path / "out.json"
     args = tmp_path / "args.json"
-    args.write_text(json.dumps([h.setup, textwrap.dedent(source), h.statements, str(out)]))
+    setup, statements = h.render()
+    args.write_text(json.dumps([setup, textwrap.dedent(source), statements, str(out)]))
     subprocess.run([sys.executable, "-c", _RUNNER, str(args)], check=True, timeout=30)
     return json.loads(out.read_text())[h.first_case :]
 

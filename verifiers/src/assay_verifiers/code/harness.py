@@ -20,16 +20,28 @@ A value failing a check raises ``TypeError("... is not a plain value")`` inside 
 statement fails. Classes defined by the test code itself (a ``ListNode`` helper) count as plain.
 
 `build_harness` turns the hardened statements into the ``setup`` and ``statements`` the sandbox's
-``run_statements`` takes. The setup runs *before* the candidate and captures, in a closure under
-a per-run random name: a copy of the builtins, pristine copies of the modules the tests import,
-and the compiled test statements. Each statement then runs in a private copy of the candidate's
-namespace whose builtins and imports come from those copies, so a candidate that patches
-``builtins.abs`` or ``math.isclose`` at load time or in a call does not patch the tests.
+``run_statements`` takes. The setup runs *before* the candidate. It captures, inside a closure
+that nothing in the shared namespace points to: a copy of the builtins, pristine copies of the
+modules the tests import, and the compiled test statements. Then it installs an audit hook
+(PEP 578; a hook cannot be removed) that
 
-Limits (by construction of any in-process harness): a candidate that deliberately walks the
-interpreter's frames or the garbage collector to find and rewrite this harness is not stopped
-here; use the ``call`` or ``stdio`` forms, whose verdicts are computed outside the sandbox,
-where a task allows it.
+- blocks what would reach that closure or the sandbox's verdict channel: frames
+  (``sys._getframe``, ``tb_frame``, ``gi_frame``..., ``settrace``/``setprofile``), the garbage
+  collector's object walks, ``ctypes``, opening ``/proc/*/mem``, and starting new programs
+  (``subprocess``, ``os.exec*``, ``os.system``); a blocked call raises ``ValueError`` (which
+  ``namedtuple``, ``TypeVar``, ``logging`` and ``warnings`` already tolerate);
+- runs test ``i`` when a statement that carries the run's secret (a fresh 128-bit nonce, in
+  `Harness.render`) reads its own frame: each sandbox statement is just that trigger, so a
+  candidate that rebinds names in the shared namespace cannot swap the tests out.
+
+Each test runs in a private copy of the candidate's namespace whose builtins and imports come
+from the pristine copies, so a candidate that patches ``builtins.abs`` or ``math.isclose`` at
+load time or inside a call does not patch the tests.
+
+Residual risk: this is Python guarding Python inside one process. The audit hook closes the
+introspection routes CPython audits; a route it does not audit (a C extension with raw memory
+access, a PathLike that changes its path between the check and the open) is not covered. The
+``call`` and ``stdio`` forms compute their verdicts outside the sandbox and do not depend on it.
 """
 
 from __future__ import annotations
@@ -175,16 +187,20 @@ def _imported_modules(sources: list[str]) -> list[str]:
     return sorted(mods)
 
 
-# The trusted runtime that the setup defines before the candidate loads. `{N}` names are
-# replaced by per-run random identifiers. Kept free of f-strings so braces stay literal.
+# The trusted runtime that the setup defines before the candidate loads. `{boot}` is replaced by
+# a random identifier. Every name the inner functions use is bound here, at boot, before the
+# candidate can patch builtins; nothing of it stays reachable from the shared namespace.
 _RUNTIME = r"""
-def {boot}(_ns, _sources, _modules, _harden):
+def {boot}(_ns, _nonce, _sources, _modules, _harden):
     import builtins as _b
+    import os as _os
     import sys as _sys
     import types as _types
-    _type, _id, _len, _iter, _dict, _isinstance = type, id, len, iter, dict, isinstance
-    _TypeError, _Exception, _compile, _exec = TypeError, Exception, compile, exec
-    _getattr, _setattr, _sorted, _range = getattr, setattr, sorted, range
+    _type, _id, _len, _iter, _dict, _set = type, id, len, iter, dict, set
+    _str, _int, _range, _frozenset = str, int, range, frozenset
+    _TypeError, _ValueError, _Exception = TypeError, ValueError, Exception
+    _compile, _exec, _import_fn = compile, exec, __import__
+    _basename, _realpath, _fspath = _os.path.basename, _os.path.realpath, _os.fspath
     _ops = {
         "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
         "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
@@ -196,27 +212,24 @@ def {boot}(_ns, _sources, _modules, _harden):
         type(None), bool, int, float, complex, str, bytes, type(...), type(NotImplemented),
     })
     _containers = frozenset({list, tuple, set, frozenset, dict, bytearray, range, slice})
-    _trusted = set()
-
-    def _is_class(x):
-        return _type(x) is type  # a class with the plain metaclass: == is identity
+    _trusted = _set()
 
     def p1(x):
         t = _type(x)
-        if t in _atoms or t in _containers or t in _trusted or _is_class(x):
+        if t in _atoms or t in _containers or t in _trusted or t is type:
             return x
-        raise _TypeError("test saw a " + t.__name__ + ", which is not a plain value")
+        raise _TypeError("test saw a " + _str(t.__name__) + ", which is not a plain value")
 
     def deep(x):
-        stack, seen = [x], set()
+        stack, seen = [x], _set()
         while stack:
             v = stack.pop()
             t = _type(v)
-            if t in _atoms or t in _trusted or _is_class(v):
+            if t in _atoms or t in _trusted or t is type:
                 continue
             if t not in _containers:
-                raise _TypeError("test saw a " + t.__name__ + ", which is not a plain value")
-            if t in (range, slice, bytearray) or _id(v) in seen:
+                raise _TypeError("test saw a " + _str(t.__name__) + ", which is not a plain value")
+            if t is range or t is slice or t is bytearray or _id(v) in seen:
                 continue
             seen.add(_id(v))
             if _len(seen) > 1000000:
@@ -250,13 +263,12 @@ def {boot}(_ns, _sources, _modules, _harden):
     _pristine = {}
     for _m in _modules:
         try:
-            __import__(_m)
+            _import_fn(_m)
         except _Exception:
             continue
         _top = _m.split(".")[0]
-        _real = _sys.modules[_top]
         _copy = _types.ModuleType(_top)
-        _copy.__dict__.update(_real.__dict__)
+        _copy.__dict__.update(_sys.modules[_top].__dict__)
         _pristine[_top] = _copy
     _real_import = _b.__import__
 
@@ -270,17 +282,25 @@ def {boot}(_ns, _sources, _modules, _harden):
 
     _tb = _dict(_b.__dict__)
     _tb["__import__"] = _import
+
+    class _Module:  # dataclasses and pickle look the candidate's module up in sys.modules
+        pass
+
+    if _ns.get("__name__") not in _sys.modules:
+        _mod = _Module()
+        _mod.__dict__ = _ns
+        _sys.modules[_ns["__name__"]] = _mod
     _helpers = {
         _harden["cmp"]: cmp, _harden["p1"]: p1, _harden["deep"]: deep, _harden["iter"]: it,
     }
-    _codes = [_compile(s, "<assay-test-%d>" % i, "exec") for i, s in enumerate(_sources)]
+    _codes = tuple(_compile(s, "<assay-test-%d>" % i, "exec") for i, s in enumerate(_sources))
     _state = []
 
-    def run(i):
+    def _run(i):
         if i < 0:  # the task's setup just ran in the shared namespace: trust its classes
             _trusted.update(v for v in _ns.values() if _type(v) is type)
             return
-        if not _state:
+        if not _state:  # a private namespace: the candidate's names, pristine builtins
             t = _dict(_ns)
             t["__builtins__"] = _tb
             t["__name__"] = "__main__"
@@ -289,12 +309,72 @@ def {boot}(_ns, _sources, _modules, _harden):
         t = _state[0]
         before = _dict(t)
         _exec(_codes[i], t)
-        for k, v in t.items():
+        for k, v in _dict.items(t):
             if _type(v) is type and before.get(k) is not v:
                 _trusted.add(v)  # a class the trusted test code defined
 
-    return run
+    # The guard: an audit hook (it cannot be removed) that blocks what would reach this runtime
+    # or the sandbox's channel (frames, the garbage collector, raw memory, new programs), and
+    # that runs test i when a statement carrying the run's secret reads its own frame.
+    _prefix = _nonce + ":"
+    _blocked = frozenset({
+        "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile",
+        "sys._getframemodulename", "sys.addaudithook", "gc.get_objects", "gc.get_referrers",
+        "gc.get_referents", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+        "subprocess.Popen", "pty.spawn", "_posixsubprocess.fork_exec",
+    })
+    _frame_attrs = frozenset({"gi_frame", "cr_frame", "ag_frame", "f_back", "f_code"})
+    _memory_files = frozenset({"mem", "pagemap", "kcore", "kmem"})
+    _busy = [False]
+    _started = _set()  # each trigger runs once: sys.exc_info() inside a test cannot re-enter
+
+    def _blocked_error(what):
+        return _ValueError("blocked by the test harness: " + what)
+
+    def _guard(event, args):
+        if _busy[0]:
+            return
+        if event == "object.__getattr__":
+            name = args[1]
+            if name == "tb_frame":
+                _busy[0] = True
+                try:
+                    consts = args[0].tb_frame.f_code.co_consts
+                finally:
+                    _busy[0] = False
+                for c in consts:
+                    if _type(c) is _str and c.startswith(_prefix) and c not in _started:
+                        _started.add(c)
+                        _run(_int(c[_len(_prefix):]))
+                        return
+                raise _blocked_error("frame access")
+            if name in _frame_attrs:
+                raise _blocked_error("frame access")
+            return
+        if event in _blocked or event.startswith("ctypes."):
+            raise _blocked_error(event)
+        if event == "import" and args and _type(args[0]) is _str and args[0].startswith("_test"):
+            raise _blocked_error("import " + args[0])
+        if event == "open" and args and _type(args[0]) is not _int:
+            path = _fspath(args[0])
+            if _type(path) is bytes:
+                path = path.decode("utf-8", "replace")
+            if _basename(path) in _memory_files or _basename(_realpath(path)) in _memory_files:
+                raise _blocked_error("opening " + path)
+
+    try:  # other processes of this uid may not read this one's memory either
+        import ctypes as _ctypes
+        _ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+    except _Exception:
+        pass
+    _sys.addaudithook(_guard)
 """
+
+_TRIGGER = (
+    "try:\n    1 / 0\nexcept BaseException as _e_{tag}:\n"
+    "    ({key!r}, _e_{tag}.__traceback__.tb_frame)\n"
+)
+NONCE = "__assay_nonce__"  # the placeholder `Harness.render` replaces with a fresh secret
 
 
 def _short_src(src: str, limit: int = 80) -> str:
@@ -304,9 +384,12 @@ def _short_src(src: str, limit: int = 80) -> str:
 
 @dataclass(frozen=True)
 class Harness:
-    """What to give ``run_statements``: ``setup`` (before the candidate), ``statements`` (after),
-    and a label per statement; ``cases`` is the number of statements that are test cases (the
-    last ones; those before are the task's setup and module-level test code)."""
+    """What to give ``run_statements``: ``setup`` (runs before the candidate) and
+    ``statements`` (after it), as templates that `render` fills with a fresh secret per run.
+
+    ``labels`` names each statement; ``cases`` is the number of statements that are test cases
+    (the last ones; those before are the task's setup and module-level test code).
+    """
 
     setup: str
     statements: list[str]
@@ -314,19 +397,26 @@ class Harness:
     cases: int
     first_case: int = field(default=0)
 
+    def render(self, nonce: str | None = None) -> tuple[str, list[str]]:
+        """``(setup, statements)`` with the run's secret in place (fresh random by default)."""
+        secret = nonce or secrets.token_hex(16)
+        return (
+            self.setup.replace(NONCE, secret),
+            [s.replace(NONCE, secret) for s in self.statements],
+        )
+
 
 def build_harness(
     spec: AssertsTests | CheckTests, *, hardened: bool = True, tag: str | None = None
 ) -> Harness:
     """The setup and statements that run ``spec``'s tests against a loaded candidate.
 
-    ``tag`` makes the runtime's names (default: fresh random hex per call). A caller may reuse
-    one random tag for many runs, to cache harnesses: the names only need to be unknown to the
-    candidate's author, and each run is a separate process.
+    ``tag`` makes the runtime's names (default: random per call); a caller may reuse one to
+    cache harnesses. The per-run secret goes in at `Harness.render`.
     """
     tag = tag or secrets.token_hex(8)
     names = {role: f"_{role}_{tag}" for role in ("cmp", "p1", "deep", "iter")}
-    boot, run = f"_boot_{tag}", f"_run_{tag}"
+    boot = f"_boot_{tag}"
     prep: list[str] = []
     cases: list[str] = []
     if isinstance(spec, AssertsTests):
@@ -348,11 +438,12 @@ def build_harness(
         sources = [harden(s, names) for s in sources]
     runtime = _RUNTIME.replace("{boot}", boot)
     setup = (
-        f"{runtime}\n{run} = {boot}(globals(), {sources!r}, {modules!r}, {names!r})\ndel {boot}\n"
+        f"{runtime}\n{boot}(globals(), {NONCE!r}, {sources!r}, {modules!r}, {names!r})\n"
+        f"del {boot}\n"
     )
-    if task_setup.strip():
-        setup += task_setup + f"\n{run}(-1)\n"  # the candidate may rely on the task's imports
-    statements = [f"{run}({i})" for i in range(len(sources))]
+    if task_setup.strip():  # the candidate may rely on the task's imports
+        setup += task_setup + "\n" + _TRIGGER.format(tag=tag, key=f"{NONCE}:-1")
+    statements = [_TRIGGER.format(tag=tag, key=f"{NONCE}:{i}") for i in range(len(sources))]
     return Harness(
         setup=setup, statements=statements, labels=labels, cases=len(cases), first_case=len(prep)
     )

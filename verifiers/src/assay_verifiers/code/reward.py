@@ -209,7 +209,8 @@ class CodeReward(Reward):
             results = pool.run_cases(program, cases, case_wall_s=self.opts.case_timeout)
             return self._judge_call(spec, results, pool)
         harness = self._harness(spec)
-        result = pool.run_statements(job.program, harness.statements, setup=harness.setup)
+        setup, statements = harness.render()  # a fresh secret per run
+        result = pool.run_statements(job.program, statements, setup=setup)
         return self._judge_statements(harness, result, pool)
 
     def _harness(self, spec: AssertsTests | CheckTests) -> Harness:
