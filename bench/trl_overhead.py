@@ -78,7 +78,7 @@ def run_raw(steps: int, out: str) -> tuple[Any, float]:
         report_to="none",
         use_cpu=True,
         bf16=False,
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         disable_tqdm=True,
         seed=0,
     )

@@ -35,7 +35,9 @@ class TrainConfig(BaseModel):
     bf16: bool | None = Field(
         default=None, description="None: bf16 on a GPU that supports it, fp32 elsewhere"
     )
-    gradient_checkpointing: bool = False
+    activation_checkpointing: bool = Field(
+        default=False, description="recompute activations in backward (saves memory on big models)"
+    )
     report_to: str | list[str] = "none"
     dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = Field(
         default=None, description="dtype to load a model path in (None: the checkpoint's)"

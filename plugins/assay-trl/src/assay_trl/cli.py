@@ -71,15 +71,15 @@ def run_train(args: argparse.Namespace) -> int:
     if args.output_dir:
         overrides.append(f"config.output_dir={args.output_dir}")
     try:
+        import assay
+
+        algo_cls = assay.get_registry().get("algorithm", args.algorithm).obj
         recipe = load_recipe(args.config, overrides)
         if recipe.algorithm and recipe.algorithm != args.algorithm:
             return _error(
                 f"recipe {args.config} is for {recipe.algorithm!r}, not {args.algorithm!r}; "
                 f"run `assay train {recipe.algorithm} ...` or edit `algorithm:`"
             )
-        import assay
-
-        algo_cls = assay.get_registry().get("algorithm", args.algorithm).obj
         algo = algo_cls(recipe.config)
     except UnknownNameError as exc:
         return _error(str(exc))

@@ -212,11 +212,16 @@ class SAPOSettings(OnlineConfig):
     beta: float = 0.0
     sapo_temperature_pos: float = 1.0
     sapo_temperature_neg: float = 1.05
+    steps_per_generation: int | None = Field(
+        default=2,
+        description="minibatches per generated batch: on-policy the soft gate has slope 1 at "
+        "ratio 1 and SAPO equals a policy gradient",
+    )
 
 
 class SAPO(OnlineAlgorithm):
     """SAPO (Gao et al., 2025): a smooth sigmoid gate on the ratio instead of a hard clip, sharper
-    for negative advantages (tau_neg 1.05 > tau_pos 1.0)."""
+    for negative advantages (tau_neg 1.05 > tau_pos 1.0); minibatched so the gate acts."""
 
     name = "sapo"
     summary = "SAPO: soft adaptive (sigmoid-gated) policy optimisation"

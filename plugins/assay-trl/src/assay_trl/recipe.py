@@ -13,6 +13,7 @@ A packaged recipe is named by its file stem: ``--config grpo`` loads ``assay_trl
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import RecipeError
 
+_SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 SECTIONS = ("algorithm", "model", "tokenizer", "dataset", "pipeline", "config")
 
 
@@ -94,6 +96,8 @@ def parse_override(item: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise RecipeError(f"--set {item!r}: value is not valid YAML: {exc}") from exc
+    if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
+        value = float(value)  # YAML 1.1 reads 1e-5 as text; users mean a number
     if parts[0] not in SECTIONS:
         parts = ["config", *parts]
     return parts, value
