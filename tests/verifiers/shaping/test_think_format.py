@@ -134,3 +134,25 @@ def test_documented_differences_from_trl() -> None:
     got = [s.value for s in score_batch(ours, [Sample(completion=t) for t in TRL_DIFFER])]
     assert got == [0.0, 0.0]
     assert _trl_think_format(TRL_DIFFER) == [1.0, 1.0]
+
+
+def test_equals_trl_on_random_strings_in_the_shared_domain() -> None:
+    """Fuzz: random tag soups, minus the three documented differences, score as TRL does."""
+    import random
+
+    rng = random.Random(5)
+    fragments = ["<think>", "</think>", "<answer>", "</answer>", "a", "b c", " ", "\n"]
+    texts = []
+    while len(texts) < 2000:
+        t = "".join(rng.choice(fragments) for _ in range(rng.randint(0, 8)))
+        if rng.random() < 0.6:  # most well-formed candidates start with the tag
+            t = "<think>" + rng.choice(["a", "b c", " "]) + t
+        if t[:1].isspace() or t.count("</think>") > 1:
+            continue
+        if t.startswith("<think>") and "</think>" in t and not t[7 : t.index("</think>")].strip():
+            continue
+        texts.append(t)
+    ours = ThinkFormat(sections=["think"], text_after=True, prefill="never")
+    got = [s.value for s in score_batch(ours, [Sample(completion=t) for t in texts])]
+    assert got == _trl_think_format(texts)
+    assert 100 < sum(got) < len(got) - 100  # both outcomes are well represented
