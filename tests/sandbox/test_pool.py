@@ -312,3 +312,11 @@ def test_lost_worker_is_replaced() -> None:
         res = pool.run_script("print(1)")
         assert res.status == "error" and "replaced" in (res.reason or "")
         assert pool.run_script("print(2)").stdout == "2\n" and pool.restarts == 1
+
+
+@pytest.mark.parametrize("n", [65_536, 65_537, 200_000])
+def test_output_limit_is_exact(process_pool: SandboxPool, n: int) -> None:
+    lim = Limits(stdout_bytes=65_536)
+    res = process_pool.run_script(f"import sys; sys.stdout.write('x' * {n})", limits=lim)
+    assert len(res.stdout) == min(n, 65_536)
+    assert res.status == ("ok" if n <= 65_536 else "output_limit"), res

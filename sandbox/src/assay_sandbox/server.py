@@ -22,8 +22,11 @@ would add a child runner that ``exec``s a compiled program in place of running a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import random
+import resource
 import select
 import signal
 import sys
@@ -591,7 +594,7 @@ class Zygote:
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "cpu_s": (rusage.ru_utime + rusage.ru_stime) if rusage else None,
         }
-        if sinks[ch_r].overflow:
+        if any(s.overflow for s in sinks.values()):  # also what arrived while draining
             stopped = stopped or "output_limit"
         res.update(_verdict(req, limits, status, stopped, msgs, sinks, res))
         return res
@@ -600,16 +603,11 @@ class Zygote:
         self, work: str, limits: dict[str, Any], in_r: int, out_w: int, err_w: int, ch_w: int
     ) -> int:
         """Set up the forked child: stdio, the hidden channel fd, rlimits, uid, seccomp, env."""
-        import random
-        import resource
-
         os.setsid()
         os.dup2(in_r, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         hidden = random.SystemRandom().randrange(200, 1000)
-        import fcntl
-
         ch = fcntl.fcntl(ch_w, fcntl.F_DUPFD_CLOEXEC, hidden)
         os.closerange(3, ch)
         os.closerange(ch + 1, 65536)
@@ -649,8 +647,7 @@ class Zygote:
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         sys.argv = ["main.py"]
         sys.path.insert(0, work)
-        if "random" in sys.modules:
-            random.seed()
+        random.seed()
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         return ch
 
