@@ -139,3 +139,30 @@ def test_in_a_pipeline_and_as_trl_reward_funcs() -> None:
     assert results[2].status == "unverifiable"
     (fn,) = pipe.as_trl()
     assert fn(prompts=["q", "q"], completions=[r"\boxed{7}", "8"], answer=["7", "7"]) == [1.0, 0.0]
+
+
+def test_pickled_and_forked_copies_start_their_own_workers() -> None:
+    import os
+    import pickle
+
+    r = assay.get_reward("math", rel_tol=1e-6)
+    try:
+        assert r.score([assay.Sample(completion=r"\boxed{(x+1)^2}", answer="x^2+2x+1")])[0].value
+        copy = pickle.loads(pickle.dumps(r))
+        assert copy.options == r.options and copy._pool is None
+        assert copy.score([assay.Sample(completion=r"\boxed{\sqrt{4}}", answer="2")])[0].value
+        copy.close()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's workers and threads are unusable here
+            try:
+                s = r.score([assay.Sample(completion=r"\boxed{2\sqrt{2}}", answer=r"\sqrt{8}")])[0]
+                os.write(write, f"{s.value}|{s.details.get('path')}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        got = os.read(read, 100).decode()
+        os.waitpid(pid, 0)
+        assert got == "1.0|sympy"
+    finally:
+        r.close()

@@ -118,14 +118,28 @@ class MathReward(Reward):
                 f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
             )
         self._methods = tuple(m for m in o.extract if o.last_number_fallback or m != "last_number")
+        self._reset()
+
+    def _reset(self) -> None:
         self._pool: Any = None
         self._threads: ThreadPoolExecutor | None = None
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], tuple[bool | None, str, str]] = OrderedDict()
         self._tol: Any = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the options only: workers, threads and caches are rebuilt where it lands."""
+        return {"options": self.options, "_methods": self._methods}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
     # -- workers -------------------------------------------------------------------------------
     def _get_pool(self) -> Any:
+        if self._pid != os.getpid():  # forked since: the parent's workers and threads are not ours
+            self._reset()
         with self._lock:
             if self._pool is None:
                 from assay.workers import GuardedPool
