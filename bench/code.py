@@ -15,14 +15,20 @@ Prints a table and one final JSON line with the figures and ratios.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+
+# `python bench/code.py` puts bench/ first on sys.path, where sibling scripts (bench/math.py...)
+# would shadow the standard library: drop it before anything else is imported.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from typing import Any  # noqa: E402
 
 HACK = (
     "    class _Any:\n"
