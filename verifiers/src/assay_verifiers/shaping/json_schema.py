@@ -19,6 +19,7 @@ import importlib
 import json
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -53,12 +54,16 @@ def json_path(parts: Sequence[Any]) -> str:
     return out
 
 
+@lru_cache(maxsize=32)
+def _section_pattern(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<{re.escape(tag)}>(.*?)</{re.escape(tag)}>", re.DOTALL)
+
+
 def extract_json_text(text: str, extract: str, tag: str | None) -> tuple[str | None, str]:
     """The candidate JSON text (or None) and where it came from."""
     where = "completion"
     if tag:
-        pat = re.compile(rf"<{re.escape(tag)}>(.*?)</{re.escape(tag)}>", re.DOTALL)
-        found = pat.findall(text)
+        found = _section_pattern(tag).findall(text)
         if not found:
             return None, f"no <{tag}> section"
         text, where = found[-1], f"<{tag}>"

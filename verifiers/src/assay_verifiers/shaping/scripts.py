@@ -43,8 +43,9 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
 }
 
 _UNSPACED = "".join(SCRIPTS[s] for s in UNSPACED)
-# One unspaced character | a run of other word characters | one punctuation mark.
-_UNIT = re.compile(f"[{_UNSPACED}]|[^\\W{_UNSPACED}]+|[^\\w\\s]")
+# A run of word characters of spaced scripts | one unspaced character | one punctuation mark
+# (the common case first: about twice as fast as the other order).
+_UNIT = re.compile(f"[^\\W{_UNSPACED}]+|[{_UNSPACED}]|[^\\w\\s]")
 # bytes.translate deletes everything but ASCII letters at C speed.
 _NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
 _OTHER_LETTERS = re.compile(r"[^\W\d_\x00-\x7f]+")
