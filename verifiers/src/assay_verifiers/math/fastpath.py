@@ -1,4 +1,4 @@
-"""In-process verdicts that need no sympy: identical text, and plain numbers compared exactly.
+"""In-process verdicts that need no sympy: identical text, words, plain numbers compared exactly.
 
 Most answers in GSM8K/MATH-style data are integers, decimals or simple fractions; deciding them
 here keeps the worker round trip (and sympy) off the common path. Returns None when unsure.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+
+from .normalize import word_answer
 
 _DECIMAL = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
 _SLASH = re.compile(r"^(-?\d+)\s*/\s*(\d+)$")
@@ -71,6 +73,9 @@ def quick(
     """True / False when decided by text or exact numbers, None when sympy must decide."""
     if gold == pred and gold:
         return True
+    gw, pw = word_answer(gold), word_answer(pred)
+    if gw is not None or pw is not None:  # words compare as words ("Monday", "odd")
+        return gw == pw
     g, p = to_fraction(gold), to_fraction(pred)
     if g is None or p is None:
         return None

@@ -360,6 +360,8 @@ class _Parser:
             return sp.Symbol(f"{name}_{sub}")
         if name == "e":
             return sp.E
+        if name == "i":
+            return sp.I
         return sp.Symbol(name)
 
     def parse_arg(self) -> Any:

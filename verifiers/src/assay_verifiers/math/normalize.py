@@ -80,7 +80,11 @@ _TRAILING_UNIT = re.compile(
 )
 # Single-letter units only after a plain number ("5 m"), never after an expression ("\\pi r^2 h").
 _NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
-_LEADING_VAR = re.compile(r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)\s*=\s*(?=[^=])")
+_LEADING_VAR = re.compile(
+    r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z, ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
+)
+# 1\frac{1}{2} as a whole answer is the mixed number 3/2, not the product 1/2.
+_MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
 _TRAILING_ZEROS = re.compile(r"(\d+\.\d*?)0+(?!\d)")
@@ -164,7 +168,7 @@ def normalize_full(text: str) -> Normalized:
     s = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq", s)
     s = re.sub(r"\\ne(?![a-zA-Z])", r"\\neq", s)
     s = s.replace(r"\dots", r"\ldots").replace(r"\cdots", r"\ldots")
-    s = _SPACING.sub(" ", s)
+    s = _SPACING.sub(" ", s.replace(r"\!", ""))
     s = s.replace(r"\$", " ").replace(r"\#", " ")
     # Degrees: 30^\circ, 30^{\circ}, 30 degrees (the unit list handles words).
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", " ", s)
@@ -188,6 +192,10 @@ def normalize_full(text: str) -> Normalized:
     s = _TRAILING_ZEROS.sub(lambda m: m.group(1), s)
     s = _DANGLING_DOT.sub(r"\1", s)
     s = _strip_braces(re.sub(r"\s+", " ", s).strip())
+    m = _MIXED.match(s)
+    if m and int(m.group(3)) < int(m.group(4)):
+        sign, whole, num, den = m.groups()
+        s = f"{sign}{int(whole) * int(den) + int(num)}/{den}"
     full = s
     if s.count("=") == 1:
         s = _strip_braces(_LEADING_VAR.sub("", s, count=1))
@@ -202,6 +210,22 @@ def _strip_braces(s: str) -> str:
             break
         s = got[0].strip()
     return s
+
+
+_MATH_WORD = re.compile(
+    r"\\?\b(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|exp|pi|infty|inf|and|or|frac|cdot|times)\b"
+)
+_WORD_ANSWER = re.compile(r"^[A-Za-z][A-Za-z '\-]*[A-Za-z]$")
+
+
+def word_answer(text: str) -> str | None:
+    """A normalised answer that is a word or phrase (``Monday``, ``odd``), folded; else None.
+
+    Letters only, with a run of three or more that is not a math name: ``xy`` stays algebra.
+    """
+    if not _WORD_ANSWER.match(text) or not re.search(r"[A-Za-z]{3,}", _MATH_WORD.sub(" ", text)):
+        return None
+    return " ".join(text.casefold().split())
 
 
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s|$)")

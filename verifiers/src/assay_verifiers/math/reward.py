@@ -281,11 +281,15 @@ class MathReward(Reward):
             return Score.ok(0.0, why, path="fast", **details)
         if all(v is True for v in verdicts):
             return Score.ok(1.0, "equal to the gold answer", path="fast", **details)
+        # Equations keep their left side ("y = 2x + 1") only when the gold one is an equation.
+        eq = "=" in gold.full
         todo = tuple(
-            (p.full, p.percent) for p, v in zip(preds, verdicts, strict=True) if v is not True
+            (p.full if eq else p.text, p.percent)
+            for p, v in zip(preds, verdicts, strict=True)
+            if v is not True
         )
-        gold_places = decimals(gold.text) if o.gold_rounding else 0
-        key = (gold.full, gold.percent, gold_places if gold_places >= 2 else 0, todo)
+        places = decimals(gold.text) if o.gold_rounding else 0
+        key = (gold.full if eq else gold.text, gold.percent, places if places >= 2 else 0, todo)
         return key, details
 
 
