@@ -50,9 +50,15 @@ def load_model_and_tokenizer(
 
 
 def has_disk_copy(model: PreTrainedModel) -> bool:
-    """True when ``from_pretrained(config._name_or_path)`` can rebuild this model offline."""
-    path = Path(getattr(model.config, "_name_or_path", "") or "")
-    return str(path) not in ("", ".") and (path / "config.json").is_file()
+    """True when ``from_pretrained(config._name_or_path)`` can rebuild this model: a local
+    directory with a config, or a Hub id (TRL reloads it from the Hub cache)."""
+    name = str(getattr(model.config, "_name_or_path", "") or "")
+    if name in ("", "."):
+        return False
+    path = Path(name)
+    if path.exists():
+        return (path / "config.json").is_file()
+    return not path.is_absolute() and name.count("/") <= 1  # "org/model" or "model"
 
 
 def ensure_on_disk(
@@ -63,7 +69,7 @@ def ensure_on_disk(
     Returns the path its config now names, so TRL reloads it as the reference model.
     """
     if has_disk_copy(model):
-        return Path(model.config._name_or_path)
+        return Path(model.config._name_or_path)  # a Hub id stays a relative "path"
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)

@@ -22,8 +22,8 @@ from pydantic import Field
 
 from .algorithm import TrainConfig, TRLAlgorithm
 from .data import load_prompts
-from .errors import NoPreferencePairs, TrainerUnavailable
-from .loading import load_model_and_tokenizer, snapshot
+from .errors import NoPreferencePairs, TrainError, TrainerUnavailable
+from .loading import ensure_on_disk, load_model_and_tokenizer, snapshot
 from .pairs import best_worst_pairs, score_groups, unpaired_examples
 from .rewards import trl_reward_funcs
 
@@ -49,6 +49,9 @@ class PreferenceConfig(TrainConfig):
     min_margin: float = Field(default=0.0, ge=0.0, description="least best-worst reward gap")
     max_length: int | None = 1024
     evaluate: bool = Field(default=True, description="score fresh samples after the last round")
+    eval_prompts: int | None = Field(
+        default=64, ge=1, description="prompts sampled for the final evaluation (None: all)"
+    )
 
 
 SAMPLING_FIELDS = frozenset(
@@ -62,6 +65,7 @@ SAMPLING_FIELDS = frozenset(
         "sampler",
         "min_margin",
         "evaluate",
+        "eval_prompts",
     }
 )
 
@@ -125,8 +129,14 @@ class PreferenceAlgorithm(TRLAlgorithm):
         pipeline: Any = None,
         *,
         callbacks: list[Any] | None = None,
+        resume_from_checkpoint: str | bool | None = None,
     ) -> Any:
         c = self.config
+        if resume_from_checkpoint:
+            raise TrainError(
+                f"{self.name}: resuming is for the online backends; a preference run restarts "
+                "from its last round's saved model (config.output_dir/round-N)"
+            )
         trainer_cls = self._load(self.trainer_path)
         args_cls = self._load(self.config_path)
         model, tokenizer = load_model_and_tokenizer(model, tokenizer, dtype=c.dtype, seed=c.seed)
@@ -138,8 +148,15 @@ class PreferenceAlgorithm(TRLAlgorithm):
         history: list[dict[str, Any]] = []
         trainer = None
         for r, shard in enumerate(shards):
+            # The policy at the start of a round: DPO/KTO's reference, and what vLLM loads.
+            if self.needs_reference or c.sampler == "vllm":
+                if r == 0:
+                    ensure_on_disk(model, tokenizer, out / "round-0" / "reference")
+                else:
+                    snapshot(model, tokenizer, out / f"round-{r}" / "reference")
             sampler = self._sampler(model, tokenizer)
             completions = sampler.sample([row["prompt"] for row in shard], c.k)
+            del sampler  # a vLLM engine holds GPU memory the trainer needs
             rewards = score_groups(shard, completions, funcs, weights)
             pairs = best_worst_pairs(shard, completions, rewards, c.min_margin)
             history.append(_round_stats(r, rewards, len(pairs), len(shard)))
@@ -151,8 +168,6 @@ class PreferenceAlgorithm(TRLAlgorithm):
                         "round; raise k or temperature, or use a reward that separates them"
                     )
                 continue
-            if self.needs_reference:
-                snapshot(model, tokenizer, out / f"round-{r}" / "reference")
             kwargs = self.trl_kwargs()
             kwargs["output_dir"] = str(out / f"round-{r}") if c.rounds > 1 else str(out)
             trainer = trainer_cls(
@@ -165,10 +180,13 @@ class PreferenceAlgorithm(TRLAlgorithm):
             trainer.train()
             model = trainer.model
         if c.evaluate:
+            eval_rows = rows[: c.eval_prompts] if c.eval_prompts else rows
+            if c.sampler == "vllm":
+                snapshot(model, tokenizer, out / "final")
             sampler = self._sampler(model, tokenizer)
-            completions = sampler.sample([row["prompt"] for row in rows], c.k)
-            rewards = score_groups(rows, completions, funcs, weights)
-            history.append(_round_stats("final", rewards, None, len(rows)))
+            completions = sampler.sample([row["prompt"] for row in eval_rows], c.k)
+            rewards = score_groups(eval_rows, completions, funcs, weights)
+            history.append(_round_stats("final", rewards, None, len(eval_rows)))
         trainer.assay_history = history  # type: ignore[union-attr]
         return trainer
 
