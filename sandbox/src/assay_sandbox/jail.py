@@ -7,12 +7,12 @@ processes:
 - `unshare` + uid/gid maps: user, pid, net, mount, ipc and uts namespaces;
 - `build_root`: a tmpfs root holding read-only, nosuid bind mounts of the interpreter and the
   system library folders, a fresh ``/proc`` for the pid namespace, a few device nodes, an empty
-  ``/work`` mount point (a private tmpfs per execution) and ``/tmp -> /work``; then
+  ``/work`` mount point (the server mounts its private tmpfs there) and ``/tmp -> /work``; then
   ``pivot_root`` so the host file tree is gone;
 - `SeccompFilter`: a classic-BPF deny list built by hand (no libseccomp needed): sockets other
   than AF_UNIX, ptrace and process_vm_*, mount and namespace calls, clone with namespace flags,
   keyrings, bpf, perf, io_uring, module and kexec calls, reboot, clock setting. Everything else
-  is allowed. Built once per server, installed in each execution with one ``prctl``.
+  is allowed. Installed once on the server's zygote; every execution inherits it via ``fork``.
 """
 
 from __future__ import annotations

@@ -7,13 +7,13 @@ frame holding the sources of `codec`, `jail` and this module plus a config; see
 1. (``namespaces`` mode) unshares user/pid/net/mount/ipc/uts namespaces, asks the parent to write
    the uid/gid maps, forks the zygote that is pid 1 of the new pid namespace, and builds the
    read-only root (`jail.build_root`);
-2. preloads common modules, builds the seccomp filter once, says ``ready`` with the isolation
-   level in force;
-3. serves requests: for each, a fresh work dir, pipes for stdin/stdout/stderr plus a separate
-   channel pipe, one ``fork``; the child drops to the sandbox uid, sets rlimits, installs
-   seccomp, runs the program; the zygote enforces the wall clock and output caps with ``poll``,
+2. mounts the private work tmpfs, preloads common modules, ``gc.freeze()``s them, installs
+   ``no_new_privs`` and the seccomp filter on itself (inherited by every fork), says ``ready``
+   with the isolation level in force;
+3. serves requests: for each, pipes for stdin/stdout/stderr plus a separate channel pipe, one
+   ``fork``; the child drops to the sandbox uid, sets rlimits, runs the program; the zygote enforces the wall clock and output caps with ``poll``,
    then kills every process left in the namespace (``kill(-1)`` from pid 1, so setsid daemons go
-   too) and answers with one frame.
+   too), empties the work dir, and answers with one frame.
 
 Frames are a 4-byte big-endian length and UTF-8 JSON. A request names a ``language`` (only
 ``python`` today) and a ``mode`` (``script``, ``call``, ``cases``, ``statements``); another language
@@ -23,6 +23,7 @@ would add a child runner that ``exec``s a compiled program in place of running a
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import random
@@ -409,48 +410,41 @@ class Zygote:
         self.cfg, self.in_fd, self.out_fd = cfg, in_fd, out_fd
         self.layers, self.notes = layers, notes
         self.pid_ns = os.getpid() == 1
-        self.mount_work = "namespaces" in layers  # a fresh tmpfs per execution
         self.uid = cfg.get("run_uid")
         self.gid = cfg.get("run_gid")
-        self.seccomp: jail.SeccompFilter | None = None
-        if cfg.get("seccomp", True) and jail.seccomp_supported():
-            try:
-                self.seccomp = jail.SeccompFilter()
-                self._probe_seccomp()
-                layers.append("seccomp")
-            except OSError as exc:
-                self.seccomp = None
-                notes.append(f"seccomp unavailable: {exc}")
-        elif cfg.get("seccomp", True):
-            notes.append("seccomp unavailable on this architecture")
+        self.work = cfg.get("work", "/work")
+        # One private work dir for the life of the worker, emptied after every execution.
+        self.shared_work = "namespaces" in layers or bool(cfg.get("container"))
+        if "namespaces" in layers:
+            size = int(cfg.get("work_mb", 64))
+            opts = f"size={size}m,nr_inodes=4096,mode=0700,uid={self.uid},gid={self.gid}"
+            jail.mount("tmpfs", self.work, "tmpfs", jail.MS_NOSUID | jail.MS_NODEV, opts)
         if not self.pid_ns:
             try:
                 jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)
             except OSError:
                 notes.append("no child subreaper: orphans may escape cleanup")
-        self.work = cfg.get("work", "/work")
         sys.path.extend(cfg.get("sys_path") or ())
         for name in PRELOAD:
             try:
                 __import__(name)
             except ImportError:
                 pass
+        gc.freeze()  # children's collections skip (and do not copy-on-write) the zygote's objects
+        # no_new_privs, then the seccomp filter, on the zygote itself: every execution inherits
+        # both through fork for free. The zygote needs nothing the filter denies from here on.
+        jail.prctl(jail.PR_SET_NO_NEW_PRIVS, 1)
+        if cfg.get("seccomp", True) and jail.seccomp_supported():
+            try:
+                jail.SeccompFilter().install()
+                layers.append("seccomp")
+            except OSError as exc:
+                notes.append(f"seccomp unavailable: {exc}")
+        elif cfg.get("seccomp", True):
+            notes.append("seccomp unavailable on this architecture")
         if not ({"namespaces", "docker"} & set(layers)):
             layers.insert(0, "rlimits")
         self.isolation = "+".join(layers)
-
-    def _probe_seccomp(self) -> None:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                assert self.seccomp is not None
-                self.seccomp.install()
-                os._exit(0)
-            except BaseException:
-                os._exit(1)
-        _, st = os.waitpid(pid, 0)
-        if not (os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0):
-            raise OSError(0, "installing the filter failed")
 
     # -- main loop ---------------------------------------------------------------------------
     def serve(self) -> None:
@@ -607,7 +601,7 @@ class Zygote:
         os.dup2(in_r, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        hidden = random.SystemRandom().randrange(200, 1000)
+        hidden = 200 + int.from_bytes(os.urandom(2), "big") % 800
         ch = fcntl.fcntl(ch_w, fcntl.F_DUPFD_CLOEXEC, hidden)
         os.closerange(3, ch)
         os.closerange(ch + 1, 65536)
@@ -629,10 +623,6 @@ class Zygote:
             os.setresuid(self.uid, self.uid, self.uid)
         procs = int(limits["processes"])
         resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))  # after the uid switch
-        if self.seccomp is not None:
-            self.seccomp.install()
-        else:
-            jail.prctl(jail.PR_SET_NO_NEW_PRIVS, 1)
         os.environ.clear()
         os.environ.update(
             {
@@ -642,12 +632,16 @@ class Zygote:
                 "LANG": "C.UTF-8",
             }
         )
-        sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)
-        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        # The interpreter's own std streams are bound to fds 0-2, which now are the pipes; the
+        # zygote never used them, so their buffers are empty.
+        for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+            stream = getattr(sys, "__" + name + "__")
+            if stream is None:
+                stream = open(fd, mode, encoding="utf-8", closefd=False)
+            setattr(sys, name, stream)
         sys.argv = ["main.py"]
         sys.path.insert(0, work)
-        random.seed()
+        random.seed(os.urandom(32))
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         return ch
 
@@ -663,12 +657,7 @@ class Zygote:
 
     # -- work dir and cleanup ----------------------------------------------------------------
     def prepare_work(self) -> str:
-        if self.mount_work:
-            size = int(self.cfg.get("work_mb", 64))
-            opts = f"size={size}m,nr_inodes=4096,mode=0700,uid={self.uid},gid={self.gid}"
-            jail.mount("tmpfs", self.work, "tmpfs", jail.MS_NOSUID | jail.MS_NODEV, opts)
-            return self.work
-        if self.cfg.get("container"):
+        if self.shared_work:
             return self.work
         import tempfile
 
@@ -678,11 +667,8 @@ class Zygote:
         return path
 
     def release_work(self, work: str) -> None:
-        if self.mount_work:
-            jail.umount(work)
-            return
         _empty_dir(work)
-        if not self.cfg.get("container"):
+        if not self.shared_work:
             os.rmdir(work)
 
     def cleanup(self) -> None:
@@ -716,6 +702,10 @@ def _empty_dir(path: str) -> None:
     """Delete everything in ``path``, also what a program made unreadable (``chmod 000``)."""
     import shutil
 
+    try:
+        os.chmod(path, 0o700)  # a program may have locked its own work dir
+    except OSError:
+        pass
     for _ in range(64):
         entries = os.listdir(path)
         if not entries:
