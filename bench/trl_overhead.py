@@ -14,15 +14,21 @@ Prints a table and one JSON line. Aim: assay within 5% of raw TRL.
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import os
-import statistics
-import tempfile
-import time
-import warnings
-from typing import Any
+import sys
+from pathlib import Path
+
+# Sibling bench scripts are named like stdlib modules (math.py, code.py): keep them off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from typing import Any  # noqa: E402
 
 ALPHABET = "abcdefgh"
 G = 4
