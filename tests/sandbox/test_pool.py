@@ -320,3 +320,26 @@ def test_output_limit_is_exact(process_pool: SandboxPool, n: int) -> None:
     res = process_pool.run_script(f"import sys; sys.stdout.write('x' * {n})", limits=lim)
     assert len(res.stdout) == min(n, 65_536)
     assert res.status == ("ok" if n <= 65_536 else "output_limit"), res
+
+
+def test_worker_start_failure_raises() -> None:
+    # A real failure, no mock: an interpreter path that does not exist cannot start a worker.
+    from assay_sandbox import SandboxUnavailable
+
+    with pytest.raises((SandboxUnavailable, OSError)):
+        SandboxPool("process", workers=2, python="/nonexistent/python3")
+
+
+def test_unknown_backend_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="process"):
+        open_sandbox("no-such-backend")
+
+
+def test_isolation_level_names_what_is_in_force() -> None:
+    probe = "import socket\ntry:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n    print('socket')\nexcept OSError as e:\n    print(e.errno)"
+    with SandboxPool("process", workers=1, seccomp=False) as pool:
+        assert pool.isolation == "namespaces"
+        assert pool.run_script(probe).stdout == "socket\n"  # no filter, the net namespace remains
+    with SandboxPool("process", workers=1) as pool:
+        assert pool.isolation == "namespaces+seccomp"
+        assert pool.run_script(probe).stdout == "13\n"  # EACCES from the filter

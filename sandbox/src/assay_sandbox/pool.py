@@ -102,7 +102,16 @@ class SandboxPool:
         self.isolation = ""
         # Start every worker now, in parallel (each start is a python start-up).
         with ThreadPoolExecutor(workers) as ex:
-            started = list(ex.map(lambda i: self.backend.start_worker(i), range(workers)))
+            futures = [ex.submit(self.backend.start_worker, i) for i in range(workers)]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        started = [f.result() for f in futures if f.exception() is None]
+        if failed:  # do not leak the workers that did start
+            for t in started:
+                t.kill()
+            close = getattr(self.backend, "close", None)
+            if close is not None:
+                close()
+            raise failed[0]
         for t in started:
             w = _Worker(t)
             self._all.add(w)
