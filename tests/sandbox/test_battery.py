@@ -47,6 +47,10 @@ class Arena:
         )  # a host process the programs try to kill
         self.home = Path(os.path.expanduser("~"))
         self.disk_free = shutil.disk_usage(self.dir).free
+        self.secret_file = Path(tempfile.mkdtemp(prefix="assay-secret-")) / "secret.txt"
+        self.secret_file.write_text(SECRET)
+        self.secret_file.chmod(0o644)
+        self.secret_file.parent.chmod(0o755)
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -69,6 +73,7 @@ class Arena:
         self.sentinel.kill()
         self.sentinel.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.secret_file.parent, ignore_errors=True)
 
 
 @dataclass
@@ -171,6 +176,16 @@ BATTERY = [
         "kill_minus_one",
         "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('survived')",
         ("crash", "ok", "exception"),
+    ),
+    Hostile(
+        "interrupt_zygote",
+        "import os, signal\nfor pid in (1, os.getppid()):\n    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGKILL):\n        try: os.kill(pid, sig)\n        except OSError: pass\nprint('sent')",
+        ("ok",),
+    ),
+    Hostile(
+        "read_host_file",
+        "print(open({secret_file!r}).read())",
+        ("exception",),
     ),
     Hostile(
         "kill_host_sentinel",
@@ -295,9 +310,16 @@ BATTERY = [
 
 
 def _source(h: Hostile, arena: Arena) -> str:
-    if h.name in ("loopback_connect", "kill_host_sentinel", "fill_disk", "write_outside"):
+    if h.name in ("loopback_connect", "kill_host_sentinel", "write_outside", "read_host_file"):
         targets = WRITE_TARGETS + [str(arena.dir / "assay_evil")]
-        return h.source.format(port=arena.port, sentinel=arena.sentinel.pid, targets=targets)
+        return h.source.format(
+            port=arena.port,
+            sentinel=arena.sentinel.pid,
+            targets=targets,
+            secret_file=str(arena.secret_file),
+        )
+    if h.name == "fill_disk":
+        return h.source.format()
     return h.source
 
 
@@ -345,6 +367,8 @@ def test_after_the_battery(
     assert arena.disk_free - shutil.disk_usage(arena.dir).free < 200 * 2**20
     # the loopback server received nothing
     assert arena.received == []
+    # no worker was lost: every hostile program was handled inside its worker
+    assert pool.restarts == 0
     # and the pool still serves, with a clean work dir
     for _ in range(4):
         res = pool.run_script("import os; print(sorted(os.listdir('.')), 6 * 7)")

@@ -231,7 +231,7 @@ _DENY_X86_64 = {
     "adjtimex": 159, "clock_adjtime": 305, "iopl": 172, "ioperm": 173, "personality": 135,
     "uselib": 134, "lookup_dcookie": 212,
 }  # fmt: skip
-_SOCKET, _CLONE, _CLONE3 = 41, 56, 435
+_SOCKET, _CLONE, _CLONE3, _KILL = 41, 56, 435, 62
 _AF_UNIX = 1
 
 
@@ -258,8 +258,12 @@ def _assemble(prog: list[tuple]) -> bytes:
     return out
 
 
-def seccomp_program() -> bytes:
-    """The BPF deny list (see the module docstring) for x86_64."""
+def seccomp_program(deny_kill_all: bool = False) -> bytes:
+    """The BPF deny list (see the module docstring) for x86_64.
+
+    ``deny_kill_all`` also denies ``kill(-1, ...)``: for servers without a pid namespace, where
+    it would reach every process of the uid.
+    """
     prog: list[tuple] = [
         (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
         (_JEQ, 1, 0, _AUDIT_ARCH_X86_64),
@@ -270,6 +274,8 @@ def seccomp_program() -> bytes:
         (_JEQ, "clone", 0, _CLONE),
         (_JEQ, "enosys", 0, _CLONE3),  # flags live behind a pointer: glibc falls back to clone
     ]
+    if deny_kill_all:
+        prog.append((_JEQ, "kill", 0, _KILL))
     prog += [(_JEQ, "eperm", 0, nr) for nr in sorted(_DENY_X86_64.values())]
     prog += [
         (_RET, 0, 0, _RET_ALLOW),
@@ -279,6 +285,9 @@ def seccomp_program() -> bytes:
         ("label", "clone"),
         (_LD_W_ABS, 0, 0, 16),  # args[0] low word: the clone flags
         (_JSET, "eperm", "allow", NS_FLAGS),
+        ("label", "kill"),
+        (_LD_W_ABS, 0, 0, 16),  # args[0] low word: the pid
+        (_JEQ, "eperm", "allow", 0xFFFFFFFF),
         ("label", "allow"),
         (_RET, 0, 0, _RET_ALLOW),
         ("label", "eperm"),
@@ -298,8 +307,8 @@ class _SockFprog(ctypes.Structure):
 class SeccompFilter:
     """A filter built once (in the server) and installed cheaply in each forked execution."""
 
-    def __init__(self) -> None:
-        code = seccomp_program()
+    def __init__(self, deny_kill_all: bool = False) -> None:
+        code = seccomp_program(deny_kill_all)
         self._buf = ctypes.create_string_buffer(code, len(code))
         self._prog = _SockFprog(len(code) // 8, ctypes.addressof(self._buf))
 

@@ -430,13 +430,16 @@ class Zygote:
                 __import__(name)
             except ImportError:
                 pass
+        # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
+        # could otherwise interrupt the zygote. Executions get the default handler back.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()  # children's collections skip (and do not copy-on-write) the zygote's objects
         # no_new_privs, then the seccomp filter, on the zygote itself: every execution inherits
         # both through fork for free. The zygote needs nothing the filter denies from here on.
         jail.prctl(jail.PR_SET_NO_NEW_PRIVS, 1)
         if cfg.get("seccomp", True) and jail.seccomp_supported():
             try:
-                jail.SeccompFilter().install()
+                jail.SeccompFilter(deny_kill_all=not self.pid_ns).install()
                 layers.append("seccomp")
             except OSError as exc:
                 notes.append(f"seccomp unavailable: {exc}")
@@ -643,6 +646,7 @@ class Zygote:
         sys.path.insert(0, work)
         random.seed(os.urandom(32))
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         return ch
 
     def run_child(self, req: dict[str, Any], chan: Channel) -> int:
