@@ -46,6 +46,8 @@ def test_a_misspelt_option_names_the_key() -> None:
         ("x" * 5000, r"\boxed{2}", "unverifiable", None, "longer than"),
         (2, r"\boxed{2.0}", "ok", 1.0, "equal"),
         (0.5, r"\boxed{\frac12}", "ok", 1.0, "equal"),
+        (1e-05, r"\boxed{10^{-5}}", "ok", 1.0, "equivalent"),
+        (True, r"\boxed{1}", "ok", 0.0, "not equal"),
         (["3", "-1"], r"\boxed{-1, 3}", "ok", 1.0, "equivalent"),
     ],
 )

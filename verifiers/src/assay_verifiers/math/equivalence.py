@@ -165,28 +165,26 @@ def equation_equal(g: sp.Eq, p: sp.Eq, tol: Tolerance) -> bool:
     if len(syms) != 1:
         return False
     (x,) = syms
-    r1, r2 = _poly_roots(f1, x), _poly_roots(f2, x)
-    if r1 is not None and r2 is not None:
-        return len(r1) == len(r2) and all(any(_close(a, b, 1e-10) for b in r2) for a in r1)
+    q1, q2 = _root_poly(f1, x), _root_poly(f2, x)
+    if q1 is not None and q2 is not None:
+        c1, c2 = q1.all_coeffs(), q2.all_coeffs()
+        return len(c1) == len(c2) and all(
+            expr_equal(a, b, tol) for a, b in zip(c1, c2, strict=True)
+        )
     return set_equal(sp.solveset(f1, x), sp.solveset(f2, x), tol)
 
 
-def _poly_roots(f: sp.Expr, x: sp.Symbol) -> list[complex] | None:
-    """Distinct complex roots of a polynomial (numerically: degree 31 takes milliseconds,
-    where ``solveset`` can run for minutes); None when ``f`` is not a polynomial in ``x``."""
+def _root_poly(f: sp.Expr, x: sp.Symbol) -> sp.Poly | None:
+    """The monic square-free polynomial whose roots are the distinct roots of ``f = 0``: two
+    polynomial equations have the same solutions exactly when these are equal (exact, and
+    milliseconds at degree 31 where ``solveset`` runs for minutes). None if not a polynomial."""
     try:
         poly = sp.Poly(sp.together(f).as_numer_denom()[0], x)
     except (sp.PolynomialError, sp.GeneratorsNeeded):
         return None
     if poly.degree() < 1 or not all(c.is_number for c in poly.all_coeffs()):
         return None
-    sqf = sp.Poly(sp.quo(poly, sp.gcd(poly, poly.diff(x))), x)
-    roots: list[complex] = []
-    for r in sqf.nroots(n=30, maxsteps=200):
-        c = complex(r)
-        if not any(_close(c, q, 1e-10) for q in roots):
-            roots.append(c)
-    return roots
+    return poly.sqf_part().monic()
 
 
 def _rel_parts(r: sp.Basic) -> list[sp.Basic]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _UNICODE = {
     "\u2212": "-",  # minus sign
@@ -154,8 +155,10 @@ def normalize(text: str) -> str:
     return normalize_full(text).text
 
 
+@lru_cache(maxsize=2048)
 def normalize_full(text: str) -> Normalized:
-    """`normalize`, also telling whether a percent sign was removed."""
+    """`normalize`, also telling whether a percent sign was removed (cached: a GRPO group
+    repeats its gold answer and prompt)."""
     s = _strip_delimiters(text)
     for k, v in _UNICODE.items():
         if k in s:

@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,11 +89,20 @@ def _vm_size_mb() -> int:
     return 0
 
 
+def _number_text(x: Any) -> str:
+    """A number as plain digits: ``1e-05`` -> ``0.00001`` (no exponent for the parser to misread)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, float) and x == x and abs(x) != float("inf"):
+        return format(Decimal(repr(x)), "f")
+    return str(x)
+
+
 def _gold_text(answer: Any) -> str:
     """The gold answer as text: a solution's last ``\\boxed{}`` or ``#### x``, a list joined."""
     if isinstance(answer, (list, tuple)):
-        return ", ".join(str(a) for a in answer)
-    text = str(answer).strip()
+        return ", ".join(_number_text(a) for a in answer)
+    text = _number_text(answer).strip()
     if "\\boxed" in text or "\\fbox" in text or "####" in text:
         got = extract_answer(text, ("boxed", "hash"))
         if got.answer:
@@ -315,11 +325,19 @@ def _verdict_score(v: tuple[bool | None, str, str], details: dict[str, Any], pat
     return Score.ok(1.0 if verdict else 0.0, reason, path=path, **details)
 
 
+def _loose(text: str) -> str:
+    return re.sub(r"[\s{}]", "", text)
+
+
 def _echoes(pred: str, prompt: str, gold: str) -> bool:
-    """An expression (not a plain number) copied from the question, which is not the gold answer."""
-    if not prompt or len(pred) < 3 or pred == gold or not _OPERATOR.search(pred.lstrip("-")):
+    """An expression (not a plain number) copied from the question, which is not the gold answer.
+
+    Not applied when the gold answer itself appears in the question (options listed in it).
+    """
+    if not prompt or len(pred) < 3 or not _OPERATOR.search(pred.lstrip("-")):
         return False
-    return pred.replace(" ", "") in prompt.replace(" ", "")
+    p, g, q = _loose(pred), _loose(gold), _loose(prompt)
+    return p != g and p in q and g not in q
 
 
 def _score_choice(letter: str, completion: str, methods: tuple[str, ...], o: MathOptions) -> Score:
