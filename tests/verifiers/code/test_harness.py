@@ -188,3 +188,21 @@ def test_harden_leaves_identity_checks_alone() -> None:
 def test_helper_names_are_fresh_per_harness() -> None:
     spec = AssertsTests(asserts=["assert f() == 1"])
     assert build_harness(spec).statements != build_harness(spec).statements
+
+
+def test_runtime_falls_back_to_source_on_another_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marshalled runtime is used only by the same interpreter; another one compiles the
+    source (a Docker sandbox may run a different Python)."""
+    import assay_verifiers.code.harness as harness_mod
+
+    monkeypatch.setattr(harness_mod.sys.implementation, "cache_tag", "other-python-99")
+    spec = AssertsTests(asserts=["assert f(1) == 2", "assert f(1) == 3"], setup="import math")
+    assert "other-python-99" in build_harness(spec).setup
+    assert [e is None for e in run_harness(tmp_path, spec, "def f(x): return x + 1")] == [
+        True,
+        False,
+    ]
+    [err, _] = run_harness(tmp_path, spec, ALWAYS_EQ)
+    assert err is not None

@@ -47,7 +47,11 @@ access, a PathLike that changes its path between the check and the open) is not 
 from __future__ import annotations
 
 import ast
+import base64
+import functools
+import marshal
 import secrets
+import sys
 from dataclasses import dataclass, field
 
 from .specs import AssertsTests, CheckTests
@@ -187,11 +191,11 @@ def _imported_modules(sources: list[str]) -> list[str]:
     return sorted(mods)
 
 
-# The trusted runtime that the setup defines before the candidate loads. `{boot}` is replaced by
-# a random identifier. Every name the inner functions use is bound here, at boot, before the
-# candidate can patch builtins; nothing of it stays reachable from the shared namespace.
+# The trusted runtime that the setup runs before the candidate loads, in a private globals dict.
+# Every name the inner functions use is bound here, at boot, before the candidate can patch
+# builtins; nothing of it stays reachable from the shared namespace.
 _RUNTIME = r"""
-def {boot}(_ns, _nonce, _sources, _modules, _harden):
+def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden):
     import builtins as _b
     import os as _os
     import sys as _sys
@@ -293,7 +297,10 @@ def {boot}(_ns, _nonce, _sources, _modules, _harden):
     _helpers = {
         _harden["cmp"]: cmp, _harden["p1"]: p1, _harden["deep"]: deep, _harden["iter"]: it,
     }
-    _codes = tuple(_compile(s, "<assay-test-%d>" % i, "exec") for i, s in enumerate(_sources))
+    if _compiled is not None:  # compiled by the verifier for this very interpreter
+        _codes = _compiled
+    else:
+        _codes = tuple(_compile(s, "<assay-test-%d>" % i, "exec") for i, s in enumerate(_sources))
     _state = []
 
     def _run(i):
@@ -370,6 +377,30 @@ def {boot}(_ns, _nonce, _sources, _modules, _harden):
     _sys.addaudithook(_guard)
 """
 
+# The setup's first lines: load the runtime from marshalled code when the sandbox runs this very
+# interpreter (a fraction of the cost of compiling its source each run), else from source.
+_LOADER = """\
+def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names):
+    import binascii, marshal, sys
+    _g = {{"__builtins__": __builtins__, "__name__": "assay_harness"}}
+    if sys.implementation.cache_tag == {cache_tag!r}:
+        exec(marshal.loads(binascii.a2b_base64({runtime!r})), _g)
+        _compiled = marshal.loads(binascii.a2b_base64(_compiled))
+    else:
+        exec(compile({source!r}, "<assay-harness>", "exec"), _g)
+        _compiled = None
+    _g["_assay_boot"](_ns, _nonce, _sources, _compiled, _modules, _names)
+{boot}({args})
+del {boot}
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _runtime_blob() -> str:
+    code = compile(_RUNTIME, "<assay-harness>", "exec")
+    return base64.b64encode(marshal.dumps(code)).decode("ascii")
+
+
 _TRIGGER = (
     "try:\n    1 / 0\nexcept BaseException as _e_{tag}:\n"
     "    ({key!r}, _e_{tag}.__traceback__.tb_frame)\n"
@@ -436,10 +467,17 @@ def build_harness(
     modules = _imported_modules(sources)
     if hardened:
         sources = [harden(s, names) for s in sources]
-    runtime = _RUNTIME.replace("{boot}", boot)
-    setup = (
-        f"{runtime}\n{boot}(globals(), {NONCE!r}, {sources!r}, {modules!r}, {names!r})\n"
-        f"del {boot}\n"
+    compiled = base64.b64encode(
+        marshal.dumps(
+            tuple(compile(src, f"<assay-test-{i}>", "exec") for i, src in enumerate(sources))
+        )
+    ).decode("ascii")
+    setup = _LOADER.format(
+        boot=boot,
+        cache_tag=sys.implementation.cache_tag,
+        runtime=_runtime_blob(),
+        source=_RUNTIME,
+        args=f"globals(), {NONCE!r}, {sources!r}, {compiled!r}, {modules!r}, {names!r}",
     )
     if task_setup.strip():  # the candidate may rely on the task's imports
         setup += task_setup + "\n" + _TRIGGER.format(tag=tag, key=f"{NONCE}:-1")
