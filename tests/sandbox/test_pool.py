@@ -343,3 +343,16 @@ def test_isolation_level_names_what_is_in_force() -> None:
     with SandboxPool("process", workers=1) as pool:
         assert pool.isolation == "namespaces+seccomp"
         assert pool.run_script(probe).stdout == "13\n"  # EACCES from the filter
+
+
+def test_no_capabilities_and_no_privileges(process_pool: SandboxPool) -> None:
+    src = (
+        "status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+        "for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Uid'):\n"
+        "    print(k, status[k].split()[0])"
+    )
+    res = process_pool.run_script(src)
+    fields = dict(line.split() for line in res.stdout.splitlines())
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(fields[cap], 16) == 0, (cap, fields)
+    assert fields["NoNewPrivs"] == "1" and fields["Seccomp"] == "2" and fields["Uid"] == "1000"

@@ -49,6 +49,7 @@ MS_RELATIME = 1 << 21
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
 PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
@@ -97,6 +98,15 @@ def _b(s: str | None) -> bytes | None:
 
 def prctl(option: int, arg: int = 0) -> None:
     _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl({option})")
+
+
+def drop_bounding_set() -> bool:
+    """Empty the capability bounding set (current capabilities stay; nothing can be regained)."""
+    ok = True
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            ok = False
+    return ok
 
 
 def unshare(flags: int) -> None:

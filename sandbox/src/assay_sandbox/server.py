@@ -434,6 +434,8 @@ class Zygote:
         # could otherwise interrupt the zygote. Executions get the default handler back.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()  # children's collections skip (and do not copy-on-write) the zygote's objects
+        if "namespaces" in layers and not jail.drop_bounding_set():
+            notes.append("the capability bounding set could not be emptied")
         # no_new_privs, then the seccomp filter, on the zygote itself: every execution inherits
         # both through fork for free. The zygote needs nothing the filter denies from here on.
         jail.prctl(jail.PR_SET_NO_NEW_PRIVS, 1)
