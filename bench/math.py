@@ -398,6 +398,53 @@ def main() -> int:
     print("pairs/s = pairs / total time; median = 8 / median group time; symbolic = pairs/s")
     print(f"on groups whose gold is not a plain number. Decided in-process: {fast_share:.2f}")
 
+    # -- what the guarded worker costs: the same sympy-path pairs in-process vs through score()
+    # (parse caches warm on both sides, best of 3; the difference is IPC, threads, extraction)
+    from dataclasses import replace as _replace
+
+    from assay_verifiers.math.check import check
+    from assay_verifiers.math.equivalence import Tolerance
+    from assay_verifiers.math.normalize import normalize_full
+
+    probe = assay.get_reward("math", workers=1, cache_size=0)
+    probe.score([assay.Sample(completion=r"\boxed{x+1}", answer="1+x")])
+    inproc: list[float] = []
+    guarded: list[float] = []
+    for c in labelled:
+        sample = assay.Sample(completion=c["c"], answer=c["a"])
+        (sc,) = probe.score([sample])
+        if (
+            sc.details.get("path") != "sympy"
+            or sc.status != "ok"
+            or len(sc.details["extracted"]) != 1
+        ):
+            continue
+        gold = normalize_full(str(c["a"]))
+        pred = normalize_full(sc.details["extracted"][0])
+        eq = "=" in gold.full
+        args = (
+            gold.full if eq else gold.text,
+            gold.percent,
+            ((pred.full if eq else pred.text, pred.percent),),
+            _replace(Tolerance(), gold_decimals=0),
+        )
+        for _ in range(3):  # best of 3 on a shared machine
+            t0 = time.perf_counter()
+            check(*args)
+            a = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            probe.score([sample])
+            b = time.perf_counter() - t0
+        inproc.append(a)
+        guarded.append(b)
+    probe.close()
+    overhead_ms = (statistics.median(guarded) - statistics.median(inproc)) * 1e3
+    print(
+        f"\n## guarded worker overhead on {len(inproc)} sympy-path pairs: median "
+        f"{statistics.median(inproc) * 1e3:.2f} ms in-process check vs "
+        f"{statistics.median(guarded) * 1e3:.2f} ms through score() -> {overhead_ms:.2f} ms"
+    )
+
     print("\n## latency per pair on the labelled set (ms)")
     print(f"{'':<14}{'median':>9}{'p95':>9}{'max':>9}")
     for name, xs in (("Math-Verify", lat_mv), ("ours", lat_ours)):
@@ -430,6 +477,7 @@ def main() -> int:
             if name != "math_verify"
         },
         "fast_path_share": round(fast_share, 3),
+        "guarded_overhead_ms": round(overhead_ms, 3),
         "latency_ms": {
             "math_verify": {
                 "median": round(statistics.median(lat_mv) * 1e3, 2),
