@@ -8,11 +8,20 @@ loaded only when the data model is first used). Prints a table and a JSON line.
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import subprocess
+import os
 import sys
+
+# Sibling scripts in this folder are named like standard modules (math.py, code.py); running
+# `python bench/NAME.py` puts the folder first on the import path, so drop it before the
+# standard library imports `math` and gets a benchmark script instead.
+_HERE = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.realpath(os.path.abspath(p or ".")) != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 
 def run(code: str, repeats: int) -> float:

@@ -9,14 +9,23 @@ row measures dict input (validated into Samples by the pipeline). Prints a table
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import time
+import os
+import sys
 
-import assay
-from assay.pipeline import Component, Pipeline
-from assay.rewards import lift
+# Sibling scripts in this folder are named like standard modules (math.py, code.py); running
+# `python bench/NAME.py` puts the folder first on the import path, so drop it before the
+# standard library imports `math` and gets a benchmark script instead.
+_HERE = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.realpath(os.path.abspath(p or ".")) != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import assay  # noqa: E402
+from assay.pipeline import Component, Pipeline  # noqa: E402
+from assay.rewards import lift  # noqa: E402
 
 
 def has_think(sample):
