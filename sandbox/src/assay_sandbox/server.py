@@ -268,7 +268,7 @@ def _resolve(ns: dict[str, Any], fn_name: str) -> Any:
 def child_script(req: dict[str, Any], chan: Channel) -> int:
     ns = _namespace("__main__")
     try:
-        exec(compile(req["source"], "main.py", "exec"), ns)
+        exec(req["_code"], ns)
     except SystemExit as exc:
         return _exit_code(exc)
     except BaseException as exc:
@@ -281,7 +281,7 @@ def child_script(req: dict[str, Any], chan: Channel) -> int:
 def child_call(req: dict[str, Any], chan: Channel) -> int:
     ns = _namespace("solution")
     try:
-        exec(compile(req["source"], "solution.py", "exec"), ns)
+        exec(req["_code"], ns)
         fn = _resolve(ns, req["fn_name"])
         args = codec.decode(req["args"])
         kwargs = codec.decode(req["kwargs"])
@@ -305,17 +305,21 @@ def child_statements(req: dict[str, Any], chan: Channel) -> int:
     ns = _namespace("solution")
     send = chan.send
     del chan
-    for what, src in (("setup", req.get("setup") or ""), ("source", req["source"])):
+    for what, code in (("setup", req["_setup"]), ("source", req["_code"])):
         try:
-            exec(compile(src, f"{what}.py", "exec"), ns)
+            if isinstance(code, BaseException):
+                raise code
+            exec(code, ns)
         except Exception as exc:
             send(t="load_error", error=f"{what}: {_error_text(exc)}")
             return 1
         except BaseException:
             return 0  # an exit at load time: nothing completed
-    for i, stmt in enumerate(req["statements"]):
+    for i, code in enumerate(req["_statements"]):
         try:
-            exec(compile(stmt, f"statement_{i}.py", "exec"), ns)
+            if isinstance(code, BaseException):
+                raise code
+            exec(code, ns)
         except Exception as exc:
             send(t="stmt", i=i, ok=False, error=_error_text(exc))
             continue
@@ -330,7 +334,7 @@ def child_call_cases(req: dict[str, Any], chan: Channel, cfg: dict[str, Any]) ->
     """Load the program once, then fork per case so that a case cannot poison the next."""
     ns = _namespace("solution")
     try:
-        exec(compile(req["source"], "solution.py", "exec"), ns)
+        exec(req["_code"], ns)
     except BaseException as exc:
         chan.send(t="load_error", error=_error_text(exc))
         return 1
@@ -482,9 +486,18 @@ class Zygote:
             return self.stdio_cases(req)
         if mode not in ("script", "call", "cases", "statements"):
             return {"status": "error", "reason": f"unknown mode {mode!r}"}
+        # Compile here, once: the child inherits the code objects through fork (and for stdio
+        # cases every case reuses them). Compiling runs none of the program's code.
         try:
-            compile(req["source"], "main.py", "exec")
-        except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes
+            req["_code"] = compile(
+                req["source"], "main.py" if mode == "script" else "solution.py", "exec"
+            )
+        except (
+            SyntaxError,
+            ValueError,
+            RecursionError,
+            MemoryError,
+        ) as exc:  # ValueError: NUL bytes
             if mode == "statements":
                 return {
                     "status": "failed",
@@ -498,13 +511,18 @@ class Zygote:
                 "reason": "source does not compile",
                 "error": _error_text(exc),
             }
+        if mode == "statements":
+            req["_setup"] = _try_compile(req.get("setup") or "", "setup.py")
+            req["_statements"] = [
+                _try_compile(stmt, f"statement_{i}.py") for i, stmt in enumerate(req["statements"])
+            ]
         return self.execute(req, req["limits"])
 
     def stdio_cases(self, req: dict[str, Any]) -> dict[str, Any]:
         limits = req["limits"]
         try:
-            compile(req["source"], "main.py", "exec")
-        except (SyntaxError, ValueError) as exc:
+            req["_code"] = compile(req["source"], "main.py", "exec")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             err = _error_text(exc)
             cases = [
                 {"status": "exception", "error": err, "reason": "source does not compile"}
@@ -733,6 +751,14 @@ def _empty_dir(path: str) -> None:
                         os.chmod(q, 0o700)
                 except OSError:
                     pass
+
+
+def _try_compile(source: str, filename: str) -> Any:
+    """A code object, or the exception compiling raised (raised again when the child gets there)."""
+    try:
+        return compile(source, filename, "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return exc
 
 
 def _children() -> list[int]:
