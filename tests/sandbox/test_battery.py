@@ -323,7 +323,7 @@ def _source(h: Hostile, arena: Arena) -> str:
     return h.source
 
 
-BACKENDS = ["process", "docker"]
+BACKENDS = ["process", pytest.param("docker", marks=pytest.mark.docker)]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
