@@ -53,10 +53,13 @@ import marshal
 import secrets
 import sys
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .specs import AssertsTests, CheckTests
 
-__all__ = ["Harness", "build_harness", "harden"]
+__all__ = ["Harness", "build_harness", "harden", "harden_tree"]
+
+_N = TypeVar("_N", bound=ast.AST)
 
 _DEEP_BUILTINS = frozenset(
     {
@@ -74,12 +77,22 @@ _CMP_NAMES = {
 }  # fmt: skip
 
 
+def _located(new: _N, old: ast.AST) -> _N:
+    new.lineno = old.lineno  # type: ignore[attr-defined]
+    new.col_offset = old.col_offset  # type: ignore[attr-defined]
+    new.end_lineno = old.end_lineno  # type: ignore[attr-defined]
+    new.end_col_offset = old.end_col_offset  # type: ignore[attr-defined]
+    return new
+
+
 class _Harden(ast.NodeTransformer):
     def __init__(self, names: dict[str, str]) -> None:
         self.n = names
 
     def _call(self, helper: str, *args: ast.expr) -> ast.Call:
-        return ast.Call(func=ast.Name(self.n[helper], ast.Load()), args=list(args), keywords=[])
+        at = args[0]  # new nodes take the wrapped node's location (compile needs one)
+        func = _located(ast.Name(self.n[helper], ast.Load()), at)
+        return _located(ast.Call(func=func, args=list(args), keywords=[]), at)
 
     def _p1(self, node: ast.expr) -> ast.expr:
         return self._call("p1", node)
@@ -88,8 +101,9 @@ class _Harden(ast.NodeTransformer):
         self.generic_visit(node)
         if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
             return node
-        ops = ast.Tuple([ast.Constant(_CMP_NAMES[type(op)]) for op in node.ops], ast.Load())
-        return self._call("cmp", ops, node.left, *node.comparators)
+        names = [_located(ast.Constant(_CMP_NAMES[type(op)]), node) for op in node.ops]
+        ops = _located(ast.Tuple(names, ast.Load()), node)
+        return _located(self._call("cmp", ops, node.left, *node.comparators), node)
 
     def visit_Assert(self, node: ast.Assert) -> ast.stmt:
         self.generic_visit(node)
@@ -174,16 +188,18 @@ def harden(source: str, names: dict[str, str]) -> str:
 
     ``names`` maps the helper roles ``cmp``, ``p1``, ``deep``, ``iter`` to the names they have at run time.
     """
-    tree = ast.parse(source)
-    tree = _Harden(names).visit(tree)
-    ast.fix_missing_locations(tree)
-    return ast.unparse(tree)
+    return ast.unparse(harden_tree(ast.parse(source), names))
 
 
-def _imported_modules(sources: list[str]) -> list[str]:
+def harden_tree(tree: ast.Module, names: dict[str, str]) -> ast.Module:
+    """`harden` on a parsed module, in place; the result compiles as is."""
+    return _Harden(names).visit(tree)
+
+
+def _imported_modules(trees: list[ast.Module]) -> list[str]:
     mods: set[str] = set()
-    for src in sources:
-        for node in ast.walk(ast.parse(src)):
+    for tree in trees:
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 mods.update(a.name for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -464,14 +480,13 @@ def build_harness(
         task_setup = ""
         labels = ["check code", f"{spec.check_name}({spec.entry_point})"]
     sources = prep + cases
-    modules = _imported_modules(sources)
+    trees = [ast.parse(src) for src in sources]
+    modules = _imported_modules(trees)
     if hardened:
-        sources = [harden(s, names) for s in sources]
-    compiled = base64.b64encode(
-        marshal.dumps(
-            tuple(compile(src, f"<assay-test-{i}>", "exec") for i, src in enumerate(sources))
-        )
-    ).decode("ascii")
+        trees = [harden_tree(t, names) for t in trees]
+        sources = [ast.unparse(t) for t in trees]  # for an interpreter that needs the source
+    codes = tuple(compile(t, f"<assay-test-{i}>", "exec") for i, t in enumerate(trees))
+    compiled = base64.b64encode(marshal.dumps(codes)).decode("ascii")
     setup = _LOADER.format(
         boot=boot,
         cache_tag=sys.implementation.cache_tag,
