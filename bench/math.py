@@ -26,8 +26,8 @@ import sys
 
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # standard library's `math`: drop the folder before anything imports `math`.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
+_HERE = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.realpath(os.path.abspath(p or ".")) != _HERE]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
