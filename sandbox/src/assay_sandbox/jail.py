@@ -109,6 +109,12 @@ def drop_bounding_set() -> bool:
     return ok
 
 
+def sethostname(name: str) -> None:
+    """Best effort (the uts namespace only); no ``socket`` import in the server for this."""
+    raw = name.encode()
+    _libc.sethostname(raw, len(raw))
+
+
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
 

@@ -96,24 +96,52 @@ def _nonblock(fd: int) -> None:
     os.set_blocking(fd, False)
 
 
+TICK_S = 0.02  # how often a running program's pipes are emptied
+F_SETPIPE_SZ = 1031
+
+
+def _pipe_max() -> int:
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            return min(int(f.read()), 1 << 20)
+    except (OSError, ValueError):
+        return 0
+
+
+PIPE_SIZE = _pipe_max()
+
+
+def big_pipe() -> tuple[int, int]:
+    """A pipe with a large buffer (up to 1 MiB), so a program rarely waits for the zygote."""
+    r, w = os.pipe()
+    if PIPE_SIZE:
+        try:
+            fcntl.fcntl(r, F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            pass
+    return r, w
+
+
 def supervise(
     pid: int, sinks: dict[int, Sink], stdin_fd: int | None, stdin_data: bytes, deadline: float
 ) -> tuple[int | None, str | None, Any]:
-    """Pump pipes until ``pid`` exits, the deadline passes or a sink overflows.
+    """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
 
-    Returns (wait status or None if still running, why it was stopped, rusage). Reader fds are
-    closed by the caller; whatever is still buffered is drained after the kill.
+    The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every
+    write would otherwise wake the zygote (on a loaded machine each wake-up is a trip through
+    the scheduler). The pipes are large and emptied every `TICK_S`, and once more at the end.
+    Returns (wait status, why it was stopped, rusage); the caller closes the reader fds.
     """
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     for fd in sinks:
         _nonblock(fd)
-        poller.register(fd, select.POLLIN)
     pending = memoryview(stdin_data)
     if stdin_fd is not None:
+        _nonblock(stdin_fd)
+        pending = _feed(stdin_fd, pending)
         if pending:
-            _nonblock(stdin_fd)
             poller.register(stdin_fd, select.POLLOUT)
         else:
             os.close(stdin_fd)
@@ -127,38 +155,19 @@ def supervise(
             if left <= 0:
                 stopped = "timeout"
                 break
-            events = poller.poll(max(1, int(left * 1000)))
-            for fd, _ev in events:
-                if fd == pidfd:
-                    continue
-                if fd == stdin_fd:
-                    try:
-                        n = os.write(fd, pending[:65536])
-                        pending = pending[n:]
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError:  # the program closed its stdin
-                        pending = pending[:0]
-                    if not pending:
-                        poller.unregister(fd)
-                        os.close(fd)
-                        stdin_fd = None
-                    continue
-                sink = sinks[fd]
-                try:
-                    chunk = os.read(fd, 65536)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                if not chunk:
-                    poller.unregister(fd)
-                    continue
-                sink.feed(chunk)
-                if sink.overflow:
-                    stopped = "output_limit"
-            if stopped:
-                break
+            events = poller.poll(max(1, int(min(left, TICK_S) * 1000)))
             if any(fd == pidfd for fd, _ in events):
                 _, status, rusage = os.wait4(pid, 0)
+                break
+            if stdin_fd is not None and events:
+                pending = _feed(stdin_fd, pending)
+                if not pending:
+                    poller.unregister(stdin_fd)
+                    os.close(stdin_fd)
+                    stdin_fd = None
+            drain(sinks)
+            if any(sink.overflow for sink in sinks.values()):
+                stopped = "output_limit"
                 break
     finally:
         os.close(pidfd)
@@ -168,6 +177,19 @@ def supervise(
         os.kill(pid, signal.SIGKILL)
         _, status, rusage = os.wait4(pid, 0)
     return status, stopped, rusage
+
+
+def _feed(fd: int, pending: memoryview) -> memoryview:
+    """Write as much of ``pending`` as the pipe takes now; the rest is returned."""
+    while pending:
+        try:
+            n = os.write(fd, pending[: 1 << 20])
+        except (BlockingIOError, InterruptedError):
+            return pending
+        except OSError:  # the program closed its stdin: the rest is dropped
+            return pending[:0]
+        pending = pending[n:]
+    return pending
 
 
 def drain(sinks: dict[int, Sink]) -> None:
@@ -341,7 +363,7 @@ def child_call_cases(req: dict[str, Any], chan: Channel, cfg: dict[str, Any]) ->
     case_wall = float(req["case_wall_s"])
     cap = int(req["value_bytes"])
     for i, case in enumerate(req["cases"]):
-        r, w = os.pipe()
+        r, w = big_pipe()
         t0 = time.monotonic()
         pid = os.fork()
         if pid == 0:
@@ -560,10 +582,10 @@ class Zygote:
     def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         nonce = os.urandom(16).hex()
         work = self.prepare_work()
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        ch_r, ch_w = os.pipe()
+        in_r, in_w = big_pipe()
+        out_r, out_w = big_pipe()
+        err_r, err_w = big_pipe()
+        ch_r, ch_w = big_pipe()
         wall = float(limits["wall_s"])
         t0 = time.monotonic()
         pid = os.fork()
@@ -995,12 +1017,7 @@ def _enter_namespaces(cfg: dict[str, Any], in_fd: int, out_fd: int, notes: list[
         jail.prctl(jail.PR_SET_DUMPABLE, 0)
         os.setsid()
         jail.build_root(cfg.get("staging", "/tmp"), cfg["binds"], cfg.get("work", "/work"))
-        try:
-            import socket
-
-            socket.sethostname("sandbox")
-        except OSError:
-            pass
+        jail.sethostname("sandbox")
     except OSError as exc:
         write_frame(out_fd, {"op": "failed", "reason": f"building the sandbox root failed: {exc}"})
         os._exit(1)
