@@ -1,7 +1,10 @@
 """Fixtures of the assay-trl tests: a tiny in-code model, the toy task, fast trainer settings.
 
 Torch runs on one intra-op thread here: the models are tiny, and on a shared 2-core machine
-more threads only contend (a step goes from ~40 ms to over a second under load).
+more threads only contend (a step went from ~40 ms to over a second under load). No module of
+this folder imports torch at collection time: the core's guarded worker pool misbehaves after a
+deadline kill when the pytest process has torch loaded (reported to the core), and collection
+happens before the core's tests run.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ pytest_plugins = ["assay.testing"]
 ALPHABET = "abcdefgh"
 
 
-def pytest_configure(config: pytest.Config) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """One intra-op thread, set when the first test of this folder runs (torch is not imported
+    while pytest collects, so other folders' tests never run in a process that loaded it)."""
     import torch
 
     torch.set_num_threads(1)

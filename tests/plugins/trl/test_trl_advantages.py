@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from assay_trl.advantages import (
     discounted_returns,
@@ -17,7 +16,12 @@ from assay_trl.advantages import (
     zero_std_groups,
 )
 
-T = torch.tensor
+
+def T(data):
+    """``torch.tensor``; torch is imported on first use, not when pytest collects this file."""
+    import torch
+
+    return torch.tensor(data)
 
 
 @pytest.mark.parametrize(
@@ -44,6 +48,8 @@ def test_kl_token_rewards_puts_score_on_last_token_and_kl_everywhere() -> None:
 
 
 def test_kl_token_rewards_without_reference_and_empty_row() -> None:
+    import torch
+
     r = kl_token_rewards(T([3.0, 5.0]), torch.zeros(2, 2), None, T([[1, 1], [0, 0]]), beta=0.5)
     assert r.tolist() == [[0.0, 3.0], [0.0, 0.0]]
 
@@ -91,6 +97,8 @@ def test_gae_matches_textbook_and_ignores_padding(gamma, lam) -> None:
 
 
 def test_gae_with_lambda_one_and_zero_values_is_the_return() -> None:
+    import torch
+
     rewards = T([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
     mask = T([[1, 1, 1], [1, 1, 0]])
     adv, _ = gae(rewards, torch.zeros(2, 3), mask, 1.0, 1.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from pydantic import ValidationError
 
 import assay_trl
@@ -144,6 +143,8 @@ def test_dapo_overlong_buffer_adds_the_soft_penalty(tiny, toy_data, online_setti
 def test_ppo_critic_trains_and_is_checkpointed(
     tiny, toy_data, tmp_path, online_settings, logged
 ) -> None:
+    import torch
+
     model, tok = tiny
     settings = online_settings(max_steps=2, num_iterations=1, save_strategy="steps", save_steps=2)
     trainer = get_algorithm("ppo", settings).build(model, tok, toy_data, "char_fraction")

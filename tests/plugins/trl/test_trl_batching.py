@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import torch
-
 from assay_trl.batching import concat_rows, count_loss_tokens, select_rows
 
 PAD = 0
 
 
 def _batch(prompt_w: int, comp_w: int, n: int, start: int) -> dict:
+    import torch
+
     return {
         "prompt_ids": torch.arange(start, start + n * prompt_w).view(n, prompt_w) + 10,
         "prompt_mask": torch.ones(n, prompt_w, dtype=torch.long),
@@ -21,6 +21,8 @@ def _batch(prompt_w: int, comp_w: int, n: int, start: int) -> dict:
 
 
 def test_select_rows_keeps_scalars() -> None:
+    import torch
+
     b = _batch(2, 3, 4, 0)
     out = select_rows(b, torch.tensor([3, 1]))
     assert out["advantages"].tolist() == [3.0, 1.0]
@@ -42,6 +44,8 @@ def test_concat_rows_pads_prompts_left_and_completions_right() -> None:
 
 
 def test_count_loss_tokens_honours_tool_mask() -> None:
+    import torch
+
     b = _batch(1, 3, 2, 0)
     b["tool_mask"] = torch.tensor([[1, 0, 1], [0, 0, 1]])
     assert count_loss_tokens(b).item() == 3

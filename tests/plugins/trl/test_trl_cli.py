@@ -120,6 +120,15 @@ def test_cli_trains_in_process(tmp_path, capsys) -> None:
     assert "first_reward" in summary
 
 
+def test_cli_trains_a_preference_backend(tmp_path, capsys) -> None:
+    argv = ["train", "dpo", "--config", "dpo", "--output-dir", str(tmp_path / "dpo")]
+    argv += ["--set", "rounds=1", "--set", "max_steps=2", "--set", "trl.disable_tqdm=true"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [r["round"] for r in summary["rounds"]] == [0, "final"]
+    assert summary["steps"] == 2
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["TRL_EXPERIMENTAL_SILENCE"] = "1"

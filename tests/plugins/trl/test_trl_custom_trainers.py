@@ -7,7 +7,6 @@ batch it hands to the loss against the algorithm's definition.
 from __future__ import annotations
 
 import pytest
-import torch
 
 import assay
 from assay_trl import get_algorithm
@@ -56,6 +55,8 @@ def test_dapo_dynamic_sampling_keeps_only_informative_groups(
 def test_dapo_tops_up_with_dropped_groups_when_the_budget_is_spent(
     assay_registry, tiny, toy_data, online_settings
 ) -> None:
+    import torch
+
     model, tok = tiny
     trainer = get_algorithm(
         "dapo", online_settings(num_generations=G, max_num_gen_batches=2)
@@ -83,12 +84,16 @@ def test_dapo_without_dynamic_sampling_is_plain_grpo_batching(
 
 
 def _rewards_of_last_batch(trainer, n):
+    import torch
+
     return torch.tensor(list(trainer._logs["rewards"]["pipeline"])[-n:])
 
 
 def test_reinforce_pp_advantages_are_batch_normalised_returns(
     tiny, toy_data, online_settings
 ) -> None:
+    import torch
+
     model, tok = tiny
     trainer = get_algorithm("reinforce_pp", online_settings(num_generations=G)).build(
         model, tok, toy_data, "char_fraction"
@@ -111,6 +116,8 @@ def test_reinforce_pp_advantages_are_batch_normalised_returns(
 
 
 def test_reinforce_pp_group_baseline_centres_each_group(tiny, toy_data, online_settings) -> None:
+    import torch
+
     model, tok = tiny
     trainer = get_algorithm(
         "reinforce_pp", online_settings(num_generations=G, baseline="group", beta=0.0)

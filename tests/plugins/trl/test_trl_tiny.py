@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from assay_trl.tiny import SPECIAL_TOKENS, char_tokenizer, save_tiny, tiny_model_and_tokenizer
 
@@ -41,6 +40,8 @@ def test_model_matches_tokenizer_and_generates() -> None:
 
 
 def test_seed_makes_weights_reproducible() -> None:
+    import torch
+
     a, _ = tiny_model_and_tokenizer(seed=3)
     b, _ = tiny_model_and_tokenizer(seed=3)
     c, _ = tiny_model_and_tokenizer(seed=4)
