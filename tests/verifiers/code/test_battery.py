@@ -168,6 +168,28 @@ FORGE_VIA_SETTRACE = (
     "sys.settrace(tracer)\n"
     "def add(a, b):\n    return 0\n"
 )
+FORGE_VIA_SIGNAL_HANDLER = (
+    "import signal, os\n"
+    "def _h(signum, frame):\n"
+    "    f = frame\n"
+    "    while f is not None:\n"
+    "        s, req = f.f_locals.get('send'), f.f_locals.get('req')\n"
+    "        if s is not None and req is not None:\n"
+    "            for i in range(len(req['statements'])):\n"
+    "                s(t='stmt', i=i, ok=True)\n"
+    "            s(t='done')\n"
+    "            os._exit(0)\n"
+    "        f = f.f_back\n"
+    "signal.signal(signal.SIGUSR1, _h)\n"
+    "def add(a, b):\n    os.kill(os.getpid(), signal.SIGUSR1)\n    return 0\n"
+)
+FORGE_VIA_FRESH_SIGNAL_MODULE = (
+    "import _imp, importlib.util, os\n"
+    "_sig = _imp.create_builtin(importlib.util.find_spec('_signal'))\n"
+    + FORGE_VIA_SIGNAL_HANDLER.split("\n", 1)[1]
+    .replace("signal.signal(", "_sig.signal(")
+    .replace("signal.SIGUSR1", "10")
+)
 MEMORY_HUNT = (
     "import re, os\n"
     "def add(a, b):\n"
@@ -225,6 +247,8 @@ STATEMENT_TRICKS = {
     "forge the channel via a traceback": FORGE_VIA_TRACEBACK,
     "forge the channel via exc_info": FORGE_VIA_EXC_INFO,
     "forge the channel via settrace": FORGE_VIA_SETTRACE,
+    "forge the channel via a signal handler": FORGE_VIA_SIGNAL_HANDLER,
+    "forge via a fresh _signal module": FORGE_VIA_FRESH_SIGNAL_MODULE,
     "hunt the secret in /proc/self/mem": MEMORY_HUNT,
     "subprocess reading memory": SUBPROCESS_READER,
     "rebind harness globals": GLOBALS_TAMPER,
@@ -293,7 +317,10 @@ def test_a_crash_is_reported_as_a_crash_not_a_timeout(battery_scores: dict) -> N
         for trick in ("segfault", "SIGKILL self"):
             s = battery_scores[f"{form}: {trick}"]
             assert s.details["status"] == "crash", (form, trick, s)
-        assert battery_scores[f"{form}: infinite loop"].details["status"] == "timeout"
+        loop = battery_scores[f"{form}: infinite loop"]  # the per-case limit, or the total one
+        assert (
+            "TimeoutError" in loop.details["first_failure"] or loop.details["status"] == "timeout"
+        )
         assert battery_scores[f"{form}: memory bomb"].details["status"] in ("memory", "failed")
 
 

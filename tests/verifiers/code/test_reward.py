@@ -102,6 +102,18 @@ def test_partial_credit_is_the_fraction_of_cases(
     assert a.value == 0.0
 
 
+def test_a_slow_assert_times_out_alone(partial_reward: CodeReward) -> None:
+    """Per-case limit in the asserts form: the looping case fails, the others still count."""
+    program = ADD + "def spin():\n    while True:\n        pass\n"
+    tests = {
+        "type": "asserts",
+        "asserts": ["assert add(1, 2) == 3", "assert spin()", "assert add(2, 2) == 4"],
+    }
+    [s] = partial_reward.score([sample(program, tests)])
+    assert s.value == pytest.approx(2 / 3), s
+    assert "TimeoutError" in s.details["first_failure"]
+
+
 BAD_TESTS = [
     None,
     {"type": "asserts"},

@@ -211,7 +211,7 @@ def _imported_modules(trees: list[ast.Module]) -> list[str]:
 # Every name the inner functions use is bound here, at boot, before the candidate can patch
 # builtins; nothing of it stays reachable from the shared namespace.
 _RUNTIME = r"""
-def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden):
+def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden, _case_s):
     import builtins as _b
     import os as _os
     import sys as _sys
@@ -219,6 +219,8 @@ def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden):
     _type, _id, _len, _iter, _dict, _set = type, id, len, iter, dict, set
     _str, _int, _range, _frozenset = str, int, range, frozenset
     _TypeError, _ValueError, _Exception = TypeError, ValueError, Exception
+    _TimeoutError, _getattr = TimeoutError, getattr
+    from signal import setitimer as _setitimer
     _compile, _exec, _import_fn = compile, exec, __import__
     _basename, _realpath, _fspath = _os.path.basename, _os.path.realpath, _os.fspath
     _ops = {
@@ -331,7 +333,14 @@ def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden):
             _state.append(t)
         t = _state[0]
         before = _dict(t)
-        _exec(_codes[i], t)
+        if _case_s:  # a soft per-case limit; the sandbox's wall clock is the hard one
+            _orig_signal(14, _on_alarm)  # SIGALRM
+            _setitimer(0, _case_s)  # ITIMER_REAL
+        try:
+            _exec(_codes[i], t)
+        finally:
+            if _case_s:
+                _setitimer(0, 0)
         for k, v in _dict.items(t):
             if _type(v) is type and before.get(k) is not v:
                 _trusted.add(v)  # a class the trusted test code defined
@@ -390,13 +399,43 @@ def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden):
         _ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
     except _Exception:
         pass
+
+    # Signal handlers receive the interrupted frame, and installing one raises no audit event:
+    # handlers now get None for it. The original installer stays in this closure only, and
+    # `_imp.create_builtin` may no longer build a fresh `_signal` module with a new one.
+    import _imp
+    import _signal
+    import signal as _signal_py
+    _orig_signal, _orig_create, _callable = _signal.signal, _imp.create_builtin, callable
+
+    def _safe_signal(signalnum, handler):
+        if _callable(handler):
+            user = handler
+
+            def handler(signum, frame):
+                return user(signum, None)
+
+        return _orig_signal(signalnum, handler)
+
+    def _safe_create_builtin(spec):
+        if _getattr(spec, "name", None) in ("_signal", "_imp"):
+            raise ImportError("blocked by the test harness: a second " + _str(spec.name))
+        return _orig_create(spec)
+
+    _signal.signal = _safe_signal
+    _signal_py.signal = _safe_signal
+    _imp.create_builtin = _safe_create_builtin
+
+    def _on_alarm(signum, frame):
+        raise _TimeoutError("the test case ran past its time limit")
+
     _sys.addaudithook(_guard)
 """
 
 # The setup's first lines: load the runtime from marshalled code when the sandbox runs this very
 # interpreter (a fraction of the cost of compiling its source each run), else from source.
 _LOADER = """\
-def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names):
+def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names, _case_s):
     import binascii, marshal, sys
     _g = {{"__builtins__": __builtins__, "__name__": "assay_harness"}}
     if sys.implementation.cache_tag == {cache_tag!r}:
@@ -405,7 +444,7 @@ def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names):
     else:
         exec(compile({source!r}, "<assay-harness>", "exec"), _g)
         _compiled = None
-    _g["_assay_boot"](_ns, _nonce, _sources, _compiled, _modules, _names)
+    _g["_assay_boot"](_ns, _nonce, _sources, _compiled, _modules, _names, _case_s)
 {boot}({args})
 del {boot}
 """
@@ -454,9 +493,16 @@ class Harness:
 
 
 def build_harness(
-    spec: AssertsTests | CheckTests, *, hardened: bool = True, tag: str | None = None
+    spec: AssertsTests | CheckTests,
+    *,
+    hardened: bool = True,
+    tag: str | None = None,
+    case_timeout: float | None = None,
 ) -> Harness:
     """The setup and statements that run ``spec``'s tests against a loaded candidate.
+
+    ``case_timeout`` (seconds) bounds each test statement softly (``TimeoutError`` in the
+    statement, later statements still run); the sandbox's wall clock bounds the whole run.
 
     ``tag`` makes the runtime's names (default: random per call); a caller may reuse one to
     cache harnesses. The per-run secret goes in at `Harness.render`.
@@ -492,7 +538,10 @@ def build_harness(
         cache_tag=sys.implementation.cache_tag,
         runtime=_runtime_blob(),
         source=_RUNTIME,
-        args=f"globals(), {NONCE!r}, {sources!r}, {compiled!r}, {modules!r}, {names!r}",
+        args=(
+            f"globals(), {NONCE!r}, {sources!r}, {compiled!r}, {modules!r}, {names!r}, "
+            f"{case_timeout!r}"
+        ),
     )
     if task_setup.strip():  # the candidate may rely on the task's imports
         setup += task_setup + "\n" + _TRIGGER.format(tag=tag, key=f"{NONCE}:-1")

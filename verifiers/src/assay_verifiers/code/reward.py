@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assay import Reward, Sample, Score
 
 from .compare import OutputMode, outputs_match, short, values_equal
-from .extract import defined_names, extract_program, parses
+from .extract import defined_names, extract_program, fenced_blocks, parses
 from .harness import Harness, build_harness
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
@@ -162,8 +162,8 @@ class CodeReward(Reward):
         entry = _entry_point(spec)
         prefix = spec.prefix
         prompt = s.prompt_text
-        if prefix is None and entry and prompt and entry in defined_names(prompt):
-            prefix = prompt  # HumanEval: the prompt is the start of the program
+        if prefix is None and entry and prompt:
+            prefix = _prompt_prefix(prompt, entry)  # HumanEval: the prompt starts the program
         found = extract_program(s.completion_text, prefix=prefix, entry_point=entry)
         program = found.program
         if not program.strip():
@@ -185,6 +185,8 @@ class CodeReward(Reward):
         start = time.perf_counter()
         try:
             score = self._dispatch(job)
+        except _BadArguments as e:
+            return Score.unverifiable(f"call arguments the sandbox cannot carry: {e}")
         except Exception as e:  # the sandbox itself failed: not the candidate's fault
             return Score.error(f"sandbox failed: {type(e).__name__}: {short(str(e), 200)}")
         score.details.setdefault("duration_s", round(time.perf_counter() - start, 4))
@@ -221,7 +223,9 @@ class CodeReward(Reward):
             if h is not None:
                 self._harnesses.move_to_end(key)
                 return h
-        h = build_harness(spec, hardened=self.opts.harden, tag=self._tag)
+        h = build_harness(
+            spec, hardened=self.opts.harden, tag=self._tag, case_timeout=self.opts.case_timeout
+        )
         with self._lock:
             self._harnesses[key] = h
             while len(self._harnesses) > _HARNESS_CACHE:
@@ -249,8 +253,7 @@ class CodeReward(Reward):
         passed, first, statuses = 0, None, []
         for i, (case, r) in enumerate(zip(spec.cases, results, strict=True)):
             statuses.append(r.status)
-            if r.status == "error" and _is_sandbox_error(r):
-                raise RuntimeError(getattr(r, "reason", "") or "sandbox error")
+            _raise_on_sandbox_failure(r)
             if r.status != "ok" or (getattr(r, "exit_code", 0) or 0) != 0:
                 why = _describe_failure(r)
                 first = first or f"case {i}: {why}"
@@ -267,6 +270,7 @@ class CodeReward(Reward):
         passed, first, statuses = 0, None, []
         for i, (case, r) in enumerate(zip(spec.cases, results, strict=True)):
             statuses.append(r.status)
+            _raise_on_sandbox_failure(r)
             if r.status != "ok":
                 first = first or f"case {i}: {_describe_failure(r)}"
                 continue
@@ -388,8 +392,34 @@ def _callable_entry(program: str, fn_name: str) -> tuple[str, str]:
     )
 
 
-def _is_sandbox_error(r: Any) -> bool:
-    return getattr(r, "status", None) == "error" and not getattr(r, "error", None)
+# Reasons the sandbox gives with status "error" that are the candidate's doing.
+_CANDIDATE_ERRORS = ("unencodable", "undecodable", "exited with status", "the program exited")
+
+
+class _BadArguments(ValueError):
+    """A ``call`` case whose arguments the sandbox cannot carry (the test's fault)."""
+
+
+def _raise_on_sandbox_failure(r: Any) -> None:
+    """Raise when a case failed because of the sandbox or the test, not the candidate."""
+    if getattr(r, "status", None) != "error":
+        return
+    reason = str(getattr(r, "reason", "") or getattr(r, "error", "") or "")
+    if reason.startswith(_CANDIDATE_ERRORS):
+        return  # e.g. a return value that cannot come back, an exit before returning
+    if reason.startswith("arguments:"):
+        raise _BadArguments(reason)
+    raise RuntimeError(reason or "sandbox error")
+
+
+def _prompt_prefix(prompt: str, entry: str) -> str | None:
+    """The prompt (or its fenced block) when it defines ``entry``: the start of the program."""
+    if entry in defined_names(prompt):
+        return prompt
+    for _, body in reversed(fenced_blocks(prompt)):
+        if entry in defined_names(body):
+            return body
+    return None
 
 
 def _describe_failure(r: Any) -> str:
