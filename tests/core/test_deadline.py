@@ -138,3 +138,58 @@ def test_guarded_pool_from_asyncio_does_not_block_the_loop():
             return ticks
 
     assert asyncio.run(main()) >= 5
+
+
+def test_workers_survive_the_thread_that_started_them():
+    with GuardedPool(1) as pool:
+        t = threading.Thread(target=lambda: pool.call(os.getpid, timeout=5))
+        t.start()
+        t.join()
+        time.sleep(0.2)
+        assert pool.call(pow, 2, 5, timeout=5) == 32  # same worker, still alive
+        assert pool.kills == 0
+
+
+def _pool_in_daemon(q):
+    with GuardedPool(1) as pool:
+        q.put(pool.call(pow, 3, 3, timeout=5))
+
+
+def test_guarded_pool_works_inside_a_daemonic_process():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_pool_in_daemon, args=(q,), daemon=True)
+    p.start()
+    assert q.get(timeout=20) == 27
+    p.join(10)
+
+
+def _allocate(mb):
+    return len(bytearray(mb * 1024 * 1024))
+
+
+def test_memory_cap_is_on_top_of_the_inherited_image():
+    ballast = bytearray(600 * 1024 * 1024)  # the parent is already big when the worker forks
+    with GuardedPool(1, memory_mb=300) as pool:
+        assert pool.call(_allocate, 100, timeout=10) == 100 * 1024 * 1024
+        with pytest.raises(MemoryError):
+            pool.call(_allocate, 1000, timeout=10)
+    del ballast
+
+
+def test_deadline_includes_waiting_for_a_free_worker():
+    with GuardedPool(1) as pool:
+        pool.warm()
+        t = threading.Thread(
+            target=lambda: pytest.raises(DeadlineExceeded, pool.call, _spin, timeout=1.5)
+        )
+        t.start()
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        with pytest.raises(DeadlineExceeded, match="no worker became free"):
+            pool.call(pow, 2, 2, timeout=0.5)
+        assert time.perf_counter() - t0 < 1.0
+        t.join()
+        assert pool.call(pow, 2, 2, timeout=5) == 4

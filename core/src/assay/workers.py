@@ -37,20 +37,30 @@ _MB = 1024 * 1024
 
 
 def _mp_context() -> Any:
+    """The multiprocessing context for process executors (``ASSAY_MP_START``, fork by default)."""
     method = os.environ.get("ASSAY_MP_START", "fork" if hasattr(os, "fork") else "spawn")
     return mp.get_context(method)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphaned workers)."""
+def _vm_size() -> int:
+    """This process's virtual size in bytes (a forked worker starts with the same)."""
     try:
-        import ctypes
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except Exception:  # not Linux: best effort
-        pass
+
+def _watch_parent(ppid: int) -> None:
+    """Exit as soon as the parent is gone (no orphaned workers, even mid-computation).
+
+    PR_SET_PDEATHSIG would fire when the *thread* that forked us exits, which kills workers
+    started from short-lived threads; polling the parent pid has no such trap.
+    """
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != ppid:
+            os._exit(1)
 
 
 def _worker_main(
@@ -58,13 +68,16 @@ def _worker_main(
     memory_mb: int | None,
     initializer: Callable[..., Any] | None,
     initargs: tuple[Any, ...],
+    ppid: int,
 ) -> None:
-    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
     if memory_mb:
         import resource
 
-        limit = int(memory_mb) * _MB
+        # The cap is on top of the image inherited from the parent (with torch loaded that
+        # alone is gigabytes of address space).
+        limit = _vm_size() + int(memory_mb) * _MB
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if initializer is not None:
@@ -90,30 +103,59 @@ def _worker_main(
 
 
 class _Worker:
-    def __init__(self, ctx: Any, memory_mb: int | None, initializer: Any, initargs: tuple) -> None:
-        parent, child = ctx.Pipe(duplex=True)
-        self.conn: Connection = parent
-        self.proc = ctx.Process(
-            target=_worker_main,
-            args=(child, memory_mb, initializer, initargs),
-            daemon=True,
-            name="assay-worker",
-        )
-        self.proc.start()
+    """One forked worker process and its pipe.
+
+    Forked directly (not through `multiprocessing.Process`) so that pools also work inside
+    daemonic processes, such as `multiprocessing.Pool` workers.
+    """
+
+    def __init__(self, memory_mb: int | None, initializer: Any, initargs: tuple) -> None:
+        parent, child = mp.Pipe(duplex=True)
+        ppid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                parent.close()
+                _worker_main(child, memory_mb, initializer, initargs, ppid)
+            except BaseException:  # noqa: BLE001
+                code = 70
+            finally:
+                os._exit(code)
         child.close()
+        self.pid = pid
+        self.conn: Connection = parent
+        self.exitcode: int | None = None
+
+    def _reap(self, block: bool) -> int | None:
+        if self.exitcode is None:
+            try:
+                pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                self.exitcode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.exitcode = os.waitstatus_to_exitcode(status)
+        return self.exitcode
+
+    def exit_status(self, wait: float = 1.0) -> int | None:
+        """The worker's exit code (negative: killed by that signal), waiting up to ``wait`` s."""
+        end = time.monotonic() + wait
+        while self._reap(block=False) is None and time.monotonic() < end:
+            time.sleep(0.005)
+        return self.exitcode
 
     def kill(self) -> None:
-        if self.proc.pid is not None and self.proc.exitcode is None:
+        if self._reap(block=False) is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.join(timeout=5)
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap(block=True)
         self.conn.close()
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.conn.send(None)
-        self.proc.join(timeout=1)
-        if self.proc.exitcode is None:
+        if self.exit_status(wait=1.0) is None:
             self.kill()
         else:
             self.conn.close()
@@ -136,7 +178,8 @@ class GuardedPool:
     """A pool of worker processes that run calls with a hard deadline and a memory cap.
 
     Thread-safe: any number of threads may `call` at once; each call takes an idle worker.
-    Workers start lazily, are replaced when killed, and die with the parent process.
+    Workers start lazily, are replaced when killed, and exit when the parent process dies.
+    ``memory_mb`` caps each worker's address space *on top of* the image it inherits.
     """
 
     def __init__(
@@ -153,7 +196,6 @@ class GuardedPool:
         self.memory_mb = memory_mb
         self._initializer = initializer
         self._initargs = initargs
-        self._ctx = _mp_context()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -173,19 +215,29 @@ class GuardedPool:
             self._started = 0
 
     def _spawn(self) -> _Worker:
-        return _Worker(self._ctx, self.memory_mb, self._initializer, self._initargs)
+        return _Worker(self.memory_mb, self._initializer, self._initargs)
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, timeout: float | None = None) -> _Worker:
         if self._closed:
             raise RuntimeError("GuardedPool is closed")
         self._check_fork()
         with self._lock:
             if self._idle.empty() and self._started < self.size:
                 self._started += 1
-                w = self._spawn()
+                try:
+                    w = self._spawn()
+                except BaseException:
+                    self._started -= 1
+                    raise
                 self._all.add(w)
                 return w
-        return self._idle.get()
+        try:
+            return self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise DeadlineExceeded(
+                f"no worker became free within the {timeout:g} s deadline "
+                f"({self.size} busy); not run"
+            ) from None
 
     def _release(self, w: _Worker) -> None:
         if self._closed:
@@ -216,10 +268,15 @@ class GuardedPool:
     ) -> Any:
         """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs past ``timeout`` seconds.
 
-        Raises `DeadlineExceeded` on timeout, `WorkerCrashed` if the worker died, and re-raises
-        whatever ``fn`` raised. ``fn`` must be picklable (a module-level function).
+        The deadline covers the whole call, waiting for a free worker included, so a caller
+        always gets an answer within ``timeout`` (plus the kill). Raises `DeadlineExceeded` on
+        timeout, `WorkerCrashed` if the worker died, and re-raises whatever ``fn`` raised.
+        ``fn`` must be picklable (a module-level function).
         """
-        w = self._acquire()
+        end = None if timeout is None else time.monotonic() + timeout
+        w = self._acquire(timeout)
+        if end is not None:
+            timeout = max(end - time.monotonic(), 0.0)
         try:
             w.conn.send((fn, args, kwargs))
         except Exception:
@@ -235,9 +292,7 @@ class GuardedPool:
         try:
             ok, value = w.conn.recv()
         except (EOFError, OSError):
-            code = w.proc.exitcode
-            w.proc.join(timeout=1)
-            code = w.proc.exitcode if code is None else code
+            code = w.exit_status(wait=1.0)
             self._replace(w)
             raise WorkerCrashed(_describe_exit(code, self.memory_mb)) from None
         self._release(w)

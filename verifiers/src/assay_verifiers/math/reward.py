@@ -77,18 +77,6 @@ _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
 _OPERATOR = re.compile(r"[-+*/^=<>]|\\[a-zA-Z]")
 
 
-def _vm_size_mb() -> int:
-    """The current process's virtual size (a forked worker starts with it)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    return 0
-
-
 def _number_text(x: Any) -> str:
     """A number as plain digits: ``1e-05`` -> ``0.00001`` (no exponent for the parser to misread)."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -161,10 +149,8 @@ class MathReward(Reward):
                 o: MathOptions = self.options  # type: ignore[assignment]
                 self._tol = Tolerance(rel_tol=o.rel_tol, strict=o.strict)
                 size = o.workers or min(2, os.cpu_count() or 1)
-                self._pool = GuardedPool(size, memory_mb=_vm_size_mb() + o.memory_mb)
-                # Workers die with the *thread* that forked them (PR_SET_PDEATHSIG is per
-                # thread), so every call, and so every fork of a replacement worker, runs on
-                # these long-lived threads rather than on short-lived callers' threads.
+                self._pool = GuardedPool(size, memory_mb=o.memory_mb)  # on top of the image
+                # Distinct pending pairs of a batch run side by side, one thread per worker.
                 self._threads = ThreadPoolExecutor(size, thread_name_prefix="assay-math")
             return self._pool
 
