@@ -81,14 +81,14 @@ def test_online_paper_settings_reach_trl(name, expected, tmp_path) -> None:
 @pytest.mark.parametrize(("name", "expected"), PREF_SETTINGS)
 def test_preference_paper_settings_reach_trl(name, expected, tmp_path) -> None:
     algo = get_algorithm(name, output_dir=str(tmp_path))
-    args = algo._load(algo.config_path)(**algo.trl_kwargs())
+    args = algo.load_class(algo.config_path)(**algo.trl_kwargs())
     for key, value in expected.items():
         assert getattr(args, key) == value, key
 
 
 def test_ipo_is_a_dpo_loss_type(tmp_path) -> None:
     algo = get_algorithm("dpo", output_dir=str(tmp_path), loss_type="ipo", beta=0.5)
-    args = algo._load(algo.config_path)(**algo.trl_kwargs())
+    args = algo.load_class(algo.config_path)(**algo.trl_kwargs())
     assert args.loss_type == ["ipo"] and args.beta == 0.5
 
 

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assay.interfaces import Algorithm
 
+from .errors import TrainerUnavailable
+
+TESTED_TRL = "1.16"
+
 # Config fields that are ours, never passed to TRL.
 ASSAY_ONLY = frozenset({"trl", "log_components", "dtype"})
 
@@ -71,6 +75,25 @@ class TRLAlgorithm(Algorithm):
             data = dict(config or {})
         data.update(overrides)
         self.config = self.Config.model_validate(data)
+
+    def load_class(self, dotted: str) -> Any:
+        """``"module:Attr"`` imported now (TRL loads only when a backend trains); a missing one
+        raises `TrainerUnavailable` naming the TRL version this plugin was tested with."""
+        import importlib
+        import os
+
+        module, attr = dotted.split(":")
+        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            import trl
+
+            raise TrainerUnavailable(
+                f"{self.name}: {module}.{attr} is not in the installed TRL {trl.__version__} "
+                f"(TRL removes experimental trainers without warning); assay-trl's {self.name} "
+                f"backend was tested with TRL {TESTED_TRL}: pip install 'trl=={TESTED_TRL}.*'"
+            ) from exc
 
     def fixed(self) -> dict[str, Any]:
         """TRL settings this algorithm prescribes (its paper's choices) beyond the config fields."""

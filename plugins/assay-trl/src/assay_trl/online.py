@@ -8,7 +8,6 @@ component per step through TRL's own logging.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -48,15 +47,11 @@ class OnlineAlgorithm(TRLAlgorithm):
     trainer_path: ClassVar[str] = "trl:GRPOTrainer"
     config_path: ClassVar[str] = "trl:GRPOConfig"
 
-    def _load(self, dotted: str) -> Any:
-        module, attr = dotted.split(":")
-        return getattr(importlib.import_module(module), attr)
-
     def trainer_class(self) -> Any:
-        return self._load(self.trainer_path)
+        return self.load_class(self.trainer_path)
 
     def args_class(self) -> Any:
-        return self._load(self.config_path)
+        return self.load_class(self.config_path)
 
     def extra_reward_funcs(self) -> list[tuple[Any, float]]:
         """Reward functions the algorithm itself adds (e.g. DAPO's overlong penalty)."""

@@ -12,9 +12,7 @@ with ``evaluate`` a final entry scores fresh samples from the trained policy.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -22,14 +20,12 @@ from pydantic import Field
 
 from .algorithm import TrainConfig, TRLAlgorithm
 from .data import load_prompts
-from .errors import NoPreferencePairs, TrainError, TrainerUnavailable
+from .errors import NoPreferencePairs, TrainError
 from .loading import ensure_on_disk, load_model_and_tokenizer, snapshot
 from .pairs import best_worst_pairs, score_groups, unpaired_examples
 from .rewards import trl_reward_funcs
 
 logger = logging.getLogger(__name__)
-
-TESTED_TRL = "1.16"
 
 
 class PreferenceConfig(TrainConfig):
@@ -82,20 +78,6 @@ class PreferenceAlgorithm(TRLAlgorithm):
     def assay_fields(self) -> set[str]:
         return set(SAMPLING_FIELDS)
 
-    def _load(self, dotted: str) -> Any:
-        module, attr = dotted.split(":")
-        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            import trl
-
-            raise TrainerUnavailable(
-                f"{self.name}: {module}.{attr} is not in the installed TRL {trl.__version__} "
-                f"(TRL removes experimental trainers without warning); assay-trl's {self.name} "
-                f"backend was tested with TRL {TESTED_TRL}: pip install 'trl=={TESTED_TRL}.*'"
-            ) from exc
-
     def _sampler(self, model: Any, tokenizer: Any) -> Any:
         c = self.config
         opts = {
@@ -137,8 +119,8 @@ class PreferenceAlgorithm(TRLAlgorithm):
                 f"{self.name}: resuming is for the online backends; a preference run restarts "
                 "from its last round's saved model (config.output_dir/round-N)"
             )
-        trainer_cls = self._load(self.trainer_path)
-        args_cls = self._load(self.config_path)
+        trainer_cls = self.load_class(self.trainer_path)
+        args_cls = self.load_class(self.config_path)
         model, tokenizer = load_model_and_tokenizer(model, tokenizer, dtype=c.dtype, seed=c.seed)
         prompts = load_prompts(dataset)
         funcs, weights = trl_reward_funcs(pipeline, components=False)
