@@ -356,3 +356,21 @@ def test_no_capabilities_and_no_privileges(process_pool: SandboxPool) -> None:
     for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(fields[cap], 16) == 0, (cap, fields)
     assert fields["NoNewPrivs"] == "1" and fields["Seccomp"] == "2" and fields["Uid"] == "1000"
+
+
+DATACLASS = (
+    "import dataclasses, pickle\n"
+    "@dataclasses.dataclass(frozen=True)\nclass Pair:\n    a: 'int'\n    b: int\n"
+    "def add(a, b):\n    p = pickle.loads(pickle.dumps(Pair(a, b)))\n    return p.a + p.b\n"
+)
+
+
+def test_program_is_a_real_module(process_pool: SandboxPool) -> None:
+    # dataclasses and pickle look the program's module up in sys.modules
+    assert process_pool.call(DATACLASS, "add", [1, 2]).value == 3
+    assert (
+        process_pool.run_script(DATACLASS + "print(add(2, 2), __name__)").stdout == "4 __main__\n"
+    )
+    assert process_pool.run_statements(DATACLASS, ["assert add(1, 1) == 2"]).completed == 1
+    cases = process_pool.run_cases(DATACLASS, [CallCase(fn_name="add", args=[3, 4])])
+    assert cases[0].value == 7

@@ -273,9 +273,15 @@ def _print_exc(exc: BaseException) -> None:
 
 
 def _namespace(name: str) -> dict[str, Any]:
+    """A fresh module registered as ``sys.modules[name]`` (dataclasses, pickle, typing need it)."""
     import builtins
+    import types
 
-    return {"__name__": name, "__builtins__": builtins, "__file__": "/work/main.py"}
+    module = types.ModuleType(name)
+    module.__file__ = "/work/main.py"
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules[name] = module  # in the child only: the zygote's own modules stay as they are
+    return module.__dict__
 
 
 def _resolve(ns: dict[str, Any], fn_name: str) -> Any:
