@@ -167,3 +167,32 @@ def test_package_exports() -> None:
     assert assay_trl.get_algorithm("grpo").config.beta == 0.04
     with pytest.raises(KeyError, match="known"):
         assay_trl.get_algorithm("nope")
+
+
+CHAT = [{"prompt": [{"role": "user", "content": p}]} for p in ["abc", "bcd", "cde", "def"] * 4]
+
+
+@pytest.mark.parametrize("name", ["grpo", "remax", "reinforce_pp"])
+def test_chat_datasets_train_and_score_the_assistant_message(name, online_settings, logged):
+    trainer = get_algorithm(
+        name, online_settings(max_steps=2, per_device_train_batch_size=8)
+    ).train("tiny:abcdefgh", dataset=CHAT, pipeline="char_fraction")
+    completion = list(trainer._logs["completion"])[0]
+    assert completion[0]["role"] == "assistant"
+    rewards = logged(trainer, "reward")
+    assert rewards and all(0.0 <= r <= 1.0 for r in rewards)
+
+
+def test_chat_dataset_for_preference_pairs(tmp_path):
+    trainer = get_algorithm(
+        "dpo",
+        output_dir=str(tmp_path),
+        k=4,
+        max_new_tokens=6,
+        max_steps=1,
+        save_strategy="no",
+        trl={"disable_tqdm": True},
+    ).train("tiny:abcdefgh", dataset=CHAT, pipeline="char_fraction")
+    assert trainer.assay_history[0]["pairs"] > 0
+    row = trainer.train_dataset[0]
+    assert row["chosen"][-1]["role"] == "assistant"

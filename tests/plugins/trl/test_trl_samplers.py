@@ -54,3 +54,11 @@ def test_registered_samplers_match_the_machine() -> None:
     assert [s.name for s in samplers()] == (
         ["transformers", "vllm"] if has_vllm else ["transformers"]
     )
+
+
+def test_chat_prompts_use_the_chat_template(tiny) -> None:
+    model, tok = tiny
+    chat = [[{"role": "user", "content": "abc"}]]
+    out = TransformersSampler(model, tok, max_new_tokens=4, seed=0).sample(chat, k=2)
+    text = TransformersSampler(model, tok, max_new_tokens=4, seed=0).sample(["abc"], k=2)
+    assert out == text  # the tiny template renders the messages' contents

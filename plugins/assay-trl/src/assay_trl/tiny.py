@@ -19,11 +19,16 @@ if TYPE_CHECKING:
 
 DEFAULT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789 +-=?.,:"
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
+# Chat messages render as their contents run together (no role markers: the alphabet is tiny).
+CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
 TINY_NAME = "tiny"  # the model name recipes use to ask for this model
 
 
 def char_tokenizer(alphabet: str = DEFAULT_ALPHABET) -> PreTrainedTokenizerFast:
-    """A fast tokenizer with one token per character of ``alphabet``; decoding concatenates."""
+    """A fast tokenizer with one token per character of ``alphabet``; decoding concatenates.
+
+    Its chat template joins the messages' contents, so chat-format datasets work too.
+    """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
@@ -43,6 +48,7 @@ def char_tokenizer(alphabet: str = DEFAULT_ALPHABET) -> PreTrainedTokenizerFast:
         truncation_side="left",
         model_max_length=512,
     )
+    tok.chat_template = CHAT_TEMPLATE
     return tok
 
 
