@@ -2,9 +2,8 @@
 
 Torch runs on one intra-op thread here: the models are tiny, and on a shared 2-core machine
 more threads only contend (a step went from ~40 ms to over a second under load). No module of
-this folder imports torch at collection time: the core's guarded worker pool misbehaves after a
-deadline kill when the pytest process has torch loaded (reported to the core), and collection
-happens before the core's tests run.
+this folder imports torch at collection time, so the tests of other folders that run before these
+do not run in a process that has loaded it.
 """
 
 from __future__ import annotations
