@@ -18,6 +18,7 @@ Rules, in order:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ __all__ = ["Extracted", "defined_names", "extract_program", "fenced_blocks", "pa
 
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([^\s`]*)[^\n]*$", re.MULTILINE)
 _PY_TAGS = {"", "python", "py", "python3", "py3", "python2", "ipython", "pycon", "sage"}
+_MAX_TAIL_TRIES = 8
 _CODE_START = re.compile(r"^(def |class |import |from |@|async def |if __name__)", re.MULTILINE)
 
 
@@ -37,20 +39,25 @@ class Extracted:
     how: str
 
 
+@functools.lru_cache(maxsize=256)
+def _tree(source: str) -> ast.Module | None:
+    """The parsed module, or None; cached because extraction asks about the same text often
+    (read only: callers never modify the tree)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
 def parses(source: str) -> bool:
     """True when ``source`` is syntactically valid Python (parsing never runs it)."""
-    try:
-        ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return False
-    return True
+    return _tree(source) is not None
 
 
 def defined_names(source: str) -> set[str]:
     """Top-level function, class and assigned names of ``source`` (empty if it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+    tree = _tree(source)
+    if tree is None:
         return set()
     names: set[str] = set()
     for node in tree.body:
@@ -99,7 +106,9 @@ def _pick_block(blocks: list[tuple[str, str]], entry_point: str | None) -> str |
 def _plain_code(text: str) -> str:
     if parses(text):
         return text
-    for m in _CODE_START.finditer(text):
+    for n, m in enumerate(_CODE_START.finditer(text)):
+        if n >= _MAX_TAIL_TRIES:  # each try parses the whole tail: keep hostile input linear-ish
+            break
         tail = text[m.start() :]
         if parses(tail):
             return tail

@@ -82,6 +82,9 @@ class CodeOptions(BaseModel):
         default=True, description="asserts/check: rewrite test code against lying values."
     )
     failure_chars: int = Field(default=300, ge=40, description="Truncation of the first failure.")
+    max_chars: int = Field(
+        default=200_000, ge=1, description="Longer completions score 0 without being parsed or run."
+    )
 
 
 @dataclass
@@ -164,7 +167,12 @@ class CodeReward(Reward):
         prompt = s.prompt_text
         if prefix is None and entry and prompt:
             prefix = _prompt_prefix(prompt, entry)  # HumanEval: the prompt starts the program
-        found = extract_program(s.completion_text, prefix=prefix, entry_point=entry)
+        completion = s.completion_text
+        if len(completion) > self.opts.max_chars:
+            n = _n_cases(spec)
+            return Score.ok(0.0, f"completion longer than {self.opts.max_chars} characters",
+                            form=spec.type, passed=0, failed=n, total=n)  # fmt: skip
+        found = extract_program(completion, prefix=prefix, entry_point=entry)
         program = found.program
         if not program.strip():
             return Score.ok(0.0, "no code in the completion", form=spec.type, passed=0,
