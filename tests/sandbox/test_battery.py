@@ -91,7 +91,8 @@ WRITE_TARGETS = [
     "/usr/assay_evil",
     "/assay_evil",
     "/var/tmp/assay_evil",
-    "/dev/shm/assay_evil",
+    "/home/assay_evil",
+    "/run/assay_evil",
     "/root/assay_evil",
 ]
 
@@ -274,6 +275,11 @@ BATTERY = [
         lambda r: r.stdout.strip() == "[]",
     ),
     Hostile(
+        "persist_in_dev_shm",
+        "import os\nopen('/dev/shm/assay_evil', 'w').write('x')\nprint(sorted(os.listdir('/dev/shm')))",
+        ("ok", "exception"),
+    ),
+    Hostile(
         "write_home",
         "import os\np = os.path.join(os.path.expanduser('~'), 'assay_home_marker')\nopen(p, 'w').write('x')\nprint(p)",
         ("ok", "exception"),
@@ -360,7 +366,7 @@ def test_after_the_battery(
     assert pool.stray_processes() == []
     assert arena.sentinel.poll() is None  # the host process the programs tried to kill lives
     # no file outside the work dir
-    for target in WRITE_TARGETS:
+    for target in [*WRITE_TARGETS, "/dev/shm/assay_evil"]:
         assert not os.path.exists(target), target
     assert list(arena.dir.iterdir()) == []
     assert not (arena.home / "assay_home_marker").exists()
@@ -371,5 +377,8 @@ def test_after_the_battery(
     assert pool.restarts == 0
     # and the pool still serves, with a clean work dir
     for _ in range(4):
-        res = pool.run_script("import os; print(sorted(os.listdir('.')), 6 * 7)")
-        assert (res.status, res.stdout) == ("ok", "[] 42\n"), res
+        res = pool.run_script(
+            "import os\nshm = os.listdir('/dev/shm') if os.path.isdir('/dev/shm') else []\n"
+            "print(sorted(os.listdir('.')), shm, 6 * 7)"
+        )
+        assert (res.status, res.stdout) == ("ok", "[] [] 42\n"), res

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assay_sandbox import CallCase, SandboxPool, StdioCase
+from assay_sandbox import CallCase, Limits, SandboxPool, StdioCase
 
 pytestmark = pytest.mark.docker
 
@@ -84,3 +84,17 @@ def test_lost_container_is_replaced(docker_engine: str) -> None:
         assert res.status == "error" and "replaced" in (res.reason or "")
         assert pool.run_script("print(2)").stdout == "2\n"
         assert pool.restarts == 1
+
+
+def test_multiprocessing_inside_and_dev_shm_emptied(docker_pool: SandboxPool) -> None:
+    src = (
+        "import multiprocessing as mp, os\n"
+        "def sq(x):\n    return x * x\n"
+        "if __name__ == '__main__':\n"
+        "    with mp.Pool(2) as pool:\n        print(pool.map(sq, range(4)))\n"
+        "    open('/dev/shm/left', 'w').write('x')"
+    )
+    res = docker_pool.run_script(src, limits=Limits(wall_s=20))
+    assert (res.status, res.stdout) == ("ok", "[0, 1, 4, 9]\n"), res
+    for _ in range(3):  # whichever worker ran it: nothing is left
+        assert docker_pool.run_script("import os; print(os.listdir('/dev/shm'))").stdout == "[]\n"

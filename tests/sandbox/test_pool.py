@@ -374,3 +374,15 @@ def test_program_is_a_real_module(process_pool: SandboxPool) -> None:
     assert process_pool.run_statements(DATACLASS, ["assert add(1, 1) == 2"]).completed == 1
     cases = process_pool.run_cases(DATACLASS, [CallCase(fn_name="add", args=[3, 4])])
     assert cases[0].value == 7
+
+
+def test_multiprocessing_and_subprocess_work_inside(process_pool: SandboxPool) -> None:
+    src = (
+        "import multiprocessing as mp, subprocess, sys\n"
+        "def sq(x):\n    return x * x\n"
+        "if __name__ == '__main__':\n"
+        "    with mp.Pool(2) as pool:\n        print(pool.map(sq, range(4)))\n"
+        "    print(subprocess.run([sys.executable, '-c', 'print(7)'], capture_output=True, text=True).stdout.strip())"
+    )
+    res = process_pool.run_script(src, limits=Limits(wall_s=20))
+    assert (res.status, res.stdout) == ("ok", "[0, 1, 4, 9]\n7\n"), res

@@ -141,7 +141,7 @@ class DockerBackend:
             tmpfs={
                 "/work": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",
                 "/tmp": "size=64k,mode=0755",  # root-owned: the worker uid cannot write here
-                "/dev/shm": "size=64k,mode=0755",
+                "/dev/shm": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",  # emptied too
             },
             user=f"{uid}:{uid}",
             working_dir="/work",
@@ -159,7 +159,12 @@ class DockerBackend:
             container.remove(force=True)
             raise SandboxUnavailable(f"docker worker did not start: {exc}") from None
         try:
-            config = {"container": True, "work": "/work", "seccomp": o.seccomp}
+            config = {
+                "container": True,
+                "work": "/work",
+                "wipe": ["/dev/shm"],
+                "seccomp": o.seccomp,
+            }
             transport._send(boot_frame(config))
             msg = transport.recv(time.monotonic() + o.start_timeout_s)
             if msg.get("op") != "ready":

@@ -7,7 +7,8 @@ processes:
 - `unshare` + uid/gid maps: user, pid, net, mount, ipc and uts namespaces;
 - `build_root`: a tmpfs root holding read-only, nosuid bind mounts of the interpreter and the
   system library folders, a fresh ``/proc`` for the pid namespace, a few device nodes, an empty
-  ``/work`` mount point (the server mounts its private tmpfs there) and ``/tmp -> /work``; then
+  ``/work`` mount point (the server mounts its private tmpfs there), ``/tmp`` and ``/dev/shm``
+  pointing to it; then
   ``pivot_root`` so the host file tree is gone;
 - `SeccompFilter`: a classic-BPF deny list built by hand (no libseccomp needed): sockets other
   than AF_UNIX, ptrace and process_vm_*, mount and namespace calls, clone with namespace flags,
@@ -210,6 +211,7 @@ def build_root(
             os.unlink(target)
     _mkdirs(new_root + work)
     os.symlink(work.lstrip("/"), new_root + "/tmp")
+    os.symlink(work, new_root + "/dev/shm")  # POSIX semaphores (multiprocessing) live there
     if proc:
         _mkdirs(new_root + "/proc")
         # Must happen while the host /proc is still visible (the kernel checks for it).

@@ -720,6 +720,8 @@ class Zygote:
 
     def release_work(self, work: str) -> None:
         _empty_dir(work)
+        for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
+            _empty_dir(extra)
         if not self.shared_work:
             os.rmdir(work)
 
