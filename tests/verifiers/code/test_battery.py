@@ -416,15 +416,9 @@ def test_odd_but_legitimate_solutions_score_one() -> None:
         )
     finally:
         reward.close()
-    # Known sandbox bug: call mode runs the program as module "solution" without registering it
-    # in sys.modules, so @dataclass raises there (the harness registers it for asserts/check).
-    known = {"call: dataclass"}
     failed = {
         name: (s.value, s.reason)
         for (name, _, _), s in zip(LEGIT_CASES, scores, strict=True)
         if s.value != 1.0
     }
-    assert set(failed) <= known, failed
-    still_broken = known & set(failed)
-    if still_broken:
-        pytest.xfail(f"sandbox bug, see docs/code.md: {sorted(still_broken)}")
+    assert not failed, failed
