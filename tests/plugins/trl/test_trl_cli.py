@@ -169,9 +169,12 @@ def test_wheel_ships_recipes_and_the_entry_point(tmp_path) -> None:
 
     # build in this environment when it has setuptools (no download), else in pip's isolated one
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    src = tmp_path / "assay-trl"  # a copy: pip builds in the source tree
+    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT / "plugins" / "assay-trl", src, ignore=ignore)
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q",
-         "-w", str(tmp_path), str(ROOT / "plugins" / "assay-trl")],
+         "-w", str(tmp_path), str(src)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
