@@ -251,3 +251,35 @@ def test_pipeline_and_trl_adapter(code_reward: CodeReward) -> None:
         close = getattr(pipe, "close", None)
         if close:
             close()
+
+
+_FORKED: list[CodeReward] = []
+
+
+def _score_in_child(q: object) -> None:
+    reward = _FORKED[0]
+    try:
+        q.put([s.value for s in reward.score([sample(ADD, ADD_CALL)])])  # type: ignore[attr-defined]
+    finally:
+        reward.close()  # the child's own pool; the parent's is untouched
+
+
+def test_pickles_and_survives_a_fork(code_reward: CodeReward) -> None:
+    import multiprocessing as mp
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(code_reward))
+    try:
+        assert clone.score([sample(ADD, ADD_CALL)])[0].value == 1.0
+    finally:
+        clone.close()
+    assert code_reward.score([sample(ADD, ADD_CALL)])[0].value == 1.0  # the parent's pool is up
+    _FORKED[:] = [code_reward]
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    child = ctx.Process(target=_score_in_child, args=(q,))
+    child.start()
+    assert q.get(timeout=60) == [1.0]
+    child.join(30)
+    assert child.exitcode == 0
+    assert code_reward.score([sample(ADD, ADD_ASSERTS)])[0].value == 1.0  # still works here

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import secrets
 import threading
 import time
@@ -116,13 +117,26 @@ class CodeReward(Reward):
         self._pool: Any = None
         self._lock = threading.Lock()
         self._threads: ThreadPoolExecutor | None = None
+        self._owner = os.getpid()  # the process whose sandbox pool this is
         self._tag = secrets.token_hex(8)
         self._harnesses: OrderedDict[str, Harness] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_pool=None, _threads=None, _harnesses=OrderedDict())
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # -- sandbox ------------------------------------------------------------------------------
 
     def _sandbox(self) -> Any:
         with self._lock:
+            if self._owner != os.getpid():  # a forked copy: the inherited pool is the parent's
+                self._pool, self._threads, self._owner = None, None, os.getpid()
             if self._pool is None:
                 from assay_sandbox import Limits, open_sandbox
 
@@ -143,6 +157,8 @@ class CodeReward(Reward):
         with self._lock:
             pool, self._pool = self._pool, None
             threads, self._threads = self._threads, None
+            if self._owner != os.getpid():  # never stop the parent's workers from a fork
+                pool, threads, self._owner = None, None, os.getpid()
         if threads is not None:
             threads.shutdown(wait=False, cancel_futures=True)
         if pool is not None:
