@@ -283,3 +283,11 @@ def test_pickles_and_survives_a_fork(code_reward: CodeReward) -> None:
     child.join(30)
     assert child.exitcode == 0
     assert code_reward.score([sample(ADD, ADD_ASSERTS)])[0].value == 1.0  # still works here
+
+
+def test_a_malformed_sample_is_an_error_and_the_rest_is_scored(code_reward: CodeReward) -> None:
+    bad = {"completion": 42, "tests": ADD_CALL}  # not text: the sample itself is malformed
+    scores = code_reward.score([bad, sample(ADD, ADD_CALL)])  # type: ignore[list-item]
+    assert (scores[0].status, scores[0].value) == ("error", None)
+    assert "completion" in scores[0].reason
+    assert scores[1].value == 1.0

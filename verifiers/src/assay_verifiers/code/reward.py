@@ -230,9 +230,11 @@ class CodeReward(Reward):
         if isinstance(spec, CallTests):
             from assay_sandbox import CallCase
 
-            program, fn = _callable_entry(job.program, spec.fn_name)
-            cases = [CallCase(fn_name=fn, args=c.args, kwargs=c.kwargs) for c in spec.cases]
-            results = pool.run_cases(program, cases, case_wall_s=self.opts.case_timeout)
+            # ``Class.method`` is the sandbox's too: the class is instantiated without arguments.
+            cases = [
+                CallCase(fn_name=spec.fn_name, args=c.args, kwargs=c.kwargs) for c in spec.cases
+            ]
+            results = pool.run_cases(job.program, cases, case_wall_s=self.opts.case_timeout)
             return self._judge_call(spec, results, pool)
         harness = self._harness(spec)
         setup, statements = harness.render()  # a fresh secret per run
@@ -257,7 +259,7 @@ class CodeReward(Reward):
         return h
 
     async def _arun(self, job: _Job) -> Score:
-        # The sandbox's async twins never block the loop; the judging is cheap.
+        # The sandbox call blocks a worker thread, never the event loop.
         return await asyncio.to_thread(self._run, job)
 
     # -- judging ------------------------------------------------------------------------------
@@ -347,8 +349,17 @@ class CodeReward(Reward):
 
     # -- the Reward API -----------------------------------------------------------------------
 
+    def _prepare_all(self, samples: Sequence[Sample]) -> list[_Job | Score]:
+        out: list[_Job | Score] = []
+        for s in samples:
+            try:
+                out.append(self._prepare(s))
+            except Exception as e:  # a malformed sample: its own error, the batch goes on
+                out.append(Score.error(f"cannot prepare the sample: {type(e).__name__}: {e}"))
+        return out
+
     def score(self, samples: Sequence[Sample]) -> list[Score]:
-        prepared = [self._prepare(s) for s in samples]
+        prepared = self._prepare_all(samples)
         jobs = {p.key: p for p in prepared if isinstance(p, _Job)}
         done: dict[str, Score] = {}
         if jobs:
@@ -359,7 +370,7 @@ class CodeReward(Reward):
         return [_copy(done[p.key]) if isinstance(p, _Job) else p for p in prepared]
 
     async def ascore(self, samples: Sequence[Sample]) -> list[Score]:
-        prepared = [self._prepare(s) for s in samples]
+        prepared = self._prepare_all(samples)
         jobs = {p.key: p for p in prepared if isinstance(p, _Job)}
         if jobs:
             await asyncio.to_thread(self._sandbox)
@@ -402,18 +413,6 @@ def _entry_point(spec: Any) -> str | None:
                 ):
                     return node.func.id
     return None
-
-
-def _callable_entry(program: str, fn_name: str) -> tuple[str, str]:
-    """``Solution.method`` (LeetCode style) becomes a module-level function to call."""
-    if "." not in fn_name:
-        return program, fn_name
-    cls, meth = fn_name.split(".", 1)
-    shim = f"_entry_{secrets.token_hex(6)}"
-    return (
-        f"{program}\n\n\ndef {shim}(*args, **kwargs):\n    return {cls}().{meth}(*args, **kwargs)\n",
-        shim,
-    )
 
 
 # Reasons the sandbox gives with status "error" that are the candidate's doing.
