@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+_PLURAL = {"sandbox": "sandboxes"}
 
 
 def _data(name: str) -> Path:
@@ -45,7 +46,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         dist = f"{p['distribution']} {p['version']}" if p["distribution"] else "runtime"
         print(f"{p['name']}  ({dist})")
         for kind, names in p["provides"].items():
-            print(f"    {kind + 's':<11} {', '.join(names)}")
+            print(f"    {_PLURAL.get(kind, kind + 's'):<11} {', '.join(names)}")
     for f in failures:
         print(f"{f['name']}  ({f['distribution'] or '?'})  FAILED at {f['stage']}: {f['reason']}")
     return EXIT_OK
