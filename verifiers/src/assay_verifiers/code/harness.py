@@ -40,8 +40,13 @@ load time or inside a call does not patch the tests.
 
 Residual risk: this is Python guarding Python inside one process. The audit hook closes the
 introspection routes CPython audits; a route it does not audit (a C extension with raw memory
-access, a PathLike that changes its path between the check and the open) is not covered. The
-``call`` and ``stdio`` forms compute their verdicts outside the sandbox and do not depend on it.
+access, a PathLike that changes its path between the check and the open) is not covered, nor
+is state the tests share with the candidate below module level (``random.Random.randint = ...``,
+``copy._deepcopy_dispatch`` or a stdlib function's ``__code__`` patched: CPython does not audit
+class attributes or dict writes, and the standard library itself sets ``__code__`` and
+``__defaults__`` while importing; rebinding a module attribute is covered by the pristine
+copies). The ``call`` and
+``stdio`` forms compute their verdicts outside the sandbox and do not depend on any of this.
 """
 
 from __future__ import annotations
