@@ -3,13 +3,15 @@
 Same tiny in-code Llama, same data, same GRPOConfig values, same reward (the fraction of "a"
 characters): the raw run passes a plain Python function to TRL; the assay run goes through
 ``assay_trl.GRPO`` with the pipeline ``char_fraction`` (combined reward + component logger).
-Runs alternate (raw, assay, raw, assay, ...) so machine load hits both alike; each run trains
-``--steps`` optimizer steps and the first ``--warmup`` are dropped. Also times the reward call
+Each run is a fresh process (a trainer left in memory slows the next run's steps) and the sides
+alternate, which one goes first switching every repeat, so machine load hits both alike; each run
+trains ``--steps`` optimizer steps and the first ``--warmup`` are dropped. Also times the reward call
 alone on one batch, the only part of a step that differs.
 
     .venv/bin/python bench/trl_overhead.py [--steps 30] [--repeats 3]
 
-Prints a table and one JSON line. Aim: assay within 5% of raw TRL.
+Prints a table and one JSON line. Aim: assay within 5% of raw TRL. Judge by CPU time per step on
+a shared machine: other jobs move wall time by far more than 5% between runs.
 """
 
 from __future__ import annotations
@@ -161,36 +163,56 @@ def reward_call_times(n: int = 200) -> tuple[float, float]:
     return statistics.median(raw), statistics.median(ours)
 
 
+def _setup(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def _one_side(side: str, steps: int, threads: int) -> None:
+    """Child process: train one side, print its step times as JSON."""
+    _setup(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        timer, final = (run_raw if side == "raw" else run_assay)(steps, tmp)
+    print(json.dumps({"wall": timer.times, "cpu": timer.cpu, "final": final}))
+
+
+def _spawn(side: str, args: argparse.Namespace) -> dict[str, Any]:
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--side", side, "--steps", str(args.steps)]
+    cmd += ["--threads", str(args.threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--side", choices=["raw", "assay"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import torch
+    if args.side:
+        _one_side(args.side, args.steps, args.threads)
+        return
+    _setup(args.threads)
 
-    torch.set_num_threads(args.threads)
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.WARNING)
-    os.environ.setdefault("TQDM_DISABLE", "1")
-
-    raw_steps: list[float] = []
-    assay_steps: list[float] = []
-    raw_cpu: list[float] = []
-    assay_cpu: list[float] = []
-    raw_final: list[float] = []
-    assay_final: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.repeats):
-            t, fin = run_raw(args.steps, os.path.join(tmp, f"raw{r}"))
-            raw_steps += t.times[args.warmup :]
-            raw_cpu += t.cpu[args.warmup :]
-            raw_final.append(fin)
-            t, fin = run_assay(args.steps, os.path.join(tmp, f"assay{r}"))
-            assay_steps += t.times[args.warmup :]
-            assay_cpu += t.cpu[args.warmup :]
-            assay_final.append(fin)
+    runs: dict[str, list[dict[str, Any]]] = {"raw": [], "assay": []}
+    for r in range(args.repeats):  # each run in a fresh process; the first side alternates
+        for side in ("raw", "assay") if r % 2 == 0 else ("assay", "raw"):
+            runs[side].append(_spawn(side, args))
+    w = args.warmup
+    raw_steps = [t for run in runs["raw"] for t in run["wall"][w:]]
+    assay_steps = [t for run in runs["assay"] for t in run["wall"][w:]]
+    raw_cpu = [t for run in runs["raw"] for t in run["cpu"][w:]]
+    assay_cpu = [t for run in runs["assay"] for t in run["cpu"][w:]]
+    raw_final = [run["final"] for run in runs["raw"]]
+    assay_final = [run["final"] for run in runs["assay"]]
     raw_call, assay_call = reward_call_times()
 
     raw_med, assay_med = statistics.median(raw_steps), statistics.median(assay_steps)
@@ -227,7 +249,9 @@ def main() -> None:
                 "reward_call_overhead_ms_per_step": round((assay_call - raw_call) * 1e3, 4),
                 "raw_final_reward": round(statistics.mean(raw_final), 4),
                 "assay_final_reward": round(statistics.mean(assay_final), 4),
-                "within_5pct": max(ratio, cpu_ratio) <= 1.05,
+                "reward_overhead_share_of_step": round((assay_call - raw_call) / raw_cmed, 5),
+                # CPU time: other jobs on the machine move wall time far more than 5%
+                "within_5pct_cpu": cpu_ratio <= 1.05,
             }
         )
     )
