@@ -422,3 +422,34 @@ def test_odd_but_legitimate_solutions_score_one() -> None:
         if s.value != 1.0
     }
     assert not failed, failed
+
+
+HELPER_PROMPT = (
+    'def encode(s):\n    return s[::-1]\n\n\ndef decode(s):\n    """Inverse of encode."""\n'
+)
+HELPER_CHECK = {
+    "type": "check",
+    "check": "def check(candidate):\n    assert candidate(encode('abc')) == 'abc'\n    assert candidate(encode('xy')) == 'xy'\n",
+    "entry_point": "decode",
+}
+
+
+@pytest.mark.parametrize(
+    "completion,value",
+    [
+        ("    return s[::-1]\n", 1.0),  # the honest continuation
+        (
+            "def encode(s):\n    return s\n\n\ndef decode(s):\n    return s\n",
+            0.0,
+        ),  # helper redefined
+        ("    return s\nencode = lambda s: s\n", 0.0),  # helper rebound after the body
+    ],
+    ids=["honest", "redefined helper", "rebound helper"],
+)
+def test_the_tests_use_the_task_helpers_not_the_candidates(
+    code_reward: CodeReward, completion: str, value: float
+) -> None:
+    [s] = code_reward.score(
+        [Sample(prompt=HELPER_PROMPT, completion=completion, tests=HELPER_CHECK)]
+    )
+    assert s.value == value, s

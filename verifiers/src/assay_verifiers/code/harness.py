@@ -216,7 +216,7 @@ def _imported_modules(trees: list[ast.Module]) -> list[str]:
 # Every name the inner functions use is bound here, at boot, before the candidate can patch
 # builtins; nothing of it stays reachable from the shared namespace.
 _RUNTIME = r"""
-def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden, _case_s):
+def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden, _case_s, _keep):
     import builtins as _b
     import os as _os
     import sys as _sys
@@ -346,6 +346,9 @@ def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden, _case_s):
         finally:
             if _case_s:
                 _setitimer(0, 0)
+        for k in _keep:  # the task's prefix defines a stub of the entry point: not that one
+            if k in _ns:
+                t[k] = _ns[k]
         for k, v in _dict.items(t):
             if _type(v) is type and before.get(k) is not v:
                 _trusted.add(v)  # a class the trusted test code defined
@@ -440,7 +443,7 @@ def _assay_boot(_ns, _nonce, _sources, _compiled, _modules, _harden, _case_s):
 # The setup's first lines: load the runtime from marshalled code when the sandbox runs this very
 # interpreter (a fraction of the cost of compiling its source each run), else from source.
 _LOADER = """\
-def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names, _case_s):
+def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names, _case_s, _keep):
     import binascii, marshal, sys
     _g = {{"__builtins__": __builtins__, "__name__": "assay_harness"}}
     if sys.implementation.cache_tag == {cache_tag!r}:
@@ -449,7 +452,7 @@ def {boot}(_ns, _nonce, _sources, _compiled, _modules, _names, _case_s):
     else:
         exec(compile({source!r}, "<assay-harness>", "exec"), _g)
         _compiled = None
-    _g["_assay_boot"](_ns, _nonce, _sources, _compiled, _modules, _names, _case_s)
+    _g["_assay_boot"](_ns, _nonce, _sources, _compiled, _modules, _names, _case_s, _keep)
 {boot}({args})
 del {boot}
 """
@@ -466,6 +469,14 @@ _TRIGGER = (
     "    ({key!r}, _e_{tag}.__traceback__.tb_frame)\n"
 )
 NONCE = "__assay_nonce__"  # the placeholder `Harness.render` replaces with a fresh secret
+
+
+def _parses(src: str) -> bool:
+    try:
+        ast.parse(src)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _short_src(src: str, limit: int = 80) -> str:
@@ -503,10 +514,13 @@ def build_harness(
     hardened: bool = True,
     tag: str | None = None,
     case_timeout: float | None = None,
+    prefix: str | None = None,
 ) -> Harness:
     """The setup and statements that run ``spec``'s tests against a loaded candidate.
 
-    ``case_timeout`` (seconds) bounds each test statement softly (``TimeoutError`` in the
+    ``prefix`` (``check`` form) is the task's start of the program, HumanEval's prompt: it also
+    runs as trusted code before the tests. ``case_timeout`` (seconds) bounds each test statement
+    softly (``TimeoutError`` in the
     statement, later statements still run); the sandbox's wall clock bounds the whole run.
 
     ``tag`` makes the runtime's names (default: random per call); a caller may reuse one to
@@ -525,11 +539,21 @@ def build_harness(
         labels = ["setup"] * len(prep) + [
             f"asserts[{i}] {_short_src(src)}" for i, src in enumerate(cases)
         ]
+        keep: tuple[str, ...] = ()
     else:
+        # The task's prefix (HumanEval's prompt) runs trusted, so helpers the tests call
+        # (``poly``, ``encode_cyclic``) are the task's even if the completion redefines them;
+        # only the entry point is taken from the candidate.
+        if prefix and prefix.strip() and _parses(prefix):
+            prep.append(prefix)
         prep.append(spec.check)
         cases = [f"{spec.check_name}({spec.entry_point})"]
         task_setup = ""
-        labels = ["check code", f"{spec.check_name}({spec.entry_point})"]
+        labels = ["task prefix"] * (len(prep) - 1) + [
+            "check code",
+            f"{spec.check_name}({spec.entry_point})",
+        ]
+        keep = (spec.entry_point,)
     sources = prep + cases
     trees = [ast.parse(src) for src in sources]
     modules = _imported_modules(trees)
@@ -545,7 +569,7 @@ def build_harness(
         source=_RUNTIME,
         args=(
             f"globals(), {NONCE!r}, {sources!r}, {compiled!r}, {modules!r}, {names!r}, "
-            f"{case_timeout!r}"
+            f"{case_timeout!r}, {keep!r}"
         ),
     )
     if task_setup.strip():  # the candidate may rely on the task's imports

@@ -97,6 +97,7 @@ class _Job:
     program: str
     how: str
     key: str
+    prefix: str | None = None
 
 
 class CodeReward(Reward):
@@ -198,10 +199,10 @@ class CodeReward(Reward):
                             failed=_n_cases(spec), total=_n_cases(spec), extraction=found.how)  # fmt: skip
         digest = hashlib.sha256(
             json.dumps(
-                [program, spec.model_dump(mode="json")], sort_keys=True, default=repr
+                [program, spec.model_dump(mode="json"), prefix], sort_keys=True, default=repr
             ).encode()
         ).hexdigest()
-        return _Job(spec.type, spec, program, found.how, digest)
+        return _Job(spec.type, spec, program, found.how, digest, prefix)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -236,21 +237,25 @@ class CodeReward(Reward):
             ]
             results = pool.run_cases(job.program, cases, case_wall_s=self.opts.case_timeout)
             return self._judge_call(spec, results, pool)
-        harness = self._harness(spec)
+        harness = self._harness(spec, job.prefix)
         setup, statements = harness.render()  # a fresh secret per run
         result = pool.run_statements(job.program, statements, setup=setup)
         return self._judge_statements(harness, result, pool)
 
-    def _harness(self, spec: AssertsTests | CheckTests) -> Harness:
+    def _harness(self, spec: AssertsTests | CheckTests, prefix: str | None) -> Harness:
         """Harnesses cached by test spec (a GRPO group shares one), names random per reward."""
-        key = spec.model_dump_json()
+        key = spec.model_dump_json() + "\0" + (prefix or "")
         with self._lock:
             h = self._harnesses.get(key)
             if h is not None:
                 self._harnesses.move_to_end(key)
                 return h
         h = build_harness(
-            spec, hardened=self.opts.harden, tag=self._tag, case_timeout=self.opts.case_timeout
+            spec,
+            hardened=self.opts.harden,
+            tag=self._tag,
+            case_timeout=self.opts.case_timeout,
+            prefix=prefix if isinstance(spec, CheckTests) else None,
         )
         with self._lock:
             self._harnesses[key] = h
