@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from typing import Any, Literal
 
 __all__ = ["OutputMode", "outputs_match", "short", "values_equal"]
@@ -100,9 +101,16 @@ def _type_key(x: Any) -> tuple[str, str]:
     return (type(x).__name__, repr(x))
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 160
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 12
+_REPR.maxlevel = 4
+
+
 def short(text: Any, limit: int = 200) -> str:
-    """``repr``-ish text cut to ``limit`` characters, for `Score.details`."""
-    s = text if isinstance(text, str) else repr(text)
+    """Text (or a bounded ``repr`` of a value: a huge return value is not rendered whole) cut to
+    ``limit`` characters, for `Score.details`."""
+    s = text if isinstance(text, str) else _REPR.repr(text)
     return s if len(s) <= limit else s[: limit - 15] + f"... [{len(s)} chars]"
 
 
