@@ -19,8 +19,6 @@ import pytest
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-pytest_plugins = ["assay.testing"]
-
 ALPHABET = "abcdefgh"
 
 
