@@ -93,3 +93,25 @@ def test_length_batches_cover_every_row_once_within_limits(
         assert len(b) <= batch_size
         if max_tokens is not None and len(b) > 1:
             assert max(lengths[i] for i in b) * len(b) <= max_tokens
+
+
+def test_batch_encoding_equals_one_by_one(tok: Any) -> None:
+    from assay_rm.encoding import encode_samples
+
+    samples = [
+        Sample(prompt="ab", completion="cd"),
+        Sample(prompt=CHAT_P, completion="yo"),
+        Sample(prompt=[{"role": "user"}], completion="x"),  # malformed: its error is returned
+        Sample(prompt="", completion="é ü"),  # out-of-alphabet characters -> <unk>
+        Sample(prompt="q", completion=CHAT_C),
+    ]
+    batch = encode_samples(tok, samples)
+    for s, got in zip(samples, batch, strict=True):
+        try:
+            expected: Any = encode_sample(tok, s)
+        except EncodingError as exc:
+            assert isinstance(got, EncodingError) and str(got) == str(exc)
+        else:
+            assert got == expected
+    assert isinstance(batch[2], EncodingError)
+    assert tok.unk_token_id in batch[3]  # type: ignore[operator]

@@ -172,3 +172,31 @@ def test_plugin_import_does_not_load_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_causal_models_skip_the_padding_mask_and_encoders_keep_it(tok: Any, model: Any) -> None:
+    """A decoder never attends to the pads on its right, so the mask can go; a bidirectional
+    encoder (BERT) needs it. Either way batched scores equal one-by-one scores."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from assay_rm.scoring import is_causal_model
+
+    bert = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            num_labels=1,
+            pad_token_id=tok.pad_token_id,
+        )
+    )
+    assert is_causal_model(model) is True
+    assert is_causal_model(bert) is False
+    samples = [Sample(prompt="q", completion=t) for t in random_texts(12, seed=2, max_len=60)]
+    for m in (model, bert):
+        scorer = RewardModelScorer(m, tok, batch_size=12)
+        assert scorer.skip_mask is is_causal_model(m)
+        single = RewardModelScorer(m, tok, batch_size=1).score(samples)
+        assert scorer.score(samples) == pytest.approx(single, abs=1e-4)

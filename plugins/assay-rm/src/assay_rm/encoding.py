@@ -51,17 +51,36 @@ def encode_sample(
 ) -> list[int]:
     """Token ids of one sample (see module docstring). Raises `EncodingError` on bad input."""
     use_chat = is_chat(sample) if chat is None else chat
-    if use_chat:
-        if not getattr(tokenizer, "chat_template", None):
-            raise EncodingError(
-                "chat messages given but the tokenizer has no chat template; set one "
-                "(tokenizer.chat_template = ...) or pass text"
-            )
-        messages = _messages(sample.prompt, "user") + _messages(sample.completion, "assistant")
-        if not messages:
-            raise EncodingError("empty conversation")
-        ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
-        return list(ids)
+    if not use_chat:
+        return list(tokenizer(text=plain_text(tokenizer, sample, add_eos))["input_ids"])
+    return _chat_ids(tokenizer, sample)
+
+
+def encode_samples(
+    tokenizer: Any, samples: Sequence[Sample], *, chat: bool | None = None, add_eos: bool = True
+) -> list[list[int] | EncodingError]:
+    """`encode_sample` for a batch; the text samples go through the tokenizer in one call
+    (a fast tokenizer encodes a list in parallel, in Rust). Errors are returned, not raised."""
+    out: list[list[int] | EncodingError] = [EncodingError("not encoded")] * len(samples)
+    texts: list[str] = []
+    where: list[int] = []
+    for i, s in enumerate(samples):
+        try:
+            if is_chat(s) if chat is None else chat:
+                out[i] = _chat_ids(tokenizer, s)
+            else:
+                texts.append(plain_text(tokenizer, s, add_eos))
+                where.append(i)
+        except EncodingError as exc:
+            out[i] = exc
+    if texts:
+        for i, ids in zip(where, tokenizer(text=texts)["input_ids"], strict=True):
+            out[i] = list(ids)
+    return out
+
+
+def plain_text(tokenizer: Any, sample: Sample, add_eos: bool) -> str:
+    """``prompt + completion (+ eos)`` of a text sample."""
     for field in ("prompt", "completion"):
         if not isinstance(getattr(sample, field), str):
             raise EncodingError(f"{field} must be text when chat=False")
@@ -69,7 +88,20 @@ def encode_sample(
     eos = getattr(tokenizer, "eos_token", None)
     if add_eos and eos and not text.endswith(eos):
         text += eos
-    return list(tokenizer(text=text)["input_ids"])
+    return text
+
+
+def _chat_ids(tokenizer: Any, sample: Sample) -> list[int]:
+    if not getattr(tokenizer, "chat_template", None):
+        raise EncodingError(
+            "chat messages given but the tokenizer has no chat template; set one "
+            "(tokenizer.chat_template = ...) or pass text"
+        )
+    messages = _messages(sample.prompt, "user") + _messages(sample.completion, "assistant")
+    if not messages:
+        raise EncodingError("empty conversation")
+    ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+    return list(ids)
 
 
 def truncate_left(ids: list[int], max_length: int | None, keep_first: int | None) -> list[int]:

@@ -214,7 +214,7 @@ class OnlineRewardModel(Reward):
                 batch = [self._rng.choice(new_pairs) for _ in range(n_new)]
                 batch += [self._rng.choice(old_pairs) for _ in range(n_old)]
                 rows = [c for c, _ in batch] + [r for _, r in batch]
-                logits = model(**self.scorer._pad(rows)).logits[:, 0].float()
+                logits = model(**self.scorer._inputs(rows)).logits[:, 0].float()
                 chosen, rejected = logits[: len(batch)], logits[len(batch) :]
                 loss = -torch.nn.functional.logsigmoid(chosen - rejected).mean()
                 self._optimizer.zero_grad(set_to_none=True)

@@ -147,7 +147,7 @@ class ProcessRewardScorer(RewardModelScorer):
         batches = length_batches([len(r) for r in rows], self.batch_size, self.max_tokens)
         with torch.inference_mode():
             for batch in batches:
-                logits = self.model(**self._pad([rows[i] for i in batch])).logits.float()
+                logits = self.model(**self._inputs([rows[i] for i in batch])).logits.float()
                 for b, i in enumerate(batch):
                     at = logits[b, where[i]]
                     if at.shape[-1] == 1:

@@ -35,7 +35,9 @@ class ScorerOptions(BaseModel):
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = Field(16, ge=1)
-    max_tokens: int | None = Field(None, ge=1, description="padded tokens per forward pass")
+    max_tokens: int | None = Field(
+        None, ge=1, description="padded tokens per forward pass; default 1024 on CPU, no cap on GPU"
+    )
     max_length: int | None = Field(None, ge=2, description="cut longer inputs from the left")
     chat: bool | None = Field(None, description="None: chat template for chat samples")
 

@@ -1,0 +1,203 @@
+"""Benchmark: reward-model scoring, batched and sorted by length vs a per-sample loop.
+
+Same model, same texts, one run. Rows:
+
+- ``per-sample loop`` (the anchor): one forward pass per text, what a naive reward function does;
+- ``batched, input order``: batches of ``--batch-size`` in input order, each padded to its
+  longest text (how TRL's GRPO scores with a reward model: one padded batch, no sorting);
+- ``assay-rm``: `assay_rm.RewardModelScorer.forward`: batches of similar length, at most
+  ``CPU_MAX_TOKENS`` padded tokens each, no padding mask for a causal model.
+
+All three get the same token ids; tokenising (one call per text vs one call for the batch) is
+timed separately (``encode_*`` in the JSON).
+
+Scores are checked to agree across the three (max abs difference printed). The model is a
+Llama sequence classifier built in code (no Hub); the size is set by ``--hidden`` / ``--layers``.
+
+    .venv/bin/python bench/rm_scoring.py [--texts 128] [--threads 1] [--regimes short,medium]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Sibling bench scripts are named like stdlib modules (math.py, code.py): keep them off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+def per_sample(scorer: Any, rows: list[Any]) -> list[float]:
+    return [scorer.forward([r])[0] for r in rows]
+
+
+def batched_input_order(scorer: Any, rows: list[Any], batch_size: int) -> list[float]:
+    import torch
+
+    out: list[float] = []
+    with torch.inference_mode():  # padded batches with the attention mask, as TRL's GRPO does
+        for i in range(0, len(rows), batch_size):
+            logits = scorer.model(**scorer._pad(rows[i : i + batch_size])).logits
+            out += logits[:, 0].float().tolist()
+    return out
+
+
+def timed_interleaved(
+    fns: dict[str, Callable[[], list[Any]]], repeats: int
+) -> dict[str, tuple[float, float, list[Any]]]:
+    """Median wall and CPU seconds of each function, run in turns (a, b, c, a, b, c, ...) so a
+    burst of load from other processes hits every method alike."""
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    out: dict[str, list[Any]] = {}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            w, c = time.perf_counter(), time.process_time()
+            out[k] = fn()
+            cpu[k].append(time.process_time() - c)
+            wall[k].append(time.perf_counter() - w)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k]), out[k]) for k in fns}
+
+
+REGIMES = {  # completion lengths in characters (= tokens with the character tokenizer)
+    "short": (8, 64),  # GRPO on math/code answers: short completions
+    "medium": (16, 256),
+    "long": (64, 1024),
+}
+
+
+def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
+    from assay import Sample
+    from assay_rm.synthetic import random_texts
+
+    lo, hi = REGIMES[name]
+    texts = random_texts(args.texts, seed=0, min_len=lo, max_len=hi)
+    samples = [Sample(prompt="Q: ", completion=t) for t in texts]
+    rows = [e.ids for e in scorer.encode(samples)]
+    assert all(r is not None for r in rows)
+    per_sample(scorer, rows[:4])  # warm-up (first-call allocations)
+    got = timed_interleaved(
+        {
+            "loop": lambda: per_sample(scorer, rows),
+            "input_order": lambda: batched_input_order(scorer, rows, args.batch_size),
+            "assay_rm": lambda: scorer.forward(rows),
+        },
+        args.repeats,
+    )
+    (w_loop, c_loop, v_loop), (w_plain, c_plain, v_plain), (w_ours, c_ours, v_ours) = (
+        got["loop"],
+        got["input_order"],
+        got["assay_rm"],
+    )
+    from assay_rm.encoding import encode_sample
+
+    enc = timed_interleaved(
+        {
+            "one_by_one": lambda: [encode_sample(scorer.tokenizer, x) for x in samples],
+            "batched": lambda: scorer.encode(samples),
+        },
+        args.repeats,
+    )
+    diff = max(
+        max(abs(a - b) for a, b in zip(v_loop, v_ours, strict=True)),
+        max(abs(a - b) for a, b in zip(v_loop, v_plain, strict=True)),
+    )
+    return {
+        "regime": name,
+        "chars": [lo, hi],
+        "tokens": sum(len(r) for r in rows),  # type: ignore[arg-type]
+        "per_sample_s": round(w_loop, 4),
+        "batched_input_order_s": round(w_plain, 4),
+        "assay_rm_s": round(w_ours, 4),
+        "speedup_vs_loop": round(w_loop / w_ours, 2),
+        "speedup_vs_input_order": round(w_plain / w_ours, 2),
+        "cpu_speedup_vs_loop": round(c_loop / c_ours, 2),
+        "cpu_speedup_vs_input_order": round(c_plain / c_ours, 2),
+        "max_abs_diff": diff,
+        "encode_one_by_one_s": round(enc["one_by_one"][0], 4),
+        "encode_batched_s": round(enc["batched"][0], 4),
+    }
+
+
+MODELS = {  # name: (hidden, layers, heads)
+    "tiny": (64, 2, 4),  # per-call overhead dominates: what batching removes
+    "small": (256, 4, 4),  # arithmetic dominates on one CPU thread
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--texts", type=int, default=96, help="texts per regime")
+    ap.add_argument("--regimes", default="short,medium,long", help=f"from {', '.join(REGIMES)}")
+    ap.add_argument("--models", default="tiny,small", help=f"from {', '.join(MODELS)}")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
+    args = ap.parse_args()
+
+    import torch
+
+    from assay_rm.scoring import RewardModelScorer
+    from assay_rm.tiny import char_tokenizer, tiny_reward_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tok = char_tokenizer()
+    print(
+        f"{args.texts} texts per regime, batch {args.batch_size}, {torch.get_num_threads()} torch "
+        f"thread(s), CPU; median of {args.repeats} interleaved runs (wall; cpu = process CPU time)"
+    )
+    print(
+        f"{'model':<16}{'regime':<8}{'chars':>9}{'loop s':>8}{'batched s':>10}{'assay-rm s':>11}"
+        f"{'vs loop':>9}{'vs batched':>11}{'cpu vs loop':>12}{'max diff':>9}"
+    )
+    results = []
+    for model_name in args.models.split(","):
+        hidden, layers, heads = MODELS[model_name.strip()]
+        model = tiny_reward_model(
+            tok, hidden_size=hidden, layers=layers, heads=heads, max_positions=2048
+        )
+        params = sum(p.numel() for p in model.parameters())
+        scorer = RewardModelScorer(model, tok, batch_size=args.batch_size, device="cpu")
+        label = f"{model_name} {params / 1e6:.2f}M"
+        for name in args.regimes.split(","):
+            r = run_regime(name.strip(), args, scorer)
+            r = {"model": model_name, "params": params, **r}
+            results.append(r)
+            lo, hi = r["chars"]
+            print(
+                f"{label:<16}{name:<8}{f'{lo}-{hi}':>9}{r['per_sample_s']:>8.3f}"
+                f"{r['batched_input_order_s']:>10.3f}{r['assay_rm_s']:>11.3f}"
+                f"{r['speedup_vs_loop']:>8.2f}x{r['speedup_vs_input_order']:>10.2f}x"
+                f"{r['cpu_speedup_vs_loop']:>11.2f}x{r['max_abs_diff']:>9.0e}",
+                flush=True,
+            )
+    print(
+        json.dumps(
+            {
+                "bench": "rm_scoring",
+                "device": "cpu",
+                "batch_size": args.batch_size,
+                "threads": torch.get_num_threads(),
+                "repeats": args.repeats,
+                "speedup_vs_loop": {
+                    f"{r['model']}/{r['regime']}": r["speedup_vs_loop"] for r in results
+                },
+                "speedup_vs_input_order": {
+                    f"{r['model']}/{r['regime']}": r["speedup_vs_input_order"] for r in results
+                },
+                "results": results,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
