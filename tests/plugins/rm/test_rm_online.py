@@ -118,14 +118,8 @@ def test_a_crashing_verifier_leaves_the_batch_unlabelled_and_scoring_goes_on(tok
     assert rm.history[-1]["labelled"] == 0 and rm.updates == 0
 
 
-def test_online_rm_keeps_up_with_the_verifier_during_a_grpo_run(tok: Any) -> None:
-    """A short TRL GRPO run whose reward is the online RM (through an assay pipeline's TRL
-    adapter): the RM updates every 2 policy steps from the regex verifier's verdicts on the
-    policy's own samples, and its ranking accuracy on the verifier's labels rises."""
-    from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
-
-    pipe = assay.load_pipeline(
+def _online_pipeline(tok: Any) -> Any:
+    return assay.load_pipeline(
         {
             "rewards": [
                 {
@@ -143,29 +137,51 @@ def test_online_rm_keeps_up_with_the_verifier_during_a_grpo_run(tok: Any) -> Non
             ]
         }
     )
-    rm: OnlineRewardModel = pipe.components[0].reward  # type: ignore[assignment]
+
+
+GRPO_SETTINGS: dict[str, Any] = dict(
+    max_steps=24,
+    per_device_train_batch_size=8,
+    num_generations=4,
+    max_completion_length=8,
+    learning_rate=1e-3,
+    report_to="none",
+    save_strategy="no",
+    seed=0,
+)
+
+
+def _check_online_rm_learned(rm: OnlineRewardModel, run: Any) -> None:
+    """Run the GRPO training ``run()``; the RM's ranking accuracy on verifier labels must rise."""
     verifier = assay.get_reward("regex", pattern=PATTERN)
     held_out = _batch(random.Random(7), prompts=1, k=200)
     labels = label_outcomes(held_out, verifier)
+    before = outcome_ranking_accuracy(rm.scorer.score(held_out), labels)
+    run()
+    after = outcome_ranking_accuracy(rm.scorer.score(held_out), labels)
+    assert rm.policy_step == 24 and rm.updates == 12
+    # prequential: each update's samples are scored before the RM trains on them
+    early = sum(r["accuracy_before"] for r in rm.history[:3]) / 3
+    late = sum(r["accuracy_before"] for r in rm.history[-3:]) / 3
+    assert late > early + 0.15, [round(r["accuracy_before"], 2) for r in rm.history]
+    assert before < 0.65 and after >= 0.8, (before, after)
 
-    def held_out_accuracy() -> float:
-        return outcome_ranking_accuracy(rm.scorer.score(held_out), labels)
 
-    before = held_out_accuracy()
+def test_online_rm_keeps_up_with_the_verifier_during_a_trl_grpo_run(tok: Any) -> None:
+    """TRL's GRPOTrainer, the online RM as its reward through the pipeline's TRL adapter: the RM
+    updates every 2 policy steps from the regex verifier's verdicts on the policy's own samples,
+    and its ranking accuracy on the verifier's labels rises."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    pipe = _online_pipeline(tok)
     args = GRPOConfig(
         output_dir=None,
-        max_steps=24,
-        per_device_train_batch_size=8,
-        num_generations=4,
-        max_completion_length=8,
-        learning_rate=1e-3,
-        report_to="none",
-        save_strategy="no",
         logging_strategy="no",
         bf16=False,
         use_cpu=True,
         disable_tqdm=True,
-        seed=0,
+        **GRPO_SETTINGS,
     )
     trainer = GRPOTrainer(
         model=tiny_policy(tok),
@@ -174,12 +190,16 @@ def test_online_rm_keeps_up_with_the_verifier_during_a_grpo_run(tok: Any) -> Non
         train_dataset=Dataset.from_list([{"prompt": "Q: "}] * 64),
         processing_class=tok,
     )
-    trainer.train()
-    after = held_out_accuracy()
+    _check_online_rm_learned(pipe.components[0].reward, trainer.train)
 
-    assert rm.policy_step == 24 and rm.updates == 12
-    early = sum(r["accuracy_before"] for r in rm.history[:3]) / 3
-    late = sum(r["accuracy_before"] for r in rm.history[-3:]) / 3
-    # prequential: each update's samples are scored before the RM trains on them
-    assert late > early + 0.15, [round(r["accuracy_before"], 2) for r in rm.history]
-    assert before < 0.65 and after >= 0.8, (before, after)
+
+def test_online_rm_keeps_up_with_the_verifier_in_assay_trl_grpo(tok: Any, tmp_path: Any) -> None:
+    """The same through assay-trl's GRPO backend (the pipeline is handed over as is)."""
+    assay_trl = pytest.importorskip("assay_trl")
+    pipe = _online_pipeline(tok)
+    algo = assay_trl.get_algorithm("grpo", output_dir=str(tmp_path), beta=0.0, **GRPO_SETTINGS)
+
+    def run() -> None:
+        algo.train(tiny_policy(tok), tok, [{"prompt": "Q: "}] * 64, pipe)
+
+    _check_online_rm_learned(pipe.components[0].reward, run)

@@ -199,4 +199,8 @@ def test_causal_models_skip_the_padding_mask_and_encoders_keep_it(tok: Any, mode
         scorer = RewardModelScorer(m, tok, batch_size=12)
         assert scorer.skip_mask is is_causal_model(m)
         single = RewardModelScorer(m, tok, batch_size=1).score(samples)
-        assert scorer.score(samples) == pytest.approx(single, abs=1e-4)
+        assert scorer.score(samples) == pytest.approx(single, abs=1e-5)
+    unmasked = RewardModelScorer(bert, tok, batch_size=12)
+    unmasked.skip_mask = True  # what dropping the mask would do to an encoder: wrong scores
+    single = RewardModelScorer(bert, tok, batch_size=1).score(samples)
+    assert unmasked.score(samples) != pytest.approx(single, abs=1e-5)
