@@ -203,3 +203,16 @@ def test_online_rm_keeps_up_with_the_verifier_in_assay_trl_grpo(tok: Any, tmp_pa
         algo.train(tiny_policy(tok), tok, [{"prompt": "Q: "}] * 64, pipe)
 
     _check_online_rm_learned(pipe.components[0].reward, run)
+
+
+def test_pairs_compare_within_a_prompt_and_cap_large_groups() -> None:
+    from assay_rm.online import _pairs
+
+    rng = random.Random(0)
+    items = [([1], 1.0, "p"), ([2], 0.0, "p"), ([3], 0.5, "p"), ([4], 1.0, "q"), ([5], 1.0, "q")]
+    got = sorted((a[0], b[0]) for a, b in _pairs(items, rng))
+    assert got == [(1, 2), (1, 3), (3, 2)]  # q has no contrast; no pair across prompts
+    big = [([i], float(i % 2), "p") for i in range(1000)]
+    capped = _pairs(big, rng, cap=50)
+    assert len(capped) == 50
+    assert all(a[0] % 2 == 1 and b[0] % 2 == 0 for a, b in capped)  # better first

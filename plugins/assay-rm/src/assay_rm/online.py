@@ -1,7 +1,7 @@
 """`online_reward_model`: a reward model that keeps learning from the verifier during RL.
 
-The GRPO paper (DeepSeekMath, section 4.1) updates its reward model during training with
-"a replay mechanism that incorporates 10% of historical data", so the reward keeps up with the
+The GRPO paper (DeepSeekMath, "Iterative RL with GRPO") keeps training its reward model on
+the policy's new samples, with a replay of historical data, so the reward keeps up with the
 policy's changing outputs and is harder to game. Here:
 
 1. each call of `score` is one policy step (one generation batch, as TRL calls reward
@@ -168,8 +168,8 @@ class OnlineRewardModel(Reward):
                 for p, y, g in zip(pending, labels, groups, strict=True)
                 if y is not None
             ]
-            new_pairs = _pairs(fresh)
-            old_pairs = _pairs(list(self._buffer))
+            new_pairs = _pairs(fresh, self._rng)
+            old_pairs = _pairs(list(self._buffer), self._rng)
             self._buffer.extend(fresh)
             loss = self._train(new_pairs, old_pairs) if new_pairs or old_pairs else None
             after = float("nan")
@@ -236,9 +236,31 @@ def _group(s: Sample) -> str:
     return s.prompt if isinstance(s.prompt, str) else repr(s.prompt)
 
 
-def _pairs(items: Sequence[tuple[list[int], float, str]]) -> list[tuple[list[int], list[int]]]:
-    """(better ids, worse ids) for every two samples of one prompt with different values."""
+def _pairs(
+    items: Sequence[tuple[list[int], float, str]], rng: random.Random, cap: int = 256
+) -> list[tuple[list[int], list[int]]]:
+    """(better ids, worse ids) for two samples of one prompt with different values.
+
+    Every such pair of a prompt when it has at most ``cap``; otherwise ``cap`` drawn at random
+    (a replay buffer of one prompt's 1000 samples would hold half a million pairs).
+    """
     by: dict[str, list[tuple[list[int], float]]] = {}
     for ids, y, g in items:
         by.setdefault(g, []).append((ids, y))
-    return [(a, b) for members in by.values() for a, ya in members for b, yb in members if ya > yb]
+    out: list[tuple[list[int], list[int]]] = []
+    for members in by.values():
+        n = len(members)
+        if n * (n - 1) // 2 <= cap:
+            out += [(a, b) for a, ya in members for b, yb in members if ya > yb]
+            continue
+        if len({y for _, y in members}) < 2:
+            continue
+        found = 0
+        for _ in range(cap * 8):  # bounded: a group with few contrasting pairs yields fewer
+            (a, ya), (b, yb) = rng.sample(members, 2)
+            if ya != yb:
+                out.append((a, b) if ya > yb else (b, a))
+                found += 1
+                if found == cap:
+                    break
+    return out
