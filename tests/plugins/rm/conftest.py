@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,8 +19,8 @@ def tok() -> Any:
     return char_tokenizer()
 
 
-@pytest.fixture(scope="session")
-def trained_rm(tok: Any) -> Any:
+@pytest.fixture(scope="module")
+def trained_rm(tok: Any, _one_torch_thread: None) -> Any:
     """A tiny reward model trained (TRL RewardTrainer) on the synthetic preference task."""
     from assay_rm.synthetic import preference_pairs
     from assay_rm.tiny import tiny_reward_model
@@ -33,7 +34,7 @@ def trained_rm(tok: Any) -> Any:
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Any:
+def _one_torch_thread() -> Iterator[None]:
     """Tiny models gain nothing from intra-op threads, and on a shared 2-core machine torch's
     spinning worker threads slow training several-fold; restored after this directory's tests."""
     import torch

@@ -56,7 +56,7 @@ def test_tag_positions_are_exact_and_planted_tags_are_removed(tok: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def prm(tok: Any) -> Any:
+def prm(tok: Any, _one_torch_thread: None) -> Any:
     model = tiny_process_model(tok, seed=0)
     train_process_rm(model, tok, stepwise_examples(800, seed=0), epochs=4, learning_rate=5e-3)
     return model

@@ -204,3 +204,17 @@ def test_causal_models_skip_the_padding_mask_and_encoders_keep_it(tok: Any, mode
     unmasked.skip_mask = True  # what dropping the mask would do to an encoder: wrong scores
     single = RewardModelScorer(bert, tok, batch_size=1).score(samples)
     assert unmasked.score(samples) != pytest.approx(single, abs=1e-5)
+
+
+def test_hostile_long_completion_is_cut_to_the_models_positions(tok: Any) -> None:
+    from assay_rm.tiny import tiny_reward_model
+
+    model = tiny_reward_model(tok, max_positions=64)
+    reward = RewardModelReward(model=model, tokenizer=tok)
+    huge, short = reward.score([Sample(completion="ab" * 50_000), Sample(completion="ab")])
+    assert huge.status == "ok" and huge.details == {
+        "raw": huge.details["raw"],
+        "tokens": 64,
+        "truncated": True,
+    }
+    assert short.details["truncated"] is False

@@ -38,7 +38,9 @@ class ScorerOptions(BaseModel):
     max_tokens: int | None = Field(
         None, ge=1, description="padded tokens per forward pass; default 1024 on CPU, no cap on GPU"
     )
-    max_length: int | None = Field(None, ge=2, description="cut longer inputs from the left")
+    max_length: int | None = Field(
+        None, ge=2, description="cut longer inputs from the left; default: the model's positions"
+    )
     chat: bool | None = Field(None, description="None: chat template for chat samples")
 
 

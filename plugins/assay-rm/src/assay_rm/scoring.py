@@ -58,8 +58,8 @@ class RewardModelScorer:
     ``model`` / ``tokenizer``: objects or local paths (the tokenizer defaults to the model's
     directory). ``batch_size`` rows and at most ``max_tokens`` padded tokens per forward pass
     (default: `CPU_MAX_TOKENS` on a CPU, no limit on a GPU);
-    ``max_length`` cuts long inputs from the left. ``chat``: None = chat template when the sample
-    is chat messages; True/False force it.
+    ``max_length`` (default: the model's ``max_position_embeddings``) cuts long inputs from the
+    left. ``chat``: None = chat template when the sample is chat messages; True/False force it.
     """
 
     auto_class = "SequenceClassification"
@@ -87,6 +87,9 @@ class RewardModelScorer:
         if max_tokens is None:
             max_tokens = CPU_MAX_TOKENS if self.device.type == "cpu" else None
         self.max_tokens = max_tokens
+        if max_length is None:  # beyond its positions a model's score means nothing; and a
+            # hostile megabyte completion must not reach the forward pass whole
+            max_length = getattr(self.model.config, "max_position_embeddings", None)
         self.max_length = max_length
         self.chat = chat
         self.add_eos = add_eos
