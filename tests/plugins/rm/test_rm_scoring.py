@@ -218,3 +218,28 @@ def test_hostile_long_completion_is_cut_to_the_models_positions(tok: Any) -> Non
         "truncated": True,
     }
     assert short.details["truncated"] is False
+
+
+def test_rewards_pickle_and_score_the_same_after(model: Any, tok: Any) -> None:
+    import pickle
+
+    from assay_rm.online import OnlineRewardModel
+    from assay_rm.process import ProcessReward
+    from assay_rm.tiny import tiny_process_model
+
+    samples = [Sample(prompt="q", completion="ab\ncd"), Sample(prompt="q", completion="xyz")]
+    for reward in (
+        RewardModelReward(model=model, tokenizer=tok),
+        ProcessReward(model=tiny_process_model(tok), tokenizer=tok),
+        OnlineRewardModel(
+            model=model,
+            tokenizer=tok,
+            verifier="regex",
+            verifier_options={"pattern": "a"},
+            update_every=99,
+        ),
+    ):
+        first = reward.score(samples)
+        copy = pickle.loads(pickle.dumps(reward))
+        again = copy.score(samples)
+        assert [s.value for s in again] == pytest.approx([s.value for s in first], abs=1e-6)

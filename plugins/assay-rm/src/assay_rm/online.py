@@ -228,6 +228,15 @@ class OnlineRewardModel(Reward):
         self._rm.close()
         self._optimizer = None
 
+    def __getstate__(self) -> dict[str, Any]:  # picklable (a lock is not)
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
 
 _UNLABELLED = object()  # a pending sample the verifier has yet to label
 

@@ -26,10 +26,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from assay.models import Sample, Score
-from assay.rewards import Reward
 
 from .encoding import length_batches
-from .rewards import ScorerOptions
+from .rewards import RewardModelReward, ScorerOptions
 from .scoring import RewardModelScorer, as_sample
 from .tiny import STEP_TAG
 
@@ -168,7 +167,7 @@ class ProcessRewardOptions(ScorerOptions):
     threshold: float = Field(0.5, description="a step below this is reported as first_error")
 
 
-class ProcessReward(Reward):
+class ProcessReward(RewardModelReward):
     """Score each reasoning step with a process reward model; the value aggregates the steps.
 
     ``details``: ``steps`` (count), ``step_scores`` (list), ``aggregate`` and ``first_error``
@@ -178,12 +177,7 @@ class ProcessReward(Reward):
     name = "process_reward"
     Options = ProcessRewardOptions
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._scorer: ProcessRewardScorer | None = None
-
-    @property
-    def scorer(self) -> ProcessRewardScorer:
+    def _load(self) -> Any:
         if self._scorer is None:
             o = self.options
             self._scorer = ProcessRewardScorer(
@@ -221,9 +215,6 @@ class ProcessReward(Reward):
                 )
             )
         return out
-
-    def close(self) -> None:
-        self._scorer = None
 
 
 def train_process_rm(

@@ -14,6 +14,7 @@ then ``clip`` bounds it to ``[-clip, clip]``. ``details`` keep the raw score.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -79,11 +80,16 @@ class RewardModelReward(Reward):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self._load_lock = threading.Lock()  # two threads scoring first must not load twice
         self._scorer: Any = None
 
     @property
     def scorer(self) -> Any:
         """The underlying `RewardModelScorer`, loaded on first use."""
+        with self._load_lock:
+            return self._load()
+
+    def _load(self) -> Any:
         if self._scorer is None:
             from .scoring import RewardModelScorer
 
@@ -118,3 +124,12 @@ class RewardModelReward(Reward):
 
     def close(self) -> None:
         self._scorer = None
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable (a lock is not)
+        state = dict(self.__dict__)
+        state.pop("_load_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._load_lock = threading.Lock()
