@@ -112,3 +112,26 @@ def test_drift_between_checkpoints() -> None:
     assert drift([1.0, None, 2.0, 3.0], [1.0, 5.0, None, 4.0]).n == 2  # rows both scored
     with pytest.raises(ValueError, match="at least two"):
         drift([1.0, None], [None, 1.0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_outcome_ranking_accuracy_equals_the_pairwise_definition(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    n = 120
+    scores = [rng.choice([None, *[rng.randint(0, 20) / 4 for _ in range(5)]]) for _ in range(n)]
+    labels = [rng.choice([None, 0.0, 0.5, 1.0]) for _ in range(n)]
+    groups = [rng.choice("abc") for _ in range(n)]
+    for g in (None, groups):
+        total = count = 0.0
+        for i in range(n):
+            for j in range(n):
+                if scores[i] is None or scores[j] is None or labels[i] is None or labels[j] is None:
+                    continue
+                if (g is None or g[i] == g[j]) and labels[i] > labels[j]:
+                    count += 1
+                    total += (
+                        1.0 if scores[i] > scores[j] else 0.5 if scores[i] == scores[j] else 0.0
+                    )
+        assert outcome_ranking_accuracy(scores, labels, g) == pytest.approx(total / count)

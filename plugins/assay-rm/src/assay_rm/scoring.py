@@ -2,9 +2,9 @@
 
 `RewardModelScorer` encodes samples (text or chat, see `assay_rm.encoding`), sorts them by
 length so each batch pads little, runs the model under ``torch.inference_mode`` and returns the
-scalar head output (``logits[:, 0]``) in input order. Why batched and sorted: one forward pass
-over 16 similar-length rows costs little more than one row on a CPU or GPU, while padding a
-short row to a long one wastes the difference.
+scalar head output (``logits[:, 0]``) in input order. Why batched: a forward pass over many
+rows pays the per-call overhead once (and fills a GPU); why sorted: padding a short row to a
+long one wastes the difference. On a CPU only the overhead is saved (see docs/rm.md).
 """
 
 from __future__ import annotations
