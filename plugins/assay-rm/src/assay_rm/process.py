@@ -234,7 +234,7 @@ def train_process_rm(
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
 
-    from .training import TrainingDataError, _bf16_ok
+    from .training import TrainingDataError, _bf16_ok, _quiet
 
     rows = []
     for i, ex in enumerate(examples):
@@ -272,6 +272,7 @@ def train_process_rm(
             train_dataset=Dataset.from_list(rows),
             data_collator=DataCollatorForTokenClassification(tokenizer),
         )
+        _quiet(trainer)
         trainer.train()
         if output_dir is not None:
             trainer.save_model(output_dir)

@@ -92,11 +92,19 @@ def train_bradley_terry(
             train_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,
         )
+        _quiet(trainer)
         trainer.train()
         if output_dir is not None:
             trainer.save_model(output_dir)
             tokenizer.save_pretrained(output_dir)
     return model.eval()
+
+
+def _quiet(trainer: Any) -> None:
+    """No log lines on stdout: with progress bars off, transformers prints every log dict."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
 
 
 def _bf16_ok() -> bool:
