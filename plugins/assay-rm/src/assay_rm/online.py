@@ -37,6 +37,8 @@ from .training import label_outcomes
 
 
 class OnlineRewardOptions(RewardModelOptions):
+    # float32 by default: AdamW steps on bfloat16 weights round small updates away
+    dtype: str = "float32"
     verifier: Any = Field(
         None, description="registered reward name, pipeline spec dict, or reward object"
     )
