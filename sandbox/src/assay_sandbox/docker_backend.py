@@ -139,13 +139,13 @@ class DockerBackend:
             security_opt=["no-new-privileges"],
             read_only=True,
             tmpfs={
-                "/work": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",
+                "/sandbox": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",
                 "/tmp": "size=64k,mode=0755",  # root-owned: the worker uid cannot write here
                 "/dev/shm": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",  # emptied too
             },
             user=f"{uid}:{uid}",
-            working_dir="/work",
-            environment={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/work"},
+            working_dir="/sandbox",
+            environment={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/sandbox"},
             labels={"assay-sandbox": "worker"},
             init=False,
         )
@@ -161,7 +161,7 @@ class DockerBackend:
         try:
             config = {
                 "container": True,
-                "work": "/work",
+                "work": "/sandbox",
                 "wipe": ["/dev/shm"],
                 "seccomp": o.seccomp,
             }

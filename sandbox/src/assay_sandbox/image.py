@@ -129,7 +129,7 @@ def write_rootfs(fileobj: Any, python: str | None = None) -> int:
         _add_text(
             tar,
             "etc/passwd",
-            "root:x:0:0:root:/root:/bin/false\nsandbox:x:65534:65534:sandbox:/work:/bin/false\n",
+            "root:x:0:0:root:/root:/bin/false\nsandbox:x:65534:65534:sandbox:/sandbox:/bin/false\n",
         )
         _add_text(tar, "etc/group", "root:x:0:\nsandbox:x:65534:\n")
         for f in files:

@@ -7,7 +7,7 @@ processes:
 - `unshare` + uid/gid maps: user, pid, net, mount, ipc and uts namespaces;
 - `build_root`: a tmpfs root holding read-only, nosuid bind mounts of the interpreter and the
   system library folders, a fresh ``/proc`` for the pid namespace, a few device nodes, an empty
-  ``/work`` mount point (the server mounts its private tmpfs there), ``/tmp`` and ``/dev/shm``
+  ``/sandbox`` mount point (the server mounts its private tmpfs there), ``/tmp`` and ``/dev/shm``
   pointing to it; then
   ``pivot_root`` so the host file tree is gone;
 - `SeccompFilter`: a classic-BPF deny list built by hand (no libseccomp needed): sockets other
@@ -180,7 +180,7 @@ DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 def build_root(
-    new_root: str, binds: Iterable[str], work: str = "/work", proc: bool = True
+    new_root: str, binds: Iterable[str], work: str = "/sandbox", proc: bool = True
 ) -> list[str]:
     """Make ``new_root`` (a fresh tmpfs) the root of this mount namespace; return what was bound.
 

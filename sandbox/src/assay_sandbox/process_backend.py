@@ -89,7 +89,7 @@ class ProcessBackend:
             "isolation": self.options.isolation,
             "seccomp": self.options.seccomp,
             "binds": self._binds(),
-            "work": "/work",
+            "work": "/sandbox",
             "work_mb": self.options.work_mb,
             "host_uid_base": HOST_UID_BASE,
             "sys_path": paths,

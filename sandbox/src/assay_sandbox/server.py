@@ -278,7 +278,7 @@ def _namespace(name: str) -> dict[str, Any]:
     import types
 
     module = types.ModuleType(name)
-    module.__file__ = "/work/main.py"
+    module.__file__ = "/sandbox/main.py"
     module.__builtins__ = builtins  # type: ignore[attr-defined]
     sys.modules[name] = module  # in the child only: the zygote's own modules stay as they are
     return module.__dict__
@@ -444,7 +444,7 @@ class Zygote:
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
         self.gid = cfg.get("run_gid")
-        self.work = cfg.get("work", "/work")
+        self.work = cfg.get("work", "/sandbox")
         # One private work dir for the life of the worker, emptied after every execution.
         self.shared_work = "namespaces" in layers or bool(cfg.get("container"))
         if "namespaces" in layers:
@@ -1024,7 +1024,7 @@ def _enter_namespaces(cfg: dict[str, Any], in_fd: int, out_fd: int, notes: list[
         jail.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)
         jail.prctl(jail.PR_SET_DUMPABLE, 0)
         os.setsid()
-        jail.build_root(cfg.get("staging", "/tmp"), cfg["binds"], cfg.get("work", "/work"))
+        jail.build_root(cfg.get("staging", "/tmp"), cfg["binds"], cfg.get("work", "/sandbox"))
         jail.sethostname("sandbox")
     except OSError as exc:
         write_frame(out_fd, {"op": "failed", "reason": f"building the sandbox root failed: {exc}"})
