@@ -5,8 +5,6 @@ the program's prefix (HumanEval-style continuation), and TRL logs exactly our sc
 from __future__ import annotations
 
 import json
-import warnings
-from typing import Any
 
 import pytest
 
@@ -24,39 +22,15 @@ TESTS = json.dumps(
 WORDS = ["a", "b", "+", "-", "*", "0", "1", "def", "add(a,", "b):", "return"]
 
 
-class Recorder:
-    def __init__(self, fn: Any) -> None:
-        self.fn, self.__name__, self.calls = fn, fn.__name__, []
-
-    def __call__(self, **kwargs: Any) -> list[float | None]:
-        out = self.fn(**kwargs)
-        self.calls.append((kwargs, out))
-        return out
-
-
-def test_grpo_step_with_the_code_reward(tmp_path) -> None:
-    torch = pytest.importorskip("torch")
+def test_grpo_step_with_the_code_reward(tmp_path, tiny_word_lm, record_reward) -> None:
+    pytest.importorskip("torch")
     trl = pytest.importorskip("trl")
     from datasets import Dataset
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    warnings.filterwarnings("ignore")
-    vocab = {"[UNK]": 0, "[PAD]": 1, "[EOS]": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]"
-    )
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(vocab), n_positions=32, n_embd=16, n_layer=1, n_head=2,
-        bos_token_id=2, eos_token_id=2, pad_token_id=1,
-    )  # fmt: skip
-    model = GPT2LMHeadModel(config)
+    model, tokenizer = tiny_word_lm(WORDS)
     pipe = assay.load_pipeline({"rewards": [{"use": "code", "with": {"partial_credit": True}}]})
     [fn] = pipe.as_trl()
-    rec = Recorder(fn)
+    rec = record_reward(fn)
     args = trl.GRPOConfig(
         output_dir=str(tmp_path), per_device_train_batch_size=8, num_generations=8,
         max_completion_length=4, max_steps=1, report_to=[], logging_steps=1, use_cpu=True,

@@ -4,9 +4,6 @@ TRL's training loop, and TRL logs exactly our scores."""
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 import pytest
 
 import assay
@@ -15,39 +12,15 @@ PROMPT = "What is 2 + 2 ?"
 WORDS = ["the", "answer", "is", r"\boxed{4}", r"\boxed{5}", "4", "5", "or", "####"]
 
 
-class Recorder:
-    def __init__(self, fn: Any) -> None:
-        self.fn, self.__name__, self.calls = fn, fn.__name__, []
-
-    def __call__(self, **kwargs: Any) -> list[float | None]:
-        out = self.fn(**kwargs)
-        self.calls.append((kwargs, out))
-        return out
-
-
-def test_grpo_step_with_the_math_reward(tmp_path) -> None:
-    torch = pytest.importorskip("torch")
+def test_grpo_step_with_the_math_reward(tmp_path, tiny_word_lm, record_reward) -> None:
+    pytest.importorskip("torch")
     trl = pytest.importorskip("trl")
     from datasets import Dataset
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    warnings.filterwarnings("ignore")
-    vocab = {"[UNK]": 0, "[PAD]": 1, "[EOS]": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]"
-    )
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(vocab), n_positions=32, n_embd=16, n_layer=1, n_head=2,
-        bos_token_id=2, eos_token_id=2, pad_token_id=1,
-    )  # fmt: skip
-    model = GPT2LMHeadModel(config)
+    model, tokenizer = tiny_word_lm(WORDS)
     pipe = assay.load_pipeline({"rewards": [{"use": "math", "with": {"timeout": 2.0}}]})
     [fn] = pipe.as_trl()
-    rec = Recorder(fn)
+    rec = record_reward(fn)
     args = trl.GRPOConfig(
         output_dir=str(tmp_path), per_device_train_batch_size=8, num_generations=8,
         max_completion_length=4, max_steps=1, report_to=[], logging_steps=1, use_cpu=True,

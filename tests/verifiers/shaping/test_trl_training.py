@@ -6,9 +6,6 @@ through ``pipe.as_trl()``, and each value equals TRL's built-in on those very in
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 import pytest
 
 import assay
@@ -17,45 +14,15 @@ from assay.adapters import trl_weights
 WORDS = "the a cat sat on mat <think> </think> <answer> </answer> 4 2 + =".split()
 
 
-class Recorder:
-    """Wraps a TRL reward function and keeps every call's inputs and outputs."""
-
-    def __init__(self, fn: Any) -> None:
-        self.fn, self.__name__, self.calls = fn, fn.__name__, []
-        self.weight = getattr(fn, "weight", 1.0)  # trl_weights reads it
-
-    def __call__(self, **kwargs: Any) -> list[float | None]:
-        out = self.fn(**kwargs)
-        self.calls.append((kwargs, out))
-        return out
-
-
-def test_grpo_step_feeds_completion_ids_to_overlong_and_repetition(tmp_path) -> None:
-    torch = pytest.importorskip("torch")
+def test_grpo_step_feeds_completion_ids_to_overlong_and_repetition(
+    tmp_path, tiny_word_lm, record_reward
+) -> None:
+    pytest.importorskip("torch")
     trl = pytest.importorskip("trl")
     from datasets import Dataset
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
     from trl.rewards import get_repetition_penalty_reward, get_soft_overlong_punishment
 
-    warnings.filterwarnings("ignore")
-    vocab = {"[UNK]": 0, "[PAD]": 1, "[EOS]": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]"
-    )
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(vocab),
-        n_positions=64,
-        n_embd=16,
-        n_layer=1,
-        n_head=2,
-        bos_token_id=2,
-        eos_token_id=2,
-        pad_token_id=1,
-    )
+    model, tokenizer = tiny_word_lm(WORDS, n_positions=64)
     pipe = assay.load_pipeline(
         {
             "rewards": [
@@ -65,7 +32,7 @@ def test_grpo_step_feeds_completion_ids_to_overlong_and_repetition(tmp_path) -> 
             ]
         }
     )
-    funcs = [Recorder(f) for f in pipe.as_trl(components=True)]
+    funcs = [record_reward(f) for f in pipe.as_trl(components=True)]
     args = trl.GRPOConfig(
         output_dir=str(tmp_path),
         per_device_train_batch_size=4,
@@ -79,7 +46,7 @@ def test_grpo_step_feeds_completion_ids_to_overlong_and_repetition(tmp_path) -> 
         reward_weights=trl_weights(funcs),
     )
     trainer = trl.GRPOTrainer(
-        model=GPT2LMHeadModel(config),
+        model=model,
         reward_funcs=funcs,
         args=args,
         train_dataset=Dataset.from_dict({"prompt": ["2 + 2 ="] * 4}),
