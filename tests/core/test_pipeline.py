@@ -325,3 +325,23 @@ def test_async_score():
 def test_sample_objects_and_dicts_mix():
     pipe = load_pipeline({"rewards": [{"use": "fmt"}]})
     assert pipe.score([Sample(**S_GOOD), S_NOFMT]).rewards == [1.0, 0.0]
+
+
+class Unstartable(Reward):
+    name = "unstartable"
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        raise RuntimeError("model file not found: rm.safetensors")
+
+    def score(self, samples):
+        return []
+
+
+def test_a_reward_that_cannot_start_is_a_spec_error_naming_it(assay_registry):
+    assay_registry.add("reward", "unstartable", Unstartable)
+    with pytest.raises(
+        SpecError,
+        match=r"rewards\[0\].use: 'unstartable' failed to start: RuntimeError: model file not found",
+    ):
+        load_pipeline({"rewards": [{"use": "unstartable"}]})

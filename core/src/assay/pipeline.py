@@ -240,7 +240,8 @@ def _install_guarded(key: int, reward: Reward) -> None:
     _GUARDED[key] = reward  # runs in the forked worker: the reward object is inherited
 
 
-def _guarded_one(key: int, sample: Sample) -> ScoreLike:
+def _guarded_one(arg: tuple[int, Sample]) -> ScoreLike:
+    key, sample = arg
     return _GUARDED[key].score([sample])[0]
 
 
@@ -307,9 +308,7 @@ class Component:
 
     def _score_guarded(self, samples: Sequence[Sample]) -> list[ScoreLike]:
         pool = self._get_pool()
-        outcomes = pool.map(
-            _guarded_one_bound, [(id(self), s) for s in samples], timeout=self.timeout
-        )
+        outcomes = pool.map(_guarded_one, [(id(self), s) for s in samples], timeout=self.timeout)
         out: list[ScoreLike] = []
         for o in outcomes:
             if o.ok:
@@ -339,10 +338,6 @@ class Component:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
-
-
-def _guarded_one_bound(arg: tuple[int, Sample]) -> ScoreLike:
-    return _guarded_one(*arg)
 
 
 def upstream_slice(upstream: dict[str, list[Score]], i: int) -> dict[str, list[Score]]:
@@ -826,8 +821,10 @@ def _build_component(spec: ComponentSpec, where: str) -> Component:
                 parts.append(f"{where}.with.{loc}: {msg}" if loc else f"{where}.with: {msg}")
             known = ", ".join(entry.obj.Options.model_fields) or "none"
             raise SpecError("", "; ".join(parts) + f" (options of {spec.use!r}: {known})") from None
-        except (TypeError, ValueError) as exc:
-            raise SpecError(f"{where}.with", str(exc)) from None
+        except Exception as exc:  # a reward that cannot start (bad path, missing model, ...)
+            raise SpecError(
+                f"{where}.use", f"{spec.use!r} failed to start: {type(exc).__name__}: {exc}"
+            ) from None
         plugin, version = entry.plugin, entry.version
     return Component(
         reward,
