@@ -15,7 +15,8 @@ from .workers import _mp_context
 
 if TYPE_CHECKING:
     from .models import Sample
-    from .pipeline import Pipeline, _Batch
+    from .pipeline import Pipeline
+    from .results import _Batch
 
 _PIPELINE: Any = None
 
