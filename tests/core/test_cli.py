@@ -192,3 +192,26 @@ def test_score_with_parallel_executors_matches_inline(tmp_path, site, spec, exec
 def test_help_works_even_with_a_broken_plugin(site):
     r = run_cli(["--help"], site)
     assert r.returncode == 0 and "score" in r.stdout
+
+
+def test_hostile_lines_are_reported_not_fatal(tmp_path):
+    from assay.pipeline import load_pipeline
+    from assay.scorefile import score_jsonl
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    lines = [
+        b'{"completion": "a", "answer": "a"}',
+        b"[" * 100_000,  # nesting past the recursion limit
+        b"\xff\xfe not utf-8",
+        b"null",
+        b'{"completion": {"role": 1}}',
+        b'{"completion": "b", "answer": "c"}',
+    ]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    report = score_jsonl(
+        src, load_pipeline({"rewards": [{"use": "exact_match"}]}), out, progress=False
+    )
+    assert [m.line for m in report.malformed] == [2, 3, 4]
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "error", "ok"]
+    assert [r["reward"] for r in rows] == [1.0, None, 0.0]

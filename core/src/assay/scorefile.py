@@ -47,8 +47,8 @@ def read_lines(path: Path, report: ScoreReport) -> Iterator[tuple[int, dict[str,
                 continue
             try:
                 obj = json.loads(text)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                report.malformed.append(Malformed(n, f"not valid JSON: {exc}"))
+            except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
+                report.malformed.append(Malformed(n, f"not valid JSON: {str(exc)[:200]}"))
                 continue
             if not isinstance(obj, dict):
                 report.malformed.append(
@@ -82,6 +82,17 @@ def _row(obj: dict[str, Any], result: Any) -> dict[str, Any]:
     else:
         row.pop("error", None)
     return row
+
+
+def _dumps(obj: dict[str, Any], result: Any) -> str:
+    """The output line; an input that cannot be written back (absurd nesting) still gets one
+    line, with its result and the reason, so the output keeps one line per input line."""
+    try:
+        return json.dumps(_row(obj, result), ensure_ascii=False, default=str)
+    except (ValueError, RecursionError, TypeError) as exc:
+        row = {"reward": None, "rewards": {}, "status": "error"}
+        row["error"] = f"input fields cannot be written back: {type(exc).__name__}"
+        return json.dumps(row)
 
 
 class Progress:
@@ -158,7 +169,7 @@ def score_jsonl(
         lines = []
         for obj, res in zip(pending, results):
             report.statuses[res.status] = report.statuses.get(res.status, 0) + 1
-            lines.append(json.dumps(_row(obj, res), ensure_ascii=False, default=str))
+            lines.append(_dumps(obj, res))
         fh.write("\n".join(lines) + "\n")  # one write per batch: a crash cuts at most this batch
         fh.flush()
         report.scored += len(pending)
