@@ -41,10 +41,10 @@ class ComponentSpec(BaseModel):
     use: str | None = None
     pipeline: Union[PipelineSpec, str, None] = None
     name: str | None = None
-    weight: float = 1.0
+    weight: float = Field(default=1.0, allow_inf_nan=False)
     options: dict[str, Any] = Field(default_factory=dict, alias="with")
     gate: bool = False
-    threshold: float = 1.0
+    threshold: float = Field(default=1.0, allow_inf_nan=False)
     penalty: bool = False
     timeout: float | None = Field(default=None, gt=0)
     memory_mb: int | None = Field(default=None, gt=0)

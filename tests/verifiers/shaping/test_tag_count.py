@@ -30,7 +30,7 @@ CASES = [
     ("<think><answer>4</answer></think>", {}, 0.25),
     ("<answer>4</answer><think>r</think>", {}, 0.5),
     ("</think>x<think>", {"prefill": "never"}, 0.25),
-    ("", {}, 0.25),  # only the (possibly prefilled) <think>
+    ("", {}, 0.0),  # no section at all: a possibly prefilled <think> earns nothing alone
     ("", {"prefill": "never"}, 0.0),
     ("<a>x</a><b>y</b><c>z</c>", {"sections": ["a", "b", "c"]}, 1.0),
     ("<a>x</a><b>y</b>", {"sections": ["a", "b", "c"]}, 4 / 6),

@@ -56,7 +56,10 @@ def tag_credit(
     earlier_end = 0  # end of the last tag of any earlier section
     for name in lay.sections:
         n_open = counts[(name, False)]
-        if name == first and (prefilled is True or (prefilled is None and n_open == 0)):
+        # "auto": a missing first opener counts as prefilled only when its section is there
+        # (its closing tag is), so a completion with no tags at all earns nothing.
+        maybe_prefilled = prefilled is None and n_open == 0 and counts[(name, True)] > 0
+        if name == first and (prefilled is True or maybe_prefilled):
             open_ok, open_end = n_open == 0, 0
         else:
             opener = where.get((name, False))
