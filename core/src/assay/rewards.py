@@ -135,6 +135,7 @@ class FunctionReward(Reward):
     fn: ClassVar[Callable[..., Any]]
     batch: ClassVar[bool]
     is_async: ClassVar[bool]
+    columns: ClassVar[frozenset[str] | None]  # the columns a batch function names; None: **kwargs
 
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
         opts = self.options.model_dump()
@@ -167,14 +168,12 @@ class FunctionReward(Reward):
         return (_rebuild, (cls.fn, lifted, self.options.model_dump()))
 
     def _columns(self, samples: Sequence[Sample]) -> dict[str, list[Any]]:
-        cols = _batch_columns(samples)
-        params = inspect.signature(type(self).fn).parameters
-        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            return {k: v for k, v in cols.items() if k not in type(self.options).model_fields}
+        cls = type(self)
+        options = type(self.options).model_fields
         return {
             k: v
-            for k, v in cols.items()
-            if k in params and k not in type(self.options).model_fields
+            for k, v in _batch_columns(samples).items()
+            if k not in options and (cls.columns is None or k in cls.columns)
         }
 
     async def _gather(self, samples: Sequence[Sample], opts: dict[str, Any]) -> list[ScoreLike]:
@@ -195,6 +194,14 @@ class FunctionReward(Reward):
             )
             return list(out)
         return await super().ascore(samples)
+
+
+def _named_columns(fn: Callable[..., Any]) -> frozenset[str] | None:
+    """Parameter names a batch function accepts, or None when it takes ``**kwargs`` (all)."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    return frozenset(params)
 
 
 def _batch_columns(samples: Sequence[Sample]) -> dict[str, list[Any]]:
@@ -233,6 +240,7 @@ def lift(
         "fn": staticmethod(fn),
         "batch": is_batch,
         "is_async": inspect.iscoroutinefunction(fn),
+        "columns": _named_columns(fn),
         "expensive": expensive,
         "timeout": timeout,
         "memory_mb": memory_mb,
