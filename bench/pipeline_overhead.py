@@ -1,8 +1,10 @@
 """Pipeline overhead: 3 trivial rewards over 100,000 samples, through a pipeline vs a plain loop.
 
 Both sides get the same list of `assay.Sample` objects and compute the same weighted sum;
-the pipeline also dedupes, keeps per-component results and builds lazily-read results. A second
-row measures dict input (validated into Samples by the pipeline). Prints a table and a JSON line.
+the pipeline also dedupes, keeps per-component results and builds lazily-read results. Further
+rows: the same pipeline with ``dedupe=False`` (no duplicate check), and dict input (validated
+into Samples by the pipeline). Sides are timed in turn within each round. Prints a table and a
+JSON line.
 
     python bench/pipeline_overhead.py [--n 100000] [--repeats 5]
 """
@@ -63,36 +65,50 @@ def make_rows(n: int) -> list[dict]:
     ]
 
 
-def median_time(fn, repeats: int) -> float:
-    times = []
+def interleaved_medians(fns: dict[str, object], repeats: int) -> dict[str, float]:
+    """Median seconds per function, timed in turn within each round so that a noisy
+    neighbour slows every side alike instead of one."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=11)
     args = ap.parse_args()
     rows = make_rows(args.n)
     samples = [assay.Sample(**r) for r in rows]
     pipe = Pipeline([Component(lift(f)(), weight=w) for f, w in zip(FUNCS, WEIGHTS)])
     assert pipe.score(samples[:1000]).rewards == plain_loop(samples[:1000])
 
-    t_loop = median_time(lambda: plain_loop(samples), args.repeats)
-    t_pipe = median_time(lambda: pipe.score(samples), args.repeats)
-    t_dict = median_time(lambda: pipe.score(rows), args.repeats)
-    print(f"{'':<28}{'median s':>10}{'per sample':>14}{'ratio':>8}")
-    print(f"{'plain loop (Samples)':<28}{t_loop:>10.4f}{t_loop / args.n * 1e6:>12.2f}us{1.0:>8.2f}")
-    print(
-        f"{'pipeline (Samples)':<28}{t_pipe:>10.4f}{t_pipe / args.n * 1e6:>12.2f}us{t_pipe / t_loop:>8.2f}"
+    fast = Pipeline(
+        [Component(lift(f)(), weight=w) for f, w in zip(FUNCS, WEIGHTS)], dedupe=False
     )
-    print(
-        f"{'pipeline (dicts)':<28}{t_dict:>10.4f}{t_dict / args.n * 1e6:>12.2f}us{t_dict / t_loop:>8.2f}"
+    t = interleaved_medians(
+        {
+            "loop": lambda: plain_loop(samples),
+            "pipe": lambda: pipe.score(samples),
+            "nodedupe": lambda: fast.score(samples),
+            "dicts": lambda: pipe.score(rows),
+        },
+        args.repeats,
     )
+    t_loop, t_pipe, t_fast, t_dict = t["loop"], t["pipe"], t["nodedupe"], t["dicts"]
+    print(f"{'':<34}{'median s':>10}{'per sample':>14}{'ratio':>8}")
+    for label, secs in (
+        ("plain loop (Samples)", t_loop),
+        ("pipeline (Samples)", t_pipe),
+        ("pipeline, dedupe off (Samples)", t_fast),
+        ("pipeline (dicts)", t_dict),
+    ):
+        per = secs / args.n * 1e6
+        print(f"{label:<34}{secs:>10.4f}{per:>12.2f}us{secs / t_loop:>8.2f}")
     print(
         json.dumps(
             {
@@ -101,8 +117,10 @@ def main() -> None:
                 "repeats": args.repeats,
                 "plain_loop_s": round(t_loop, 5),
                 "pipeline_s": round(t_pipe, 5),
+                "pipeline_nodedupe_s": round(t_fast, 5),
                 "pipeline_dicts_s": round(t_dict, 5),
                 "ratio": round(t_pipe / t_loop, 3),
+                "ratio_nodedupe": round(t_fast / t_loop, 3),
                 "ratio_dicts": round(t_dict / t_loop, 3),
             }
         )

@@ -221,6 +221,50 @@ def test_identical_samples_are_scored_once():
     assert res.rewards == [2.0] * 6 + [1.0] * 2
 
 
+def test_dedupe_off_scores_every_sample_and_gives_the_same_rewards():
+    group = [S_GOOD] * 6 + [S_WRONG] * 2
+    on = load_pipeline({"rewards": [{"use": "correct"}, {"use": "fmt"}]}).score(group)
+    CALLS.clear()
+    off = load_pipeline({"rewards": [{"use": "correct"}, {"use": "fmt"}], "dedupe": False})
+    assert off.score(group).rewards == on.rewards
+    assert CALLS == {"correct": 8, "fmt": 8}
+
+
+def test_large_batches_of_rowwise_rewards_are_scored_in_slices_with_the_same_results():
+    from assay.pipeline import ROW_CHUNK
+
+    n = 2 * ROW_CHUNK + 17
+    rows = [
+        {"completion": f"<think>{i}</think> {i % 7}" if i % 3 else f"boom {i}", "answer": "3"}
+        for i in range(n)
+    ]
+    spec = {"rewards": [{"use": "correct"}, {"use": "fmt", "weight": 0.5}, {"use": "flaky"}]}
+    pipe = load_pipeline(spec)
+    assert pipe._rowwise
+    sliced = pipe.score(rows)
+    whole = [pipe.score([r])[0] for r in rows]  # one sample at a time: never sliced
+    assert sliced.rewards == [r.reward for r in whole]
+    assert sliced.statuses == [r.status for r in whole]
+    assert sliced.statuses.count("error") == n - sum(1 for i in range(n) if i % 3)
+    assert CALLS["correct"] == 2 * n  # every slice scored once (plus the one-by-one pass)
+
+
+def test_a_batch_reward_in_the_pipeline_sees_the_whole_batch():
+    seen: list[int] = []
+
+    def batchy(prompts, completions, **kw):
+        seen.append(len(completions))
+        return [1.0] * len(completions)
+
+    from assay.pipeline import ROW_CHUNK
+
+    pipe = Pipeline([Component(lift(batchy)()), Component(lift(fmt)())])
+    assert not pipe._rowwise
+    n = ROW_CHUNK * 2 + 1
+    pipe.score([{"completion": f"<think>{i}"} for i in range(n)])
+    assert seen == [n]
+
+
 def test_dependencies_read_upstream_components_and_order_is_resolved():
     pipe = load_pipeline({"rewards": [{"use": "scaled"}, {"use": "correct", "weight": 0.0}]})
     assert [r.reward for r in pipe.score([S_GOOD, S_WRONG])] == [2.0, 0.0]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import operator
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,13 @@ def sample_key(s: Sample) -> tuple[Any, ...]:
     )
 
 
+_COMPLETION = operator.attrgetter("completion")
+
+#: Samples per slice when a pipeline of row-wise rewards scores a large batch: every pass over
+#: a slice (each reward, then the combination) finds its samples still in the CPU cache.
+ROW_CHUNK = 1024
+
+
 def dedupe(samples: Sequence[Sample]) -> tuple[list[Sample], list[int] | None]:
     """Unique samples (first occurrence order) and, per input, the index of its unique sample
     (None when all samples are distinct).
@@ -78,7 +86,7 @@ def dedupe(samples: Sequence[Sample]) -> tuple[list[Sample], list[int] | None]:
     all distinct (the common case outside GRPO groups) skips building full keys.
     """
     try:
-        distinct = len({s.completion for s in samples}) == len(samples)
+        distinct = len(set(map(_COMPLETION, samples))) == len(samples)
     except TypeError:  # chat-message completions are unhashable
         distinct = False
     if distinct:
@@ -157,6 +165,12 @@ class Component:
     def guarded(self) -> bool:
         return isinstance(self.reward, Reward) and self.timeout is not None
 
+    @property
+    def rowwise(self) -> bool:
+        """Safe to score slice by slice: a row-wise reward, unguarded, reading no other term."""
+        r = self.reward
+        return isinstance(r, Reward) and r.rowwise and not self.guarded and not r.dependencies()
+
     def _get_pool(self) -> Any:
         with self._lock:
             if self._pool is None:
@@ -178,7 +192,8 @@ class Component:
             return self._score_guarded(samples)
         try:
             out = r.score_with(samples, upstream) if r.dependencies() else r.score(samples)
-            out = list(out)
+            if type(out) is not list:
+                out = list(out)
             if len(out) != len(samples):
                 raise ValueError(f"returned {len(out)} scores for {len(samples)} samples")
             return out
@@ -332,8 +347,10 @@ class Pipeline:
         name: str = "pipeline",
         route: Router | None = None,
         spec: PipelineSpec | None = None,
+        dedupe: bool = True,
     ) -> None:
         self.name = name
+        self.dedupe = dedupe
         self.combine: Combine = combine
         self.components = [_as_component(c) for c in components]
         self.route = route
@@ -345,6 +362,7 @@ class Pipeline:
         if dup:
             raise ValueError(f"duplicate component names {sorted(dup)}: give each a distinct name")
         self._order = self._dependency_order()
+        self._rowwise = bool(self.components) and all(c.rowwise for c in self.components)
         self._procs: tuple[int, Any] | None = None
         self._pool_lock = threading.Lock()
 
@@ -365,7 +383,7 @@ class Pipeline:
         rows = samples if isinstance(samples, list) else list(samples)
         bad: dict[int, str] = {}
         good_idx: list[int] = []
-        if all(type(row) is Sample for row in rows):
+        if not rows or set(map(type, rows)) == {Sample}:
             good: list[Sample] = rows  # type: ignore[assignment]
         else:
             good = []
@@ -376,7 +394,7 @@ class Pipeline:
                         good_idx.append(i)
                     except (ValidationError, TypeError) as exc:
                         bad[i] = _short_validation(exc)
-        uniq, inverse = dedupe(good)
+        uniq, inverse = dedupe(good) if self.dedupe else (good, None)
         ub = self._run(uniq, executor, workers, chunk_size)
         batch = ub.take(inverse) if inverse is not None else ub
         if bad:
@@ -418,13 +436,34 @@ class Pipeline:
     def _score_unique(self, samples: list[Sample]) -> _Batch:
         if self.route is not None:
             return self.route.score(samples)
+        if self._rowwise and len(samples) > ROW_CHUNK:
+            ordered = self._rowwise_columns(samples)
+        else:
+            ordered = self._columns(samples)
+        return self._combine(ordered)
+
+    def _columns(self, samples: list[Sample]) -> list[list[ScoreLike]]:
+        """Each component's values over the batch (dependencies first), in component order."""
         cols: dict[str, list[ScoreLike]] = {}
         upstream: dict[str, list[Score]] = {}
         for c in self._order:
             deps = c.reward.dependencies() if isinstance(c.reward, Reward) else []
             ups = {d: upstream.setdefault(d, [as_score(v, d) for v in cols[d]]) for d in deps}
             cols[c.name] = c.score(samples, ups)
-        ordered = [cols[c.name] for c in self.components]
+        return [cols[c.name] for c in self.components]
+
+    def _rowwise_columns(self, samples: list[Sample]) -> list[list[ScoreLike]]:
+        """`_columns` for row-wise components, slice by slice, so that each component's pass
+        over a slice finds its samples still in the CPU cache."""
+        n = len(samples)
+        cols: list[list[ScoreLike]] = [[None] * n for _ in self.components]
+        for i in range(0, n, ROW_CHUNK):
+            chunk = samples[i : i + ROW_CHUNK]
+            for col, c in zip(cols, self.components):
+                col[i : i + len(chunk)] = c.score(chunk, {})
+        return cols
+
+    def _combine(self, ordered: list[list[ScoreLike]]) -> _Batch:
         if not any(c.gate or c.penalty for c in self.components):
             try:
                 rewards: list[float | None] = _combine_fast(self.components, ordered, self.combine)  # type: ignore[assignment]
@@ -723,10 +762,11 @@ def build(spec: PipelineSpec, where: str = "") -> Pipeline:
     """A `Pipeline` from a validated spec; unknown rewards and bad options name their key."""
     prefix = f"{where}." if where else ""
     if spec.route is not None:
-        return Pipeline(name=spec.name, route=_build_route(spec.route, f"{prefix}route"), spec=spec)
+        route = _build_route(spec.route, f"{prefix}route")
+        return Pipeline(name=spec.name, route=route, spec=spec, dedupe=spec.dedupe)
     comps = [_build_component(c, f"{prefix}rewards[{i}]") for i, c in enumerate(spec.rewards)]
     try:
-        return Pipeline(comps, combine=spec.combine, name=spec.name, spec=spec)
+        return Pipeline(comps, combine=spec.combine, name=spec.name, spec=spec, dedupe=spec.dedupe)
     except SpecError:
         for c in comps:
             c.close()

@@ -34,28 +34,35 @@ class _Batch:
         if len(parts) == 1:
             return parts[0]
         n = [len(p.rewards) for p in parts]
-        rewards = [r for p in parts for r in p.rewards]
+        rewards: list[float | None] = []
+        for p in parts:
+            rewards.extend(p.rewards)
         statuses = reasons = None
         if any(p.statuses for p in parts):
-            statuses = [x for p, k in zip(parts, n) for x in (p.statuses or ["ok"] * k)]
-            reasons = [x for p, k in zip(parts, n) for x in (p.reasons or [""] * k)]
+            statuses, reasons = [], []
+            for p, k in zip(parts, n):
+                statuses.extend(p.statuses or ["ok"] * k)
+                reasons.extend(p.reasons or [""] * k)
         names = list(dict.fromkeys(k for p in parts for k in p.components))
         comps: dict[str, list[ScoreLike]] = {}
-        present: dict[str, list[bool]] | None = None
         for name in names:
-            comps[name] = [x for p, k in zip(parts, n) for x in p.components.get(name, [None] * k)]
+            col: list[ScoreLike] = []
+            for p, k in zip(parts, n):
+                col.extend(p.components.get(name, [None] * k))
+            comps[name] = col
+        present: dict[str, list[bool]] | None = None
         if any(p.present for p in parts) or any(set(p.components) != set(names) for p in parts):
             present = {}
             for name in names:
-                col: list[bool] = []
+                flags: list[bool] = []
                 for p, k in zip(parts, n):
                     if name not in p.components:
-                        col.extend([False] * k)
+                        flags.extend([False] * k)
                     elif p.present and name in p.present:
-                        col.extend(p.present[name])
+                        flags.extend(p.present[name])
                     else:
-                        col.extend([True] * k)
-                present[name] = col
+                        flags.extend([True] * k)
+                present[name] = flags
         return _Batch(rewards, statuses, reasons, comps, present)
 
 

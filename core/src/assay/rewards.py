@@ -48,6 +48,9 @@ class Reward(abc.ABC):
     expensive: ClassVar[bool] = False
     timeout: ClassVar[float | None] = None
     memory_mb: ClassVar[int | None] = None
+    #: Scores each sample on its own, with no per-batch set-up worth sharing, so a pipeline may
+    #: call it on cache-sized slices of a large batch (plain per-sample functions are).
+    rowwise: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.options = self.Options.model_validate(options)
@@ -138,7 +141,7 @@ class FunctionReward(Reward):
     columns: ClassVar[frozenset[str] | None]  # the columns a batch function names; None: **kwargs
 
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
-        opts = self.options.model_dump()
+        opts = self.options.model_dump() if type(self.options).model_fields else {}
         fn = type(self).fn
         if type(self).batch:
             out = fn(
@@ -159,7 +162,7 @@ class FunctionReward(Reward):
             return _run_sync(self._gather(samples, opts))
         if opts:
             return [fn(s, **opts) for s in samples]
-        return [fn(s) for s in samples]
+        return list(map(fn, samples))
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as (function, how it was lifted, options): the class itself is made at runtime."""
@@ -240,6 +243,7 @@ def lift(
         "fn": staticmethod(fn),
         "batch": is_batch,
         "is_async": inspect.iscoroutinefunction(fn),
+        "rowwise": not is_batch and not inspect.iscoroutinefunction(fn),
         "columns": _named_columns(fn),
         "expensive": expensive,
         "timeout": timeout,

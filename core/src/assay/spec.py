@@ -93,6 +93,8 @@ class PipelineSpec(BaseModel):
     rewards: list[ComponentSpec] = Field(default_factory=list)
     combine: Combine = "sum"
     route: RouteSpec | None = None
+    #: score identical samples once (off only pays for pipelines of very cheap rewards)
+    dedupe: bool = True
 
     @model_validator(mode="after")
     def _shape(self) -> PipelineSpec:
