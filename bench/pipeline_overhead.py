@@ -87,9 +87,7 @@ def main() -> None:
     pipe = Pipeline([Component(lift(f)(), weight=w) for f, w in zip(FUNCS, WEIGHTS)])
     assert pipe.score(samples[:1000]).rewards == plain_loop(samples[:1000])
 
-    fast = Pipeline(
-        [Component(lift(f)(), weight=w) for f, w in zip(FUNCS, WEIGHTS)], dedupe=False
-    )
+    fast = Pipeline([Component(lift(f)(), weight=w) for f, w in zip(FUNCS, WEIGHTS)], dedupe=False)
     t = interleaved_medians(
         {
             "loop": lambda: plain_loop(samples),
