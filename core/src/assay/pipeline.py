@@ -437,10 +437,8 @@ class Pipeline:
         if self.route is not None:
             return self.route.score(samples)
         if self._rowwise and len(samples) > ROW_CHUNK:
-            ordered = self._rowwise_columns(samples)
-        else:
-            ordered = self._columns(samples)
-        return self._combine(ordered)
+            return self._score_rowwise(samples)
+        return self._combine(self._columns(samples))
 
     def _columns(self, samples: list[Sample]) -> list[list[ScoreLike]]:
         """Each component's values over the batch (dependencies first), in component order."""
@@ -452,16 +450,30 @@ class Pipeline:
             cols[c.name] = c.score(samples, ups)
         return [cols[c.name] for c in self.components]
 
-    def _rowwise_columns(self, samples: list[Sample]) -> list[list[ScoreLike]]:
-        """`_columns` for row-wise components, slice by slice, so that each component's pass
-        over a slice finds its samples still in the CPU cache."""
+    def _score_rowwise(self, samples: list[Sample]) -> _Batch:
+        """Score row-wise components and combine them slice by slice, so that every pass over a
+        slice finds its samples (and then its values) still in the CPU cache."""
         n = len(samples)
         cols: list[list[ScoreLike]] = [[None] * n for _ in self.components]
+        rewards: list[float | None] = [None] * n
+        statuses: list[str] | None = None
+        reasons: list[str] | None = None
         for i in range(0, n, ROW_CHUNK):
             chunk = samples[i : i + ROW_CHUNK]
-            for col, c in zip(cols, self.components):
-                col[i : i + len(chunk)] = c.score(chunk, {})
-        return cols
+            j = i + len(chunk)
+            part = [c.score(chunk, {}) for c in self.components]
+            b = self._combine(part)
+            rewards[i:j] = b.rewards
+            for col, values in zip(cols, part):
+                col[i:j] = values
+            if b.statuses:
+                if statuses is None or reasons is None:
+                    statuses, reasons = ["ok"] * n, [""] * n
+                statuses[i:j] = b.statuses
+                reasons[i:j] = b.reasons  # type: ignore[assignment]
+        return _Batch(
+            rewards, statuses, reasons, {c.name: v for c, v in zip(self.components, cols)}
+        )
 
     def _combine(self, ordered: list[list[ScoreLike]]) -> _Batch:
         if not any(c.gate or c.penalty for c in self.components):
