@@ -76,6 +76,28 @@ def test_as_trl_components_are_logged_at_weight_zero_and_computed_once(pipe, ass
     assert calls == ["a", "bbbbb"]  # the component loggers reused the combined call
 
 
+def test_as_trl_component_loggers_never_reuse_another_batchs_results(assay_registry):
+    np = pytest.importorskip("numpy")
+    calls = []
+
+    def gold(sample):
+        calls.append(sample.completion_text)
+        return 1.0 if sample.completion_text == str(sample.answer) else 0.0
+
+    assay_registry.add("reward", "gold", gold)
+    combined, logger = load_pipeline({"name": "p", "rewards": [{"use": "gold"}]}).as_trl(True)
+    long_a = np.array(["7"] * 2000, dtype=object)  # numpy elides the middle of long reprs
+    long_b = long_a.copy()
+    long_b[1000] = "x"
+    done = ["7"] * 2000
+    assert combined(prompts=["q"] * 2000, completions=done, answer=long_a)[1000] == 1.0
+    assert logger(prompts=["q"] * 2000, completions=done, answer=long_b)[1000] == 0.0
+    calls.clear()
+    combined(prompts=["q"] * 2, completions=["7", "7"], answer=["7", "7"])
+    combined(prompts=["q"] * 2, completions=["7", "7"], answer=["7", "7"])  # a later step
+    assert len(calls) == 2  # the combined reward scores every step (duplicates once per call)
+
+
 def test_as_trl_functions_pickle(pipe):
     funcs = pipe.as_trl(components=True)
     again = pickle.loads(pickle.dumps(funcs))
@@ -149,6 +171,89 @@ def test_http_endpoint_openrlhf_shape(pipe):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req, timeout=10)
         assert e.value.code == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_as_trl_bad_rows_do_not_sink_the_batch(pipe):
+    (fn,) = pipe.as_trl()
+    # None completion is an empty completion; a prompt of the wrong type is an error (None)
+    # for its row only; every other row is scored.
+    out = fn(prompts=["q", {"not": "text"}, "q"], completions=[None, "42", "42"], answer=["42"] * 3)
+    assert out == [0.5, None, 1.5]
+    with pytest.raises(ValueError, match="differ in length"):
+        fn(prompts=["q"], completions=["42", "42"])
+
+
+def test_verl_batch_reward_manager_keywords_and_numpy_arrays(pipe):
+    np = pytest.importorskip("numpy")
+    from assay.adapters import VerlComputeScore, verl_compute_score
+
+    cs = pipe.as_verl()
+    kwargs = {  # how verl's BatchRewardManager calls compute_score
+        "data_sources": np.array(["gsm8k", "gsm8k"], dtype=object),
+        "solution_strs": ["42", "nope"],
+        "ground_truths": np.array(["42", "42"], dtype=object),
+        "extra_infos": np.array([None, {"index": 1}], dtype=object),
+    }
+    assert [r["score"] for r in cs(**kwargs)] == [1.5, 0.0]
+    assert [r["score"] for r in cs(*kwargs.values())] == [1.5, 0.0]  # positional arrays
+    assert cs(["a", "b"], ["42", "42"], ["42", "41"], None)[1]["score"] == 0.5
+    assert cs("gsm8k", None, "42", None)["score"] == 0.5  # None solution: scored as ""
+    with pytest.raises(ValueError, match="differ in length"):
+        cs(["a"], ["42", "42"], ["42"], None)
+    import inspect
+
+    assert all(  # the file-path entry point accepts the batch keywords too
+        p.default is not inspect.Parameter.empty or p.kind is p.VAR_KEYWORD
+        for p in inspect.signature(verl_compute_score).parameters.values()
+    )
+    assert isinstance(cs, VerlComputeScore)
+
+
+def test_openrlhf_reward_func_tolerates_none_and_rejects_mismatched_lengths(pipe):
+    from assay.adapters import OpenRLHFRewardFunc
+
+    fn = OpenRLHFRewardFunc(pipe)
+    rewards, logs = fn.scores(["p42", None, 7], None, ["p42", "42", "42"])
+    assert rewards == [1.5, 0.5, 0.0] and len(logs["right"]) == 3
+    with pytest.raises(ValueError, match="differ in length"):
+        fn.scores(["p42", "x"], ["p"], ["42"])
+
+
+def test_http_endpoint_answers_hostile_bodies_with_400(pipe):
+    import http.client
+    from http.server import ThreadingHTTPServer
+
+    from assay.server import make_handler
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(pipe))
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+
+    def post(path, body, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        try:
+            c.request("POST", path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, json.loads(r.read())
+        finally:
+            c.close()
+
+    try:
+        assert post("/get_reward", b"[" * 100_000)[0] == 400  # nesting past the recursion limit
+        assert post("/get_reward", json.dumps({"query": "p42", "labels": ["42"]}))[0] == 400
+        assert post("/get_reward", json.dumps({"query": ["a"], "labels": "a"}))[0] == 400
+        status, data = post("/get_reward", json.dumps({"query": ["a", "b"], "prompts": [""]}))
+        assert status == 400 and "length" in data["error"]
+        assert post("/score", json.dumps({"samples": "abc"}))[0] == 400
+        assert post("/score", json.dumps({"samples": {"completion": "a"}}))[0] == 400
+        assert post("/get_reward", b"{}", {"Content-Length": "-1"})[0] == 400
+        status, data = post(
+            "/get_reward", json.dumps({"query": ["42", None], "labels": ["42"] * 2})
+        )
+        assert status == 200 and data["rewards"] == [1.5, 0.5]  # still serving, per-row results
     finally:
         server.shutdown()
         server.server_close()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,127 @@ def test_hostile_lines_are_reported_not_fatal(tmp_path):
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["status"] for r in rows] == ["ok", "error", "ok"]
     assert [r["reward"] for r in rows] == [1.0, None, 0.0]
+
+
+@pytest.fixture
+def em_spec(tmp_path):
+    """A spec the test process can build itself (no plugin site needed)."""
+    p = tmp_path / "em.yaml"
+    p.write_text("name: em\nrewards:\n  - use: exact_match\n")
+    return p
+
+
+def _exact_match_pipeline():
+    from assay.pipeline import load_pipeline
+
+    return load_pipeline({"rewards": [{"use": "exact_match"}]})
+
+
+def test_lone_surrogate_in_a_line_does_not_sink_the_batch(tmp_path):
+    from assay.scorefile import score_jsonl
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    # "\ud800" is valid JSON but cannot be encoded as UTF-8: it used to crash the whole write.
+    src.write_text(
+        '{"completion": "a\\ud800", "answer": "a"}\n{"completion": "b", "answer": "b"}\n'
+    )
+    report = score_jsonl(src, _exact_match_pipeline(), out, progress=False)
+    assert report.scored == 2 and not report.malformed
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["completion"] == "a\ud800" and rows[1]["reward"] == 1.0
+
+
+def test_score_refuses_to_write_over_its_input(tmp_path, em_spec):
+    from assay.cli import main
+    from assay.scorefile import score_jsonl
+
+    src = tmp_path / "in.jsonl"
+    write_input(src, 3)
+    before = src.read_bytes()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(src)
+    for out in (src, link, tmp_path / "." / "in.jsonl"):
+        assert main(["score", str(src), "-p", str(em_spec), "-o", str(out)]) == 2
+        with pytest.raises(ValueError, match="is the input"):
+            score_jsonl(src, _exact_match_pipeline(), out, progress=False)
+    assert src.read_bytes() == before
+
+
+def test_score_bad_paths_and_options_exit_2(tmp_path, em_spec, capsys):
+    from assay.cli import main
+
+    src = tmp_path / "in.jsonl"
+    write_input(src, 3)
+    bad_spec = tmp_path / "bad.yaml"
+    bad_spec.write_bytes(b"\xff\xfe: not utf-8\n")
+    cases = [
+        ["score", str(tmp_path), "-p", str(em_spec)],  # input is a directory
+        ["score", str(src), "-p", str(em_spec), "-o", str(tmp_path)],  # output is a directory
+        ["score", str(src), "-p", str(tmp_path)],  # spec is a directory
+        ["score", str(src), "-p", str(bad_spec)],  # spec is not UTF-8
+        ["score", str(src), "-p", str(em_spec), "--workers", "0", "--executor", "thread"],
+        ["score", str(src), "-p", str(em_spec), "--batch-size", "0"],
+        ["serve", "-p", str(tmp_path)],
+    ]
+    for argv in cases:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("assay ") and "Traceback" not in err, (argv, err)
+
+
+def test_line_without_a_completion_is_an_error_row(tmp_path):
+    from assay.scorefile import score_jsonl
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(
+        b'\xef\xbb\xbf{"id": 1, "completion": "a", "answer": "a"}\r\n\r\n'
+        b'{"id": 2, "answer": "a"}\r\n{"id": 3, "completion": "b", "answer": "b"}'
+    )
+    report = score_jsonl(src, _exact_match_pipeline(), out, progress=False)
+    assert not report.malformed
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    assert [r["status"] for r in rows] == ["ok", "error", "ok"]
+    assert rows[1]["reward"] is None and "completion" in rows[1]["error"]
+    assert [r["reward"] for r in (rows[0], rows[2])] == [1.0, 1.0]
+
+
+def test_a_run_stopped_by_an_error_exits_3_keeps_its_lines_and_resumes(
+    tmp_path, em_spec, monkeypatch, capsys
+):
+    from assay.cli import main
+    from assay.pipeline import Pipeline
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good = write_input(src, 10)
+    real = Pipeline.score
+    calls = []
+
+    def flaky(self, samples, **kw):
+        calls.append(len(samples))
+        if len(calls) == 2:
+            raise RuntimeError("scorer fell over")
+        return real(self, samples, **kw)
+
+    monkeypatch.setattr(Pipeline, "score", flaky)
+    argv = ["score", str(src), "-p", str(em_spec), "-o", str(out), "--batch-size", "4"]
+    assert main(argv) == 3
+    assert "scorer fell over" in capsys.readouterr().err
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == good[:4]
+    assert main(argv) == 0
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == good
+
+
+def test_rewards_lists_an_option_without_a_json_schema(assay_registry, capsys):
+    from assay.cli import main
+
+    def with_callable(sample, fn=len) -> float:
+        return 1.0
+
+    with_callable.__annotations__["fn"] = Callable  # a real type (this module's are strings)
+    assay_registry.add("reward", "with_callable", with_callable)
+    assert main(["rewards", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["with_callable"]["options"]["fn"]["required"] is False
+    assert main(["rewards"]) == 0 and "with_callable" in capsys.readouterr().out

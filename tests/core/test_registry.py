@@ -170,3 +170,37 @@ def test_register_plugin_fixture_registers_for_one_test(register_plugin, assay_r
 
     register_plugin(Plugin(), name="inline_plugin")
     assert assay.get_reward("half").score([assay.Sample()]) == [0.5]
+
+
+EXITING = """
+import sys
+sys.exit(3)
+"""
+
+BAD_HOOK_ARGS = """
+import assay
+
+@assay.hookimpl
+def assay_register_rewards(registrar):  # not the hookspec's argument name
+    registrar(lambda s: 1.0, name="never")
+"""
+
+
+def test_plugin_calling_sys_exit_at_import_is_reported_not_fatal(fake_dists):
+    fake_dists("good-plugin", "good_plugin", GOOD)
+    fake_dists("exiting-plugin", "exiting_plugin", EXITING)
+    with pytest.warns(RuntimeWarning, match="exiting_plugin"):
+        reg = get_registry()
+    f = next(f for f in reg.failures if f.plugin == "exiting_plugin")
+    assert f.stage == "import" and "SystemExit" in f.reason
+    assert "hello" in reg.names("reward")
+
+
+def test_hookimpl_with_wrong_arguments_is_reported_not_fatal(fake_dists):
+    fake_dists("good-plugin", "good_plugin", GOOD)
+    fake_dists("badargs-plugin", "badargs_plugin", BAD_HOOK_ARGS)
+    with pytest.warns(RuntimeWarning, match="badargs_plugin"):
+        reg = get_registry()
+    f = next(f for f in reg.failures if f.plugin == "badargs_plugin")
+    assert f.stage == "register" and "registrar" in f.reason
+    assert "hello" in reg.names("reward") and "never" not in reg.names("reward")

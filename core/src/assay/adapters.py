@@ -6,7 +6,8 @@
   ``weight = 0.0``: pass `trl_weights(funcs)` as ``reward_weights`` and TRL logs every component
   without counting it twice (the components read the combined call's cached results).
 - verl: ``pipe.as_verl()`` -> ``compute_score(data_source, solution_str, ground_truth,
-  extra_info=None)``, single or batched (lists in, list out).
+  extra_info=None)``, single or batched (lists or arrays in, list out; verl's batch reward
+  manager's ``data_sources=, solution_strs=, ground_truths=, extra_infos=`` keywords too).
 - OpenRLHF: ``pipe.as_openrlhf()`` -> ``reward_func(queries, prompts, labels)`` returning
   ``{"rewards", "scores", "extra_logs"}`` (torch tensors when torch is importable).
 
@@ -31,17 +32,20 @@ ANSWER_ALIASES = ("answer", "solution", "ground_truth", "reference")
 
 
 def _per_sample_columns(n: int, columns: dict[str, Any]) -> list[dict[str, Any]]:
-    """Split TRL's column lists into one dict per sample; non-list values are not columns."""
+    """Split TRL's column lists (or 1-D arrays) into one dict per sample; other values are not
+    columns."""
     rows: list[dict[str, Any]] = [{} for _ in range(n)]
     for key, col in columns.items():
-        if not isinstance(col, (list, tuple)) or len(col) != n:
+        if not _is_batch(col) or len(col) != n:
             continue  # trainer_state, log_metric, ...: not per-sample data
-        for row, v in zip(rows, col):
+        for row, v in zip(rows, _plain(col)):
             row[key] = v
     return rows
 
 
-def _sample(prompt: Any, completion: Any, cols: dict[str, Any]) -> Sample:
+def _sample(prompt: Any, completion: Any, cols: dict[str, Any]) -> dict[str, Any]:
+    """One sample's fields; the pipeline validates them, so a row of the wrong type becomes an
+    ``error`` result for that row instead of failing the whole batch."""
     data = dict(cols)
     if "answer" not in data:
         for alias in ANSWER_ALIASES[1:]:
@@ -49,10 +53,54 @@ def _sample(prompt: Any, completion: Any, cols: dict[str, Any]) -> Sample:
                 data["answer"] = data[alias]
                 break
     data["prompt"] = prompt if prompt is not None else ""
-    data["completion"] = completion
+    data["completion"] = completion if completion is not None else ""
     if "metadata" in data and not isinstance(data["metadata"], dict):
         data["metadata_value"] = data.pop("metadata")
-    return Sample.model_validate(data)
+    return data
+
+
+def _check_lengths(what: str, **cols: Sequence[Any]) -> int:
+    """The common length of per-sample inputs; a clear error when they disagree."""
+    lengths = {k: len(v) for k, v in cols.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            f"{what}: per-sample inputs differ in length: "
+            + ", ".join(f"{k}={n}" for k, n in lengths.items())
+        )
+    return next(iter(lengths.values()), 0)
+
+
+def _is_batch(x: Any) -> bool:
+    """A per-sample column: a list, tuple or array (numpy, as verl passes), not a string/dict."""
+    if isinstance(x, (list, tuple)):
+        return True
+    return (
+        hasattr(x, "__len__")
+        and hasattr(x, "tolist")
+        and getattr(x, "ndim", 0) == 1
+        and not isinstance(x, (str, bytes))
+    )
+
+
+def _plain(x: Any) -> Any:
+    """numpy / torch scalars and arrays as plain Python values (what rewards and JSON expect)."""
+    if hasattr(x, "tolist") and type(x).__module__.split(".")[0] in ("numpy", "torch"):
+        return x.tolist()
+    return x
+
+
+def _batch_key(prompts: Any, completions: Any, columns: dict[str, Any]) -> str:
+    """The whole batch as exact text (arrays and tensors via ``tolist``: their reprs elide)."""
+
+    def exact(x: Any) -> Any:
+        if hasattr(x, "tolist") and type(x).__module__.split(".")[0] in ("numpy", "torch"):
+            return x.tolist()
+        if isinstance(x, (list, tuple)):
+            return [exact(v) for v in x]
+        return x
+
+    cols = sorted((k, exact(v)) for k, v in columns.items())
+    return repr((exact(prompts), exact(completions), cols))
 
 
 class _LastBatch:
@@ -84,14 +132,17 @@ class TRLReward:
     def _results(
         self, prompts: Sequence[Any] | None, completions: Sequence[Any], columns: dict[str, Any]
     ) -> Results:
-        # TRL calls every reward function of a step with the same batch: key on its content.
-        cols = sorted((k, v) for k, v in columns.items() if isinstance(v, (list, tuple)))
-        key = (repr(prompts), repr(completions), repr(cols))
-        with self._cache.lock:
-            if self._cache.key == key and self._cache.results is not None:
-                return self._cache.results
+        # TRL calls every reward function of a step with the same batch, the combined one first:
+        # it always scores (a repeated batch in a later step is scored again), and the
+        # component loggers reuse its results when their batch is the same, content for content.
+        key = _batch_key(prompts, completions, columns)
+        if self.component is not None:
+            with self._cache.lock:
+                if self._cache.key == key and self._cache.results is not None:
+                    return self._cache.results
         n = len(completions)
         prompts = list(prompts) if prompts is not None else [""] * n
+        _check_lengths("TRL reward", prompts=prompts, completions=completions)
         rows = _per_sample_columns(n, columns)
         samples = [_sample(p, c, r) for p, c, r in zip(prompts, completions, rows)]
         results = self.pipeline.score(samples)
@@ -164,13 +215,22 @@ class VerlComputeScore:
     def _rows(
         self, ds: Sequence[Any], sol: Sequence[Any], gt: Sequence[Any], extra: Sequence[Any]
     ) -> list[dict[str, float]]:
+        _check_lengths(
+            "verl compute_score",
+            data_source=ds,
+            solution_str=sol,
+            ground_truth=gt,
+            extra_info=extra,
+        )
         samples = []
         for d, s, g, e in zip(ds, sol, gt, extra):
+            d, g, e = _plain(d), _plain(g), _plain(e)
             f = _ground_truth_fields(g, e)
             meta = f.setdefault("metadata", {})
             meta.setdefault("data_source", d)
             meta.setdefault("task", d)
-            samples.append(Sample(completion=s, **f))
+            f["completion"] = s if s is not None else ""
+            samples.append(f)  # validated by the pipeline: a bad row is an error, not a crash
         results = self.pipeline.score(samples)
         out = []
         for r in results:
@@ -182,18 +242,28 @@ class VerlComputeScore:
 
     def __call__(
         self,
-        data_source: Any,
-        solution_str: Any,
+        data_source: Any = None,
+        solution_str: Any = None,
         ground_truth: Any = None,
         extra_info: Any = None,
-        **_: Any,
+        **kw: Any,
     ) -> Any:
-        if isinstance(solution_str, (list, tuple)):  # verl's batched reward manager
-            n = len(solution_str)
-            ds = data_source if isinstance(data_source, (list, tuple)) else [data_source] * n
-            gt = ground_truth if isinstance(ground_truth, (list, tuple)) else [ground_truth] * n
-            ex = extra_info if isinstance(extra_info, (list, tuple)) else [extra_info] * n
-            return self._rows(ds, solution_str, gt, ex)
+        # verl's batched reward manager calls compute_score(data_sources=, solution_strs=,
+        # ground_truths=, extra_infos=) with numpy object arrays.
+        batched = "solution_strs" in kw
+        if batched:
+            data_source = kw.get("data_sources", data_source)
+            solution_str = kw["solution_strs"]
+            ground_truth = kw.get("ground_truths", ground_truth)
+            extra_info = kw.get("extra_infos", extra_info)
+        if batched or _is_batch(solution_str):
+            sol = list(solution_str)
+            n = len(sol)
+
+            def col(x: Any) -> list[Any]:
+                return list(x) if _is_batch(x) else [x] * n  # a scalar applies to every sample
+
+            return self._rows(col(data_source), sol, col(ground_truth), col(extra_info))
         return self._rows([data_source], [solution_str], [ground_truth], [extra_info])[0]
 
 
@@ -210,11 +280,19 @@ class OpenRLHFRewardFunc:
     def scores(
         self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None
     ) -> tuple[list[float], dict[str, list[float]]]:
+        queries = list(queries)
+        prompts = list(prompts) if prompts is not None else [""] * len(queries)
         labels = list(labels) if labels is not None else [None] * len(queries)
-        samples = []
+        _check_lengths("OpenRLHF reward_func", queries=queries, prompts=prompts, labels=labels)
+        samples: list[Any] = []
         for q, p, label in zip(queries, prompts, labels):
-            completion = q[len(p) :] if p and q.startswith(p) else q
-            samples.append(Sample(prompt=p, completion=completion, answer=label))
+            q = "" if q is None else q
+            p = "" if p is None else p
+            if isinstance(q, str) and isinstance(p, str):
+                completion = q[len(p) :] if p and q.startswith(p) else q
+                samples.append(Sample(prompt=p, completion=completion, answer=_plain(label)))
+            else:  # validated by the pipeline: an error result for this row only
+                samples.append({"prompt": p, "completion": q, "answer": _plain(label)})
         results = self.pipeline.score(samples)
         rewards = [r if r is not None else 0.0 for r in results.rewards]
         logs = {
@@ -259,9 +337,16 @@ def pipeline_from_env() -> Pipeline:
 
 
 def verl_compute_score(
-    data_source: Any, solution_str: Any, ground_truth: Any = None, extra_info: Any = None, **kw: Any
+    data_source: Any = None,
+    solution_str: Any = None,
+    ground_truth: Any = None,
+    extra_info: Any = None,
+    **kw: Any,
 ) -> Any:
-    """verl ``custom_reward_function`` entry: scores with the ``ASSAY_PIPELINE`` pipeline."""
+    """verl ``custom_reward_function`` entry: scores with the ``ASSAY_PIPELINE`` pipeline.
+
+    Single (``data_source, solution_str, ground_truth, extra_info``) or batched (lists, or the
+    batch reward manager's ``data_sources=, solution_strs=, ground_truths=, extra_infos=``)."""
     return VerlComputeScore(pipeline_from_env())(
         data_source, solution_str, ground_truth, extra_info, **kw
     )

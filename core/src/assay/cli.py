@@ -1,7 +1,9 @@
 """The ``assay`` command line: plugins, rewards, score, serve, and subcommands from plugins.
 
 Exit codes: 0 success; 1 the job ran but some input lines were malformed (reported, skipped);
-2 bad usage, a bad pipeline spec or a missing file.
+2 bad usage, a bad pipeline spec, a missing or unreadable file, or an output path equal to the
+input; 3 the run stopped on an error part-way (what was written is kept; re-run to resume);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 _PLURAL = {"sandbox": "sandboxes"}
 
 
@@ -53,7 +55,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _options_of(cls: Any) -> dict[str, Any]:
-    schema = cls.Options.model_json_schema()
+    try:
+        schema = cls.Options.model_json_schema()
+    except Exception:  # an option type with no JSON schema (a callable, a custom class)
+        return _options_from_fields(cls)
     out: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
         out[name] = {
@@ -62,6 +67,19 @@ def _options_of(cls: Any) -> dict[str, Any]:
             "default": prop.get("default"),
             "required": name in schema.get("required", []),
             "description": prop.get("description", ""),
+        }
+    return out
+
+
+def _options_from_fields(cls: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, f in getattr(getattr(cls, "Options", None), "model_fields", {}).items():
+        ann = f.annotation
+        out[name] = {
+            "type": getattr(ann, "__name__", None) or str(ann),
+            "default": None if f.is_required() else f.get_default(call_default_factory=True),
+            "required": f.is_required(),
+            "description": f.description or "",
         }
     return out
 
@@ -107,10 +125,22 @@ def _print_table(path: Path) -> None:
         print(f"{label!s:<18} reward={reward:<7} {r['status']:<13} {comps}{extra}")
 
 
-def cmd_score(args: argparse.Namespace) -> int:
+def _load(cmd: str, spec: str) -> Any:
+    """The pipeline of a spec, or None after printing why it cannot be built."""
     from .errors import SpecError
     from .pipeline import load_pipeline
-    from .scorefile import score_jsonl
+
+    try:
+        return load_pipeline(spec)
+    except SpecError as exc:
+        print(f"assay {cmd}: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:  # a directory, an unreadable or non-UTF-8 file, ...
+        print(f"assay {cmd}: pipeline spec {spec}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return None
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .scorefile import _same_file, score_jsonl
 
     demo = args.input is None
     src = Path(args.input) if args.input else _data("demo.jsonl")
@@ -121,11 +151,38 @@ def cmd_score(args: argparse.Namespace) -> int:
     if not src.exists():
         print(f"assay score: no such file: {src}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        pipeline = load_pipeline(spec)
-    except SpecError as exc:
-        print(f"assay score: {exc}", file=sys.stderr)
+    if src.is_dir():
+        print(f"assay score: {src} is a directory, not a JSONL file", file=sys.stderr)
         return EXIT_USAGE
+    if args.output is not None:
+        if Path(args.output).is_dir():
+            print(f"assay score: --output {args.output} is a directory", file=sys.stderr)
+            return EXIT_USAGE
+        if _same_file(src, Path(args.output)):
+            print(
+                f"assay score: --output {args.output} is the input file; write to another path",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    if args.batch_size < 1 or (args.workers is not None and args.workers < 1):
+        print("assay score: --batch-size and --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        src.open("rb").close()
+    except OSError as exc:
+        print(f"assay score: cannot read {src}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    pipeline = _load("score", spec)
+    if pipeline is None:
+        return EXIT_USAGE
+    if args.output is not None:
+        try:  # an unwritable output: say so before scoring anything
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.output).open("ab").close()
+        except OSError as exc:
+            print(f"assay score: cannot write {args.output}: {exc}", file=sys.stderr)
+            pipeline.close()
+            return EXIT_USAGE
     output = args.output
     table_path = None
     if demo and output is None:
@@ -133,15 +190,22 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         table_path = Path(tempfile.mkdtemp(prefix="assay-demo-")) / "scored.jsonl"
         output = table_path
-    with pipeline:
-        report = score_jsonl(
-            src,
-            pipeline,
-            output,
-            batch_size=args.batch_size,
-            executor=args.executor,
-            workers=args.workers,
-        )
+    try:
+        with pipeline:
+            report = score_jsonl(
+                src,
+                pipeline,
+                output,
+                batch_size=args.batch_size,
+                executor=args.executor,
+                workers=args.workers,
+            )
+    except BrokenPipeError:  # stdout closed early (| head): main() treats it as done
+        raise
+    except Exception as exc:  # disk full, a bug in a reward or plugin that escaped the pipeline
+        where = "" if output is None else f"; lines written to {output} are kept, re-run resumes"
+        print(f"assay score: stopped: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
     if table_path is not None:
         print(f"Scored {src.name} with {Path(spec).name}:\n")
         _print_table(table_path)
@@ -157,16 +221,16 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .errors import SpecError
-    from .pipeline import load_pipeline
     from .server import serve
 
-    try:
-        pipeline = load_pipeline(args.pipeline)
-    except SpecError as exc:
-        print(f"assay serve: {exc}", file=sys.stderr)
+    pipeline = _load("serve", args.pipeline)
+    if pipeline is None:
         return EXIT_USAGE
-    serve(pipeline, args.host, args.port)
+    try:
+        serve(pipeline, args.host, args.port)
+    except OSError as exc:  # port in use, bad host, ...
+        print(f"assay serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

@@ -53,7 +53,7 @@ class PluginFailure:
     plugin: str
     distribution: str | None
     reason: str
-    stage: str  # "import" or the hook name
+    stage: str  # "import", "register" (bad hook signatures) or the hook name
 
 
 @dataclass
@@ -177,11 +177,15 @@ class Registry:
                 continue
             try:
                 module = ep.load()
-            except Exception as exc:  # a broken plugin must not break the host
+            except (Exception, SystemExit) as exc:  # a broken plugin must not break the host
                 reason = f"{type(exc).__name__}: {exc}"
                 self._fail(ep.name, dist, reason, "import", exc)
                 continue
-            self.pm.register(module, name=ep.name)
+            try:  # pluggy checks the hook signatures here (a hookimpl with a wrong argument)
+                self.pm.register(module, name=ep.name)
+            except Exception as exc:
+                self._fail(ep.name, dist, f"{type(exc).__name__}: {exc}", "register", exc)
+                continue
             self.plugins[ep.name] = PluginInfo(ep.name, dist, version, ep.value)
 
     def _fail(
@@ -223,7 +227,7 @@ class Registry:
             impl(**kwargs)
         except DuplicateNameError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a hook calling sys.exit() must not end the host
             info = self.plugins.get(pname)
             reason = f"{type(exc).__name__}: {exc}"
             if os.environ.get("ASSAY_DEBUG"):

@@ -2,10 +2,12 @@
 
 Each input line that parses as a JSON object yields exactly one output line: the input's fields
 plus ``reward`` (float or null), ``rewards`` (component -> value), ``status`` and, where the
-status is not ``ok``, ``error`` (the reason). A line that is not a JSON object is reported with
-its line number and skipped. Output is written batch by batch and flushed, so a run killed at
-any point loses at most the batch in flight; re-running skips the lines already written (a
-partial last line is cut off first), so the output never holds a line twice.
+status is not ``ok``, ``error`` (the reason). An object without a ``completion`` field, or
+whose fields have the wrong types, gets status ``error`` and the reason. A line that is not a
+JSON object is reported with its line number and skipped. Output is written batch by batch and
+flushed, so a run killed at any point loses at most the batch in flight; re-running skips the
+lines already written (a partial last line is cut off first), so the output never holds a line
+twice. The output may not be the input file (`ValueError`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .models import Result
 from .pipeline import Executor, Pipeline
 
 
@@ -72,6 +75,9 @@ def completed_lines(out: Path) -> int:
         return data[:end].count(b"\n")
 
 
+_MISSING = Result(reward=None, status="error", reason="missing field: completion")
+
+
 def _row(obj: dict[str, Any], result: Any) -> dict[str, Any]:
     row = dict(obj)
     row["reward"] = result.reward
@@ -84,11 +90,22 @@ def _row(obj: dict[str, Any], result: Any) -> dict[str, Any]:
     return row
 
 
-def _dumps(obj: dict[str, Any], result: Any) -> str:
+def _dumps(obj: dict[str, Any], result: Any, encoding: str = "utf-8") -> str:
     """The output line; an input that cannot be written back (absurd nesting) still gets one
-    line, with its result and the reason, so the output keeps one line per input line."""
+    line, with its result and the reason, so the output keeps one line per input line.
+
+    Text the output's ``encoding`` cannot hold (a lone surrogate such as ``"\\ud800"`` in the
+    input, which JSON allows but UTF-8 does not) is written as ``\\u`` escapes instead of
+    failing the write of the whole batch."""
     try:
-        return json.dumps(_row(obj, result), ensure_ascii=False, default=str)
+        row = _row(obj, result)
+        line = json.dumps(row, ensure_ascii=False, default=str)
+        if not line.isascii():
+            try:
+                line.encode(encoding)
+            except UnicodeEncodeError:
+                line = json.dumps(row, ensure_ascii=True, default=str)
+        return line
     except (ValueError, RecursionError, TypeError) as exc:
         row = {"reward": None, "rewards": {}, "status": "error"}
         row["error"] = f"input fields cannot be written back: {type(exc).__name__}"
@@ -126,6 +143,14 @@ class Progress:
             self.stream.flush()
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (links included)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
 def _count_lines(path: Path) -> int:
     with path.open("rb") as fh:
         return sum(1 for line in fh if line.strip())
@@ -150,11 +175,14 @@ def score_jsonl(
     fh: IO[str]
     if output is not None:
         out = Path(output)
+        if _same_file(src, out):
+            raise ValueError(f"the output {out} is the input file: write to another path")
         out.parent.mkdir(parents=True, exist_ok=True)
         skip = completed_lines(out)
         fh = out.open("a", encoding="utf-8")
     else:
         fh = out_stream or sys.stdout
+    encoding = getattr(fh, "encoding", None) or "utf-8"
     bar = (
         Progress(_count_lines(src) if progress and sys.stderr.isatty() else None)
         if progress
@@ -165,11 +193,15 @@ def score_jsonl(
     def flush() -> None:
         if not pending:
             return
-        results = pipeline.score(pending, executor=executor, workers=workers)
+        # A line without a completion has nothing to score: an error for that line (scoring it
+        # as an empty completion would pass for a real verdict).
+        todo = [obj for obj in pending if "completion" in obj]
+        scored = iter(pipeline.score(todo, executor=executor, workers=workers) if todo else [])
+        results = [next(scored) if "completion" in obj else _MISSING for obj in pending]
         lines = []
         for obj, res in zip(pending, results):
             report.statuses[res.status] = report.statuses.get(res.status, 0) + 1
-            lines.append(_dumps(obj, res))
+            lines.append(_dumps(obj, res, encoding))
         fh.write("\n".join(lines) + "\n")  # one write per batch: a crash cuts at most this batch
         fh.flush()
         report.scored += len(pending)

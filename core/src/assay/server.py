@@ -25,7 +25,7 @@ def make_handler(pipeline: Pipeline) -> type[BaseHTTPRequestHandler]:
         server_version = "assay"
 
         def _send(self, code: int, payload: Any) -> None:
-            body = json.dumps(payload).encode()
+            body = json.dumps(payload, default=str).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -38,20 +38,31 @@ def make_handler(pipeline: Pipeline) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 - http.server API
             try:
                 n = int(self.headers.get("Content-Length") or 0)
+                if n < 0:
+                    return self._send(400, {"error": "negative Content-Length"})
                 if n > MAX_BODY:
                     return self._send(413, {"error": f"body over {MAX_BODY} bytes"})
                 data = json.loads(self.rfile.read(n) or b"{}")
                 if not isinstance(data, dict):
                     return self._send(400, {"error": "expected a JSON object"})
                 if self.path.rstrip("/") == "/score":
-                    results = pipeline.score(data.get("samples") or [])
+                    samples = data.get("samples") or []
+                    if not isinstance(samples, list):
+                        return self._send(400, {"error": "`samples` must be a list of objects"})
+                    results = pipeline.score(samples)
                     return self._send(200, {"results": [r.model_dump() for r in results]})
                 queries = data.get("query") or data.get("queries") or []
-                prompts = data.get("prompts") or [""] * len(queries)
-                rewards, logs = openrlhf.scores(queries, prompts, data.get("labels"))
+                prompts = data.get("prompts") or [""] * _len(queries)
+                labels = data.get("labels")
+                for key, value in (("query", queries), ("prompts", prompts), ("labels", labels)):
+                    if value is not None and not isinstance(value, list):
+                        return self._send(400, {"error": f"`{key}` must be a list"})
+                rewards, logs = openrlhf.scores(queries, prompts, labels)
                 self._send(200, {"rewards": rewards, "scores": rewards, "extra_logs": logs})
-            except (ValueError, TypeError, KeyError) as exc:
-                self._send(400, {"error": f"{type(exc).__name__}: {exc}"})
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:
+                self._send(400, {"error": f"{type(exc).__name__}: {str(exc)[:500]}"})
+            except Exception as exc:  # never leave the client without an answer
+                self._send(500, {"error": f"{type(exc).__name__}: {str(exc)[:500]}"})
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet by default
             pass
@@ -59,8 +70,16 @@ def make_handler(pipeline: Pipeline) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _len(x: Any) -> int:
+    return len(x) if isinstance(x, list) else 0
+
+
 def serve(pipeline: Pipeline, host: str = "127.0.0.1", port: int = 8000) -> None:
-    server = ThreadingHTTPServer((host, port), make_handler(pipeline))
+    try:
+        server = ThreadingHTTPServer((host, port), make_handler(pipeline))
+    except BaseException:  # port in use, bad host: nothing will serve, release the pipeline
+        pipeline.close()
+        raise
     print(f"assay: serving {pipeline.name} on http://{host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
