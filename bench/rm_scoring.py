@@ -12,7 +12,9 @@ All three get the same token ids (forward passes only). End to end, the ``reward
 reward called once per sample (tokenising each text, building each Score) against one call for
 the whole batch is timed too (``e2e`` column; ``reward_call_*`` in the JSON).
 
-Scores are checked to agree across the three (max abs difference printed). The model is a
+Scores are checked to agree across the three (max abs difference printed). ``GFLOP/s`` is the
+batched path's arithmetic rate (2 FLOPs per matmul weight per token): when it nears what one
+core can do, batching has nothing left to save but the per-call overhead. The model is a
 Llama sequence classifier built in code (no Hub); the size is set by ``--hidden`` / ``--layers``.
 
     .venv/bin/python bench/rm_scoring.py [--texts 128] [--threads 1] [--regimes short,medium]
@@ -73,6 +75,13 @@ REGIMES = {  # completion lengths in characters (= tokens with the character tok
 }
 
 
+def matmul_params(model: Any) -> int:
+    """Weights every token multiplies through (all but the embedding table): a forward pass
+    costs about 2 FLOPs per such weight per token, attention scores aside."""
+    emb = model.get_input_embeddings().weight.numel()
+    return sum(p.numel() for p in model.parameters()) - emb
+
+
 def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
     from assay import Sample
     from assay_rm.synthetic import random_texts
@@ -111,10 +120,16 @@ def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
         max(abs(a - b) for a, b in zip(v_loop, v_ours, strict=True)),
         max(abs(a - b) for a, b in zip(v_loop, v_plain, strict=True)),
     )
+    tokens = sum(len(r) for r in rows)  # type: ignore[arg-type]
+    gflop = 2 * matmul_params(scorer.model) * tokens / 1e9
     return {
         "regime": name,
         "chars": [lo, hi],
-        "tokens": sum(len(r) for r in rows),  # type: ignore[arg-type]
+        "tokens": tokens,
+        # arithmetic rate of the batched path: near the CPU's peak, batching has nothing left
+        # to save but per-call overhead
+        "assay_rm_gflops": round(gflop / w_ours, 1),
+        "per_sample_gflops": round(gflop / w_loop, 1),
         "per_sample_s": round(w_loop, 4),
         "batched_input_order_s": round(w_plain, 4),
         "assay_rm_s": round(w_ours, 4),
@@ -159,7 +174,7 @@ def main() -> int:
     )
     print(
         f"{'model':<16}{'regime':<8}{'chars':>9}{'loop s':>8}{'batched s':>10}{'assay-rm s':>11}"
-        f"{'vs loop':>9}{'vs batched':>11}{'cpu vs loop':>12}{'e2e':>8}{'max diff':>9}"
+        f"{'vs loop':>9}{'vs batched':>11}{'cpu vs loop':>12}{'e2e':>8}{'GFLOP/s':>9}{'max diff':>9}"
     )
     results = []
     for model_name in args.models.split(","):
@@ -180,6 +195,7 @@ def main() -> int:
                 f"{r['batched_input_order_s']:>10.3f}{r['assay_rm_s']:>11.3f}"
                 f"{r['speedup_vs_loop']:>8.2f}x{r['speedup_vs_input_order']:>10.2f}x"
                 f"{r['cpu_speedup_vs_loop']:>11.2f}x{r['reward_call_speedup']:>7.2f}x"
+                f"{r['assay_rm_gflops']:>9.1f}"
                 f"{r['max_abs_diff']:>9.0e}",
                 flush=True,
             )
