@@ -26,7 +26,9 @@ EXPECTED = {
 
 
 def test_demo_prints_the_expected_table():
-    out = subprocess.run([sys.executable, "-m", "assay.cli", "score"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "score"], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if "reward=" in line}
     assert set(lines) == set(EXPECTED)
