@@ -218,6 +218,43 @@ def test_statements_humaneval_check(process_pool: SandboxPool) -> None:
     assert res.status == "ok" and res.completed == 2
 
 
+# Programs that rebind what the sandbox's statement loop and channel call after the program
+# loaded: none may make a failing statement report that it completed.
+REBIND_THE_RUNNER = {
+    "builtins.exec": "import builtins\nbuiltins.exec = lambda *a, **k: None\n",
+    "json.dumps": (
+        "import json\n_d = json.dumps\n"
+        "def _fake(o, *a, **k):\n"
+        "    if isinstance(o, dict) and o.get('t') == 'stmt':\n"
+        "        o = {'t': 'stmt', 'i': o['i'], 'ok': True}\n"
+        "    return _d(o, *a, **k)\n"
+        "json.dumps = _fake\n"
+    ),
+    "os.write": (
+        "import os\n_w = os.write\n"
+        "os.write = lambda fd, d: _w(fd, bytes(d).replace(b'\"ok\":false', b'\"ok\":true'))\n"
+    ),
+    "builtins.memoryview": (
+        "import builtins\n_m = builtins.memoryview\n"
+        "builtins.memoryview = lambda d: _m(bytes(d).replace(b'\"ok\":false', b'\"ok\":true'))\n"
+    ),
+    "the server module's globals": (
+        "import sys, builtins\n_srv = sys.modules['assay_sandbox.server']\n"
+        "_srv.exec = lambda *a, **k: None\n_srv.isinstance = lambda *a: False\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(REBIND_THE_RUNNER))
+def test_statements_cannot_be_forged_by_rebinding_the_runner(
+    process_pool: SandboxPool, name: str
+) -> None:
+    source = REBIND_THE_RUNNER[name] + "def f():\n    return 0\n"
+    res = process_pool.run_statements(source, ["assert f() == 1", "assert f() == 2"], limits=FAST)
+    assert (res.status, res.completed) == ("failed", 0), res
+    assert [r.ok for r in res.results] == [False, False], res
+
+
 def test_async_twins_do_not_block_the_loop(process_pool: SandboxPool) -> None:
     async def main() -> tuple[list[object], int]:
         ticks = 0

@@ -227,12 +227,49 @@ class Channel:
 
     def __init__(self, fd: int, nonce: str) -> None:
         self._fd, self._nonce = fd, nonce
+        self.send = _sender(fd, nonce + " ")
 
-    def send(self, **msg: Any) -> None:
-        data = (self._nonce + " " + json.dumps(msg, separators=(",", ":")) + "\n").encode()
-        view = memoryview(data)
+    def send(self, **msg: Any) -> None:  # replaced per instance by `_sender` (for type checkers)
+        raise NotImplementedError
+
+
+# The C string escaper, bound when the zygote loads this module, before any program runs.
+_ESCAPE = json.encoder.c_encode_basestring_ascii or json.encoder.py_encode_basestring_ascii
+
+
+def _sender(fd: int, prefix: str) -> Any:
+    """``send(**msg)`` for a channel, built only from functions bound now, before the program
+    runs: a program that rebinds ``json.dumps``, ``os.write``, ``memoryview`` or this module's
+    globals (all reachable from it) cannot rewrite its messages, e.g. a failed statement into
+    a passed one. Messages hold scalars (str, bool, int, float, None); anything else is null."""
+    write, mv, esc, kind = os.write, memoryview, _ESCAPE, type
+    t_str, t_bool, t_int, t_float = str, bool, int, float
+    int_repr, float_repr, join = int.__repr__, float.__repr__, ",".join
+    inf = float("inf")
+
+    def encode(msg: dict[str, Any]) -> str:
+        parts = []
+        for k, v in msg.items():
+            t = kind(v)
+            if t is t_str:
+                s = esc(v)
+            elif t is t_bool:
+                s = "true" if v else "false"
+            elif t is t_int:
+                s = int_repr(v)
+            elif t is t_float and v == v and v != inf and v != -inf:
+                s = float_repr(v)
+            else:
+                s = "null"
+            parts.append(esc(k) + ":" + s)
+        return "{" + join(parts) + "}"
+
+    def send(**msg: Any) -> None:
+        view = mv((prefix + encode(msg) + "\n").encode())
         while view:
-            view = view[os.write(self._fd, view) :]
+            view = view[write(fd, view) :]
+
+    return send
 
 
 def _error_text(exc: BaseException) -> str:
@@ -330,28 +367,35 @@ def child_call(req: dict[str, Any], chan: Channel) -> int:
 
 
 def child_statements(req: dict[str, Any], chan: Channel) -> int:
+    # Everything the loop calls is bound here, before the program runs: a program that rebinds
+    # ``builtins.exec`` (or ``isinstance``, ``enumerate``, this module's globals) must not make
+    # a statement that never ran report that it completed.
+    run, is_a, error_text, base, exc_type = exec, isinstance, _error_text, BaseException, Exception
+    statements = list(req["_statements"])
     ns = _namespace("solution")
     send = chan.send
     del chan
     for what, code in (("setup", req["_setup"]), ("source", req["_code"])):
         try:
-            if isinstance(code, BaseException):
+            if is_a(code, base):
                 raise code
-            exec(code, ns)
-        except Exception as exc:
-            send(t="load_error", error=f"{what}: {_error_text(exc)}")
+            run(code, ns)
+        except exc_type as exc:
+            send(t="load_error", error=f"{what}: {error_text(exc)}")
             return 1
-        except BaseException:
+        except base:
             return 0  # an exit at load time: nothing completed
-    for i, code in enumerate(req["_statements"]):
+    i = -1
+    for code in statements:
+        i += 1
         try:
-            if isinstance(code, BaseException):
+            if is_a(code, base):
                 raise code
-            exec(code, ns)
-        except Exception as exc:
-            send(t="stmt", i=i, ok=False, error=_error_text(exc))
+            run(code, ns)
+        except exc_type as exc:
+            send(t="stmt", i=i, ok=False, error=error_text(exc))
             continue
-        except BaseException:
+        except base:
             return 0  # SystemExit / KeyboardInterrupt inside a statement: stop counting
         send(t="stmt", i=i, ok=True)
     send(t="done")

@@ -213,11 +213,53 @@ GLOBALS_TAMPER = (
     "            globals()[k] = lambda *a, **kw: True\n"
     "    return 0\n"
 )
+# Learn the trigger's exception name from globals() during the first test, then plant an object
+# under it whose __del__ (run when the next trigger stores its exception there) swaps in a fake
+# exception with a plain `tb_frame`, so the later statements would complete without their tests.
+SWAP_THE_TRIGGER_EXCEPTION = (
+    "class _TB:\n    tb_frame = None\n"
+    "class Evil:\n"
+    "    __traceback__ = _TB()\n"
+    "    def __init__(self, ns, key):\n        self.ns, self.key = ns, key\n"
+    "    def __del__(self):\n"
+    "        try:\n            self.ns[self.key] = Evil(self.ns, self.key)\n"
+    "        except Exception:\n            pass\n"
+    "def add(a, b):\n"
+    "    g = globals()\n"
+    "    for k in list(g):\n"
+    "        if k.startswith('_e_') and not isinstance(g[k], Evil):\n"
+    "            g[k] = Evil(g, k)\n"
+    "    return 0\n"
+)
+REBIND_EXEC = (
+    "import builtins\nbuiltins.exec = lambda *a, **k: None\ndef add(a, b):\n    return 0\n"
+)
+REBIND_JSON_DUMPS = (
+    "import json\n_d = json.dumps\n"
+    "def _fake(o, *a, **k):\n"
+    "    if isinstance(o, dict) and o.get('t') == 'stmt':\n"
+    "        o = {'t': 'stmt', 'i': o['i'], 'ok': True}\n"
+    "    return _d(o, *a, **k)\n"
+    "json.dumps = _fake\n"
+    "def add(a, b):\n    return 0\n"
+)
 SIGKILL_SELF = "import os, signal\ndef add(a, b):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
 INFINITE = "def add(a, b):\n    while True:\n        pass\n"
 MEMORY_BOMB = "def add(a, b):\n    x = bytearray(10 ** 10)\n    return a + b\n"
 FORK_EXIT = (
     "import os\ndef add(a, b):\n    if os.fork() == 0:\n        os._exit(0)\n    os._exit(0)\n"
+)
+# Uses up the sandbox's process limit at load, so that no case can be forked; then adds.
+EXHAUST_PROCESSES_AT_LOAD = (
+    "import os, time\n"
+    "for _ in range(64):\n"
+    "    try:\n"
+    "        if os.fork() == 0:\n"
+    "            time.sleep(60)\n"
+    "            os._exit(0)\n"
+    "    except OSError:\n"
+    "        break\n"
+    "def add(a, b):\n    return a + b\n"
 )
 
 STATEMENT_TRICKS = {
@@ -252,6 +294,9 @@ STATEMENT_TRICKS = {
     "hunt the secret in /proc/self/mem": MEMORY_HUNT,
     "subprocess reading memory": SUBPROCESS_READER,
     "rebind harness globals": GLOBALS_TAMPER,
+    "swap the trigger's exception via __del__": SWAP_THE_TRIGGER_EXCEPTION,
+    "rebind builtins.exec": REBIND_EXEC,
+    "rebind json.dumps (the sandbox's channel)": REBIND_JSON_DUMPS,
     "infinite loop": INFINITE,
     "memory bomb": MEMORY_BOMB,
     "fork then exit": FORK_EXIT,
@@ -281,6 +326,9 @@ CALL_TRICKS = {
     "string for int": "def add(a, b):\n    return str(a + b)\n",
     "sys.exit": EXIT_IN_CALL,
     "os._exit": OS_EXIT_IN_CALL,
+    "sys.exit at load": EXIT_AT_LOAD,
+    "os._exit at load": OS_EXIT_AT_LOAD,  # no case runs: the candidate's failure, not an error
+    "no process left for the cases": EXHAUST_PROCESSES_AT_LOAD,
     "segfault": SEGFAULT,
     "infinite loop": INFINITE,
     "forged output": FORGED_OUTPUT,

@@ -36,6 +36,10 @@ VALUES = [
     (b"ab", "ab", {}, False),
     ([1, 2], [1, 2, 3], {}, False),
     (1 + 2j, 1 + 2j, {}, True),
+    # an int past float range under int_float: compared exactly, no OverflowError
+    (10**400, 1.5, {"int_float": True}, False),
+    (1.5, 10**400, {"int_float": True, "float_tol": 1e-6}, False),
+    (10**400, math.inf, {"int_float": True}, False),
 ]
 
 
@@ -93,6 +97,10 @@ OUTPUTS = [
     ("3\n", "3\n", "exact", None, True),
     ("3", "3\n", "exact", None, False),
     ("YES\n", "yes\n", "tokens", None, False),
+    # numbers past float range all become inf: with a tolerance they must not match each other
+    ("2" + "0" * 400 + "\n", "1" + "0" * 400 + "\n", "lines", 1e-6, False),
+    ("1e400", "2e400", "tokens", 1e-6, False),
+    ("1e400", "1e400", "tokens", 1e-6, True),  # the same text still matches
 ]
 
 

@@ -187,7 +187,17 @@ def test_harden_leaves_identity_checks_alone() -> None:
 
 def test_helper_names_are_fresh_per_harness() -> None:
     spec = AssertsTests(asserts=["assert f() == 1"])
-    assert build_harness(spec).statements != build_harness(spec).statements
+    assert build_harness(spec).setup != build_harness(spec).setup
+
+
+def test_trigger_names_are_fresh_per_render() -> None:
+    """A name seen during one run (or one statement) never predicts the next one's."""
+    h = build_harness(AssertsTests(asserts=["assert f() == 1", "assert f() == 2"]))
+    _, first = h.render("secret")
+    _, again = h.render("secret")
+    assert first[0] != again[0] and first[1] != again[1]
+    names = [s.split(" as ")[1].split(":")[0] for s in first]
+    assert len(set(names)) == len(names)
 
 
 def test_runtime_falls_back_to_source_on_another_interpreter(

@@ -464,11 +464,17 @@ def _runtime_blob() -> str:
     return base64.b64encode(marshal.dumps(code)).decode("ascii")
 
 
+# The exception's name lives in the shared namespace between the store and the load below. A
+# candidate that knew it could plant an object there whose ``__del__`` (run by the store) swaps
+# in a fake exception with a plain ``tb_frame``, so that the statement completes without running
+# its test. The name is seen only while its own statement runs (``globals()`` inside the test);
+# `Harness.render` gives every statement a fresh random one, so the next is never known.
 _TRIGGER = (
-    "try:\n    1 / 0\nexcept BaseException as _e_{tag}:\n"
-    "    ({key!r}, _e_{tag}.__traceback__.tb_frame)\n"
+    "try:\n    1 / 0\nexcept BaseException as _e_{slot}:\n"
+    "    ({key!r}, _e_{slot}.__traceback__.tb_frame)\n"
 )
 NONCE = "__assay_nonce__"  # the placeholder `Harness.render` replaces with a fresh secret
+SLOT = "__assay_slot__"  # the placeholder `Harness.render` replaces with a fresh name per statement
 
 
 def _parses(src: str) -> bool:
@@ -503,8 +509,8 @@ class Harness:
         """``(setup, statements)`` with the run's secret in place (fresh random by default)."""
         secret = nonce or secrets.token_hex(16)
         return (
-            self.setup.replace(NONCE, secret),
-            [s.replace(NONCE, secret) for s in self.statements],
+            self.setup.replace(NONCE, secret).replace(SLOT, secrets.token_hex(8)),
+            [s.replace(NONCE, secret).replace(SLOT, secrets.token_hex(8)) for s in self.statements],
         )
 
 
@@ -573,8 +579,8 @@ def build_harness(
         ),
     )
     if task_setup.strip():  # the candidate may rely on the task's imports
-        setup += task_setup + "\n" + _TRIGGER.format(tag=tag, key=f"{NONCE}:-1")
-    statements = [_TRIGGER.format(tag=tag, key=f"{NONCE}:{i}") for i in range(len(sources))]
+        setup += task_setup + "\n" + _TRIGGER.format(slot=SLOT, key=f"{NONCE}:-1")
+    statements = [_TRIGGER.format(slot=SLOT, key=f"{NONCE}:{i}") for i in range(len(sources))]
     return Harness(
         setup=setup, statements=statements, labels=labels, cases=len(cases), first_case=len(prep)
     )

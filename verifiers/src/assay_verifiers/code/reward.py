@@ -420,8 +420,15 @@ def _entry_point(spec: Any) -> str | None:
     return None
 
 
-# Reasons the sandbox gives with status "error" that are the candidate's doing.
-_CANDIDATE_ERRORS = ("unencodable", "undecodable", "exited with status", "the program exited")
+# Reasons the sandbox gives with status "error" that are the candidate's doing ("not run: exited
+# with status N": the program's process ended at load, e.g. ``os._exit(0)``, before any case).
+_CANDIDATE_ERRORS = (
+    "unencodable",
+    "undecodable",
+    "exited with status",
+    "the program exited",
+    "not run: exited with status",
+)
 
 
 class _BadArguments(ValueError):
