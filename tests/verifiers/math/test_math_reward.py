@@ -168,3 +168,57 @@ def test_pickled_and_forked_copies_start_their_own_workers() -> None:
         assert got == "1.0|sympy"
     finally:
         r.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "completion", "value"),
+    [
+        # Python floats underflowed to 0: every tiny value was "equal" to every other
+        (r"\frac{1}{5002!}", r"\boxed{\frac{1}{5001!}}", 0.0),
+        ("0", r"\boxed{e^{-1000}}", 0.0),
+        (r"\pi \cdot 10^{-400}", r"\boxed{2\pi \cdot 10^{-400}}", 0.0),
+        ("5001!", r"\boxed{5001 \cdot 5000!}", 1.0),  # ... and overflowed to inf
+        # scientific notation: 1e3 was read as 1 * e * 3
+        ("1000", r"\boxed{1e3}", 1.0),
+        ("10^3", r"\boxed{1E+3}", 1.0),
+        (r"2.5 \times 10^{-3}", r"\boxed{2.5e-3}", 1.0),
+        ("3", "the result is 1e3", 0.0),
+        ("3e", r"\boxed{3e}", 1.0),
+        # a percent sign on both sides is not ambiguous
+        (r"10\%", r"\boxed{1000\%}", 0.0),
+        (r"\sqrt{2}\%", r"\boxed{100\sqrt{2}\%}", 0.0),
+        (r"10\%", r"\boxed{0.1}", 1.0),
+        # an equation's variable counts when the gold answer is an equation
+        ("x=1", r"\boxed{y=1}", 0.0),
+        (r"\alpha = 3", r"\boxed{\beta = 3}", 0.0),
+        ("x=1", r"\boxed{x = 1.0}", 1.0),
+        ("x=1", r"\boxed{1}", 1.0),
+        # named coordinates are read by name, not by position
+        ("(2,1)", r"\boxed{y=2, x=1}", 0.0),
+        ("(1,2)", r"\boxed{y=2, x=1}", 1.0),
+        # the roots of an equation, listed
+        ("x^2=4", r"\boxed{x=\pm 2}", 1.0),
+        ("x^2=4", r"\boxed{x=2 \text{ or } x=-2}", 1.0),
+        ("x^2=4", r"\boxed{x=2, x=3}", 0.0),
+        ("x^2=4", r"\boxed{x=2}", 0.0),
+        (r"\emptyset", r"\boxed{\{\}}", 1.0),
+    ],
+)
+def test_hostile_equivalences(math, answer, completion, value) -> None:
+    s = _one(math, completion, answer)
+    assert (s.status, s.value) == ("ok", value), s.reason
+
+
+@pytest.mark.parametrize("answer", [float("nan"), [1, float("nan")], [None]])
+def test_a_nan_gold_is_no_gold(math, answer) -> None:
+    s = _one(math, r"\boxed{nan}", answer)
+    assert (s.status, s.value) == ("unverifiable", None), s.reason
+
+
+def test_long_runs_of_spaces_in_the_prompt_do_not_stall_the_parent(math) -> None:
+    import time
+
+    prompt = "Compute 12" + " " * 1500 + "then stop."  # cubic backtracking: minutes
+    t0 = time.perf_counter()
+    s = _one(math, r"\boxed{3}", "3", prompt)
+    assert s.value == 1.0 and time.perf_counter() - t0 < 5.0

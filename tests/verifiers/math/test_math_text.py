@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from assay_verifiers.math.extract import extract_answer, extract_choice
+from assay_verifiers.math.extract import DEFAULT_METHODS, extract_answer, extract_choice
 from assay_verifiers.math.fastpath import decimals, quick, to_fraction
 from assay_verifiers.math.normalize import choice_letter, normalize, normalize_full
 
@@ -136,3 +136,81 @@ def test_the_plugin_imports_without_sympy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _seconds(fn, *args):
+    import time
+
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("1" + " " * 1000 + "x", "1 x"),  # the trailing-unit regex backtracked cubically (45 s)
+        ("1" + "~" * 1000 + "x", "1 x"),
+        ("1." + "0" * 20_000 + "1", "1." + "0" * 20_000 + "1"),  # trailing zeros: quadratic
+        ("7" * 60_000, "7" * 60_000),
+        ("{" * 10_000 + "5" + "}" * 10_000, "5"),  # outer braces peeled one rescan at a time
+        ("1" + "{,}000" * 10_000, "1" + "000" * 10_000),
+        ("1" * 5000 + r"\frac{1}{2}", "1" * 5000 + r"\frac{1}{2}"),  # int() past 4300 digits
+    ],
+)
+def test_normalize_is_fast_on_long_runs(raw: str, normal: str) -> None:
+    normalize_full.cache_clear()
+    seconds, got = _seconds(normalize, raw)
+    assert got == normal
+    assert seconds < 2.0
+
+
+def test_trailing_zeros_and_dangling_dots_still_go() -> None:
+    assert normalize("3.500 and 2.0 and 10.") == "3.5 and 2 and 10"
+    assert normalize("100.00") == "100" and normalize("0.050") == "0.05"
+
+
+def test_deeply_nested_and_unclosed_boxes_are_cheap() -> None:
+    nested = r"\boxed{" * 3000 + "3" + "}" * 3000  # recursing into each ran out of stack
+    seconds, got = _seconds(extract_answer, nested, DEFAULT_METHODS, 100_000)
+    assert got.candidates == ("3",) and seconds < 2.0
+    unclosed = r"\boxed{" * 3000 + r"so \boxed{4}"  # each unclosed box rescanned the text
+    seconds, got = _seconds(extract_answer, unclosed, DEFAULT_METHODS, 100_000)
+    assert got.candidates == ("4",) and seconds < 2.0
+    assert extract_answer(r"\boxed{1 + \boxed{2}} and \boxed 5").candidates == ("2", "5")
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "verdict"),
+    [
+        ("1000", "1e3", True),
+        ("0.0025", "2.5e-3", True),
+        ("3", "3E0", True),
+        ("3", "1e3", False),
+        ("10", "1000", False),  # with both percent signs below
+    ],
+)
+def test_scientific_notation_and_two_percent_signs(gold: str, pred: str, verdict: bool) -> None:
+    both = gold == "10"
+    assert quick(gold, pred, gold_percent=both, pred_percent=both) is verdict
+
+
+def test_the_last_number_keeps_its_exponent() -> None:
+    assert extract_answer("the result is 1e3").candidates == ("1e3",)
+    assert to_fraction("2.5e-3") == to_fraction("0.0025")
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("\u20103", "-3"),  # hyphen
+        ("\ufe633", "-3"),  # small hyphen-minus
+        ("\uff0d3", "-3"),  # fullwidth hyphen-minus
+        ("1\u20442", "1/2"),  # fraction slash
+        ("3\u200b", "3"),  # zero-width space
+        ("x\u00b2+1", "x^{2}+1"),
+        ("10\u207b\u00b3", "10^{-3}"),
+    ],
+)
+def test_more_unicode(raw: str, normal: str) -> None:
+    assert normalize(raw) == normal

@@ -48,13 +48,16 @@ def check(
     g = _parse(gold)
     if isinstance(g, ParseError):
         return None, f"gold answer does not parse: {g}"
-    golds = _alternatives(g, gold_percent)
     for text, percent in preds:
         p = _parse(text)
         if isinstance(p, ParseError):
             return False, f"answer does not parse: {p}"
         try:
-            ok = any(same(x, y, tol) for x in golds for y in _alternatives(p, percent))
+            one_sided = gold_percent != percent  # 10% is not 1000%
+            golds = _alternatives(g, gold_percent and one_sided)
+            ok = any(
+                same(x, y, tol) for x in golds for y in _alternatives(p, percent and one_sided)
+            )
         except RecursionError:
             return False, "answer nested too deeply to compare"
         except (TypeError, ValueError, AttributeError, NotImplementedError) as exc:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import mpmath
 import sympy as sp
 
 from .latex_parse import MAX_POW_BITS, Group, Items, SetOf, _as_set
@@ -39,6 +40,7 @@ _PROBES = (
     1.4142135623730951,
 )
 _PREC = 30
+_BITS = 110  # about 33 digits
 
 
 @dataclass(frozen=True)
@@ -70,20 +72,23 @@ def _huge(x: sp.Expr) -> bool:
     )
 
 
-def _num(x: sp.Expr, subs: dict[sp.Symbol, float] | None = None) -> complex | None:
+def _num(x: sp.Expr, subs: dict[sp.Symbol, float] | None = None) -> mpmath.mpc | None:
+    """The value of ``x`` (at ``subs``) to 30 digits, as an mpmath number: its exponent range is
+    unbounded, so ``e^{-1000}`` is not 0 and ``1/5001!`` is not ``1/5002!`` (Python floats
+    underflow to 0 there and overflow to inf)."""
     if _huge(x):
         return None  # compared structurally only; evaluating it would not finish
     try:
         v = x.evalf(_PREC, subs=subs) if subs else x.evalf(_PREC)
-        c = complex(v)
+        c = mpmath.mpc(v._to_mpmath(_BITS))
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
         return None
-    if c != c or abs(c) == float("inf"):
+    if not mpmath.isfinite(c):
         return None
     return c
 
 
-def _close(a: complex, b: complex, rel_tol: float) -> bool:
+def _close(a: mpmath.mpc, b: mpmath.mpc, rel_tol: float) -> bool:
     scale = max(abs(a), abs(b))
     return abs(a - b) <= rel_tol * scale if scale else True
 
@@ -145,7 +150,7 @@ def _proportional(f1: sp.Expr, f2: sp.Expr, positive: bool = False) -> bool:
     """f1 = c * f2 for a constant c != 0 (c > 0 when ``positive``), checked at probe points."""
     if f1.free_symbols != f2.free_symbols:
         return False
-    ratios: list[complex] = []
+    ratios: list[mpmath.mpc] = []
     for point in _probe_points(list(f1.free_symbols)):
         a, b = _num(f1, point), _num(f2, point)
         if a is None or b is None or b == 0 or a == 0:
@@ -289,15 +294,21 @@ def same(g: Any, p: Any, tol: Tolerance) -> bool:
         return False
 
 
+def _var_order(eq: sp.Eq) -> tuple[int, str]:
+    """Coordinates in their usual order: x, y, z, w, then the other names alphabetically."""
+    name = eq.lhs.name
+    return ("xyzw".index(name), "") if name in ("x", "y", "z", "w") else (4, name)
+
+
 def _regroup(v: Any) -> Any:
-    """Items that are really one answer: ``x = 2, y = 3`` is the tuple (2, 3);
-    ``x < 0 or x > 1`` is the union of two intervals."""
+    """Items that are really one answer: ``x = 2, y = 3`` (or ``y = 3, x = 2``) is the tuple
+    (2, 3); ``x < 0 or x > 1`` is the union of two intervals."""
     if not isinstance(v, Items):
         return v
     if all(isinstance(x, sp.Eq) and isinstance(x.lhs, sp.Symbol) for x in v.items):
         names = [x.lhs for x in v.items]
         if len(set(names)) == len(names):
-            return Group("(", ")", tuple(x.rhs for x in v.items))
+            return Group("(", ")", tuple(x.rhs for x in sorted(v.items, key=_var_order)))
         return v
     if all(_is_relation(x) and not isinstance(x, sp.Eq) for x in v.items):
         sets = [_rel_to_set(x) for x in v.items]
@@ -309,8 +320,26 @@ def _regroup(v: Any) -> Any:
     return v
 
 
+def _roots_equation(v: Any, symbols: set[sp.Basic]) -> Any:
+    """``x = 2, x = -2`` (or ``x = \\pm 2``) against an equation in x: the equation whose roots
+    they are, ``(x - 2)(x + 2) = 0``; anything else as it is."""
+    if (
+        isinstance(v, Items)
+        and len(symbols) == 1
+        and all(
+            isinstance(x, sp.Eq) and x.lhs in symbols and not x.rhs.free_symbols for x in v.items
+        )
+    ):
+        return sp.Eq(sp.Mul(*(x.lhs - x.rhs for x in v.items)), 0)
+    return v
+
+
 def _same(g: Any, p: Any, tol: Tolerance) -> bool:
     g, p = _regroup(g), _regroup(p)
+    if isinstance(g, sp.Eq):
+        p = _roots_equation(p, g.free_symbols)
+    if isinstance(p, sp.Eq):
+        g = _roots_equation(g, p.free_symbols)
     # 2 + 3 = 5 against 5: a true numeric equation stands for its right side
     if isinstance(p, sp.Eq) and not p.free_symbols:
         return expr_equal(p.lhs, p.rhs, tol) and _same(g, p.rhs, tol)

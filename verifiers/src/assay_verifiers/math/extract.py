@@ -21,10 +21,9 @@ something wins:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from .normalize import unwrap_braced
 
 DEFAULT_METHODS: tuple[str, ...] = (
     "answer_tag",
@@ -52,6 +51,7 @@ class Extraction:
 
 
 _BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
+_TOKEN_ARG = re.compile(r"[^\s$.,]+")  # "\\boxed 5"
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _HASH = re.compile(r"####\s*([^\n]+)")
 _ANSWER_IS = re.compile(
@@ -61,28 +61,63 @@ _ANSWER_IS = re.compile(
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?%?|-?\.\d+")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][+-]?\d+\b)?(?:\s*/\s*\d+)?%?|-?\.\d+")
 _WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
 _MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and)\b")
 
 
+def _brace_partners(text: str) -> dict[int, int]:
+    """Index of the closing brace of every balanced ``{`` (``\\{`` and ``\\}`` are not braces)."""
+    partner: dict[int, int] = {}
+    stack: list[int] = []
+    for i, c in enumerate(text):
+        if c not in "{}" or (i and text[i - 1] == "\\"):
+            continue
+        if c == "{":
+            stack.append(i)
+        elif stack:
+            partner[stack.pop()] = i
+    return partner
+
+
 def boxed_contents(text: str) -> list[str]:
-    """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` in order, nested boxes unwrapped."""
+    """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` in order, nested boxes unwrapped.
+
+    The braces are paired in one pass and a nested box is found by bisection, so thousands of
+    nested or unclosed boxes cost linear time (rescanning each one was quadratic, and recursing
+    into each ran out of stack).
+    """
+    found = [m.span() for m in _BOX.finditer(text)]
+    if not found:
+        return []
+    starts = [a for a, _ in found]
+    boxes = [b for _, b in found]
+    partner = _brace_partners(text)
+
+    def argument(k: int, limit: int) -> tuple[int, int] | None:
+        """The span of box ``k``'s argument inside ``text[:limit]``: ``{...}`` or one token."""
+        i = boxes[k]
+        if i < limit and text[i] == "{":
+            close = partner.get(i)
+            return (i + 1, close) if close is not None and close < limit else None
+        tok = _TOKEN_ARG.match(text, i, limit)
+        return tok.span() if tok else None
+
     out: list[str] = []
-    for m in _BOX.finditer(text):
-        i = m.end()
-        if i < len(text) and text[i] == "{":
-            got = unwrap_braced(text, i)
-            if got is None:
-                continue
-            inner = got[0].strip()
-        else:  # "\boxed 5": the next token
-            tok = re.match(r"[^\s$.,]+", text[i:])
-            if not tok:
-                continue
-            inner = tok.group(0)
-        nested = boxed_contents(inner)
-        out.append(nested[-1] if nested else inner)
+    for k in range(len(boxes)):
+        span = argument(k, len(text))
+        if span is None:
+            continue
+        while True:  # the last box inside the argument, down to the innermost one
+            a, b = span
+            for j in range(bisect_left(starts, b) - 1, bisect_left(starts, a) - 1, -1):
+                inner = argument(j, b)
+                if inner is not None:
+                    span = inner
+                    break
+            else:
+                break
+        out.append(text[span[0] : span[1]].strip())
     return out
 
 

@@ -16,15 +16,20 @@ from .normalize import word_answer
 
 _DECIMAL = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
 _SLASH = re.compile(r"^(-?\d+)\s*/\s*(\d+)$")
+_SCI = re.compile(r"^(-?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d{1,4})$")  # 2.5e-3
 _FRAC = re.compile(r"^(-?)\\frac(?:\{(-?\d+)\}\{(\d+)\}|(\d)(\d))$")
 
 
 def to_fraction(text: str) -> Fraction | None:
-    """The exact value of a plain number (``-12``, ``0.25``, ``3/4``, ``\\frac{3}{4}``), else None."""
+    """The exact value of a plain number (``-12``, ``0.25``, ``2.5e-3``, ``3/4``, ``\\frac{3}{4}``),
+    else None."""
     if len(text) > 60:
         return None
     if _DECIMAL.match(text):
         return Fraction(text)
+    m = _SCI.match(text)
+    if m:
+        return Fraction(m.group(1)) * Fraction(10) ** int(m.group(2))
     m = _SLASH.match(text)
     if m:
         den = int(m.group(2))
@@ -79,8 +84,11 @@ def quick(
     g, p = to_fraction(gold), to_fraction(pred)
     if g is None or p is None:
         return None
-    golds = {g, g / 100} if gold_percent else {g}
-    preds = {p, p / 100} if pred_percent else {p}
+    # A percent sign on one side only is ambiguous (50% vs 0.5 or 50); on both sides it is not
+    # (10% is not 1000%).
+    one_sided = gold_percent != pred_percent
+    golds = {g, g / 100} if gold_percent and one_sided else {g}
+    preds = {p, p / 100} if pred_percent and one_sided else {p}
     if golds & preds:
         return True
     if gold_rounding:

@@ -89,7 +89,7 @@ _TOKEN = re.compile(
     r"\s*(?:"
     r"(?P<begin>\\begin\s*\{\s*(?P<bname>[a-zA-Z]+\*?)\s*\}(?:\s*\{[lcr|]*\})?)"
     r"|(?P<end>\\end\s*\{\s*[a-zA-Z]+\*?\s*\})"
-    r"|(?P<num>\d+\.?\d*|\.\d+)"
+    r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![.\d]))?)"  # 2.5e-3: scientific notation
     r"|(?P<cmd>\\[a-zA-Z]+|\\[{}|])"
     r"|(?P<rowsep>\\\\)"
     r"|(?P<op>\*\*|<=|>=|!=|[-+*/^_!=<>()\[\]{},|&;:'])"
@@ -276,7 +276,7 @@ class _Parser:
             self.next()
             return -_scalar(self.parse_script(), "exponent")
         tok = self.peek()
-        if tok is not None and tok[0] == "num" and len(tok[1]) > 1 and "." not in tok[1]:
+        if tok is not None and tok[0] == "num" and len(tok[1]) > 1 and tok[1].isdigit():
             self.next()  # x^23 in LaTeX is x^2 * 3; plain x^23 means 23: keep it plain
             return sp.Integer(tok[1])
         return self.parse_expr(_BINARY["^"])  # right-associative: 2^3^2 = 2^9
@@ -373,7 +373,7 @@ class _Parser:
             return v
         tok = self.next()
         if tok[0] == "num":
-            if len(tok[1]) > 1 and "." not in tok[1]:  # \frac12: one digit per argument
+            if len(tok[1]) > 1 and tok[1].isdigit():  # \frac12: one digit per argument
                 self.i -= 1
                 self.toks[self.i] = ("num", tok[1][1:])
                 return sp.Integer(tok[1][0])
@@ -427,6 +427,9 @@ class _Parser:
             self.next()
             return sp.Abs(inner)
         if name == "{":
+            if self.at(r"\}"):  # \{\} is the empty set
+                self.next()
+                return sp.EmptySet
             items = self.parse_items((r"\}",))
             self.expect(r"\}")
             return SetOf(tuple(items))
@@ -490,7 +493,11 @@ class _Parser:
 
 
 def _number(text: str) -> sp.Expr:
-    """Decimals are exact rationals (0.1 is 1/10): no rounding noise, no float false positives."""
+    """Decimals are exact rationals (0.1 is 1/10): no rounding noise, no float false positives.
+    ``2.5e-3`` (digits, ``e``, digits, no spaces) is scientific notation, not ``2.5 e - 3``."""
+    mantissa, _, exp = text.lower().partition("e")
+    if exp:
+        return _number(mantissa) * _check_pow(sp.Integer(10), sp.Integer(exp))
     return sp.Rational(text) if "." in text else sp.Integer(text)
 
 

@@ -19,8 +19,21 @@ from functools import lru_cache
 
 _UNICODE = {
     "\u2212": "-",  # minus sign
+    "\u2010": "-",  # hyphens and dashes
+    "\u2011": "-",
+    "\u2012": "-",
     "\u2013": "-",
     "\u2014": "-",
+    "\ufe63": "-",  # small and fullwidth hyphen-minus, fullwidth plus
+    "\uff0d": "-",
+    "\uff0b": "+",
+    "\u2044": "/",  # fraction slash: 1⁄2
+    "\u2215": "/",  # division slash
+    "\u200b": "",  # zero-width space, joiners, word joiner, byte-order mark
+    "\u200c": "",
+    "\u200d": "",
+    "\u2060": "",
+    "\ufeff": "",
     "\u00d7": r"\times ",
     "\u00f7": r"\div ",
     "\u00b7": r"\cdot ",
@@ -58,6 +71,8 @@ _VULGAR = {
     "\u2151": (1, 9),
     "\u2152": (1, 10),
 }
+_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
+_SUPERSCRIPT_RE = re.compile("[" + "".join(_SUPERSCRIPT) + "]+")
 _VULGAR_RE = re.compile(r"(\d*)\s*([" + "".join(_VULGAR) + "])")
 
 # Units and words that never change the value when they trail a number.
@@ -76,8 +91,10 @@ _UNITS = (
 _TEXT_CMD = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{"
 )
+# One unambiguous run of spacing before the unit (``\s*(?:...)*\s*`` backtracked cubically on
+# long runs of spaces; whitespace is also collapsed before this runs).
 _TRAILING_UNIT = re.compile(
-    r"(?<=[\d}\)\s])\s*(?:\\[,;: ]|~)*\s*(?:" + _UNITS + r")(?:\s*\^\s*\{?[23]\}?)?\.?\s*$"
+    r"(?<=[\d}\)\s])(?:\s|\\[,;: ]|~)*(?:" + _UNITS + r")(?:\s?\^\s?\{?[23]\}?)?\.?\s?$"
 )
 # Single-letter units only after a plain number ("5 m"), never after an expression ("\\pi r^2 h").
 _NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
@@ -85,11 +102,13 @@ _LEADING_VAR = re.compile(
     r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z, ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
 # 1\frac{1}{2} as a whole answer is the mixed number 3/2, not the product 1/2.
-_MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
+_MIXED = re.compile(r"^(-?)(\d{1,100})\s*\\frac\{(\d{1,100})\}\{(\d{1,100})\}$")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
-_TRAILING_ZEROS = re.compile(r"(\d+\.\d*?)0+(?!\d)")
-_DANGLING_DOT = re.compile(r"(\d+)\.(?!\d)")
+# Both start only at the first digit of a number and cannot backtrack over a run of zeros
+# twice (the lazy form was quadratic in a long number, and a prompt is normalised too).
+_TRAILING_ZEROS = re.compile(r"(?<!\d)(\d+\.\d*[1-9])0+(?!\d)|(?<!\d)(\d+\.)0+(?!\d)")
+_DANGLING_DOT = re.compile(r"(?<!\d)(\d+)\.(?!\d)")
 _SPACING = re.compile(
     r"(?<!\\)\\(?:[,;:! ]|quad|qquad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
 )
@@ -163,6 +182,8 @@ def normalize_full(text: str) -> Normalized:
     for k, v in _UNICODE.items():
         if k in s:
             s = s.replace(k, v)
+    if _SUPERSCRIPT_RE.search(s):  # x² -> x^{2}, 10⁻³ -> 10^{-3}
+        s = _SUPERSCRIPT_RE.sub(lambda m: "^{" + "".join(_SUPERSCRIPT[c] for c in m[0]) + "}", s)
     if any(ch in s for ch in _VULGAR):
         s = _VULGAR_RE.sub(_vulgar, s)
     s = _unwrap_text_commands(s)
@@ -176,6 +197,7 @@ def normalize_full(text: str) -> Normalized:
     # Degrees: 30^\circ, 30^{\circ}, 30 degrees (the unit list handles words).
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", " ", s)
     s = s.replace(r"\circ", " ")
+    s = re.sub(r"\s+", " ", s)  # runs of spaces made regexes below backtrack badly
     percent = False
     if re.search(r"\\?%|\bpercent\b|\bpct\b", s):
         s2 = re.sub(r"\s*(?:\\?%|\bpercent\b|\bpct\b)\s*\.?\s*$", "", s)
@@ -192,7 +214,7 @@ def normalize_full(text: str) -> Normalized:
     s = _THOUSANDS_TEX.sub(r"\1", s)
     if "," in s and not re.search(r"[\[\](){}]", s):
         s = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), s)
-    s = _TRAILING_ZEROS.sub(lambda m: m.group(1), s)
+    s = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2), s)
     s = _DANGLING_DOT.sub(r"\1", s)
     s = _strip_braces(re.sub(r"\s+", " ", s).strip())
     m = _MIXED.match(s)
@@ -205,14 +227,40 @@ def normalize_full(text: str) -> Normalized:
     return Normalized(s, percent, full)
 
 
+_SIMPLE_VAR = re.compile(r"^\s*([a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)\s*=")
+
+
+def leading_variable(n: Normalized) -> str | None:
+    """The plain variable of an ``x = ...`` answer whose left side normalisation dropped
+    (``x``, ``a_1``, ``\\alpha``; not ``f(x)``), else None."""
+    if n.full == n.text:
+        return None
+    m = _SIMPLE_VAR.match(n.full)
+    return re.sub(r"[\s{}]", "", m.group(1)) if m else None
+
+
 def _strip_braces(s: str) -> str:
     """Redundant outer braces: ``{5}`` -> ``5``."""
-    while s.startswith("{") and s.endswith("}"):
-        got = unwrap_braced(s, 0)
-        if got is None or got[1] != len(s):
-            break
-        s = got[0].strip()
-    return s
+    if not (s.startswith("{") and s.endswith("}")):
+        return s
+    # One pass pairs the braces (peeling a layer at a time rescanned the text: quadratic).
+    partner: dict[int, int] = {}
+    stack: list[int] = []
+    for i, c in enumerate(s):
+        if i and s[i - 1] == "\\":
+            continue
+        if c == "{":
+            stack.append(i)
+        elif c == "}" and stack:
+            partner[stack.pop()] = i
+    i, j = 0, len(s) - 1
+    while i < j and s[i] == "{" and s[j] == "}" and partner.get(i) == j:
+        i, j = i + 1, j - 1
+        while i <= j and s[i].isspace():
+            i += 1
+        while j >= i and s[j].isspace():
+            j -= 1
+    return s[i : j + 1]
 
 
 _MATH_WORD = re.compile(

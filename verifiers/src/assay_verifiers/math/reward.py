@@ -36,7 +36,7 @@ from assay.rewards import Reward
 
 from .extract import DEFAULT_METHODS, METHODS, extract_answer, extract_choice
 from .fastpath import decimals, quick
-from .normalize import Normalized, choice_letter, normalize_full
+from .normalize import Normalized, choice_letter, leading_variable, normalize_full
 
 __all__ = ["MathOptions", "MathReward"]
 
@@ -84,6 +84,17 @@ def _number_text(x: Any) -> str:
     if isinstance(x, float) and x == x and abs(x) != float("inf"):
         return format(Decimal(repr(x)), "f")
     return str(x)
+
+
+def _missing(answer: Any) -> bool:
+    """A gold answer that is not there: None, NaN (a pandas gap), or a list holding one."""
+    if isinstance(answer, (list, tuple)):
+        return any(_missing(a) for a in answer)
+    if isinstance(answer, Decimal):
+        return answer.is_nan()
+    if isinstance(answer, float):
+        return answer != answer
+    return answer is None
 
 
 def _gold_text(answer: Any) -> str:
@@ -228,7 +239,7 @@ class MathReward(Reward):
 
     def _prepare(self, s: Sample, o: MathOptions) -> Score | tuple[tuple[Any, ...], dict[str, Any]]:
         """A finished Score, or the key of the sympy work still to do plus the details."""
-        if s.answer is None or (isinstance(s.answer, str) and not s.answer.strip()):
+        if _missing(s.answer) or (isinstance(s.answer, str) and not s.answer.strip()):
             return Score.unverifiable("sample has no gold answer")
         gold_raw = _gold_text(s.answer)
         if len(gold_raw) > o.max_answer_chars:
@@ -269,16 +280,20 @@ class MathReward(Reward):
                     return Score.ok(
                         0.0, "the answer repeats an expression from the question", **details
                     )
+        # Equations keep their left side ("y = 2x + 1") only when the gold one is an equation.
+        eq = "=" in gold.full
+        gvar = leading_variable(gold) if eq else None
         verdicts = [
-            quick(gold.text, p.text, gold.percent, p.percent, o.gold_rounding) for p in preds
+            None  # x = 1 against y = 1: the texts after "=" agree, the variables do not
+            if gvar and leading_variable(p) not in (None, gvar)
+            else quick(gold.text, p.text, gold.percent, p.percent, o.gold_rounding)
+            for p in preds
         ]
         if any(v is False for v in verdicts):
             why = "different answers" if len(preds) > 1 else "not equal to the gold answer"
             return Score.ok(0.0, why, path="fast", **details)
         if all(v is True for v in verdicts):
             return Score.ok(1.0, "equal to the gold answer", path="fast", **details)
-        # Equations keep their left side ("y = 2x + 1") only when the gold one is an equation.
-        eq = "=" in gold.full
         todo = tuple(
             (p.full if eq else p.text, p.percent)
             for p, v in zip(preds, verdicts, strict=True)
