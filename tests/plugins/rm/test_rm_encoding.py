@@ -115,3 +115,42 @@ def test_batch_encoding_equals_one_by_one(tok: Any) -> None:
             assert got == expected
     assert isinstance(batch[2], EncodingError)
     assert tok.unk_token_id in batch[3]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected_text"),
+    [
+        ([{"role": "assistant", "content": None}], "<user>hi\n<assistant>\n"),  # tool-call turn
+        (
+            [{"role": "assistant", "content": [{"type": "text", "text": "y"}, "o"]}],
+            "<user>hi\n<assistant>yo\n",
+        ),  # content parts: their text, as core's text_of reads them
+    ],
+)
+def test_chat_content_none_or_parts_is_encoded_as_text(
+    tok: Any, completion: Any, expected_text: str
+) -> None:
+    ids = encode_sample(tok, Sample(prompt=CHAT_P, completion=completion))
+    assert tok.decode(ids) == expected_text
+    assert completion[0]["content"] is None or isinstance(completion[0]["content"], list)
+
+
+def test_a_failing_chat_template_or_tokenizer_is_an_error_for_that_sample_only() -> None:
+    from assay_rm.encoding import encode_samples
+    from assay_rm.tiny import char_tokenizer
+
+    broken = char_tokenizer(chat_template="{{ messages[0]['content'] + 1 }}")  # jinja TypeError
+    samples = [
+        Sample(prompt=CHAT_P, completion="x"),
+        Sample(prompt="a", completion="b\ud800c"),  # a lone surrogate: the Rust tokenizer refuses
+        Sample(prompt="a", completion="b"),
+    ]
+    out = encode_samples(broken, samples)
+    assert isinstance(out[0], EncodingError) and "chat template failed" in str(out[0])
+    assert isinstance(out[1], EncodingError) and "cannot encode" in str(out[1])
+    assert broken.decode(out[2]) == "<bos>ab<eos>"  # type: ignore[arg-type]
+
+
+def test_none_prompt_or_completion_reads_as_empty_text(tok: Any) -> None:
+    s = Sample.model_construct(prompt=None, completion="cd")
+    assert tok.decode(encode_sample(tok, s)) == "<bos>cd<eos>"

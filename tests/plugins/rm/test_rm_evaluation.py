@@ -135,3 +135,36 @@ def test_outcome_ranking_accuracy_equals_the_pairwise_definition(seed: int) -> N
                         1.0 if scores[i] > scores[j] else 0.5 if scores[i] == scores[j] else 0.0
                     )
         assert outcome_ranking_accuracy(scores, labels, g) == pytest.approx(total / count)
+
+
+def _within(seconds: float, fn: Any, *args: Any) -> Any:
+    """Run ``fn`` on a daemon thread: a hang fails the test instead of stalling the run."""
+    import threading
+
+    box: list[Any] = []
+    t = threading.Thread(target=lambda: box.append(fn(*args)), daemon=True)
+    t.start()
+    t.join(seconds)
+    assert box, f"{fn.__name__} did not return within {seconds}s"
+    return box[0]
+
+
+def test_nan_scores_and_labels_are_skipped_not_looped_on() -> None:
+    """NaN != NaN: a NaN label never matched its own label group and the loop never ended."""
+    nan = float("nan")
+    got = _within(10, outcome_ranking_accuracy, [0.9, 0.1, 0.5, nan], [1, 0, nan, 1])
+    assert got == 1.0  # only (0.9, label 1) vs (0.1, label 0) is a valid pair
+    report = _within(10, score_report, [2.0, -2.0, 1.0], [1, 0, nan])
+    assert report.n == 3 and report.auroc == 1.0 and report.mean_by_label == {"0": -2.0, "1": 2.0}
+    assert report.brier == pytest.approx(
+        ((1 - 1 / (1 + math.exp(-2.0))) ** 2 + (1 / (1 + math.exp(2.0))) ** 2) / 2
+    )
+
+
+def test_drift_skips_non_finite_rows_and_constant_scores_have_ratio_one() -> None:
+    nan = float("nan")
+    d = drift([1.0, 2.0, nan, 3.0], [1.0, 2.0, 9.0, float("inf")])
+    assert d.n == 2 and d.mean_shift == 0.0 and d.spearman == pytest.approx(1.0)
+    same = drift([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])  # nothing moved
+    assert same.std_ratio == 1.0 and same.ks == 0.0 and same.mean_shift == 0.0
+    assert drift([0.5, 0.5], [0.0, 1.0]).std_ratio == math.inf

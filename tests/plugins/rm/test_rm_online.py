@@ -216,3 +216,23 @@ def test_pairs_compare_within_a_prompt_and_cap_large_groups() -> None:
     capped = _pairs(big, rng, cap=50)
     assert len(capped) == 50
     assert all(a[0] % 2 == 1 and b[0] % 2 == 0 for a, b in capped)  # better first
+
+
+def test_non_finite_verdicts_are_no_labels(tok: Any) -> None:
+    """A verifier's NaN compares unequal to everything: it must leave the sample unlabelled."""
+
+    def verdict(samples: list[Sample]) -> list[float]:
+        return [
+            float("nan") if "z" in s.completion_text else float("a" in s.completion_text)
+            for s in samples
+        ]
+
+    rm = _online(tok, verifier=verdict, update_every=1, steps_per_update=1)
+    rm.score(
+        [
+            {"prompt": "q", "completion": c}  # dicts are accepted like Samples
+            for c in ("ab", "bb", "zz", "za")
+        ]
+    )
+    rec = rm.history[-1]
+    assert rec["samples"] == 4 and rec["labelled"] == 2 and rec["pairs"] == 1

@@ -145,3 +145,42 @@ def test_registered_and_loads_from_a_saved_directory(prm: Any, tok: Any, tmp_pat
 def test_train_process_rm_rejects_bad_rows(tok: Any, rows: list[Any], needle: str) -> None:
     with pytest.raises(TrainingDataError, match=needle):
         train_process_rm(tiny_process_model(tok), tok, rows)
+
+
+def test_split_steps_with_capture_groups_keeps_only_the_steps() -> None:
+    text = "Step 1: x Step 2: y"
+    assert split_steps(text, pattern=r"(Step \d+:)") == ["x", "y"]
+    assert split_steps(text, pattern=r"(Step) (\d+):") == ["x", "y"]
+    assert split_steps("\n".join(["s"] * 5000)) == ["s"] * 5000
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"pattern": "(unclosed"}, "pattern"),
+        ({"separator": ""}, "separator"),
+        ({"step_tag": ""}, "step_tag"),
+    ],
+)
+def test_bad_step_options_fail_at_construction(
+    tok: Any, options: dict[str, Any], needle: str
+) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=needle):
+        ProcessReward(model=tiny_process_model(tok), tokenizer=tok, **options)
+
+
+def test_good_label_beyond_the_models_labels_is_refused(tok: Any) -> None:
+    reward = ProcessReward(model=tiny_process_model(tok), tokenizer=tok, good_label=5)
+    with pytest.raises(ValueError, match="good_label=5"):
+        reward.score([Sample(completion="a\nb")])
+
+
+def test_unencodable_sample_is_an_error_and_the_rest_is_scored(tok: Any) -> None:
+    reward = ProcessReward(model=tiny_process_model(tok), tokenizer=tok)
+    good = Sample(prompt="q", completion="ab\ncd")
+    scores = reward.score([Sample(prompt="q", completion="a\ud800\nb"), good])
+    assert [s.status for s in scores] == ["error", "ok"]
+    assert "cannot encode" in scores[0].reason
+    assert scores[1].value == pytest.approx(reward.score([good])[0].value, abs=1e-6)

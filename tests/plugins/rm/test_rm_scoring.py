@@ -243,3 +243,136 @@ def test_rewards_pickle_and_score_the_same_after(model: Any, tok: Any) -> None:
         copy = pickle.loads(pickle.dumps(reward))
         again = copy.score(samples)
         assert [s.value for s in again] == pytest.approx([s.value for s in first], abs=1e-6)
+
+
+def test_pads_with_the_models_pad_id_so_batching_never_moves_the_score(tok: Any) -> None:
+    """A sequence classifier reads its score at the last token that is not
+    config.pad_token_id: padding with the tokenizer's (different) pad id made a row's score
+    depend on the longer rows batched with it."""
+    from assay_rm.tiny import tiny_reward_model
+
+    model = tiny_reward_model(tok, seed=3)
+    model.config.pad_token_id = tok.unk_token_id  # model and tokenizer disagree on padding
+    samples = [Sample(completion="abc"), Sample(completion="abcdefghij" * 3)]
+    batched = RewardModelScorer(model, tok, batch_size=8).score(samples)
+    single = RewardModelScorer(model, tok, batch_size=1).score(samples)
+    assert batched == pytest.approx(single, abs=1e-5)
+
+
+def test_tokenizer_without_pad_or_eos_token_still_scores(model: Any) -> None:
+    from assay_rm.tiny import char_tokenizer, tiny_reward_model
+
+    tok = char_tokenizer()
+    tok.pad_token = None
+    tok.eos_token = None
+    m = tiny_reward_model(tok, seed=3)
+    m.config.pad_token_id = None
+    scores = RewardModelReward(model=m, tokenizer=tok).score(
+        [Sample(completion="abc"), Sample(completion="abcdef")]
+    )
+    assert [s.status for s in scores] == ["ok", "ok"]
+    alone = RewardModelReward(model=m, tokenizer=tok, batch_size=1).score(
+        [Sample(completion="abc")]
+    )
+    assert scores[0].value == pytest.approx(alone[0].value, abs=1e-5)
+
+
+CHAT = [{"role": "user", "content": "q"}]
+
+
+def test_hostile_samples_get_error_scores_and_the_rest_is_scored(model: Any, tok: Any) -> None:
+    reward = RewardModelReward(model=model, tokenizer=tok)
+    good = Sample(prompt="q", completion="ab")
+    scores = reward.score(
+        [
+            Sample(prompt="q", completion="a\ud800b"),  # the tokenizer refuses it
+            good,
+            Sample(prompt=CHAT, completion=[{"role": "assistant", "content": [{"text": "ab"}]}]),
+            Sample(prompt=CHAT, completion=[{"role": "assistant", "content": None}]),
+        ]
+    )
+    assert [s.status for s in scores] == ["error", "ok", "ok", "ok"]
+    assert "cannot encode" in scores[0].reason
+    assert scores[1].value == pytest.approx(reward.score([good])[0].value, abs=1e-5)
+    as_text = reward.score(
+        [Sample(prompt=CHAT, completion=[{"role": "assistant", "content": "ab"}])]
+    )
+    assert scores[2].value == pytest.approx(as_text[0].value, abs=1e-5)
+    by_dict = reward.scorer.score([{"prompt": None, "completion": "ab"}, {"completion": "ab"}])
+    assert by_dict[0] is not None and by_dict[0] == pytest.approx(by_dict[1], abs=1e-6)
+
+
+class _NanModel:
+    """Wraps a model so that its head outputs NaN."""
+
+    def __init__(self, model: Any) -> None:
+        self.inner, self.config = model, model.config
+
+    def modules(self) -> Any:
+        return self.inner.modules()
+
+    def to(self, **kw: Any) -> _NanModel:
+        return self
+
+    def eval(self) -> _NanModel:
+        return self
+
+    def __call__(self, **kw: Any) -> Any:
+        out = self.inner(**kw)
+        out.logits = out.logits * float("nan")
+        return out
+
+
+def test_nan_model_output_is_an_error_score_in_every_learned_reward(tok: Any, model: Any) -> None:
+    from assay_rm.online import OnlineRewardModel
+    from assay_rm.process import ProcessReward
+    from assay_rm.tiny import tiny_process_model
+
+    samples = [Sample(prompt="q", completion="ab\ncd")]
+    online = OnlineRewardModel(
+        model=_NanModel(model), tokenizer=tok, verifier="regex", verifier_options={"pattern": "a"}
+    )
+    for reward in (
+        RewardModelReward(model=_NanModel(model), tokenizer=tok),
+        ProcessReward(model=_NanModel(tiny_process_model(tok)), tokenizer=tok),
+        online,
+    ):
+        [s] = reward.score(samples)
+        assert s.status == "error" and s.value is None and "nan" in s.reason, reward
+    assert online.history == [] and online.updates == 0  # a NaN score is nothing to learn from
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"model": "/no/such/dir"}, "'/no/such/dir' does not exist"),
+        ({"model": "{file}"}, "is not a directory"),
+        ({"model": "{dir}"}, "holds no config.json"),
+        ({"model": "{saved}", "tokenizer": "/no/tok"}, "tokenizer path '/no/tok' does not exist"),
+        ({"model": "{saved}", "device": "gpu"}, "unknown device 'gpu'"),
+        ({"model": "{saved}", "dtype": "int3"}, "unknown dtype 'int3'"),
+    ],
+)
+def test_bad_paths_and_strings_fail_at_construction(
+    options: dict[str, Any], needle: str, saved: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "f.txt").write_text("not a model")
+    places = {"{file}": str(tmp_path / "f.txt"), "{dir}": str(tmp_path), "{saved}": str(saved)}
+    options = {k: places.get(v, v) for k, v in options.items()}
+    with pytest.raises(ModelLoadError, match=needle):
+        RewardModelReward(**options)  # no score call: the error comes before any model loads
+
+
+def test_unavailable_cuda_device_is_a_clear_error(model: Any, tok: Any) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ModelLoadError, match="device 'cuda'"):
+        RewardModelScorer(model, tok, device="cuda")
+
+
+def test_scorer_refuses_out_of_range_sizes(model: Any, tok: Any) -> None:
+    for kw, needle in (({"batch_size": 0}, "batch_size"), ({"max_length": 0}, "max_length")):
+        with pytest.raises(ValueError, match=needle):
+            RewardModelScorer(model, tok, **kw)

@@ -25,7 +25,32 @@ class EncodingError(ValueError):
     """A sample cannot be turned into model input (malformed chat messages, no chat template)."""
 
 
+def _content_text(content: Any, i: int) -> str:
+    """A message's content as text: None -> "" (e.g. an assistant turn with only tool calls);
+    a list of parts -> its text parts joined (a text reward model reads no images)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict):
+                text = part.get("text", "")
+                texts.append(text if isinstance(text, str) else "")
+            else:
+                raise EncodingError(
+                    f"chat message {i} has a content part of type {type(part).__name__}"
+                )
+        return "".join(texts)
+    raise EncodingError(f"chat message {i} has content of type {type(content).__name__}")
+
+
 def _messages(value: Any, role: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
     if isinstance(value, str):
         return [{"role": role, "content": value}] if value else []
     if not isinstance(value, list):
@@ -34,11 +59,9 @@ def _messages(value: Any, role: str) -> list[dict[str, Any]]:
     for i, m in enumerate(value):
         if not isinstance(m, dict) or "role" not in m or "content" not in m:
             raise EncodingError(f"chat message {i} needs 'role' and 'content' keys, got {m!r:.80}")
-        if not isinstance(m["content"], (str, list)):
-            raise EncodingError(
-                f"chat message {i} has content of type {type(m['content']).__name__}"
-            )
-        out.append(m)
+        if not isinstance(m["role"], str):
+            raise EncodingError(f"chat message {i} has a role of type {type(m['role']).__name__}")
+        out.append({**m, "content": _content_text(m["content"], i)})  # a copy: input untouched
     return out
 
 
@@ -52,7 +75,10 @@ def encode_sample(
     """Token ids of one sample (see module docstring). Raises `EncodingError` on bad input."""
     use_chat = is_chat(sample) if chat is None else chat
     if not use_chat:
-        return list(tokenizer(text=plain_text(tokenizer, sample, add_eos))["input_ids"])
+        ids = _encode_text(tokenizer, plain_text(tokenizer, sample, add_eos))
+        if isinstance(ids, EncodingError):
+            raise ids
+        return ids
     return _chat_ids(tokenizer, sample)
 
 
@@ -74,17 +100,31 @@ def encode_samples(
         except EncodingError as exc:
             out[i] = exc
     if texts:
-        for i, ids in zip(where, tokenizer(text=texts)["input_ids"], strict=True):
-            out[i] = list(ids)
+        try:
+            batch = tokenizer(text=texts)["input_ids"]
+        except Exception:  # one bad text (e.g. a lone surrogate) fails the whole call
+            batch = [_encode_text(tokenizer, t) for t in texts]
+        for i, ids in zip(where, batch, strict=True):
+            out[i] = ids if isinstance(ids, EncodingError) else list(ids)
     return out
+
+
+def _encode_text(tokenizer: Any, text: str) -> list[int] | EncodingError:
+    try:
+        return list(tokenizer(text=text)["input_ids"])
+    except Exception as exc:  # the tokenizer rejects this text; the rest of the batch goes on
+        return EncodingError(f"the tokenizer cannot encode this text: {type(exc).__name__}: {exc}")
 
 
 def plain_text(tokenizer: Any, sample: Sample, add_eos: bool) -> str:
     """``prompt + completion (+ eos)`` of a text sample."""
+    parts = []
     for field in ("prompt", "completion"):
-        if not isinstance(getattr(sample, field), str):
+        value = getattr(sample, field)
+        if value is not None and not isinstance(value, str):
             raise EncodingError(f"{field} must be text when chat=False")
-    text = f"{sample.prompt}{sample.completion}"
+        parts.append(value or "")
+    text = "".join(parts)
     eos = getattr(tokenizer, "eos_token", None)
     if add_eos and eos and not text.endswith(eos):
         text += eos
@@ -100,7 +140,10 @@ def _chat_ids(tokenizer: Any, sample: Sample) -> list[int]:
     messages = _messages(sample.prompt, "user") + _messages(sample.completion, "assistant")
     if not messages:
         raise EncodingError("empty conversation")
-    ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+    try:
+        ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+    except Exception as exc:  # a template that rejects these messages (jinja errors, ...)
+        raise EncodingError(f"the chat template failed: {type(exc).__name__}: {exc}") from exc
     return list(ids)
 
 

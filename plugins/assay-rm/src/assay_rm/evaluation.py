@@ -70,7 +70,9 @@ def outcome_ranking_accuracy(
     """
     by: dict[Any, list[tuple[float, float]]] = {}
     for i, (s, y) in enumerate(zip(scores, labels, strict=True)):
-        if s is not None and y is not None:
+        # NaN is no score / no label (it equals nothing, not even itself: it would break the
+        # sort and the grouping of equal labels)
+        if s is not None and y is not None and not math.isnan(s) and not math.isnan(y):
             by.setdefault(groups[i] if groups is not None else 0, []).append((float(y), float(s)))
     total = count = 0.0
     for members in by.values():
@@ -138,7 +140,7 @@ def score_report(
     std = math.sqrt(sum((v - mean) ** 2 for v in vals) / n)
     qs = {f"p{int(q * 100):02d}": _quantile(vals, q) for q in (0.05, 0.25, 0.5, 0.75, 0.95)}
     report = ScoreReport(n=n, mean=mean, std=std, min=vals[0], max=vals[-1], quantiles=qs)
-    labelled = [(s, float(y)) for s, y in pairs if y is not None]
+    labelled = [(s, float(y)) for s, y in pairs if y is not None and not math.isnan(y)]
     if labelled:
         probs = [(_sigmoid(s), y) for s, y in labelled]
         report.brier = sum((p - y) ** 2 for p, y in probs) / len(probs)
@@ -203,10 +205,10 @@ def drift(before: Sequence[float | None], after: Sequence[float | None]) -> Drif
     both = [
         (float(a), float(b))
         for a, b in zip(before, after, strict=True)
-        if a is not None and b is not None
+        if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)
     ]
     if len(both) < 2:
-        raise ValueError("need at least two samples scored by both checkpoints")
+        raise ValueError("need at least two samples with finite scores from both checkpoints")
     xa, xb = [a for a, _ in both], [b for _, b in both]
     ra, rb = score_report(xa), score_report(xb)
     sa, sb = sorted(xa), sorted(xb)
@@ -218,7 +220,7 @@ def drift(before: Sequence[float | None], after: Sequence[float | None]) -> Drif
     return Drift(
         n=len(both),
         mean_shift=rb.mean - ra.mean,
-        std_ratio=rb.std / ra.std if ra.std > 0 else float("inf"),
+        std_ratio=rb.std / ra.std if ra.std > 0 else 1.0 if rb.std == 0 else float("inf"),
         ks=ks,
         spearman=_pearson(_ranks(xa), _ranks(xb)),
     )

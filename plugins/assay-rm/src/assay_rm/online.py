@@ -20,6 +20,7 @@ The optimizer state lives across updates, so the model learns as one continuous 
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import deque
@@ -33,6 +34,7 @@ from assay.rewards import Reward
 
 from .evaluation import outcome_ranking_accuracy
 from .rewards import RewardModelOptions, RewardModelReward, normalize_value
+from .scoring import as_sample
 from .training import label_outcomes
 
 
@@ -117,10 +119,13 @@ class OnlineRewardModel(Reward):
             raws = self.scorer.forward([enc[i].ids for i in ok])
             out = [Score.error(f"cannot encode sample: {e.error}") for e in enc]
             for i, raw in zip(ok, raws, strict=True):
+                if not math.isfinite(raw):  # an error score, and nothing to learn from
+                    out[i] = Score.error(f"reward model returned {raw}", rm_updates=self.updates)
+                    continue
                 value = normalize_value(raw, o.normalize, o.mean, o.std, o.clip)
                 out[i] = Score.ok(value, raw=raw, rm_updates=self.updates)
                 label = _UNLABELLED if labels is None else labels[i]
-                self._pending.append((samples[i], enc[i].ids or [], raw, label))
+                self._pending.append((as_sample(samples[i]), enc[i].ids or [], raw, label))
             self.policy_step += 1
             if self.policy_step % o.update_every == 0 and self._pending:
                 self.update()
@@ -163,6 +168,8 @@ class OnlineRewardModel(Reward):
             self._verify_error = None
             samples = [p[0] for p in pending]
             labels = self._label(pending) if pending else []
+            # a NaN / inf verdict is no label (NaN compares unequal to itself: no pairs from it)
+            labels = [y if y is not None and math.isfinite(y) else None for y in labels]
             groups = [_group(s) for s in samples]
             before = outcome_ranking_accuracy([p[2] for p in pending], labels, groups)
             fresh = [

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from assay.models import Sample, Score
 
@@ -33,6 +33,7 @@ from .scoring import RewardModelScorer, as_sample
 from .tiny import STEP_TAG
 
 Aggregate = Literal["min", "last", "mean", "product"]
+NO_STEPS = "no steps in completion"
 
 
 def split_steps(text: str, separator: str = "auto", pattern: str | None = None) -> list[str]:
@@ -45,7 +46,9 @@ def split_steps(text: str, separator: str = "auto", pattern: str | None = None) 
     ['a=1\\nb=2', 'c=3']
     """
     if pattern is not None:
-        parts = re.split(pattern, text)
+        compiled = re.compile(pattern)
+        # re.split also returns what capture groups matched: keep only the text between matches
+        parts = compiled.split(text)[:: compiled.groups + 1]
     else:
         sep = separator
         if sep == "auto":
@@ -102,7 +105,21 @@ class ProcessRewardScorer(RewardModelScorer):
         max_steps: int | None = 64,
         **kwargs: Any,
     ) -> None:
+        if not step_tag:
+            raise ValueError("step_tag must be a non-empty string")
+        if not separator:
+            raise ValueError("separator must be a non-empty string ('auto' for blank lines/lines)")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
+        if max_steps is not None and max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1 or None, got {max_steps}")
         super().__init__(model, tokenizer, **kwargs)
+        labels = getattr(self.model.config, "num_labels", None)
+        if isinstance(labels, int) and labels > 1 and not 0 <= good_label < labels:
+            raise ValueError(f"good_label={good_label} but the model has {labels} labels")
         self.step_tag = step_tag
         self.separator = separator
         self.pattern = pattern
@@ -130,12 +147,16 @@ class ProcessRewardScorer(RewardModelScorer):
                 out.append(f"cannot read sample: {exc}")
                 continue
             if not steps:
-                out.append("no steps in completion")
+                out.append(NO_STEPS)
                 continue
             if self.max_steps is not None and len(steps) > self.max_steps:
                 out.append(f"{len(steps)} steps, more than max_steps={self.max_steps}")
                 continue
-            ids, pos = encode_steps(self.tokenizer, s.prompt_text, steps, self.step_tag)
+            try:
+                ids, pos = encode_steps(self.tokenizer, s.prompt_text, steps, self.step_tag)
+            except Exception as exc:  # the tokenizer rejects this text (e.g. a lone surrogate)
+                out.append(f"cannot encode sample: {type(exc).__name__}: {exc}")
+                continue
             if self.max_length is not None and len(ids) > self.max_length:
                 out.append(f"{len(ids)} tokens, more than max_length={self.max_length}")
                 continue
@@ -158,13 +179,23 @@ class ProcessRewardScorer(RewardModelScorer):
 
 
 class ProcessRewardOptions(ScorerOptions):
-    step_tag: str = STEP_TAG
-    separator: str = "auto"
+    step_tag: str = Field(STEP_TAG, min_length=1)
+    separator: str = Field("auto", min_length=1)
     pattern: str | None = None
     aggregate: Aggregate = "min"
     good_label: int = Field(1, ge=0)
     max_steps: int | None = Field(64, ge=1)
     threshold: float = Field(0.5, description="a step below this is reported as first_error")
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regex: {exc}") from exc
+        return v
 
 
 class ProcessReward(RewardModelReward):
@@ -201,8 +232,11 @@ class ProcessReward(RewardModelReward):
         out = []
         for steps in self.scorer.score_steps(samples):
             if isinstance(steps, str):
-                kind = Score.unverifiable if steps == "no steps in completion" else Score.error
+                kind = Score.unverifiable if steps == NO_STEPS else Score.error
                 out.append(kind(steps))
+                continue
+            if not all(math.isfinite(p) for p in steps):
+                out.append(Score.error(f"process reward model returned {steps}"[:300]))
                 continue
             first = next((k for k, p in enumerate(steps) if p < o.threshold), None)
             out.append(

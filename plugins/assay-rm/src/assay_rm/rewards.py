@@ -80,6 +80,10 @@ class RewardModelReward(Reward):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        from .loading import check_options
+
+        o = self.options
+        check_options(o.model, o.tokenizer, o.device, o.dtype)  # fail now, not mid-run
         self._load_lock = threading.Lock()  # two threads scoring first must not load twice
         self._scorer: Any = None
 

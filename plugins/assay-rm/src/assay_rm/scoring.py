@@ -49,6 +49,8 @@ def as_sample(x: Sample | dict[str, Any] | str) -> Sample:
         return x
     if isinstance(x, str):
         return Sample(completion=x)
+    if isinstance(x, dict) and (x.get("prompt", "") is None or x.get("completion", "") is None):
+        x = {**x, "prompt": x.get("prompt") or "", "completion": x.get("completion") or ""}
     return Sample.model_validate(x)
 
 
@@ -77,12 +79,16 @@ class RewardModelScorer:
         chat: bool | None = None,
         add_eos: bool = True,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be at least 1 or None, got {max_tokens}")
+        if max_length is not None and max_length < 2:
+            raise ValueError(f"max_length must be at least 2 or None, got {max_length}")
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.model = load_model(model, self.auto_class, self.device, self.dtype)
         self.tokenizer = load_tokenizer(tokenizer, self.model, model)
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         if max_tokens is None:
             max_tokens = CPU_MAX_TOKENS if self.device.type == "cpu" else None
@@ -90,6 +96,9 @@ class RewardModelScorer:
         if max_length is None:  # beyond its positions a model's score means nothing; and a
             # hostile megabyte completion must not reach the forward pass whole
             max_length = getattr(self.model.config, "max_position_embeddings", None)
+            tok_max = getattr(self.tokenizer, "model_max_length", None)
+            if max_length is None and isinstance(tok_max, int) and 1 < tok_max < 10**8:
+                max_length = tok_max  # no positions in the config: the tokenizer's limit
         self.max_length = max_length
         self.chat = chat
         self.add_eos = add_eos
@@ -108,6 +117,8 @@ class RewardModelScorer:
             except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
                 out[i] = Encoded(None, error=f"{type(exc).__name__}: {exc}")
         bos = getattr(self.tokenizer, "bos_token_id", None)
+        if bos is None:  # encoders (BERT) start with CLS instead, and read their score there
+            bos = getattr(self.tokenizer, "cls_token_id", None)
         encoded = encode_samples(self.tokenizer, valid, chat=self.chat, add_eos=self.add_eos)
         for i, ids in zip(where, encoded, strict=True):
             if isinstance(ids, Exception):
@@ -124,7 +135,11 @@ class RewardModelScorer:
         import torch
 
         width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id
+        # the model's own pad id: a sequence classifier reads its score at the last token that
+        # is not config.pad_token_id, so padding with another id would move where it reads
+        pad = getattr(self.model.config, "pad_token_id", None)
+        if pad is None:
+            pad = self.tokenizer.pad_token_id
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         attn = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):
