@@ -107,3 +107,75 @@ def test_bad_options_fail_at_construction() -> None:
 def test_json_path() -> None:
     assert json_path([]) == "$"
     assert json_path(["a", 0, "b"]) == "$.a[0].b"
+
+
+# Regression: hostile and unusual inputs found in an audit.
+
+
+@pytest.mark.parametrize(
+    ("completion", "value", "reason"),
+    [
+        (f"```json\r\n{GOOD}\r\n```\r\n", 1.0, "valid (fenced block"),  # CRLF fences
+        (f"```json  \r\n{GOOD}\n```", 1.0, "valid (fenced block"),
+        ('{"name": "c", "items": [{"sku": "a", "price": NaN}]}', 0.0, "NaN is not valid JSON"),
+        ('{"name": "c", "items": [{"sku": "a", "price": Infinity}]}', 0.0, "not JSON"),
+        ('{"name": "c", "items": [{"sku": "a", "price": -Infinity}]}', 0.0, "not JSON"),
+    ],
+)
+def test_crlf_fences_and_non_json_constants(completion: str, value: float, reason: str) -> None:
+    [score] = score_batch(JsonSchema(schema=SCHEMA), [Sample(completion=completion)])
+    assert (score.status, score.value) == ("ok", value)
+    assert reason in score.reason
+
+
+def test_unresolvable_ref_is_an_error_for_that_sample_only() -> None:
+    rows = [
+        Sample(completion="{}", metadata={"json_schema": {"$ref": "#/definitions/nowhere"}}),
+        Sample(completion='{"a": 1}', metadata={"json_schema": {"required": ["a"]}}),
+    ]
+    bad, good = score_batch(JsonSchema(), rows)
+    assert bad.status == "error" and "schema could not be applied" in bad.reason
+    assert good.value == 1.0
+    [score] = score_batch(JsonSchema(schema={"$ref": "#/nope"}), [Sample(completion="{}")])
+    assert score.status == "error"
+
+
+def test_bad_model_path_and_credit_name_the_option() -> None:
+    with pytest.raises(ValueError, match="`model`.*no_such_module"):
+        JsonSchema(model="no_such_module_xyz:Cart")
+    with pytest.raises(ValueError, match="`model`"):
+        JsonSchema(model=f"{__name__}:NoSuchClass")
+    for credit in (1.5, -0.5, float("nan")):
+        with pytest.raises(ValueError, match="parse_credit"):
+            JsonSchema(schema=SCHEMA, parse_credit=credit)
+
+
+def test_adversarial_fence_and_unclosed_tags_stay_linear() -> None:
+    # Both took tens of seconds before (quadratic regex backtracking / rescanning).
+    import time
+
+    rows = [
+        Sample(completion="```" + " " * 300_000 + "x"),
+        Sample(completion="<answer>" * 40_000),
+    ]
+    t0 = time.perf_counter()
+    spaces, tags = score_batch(JsonSchema(schema=SCHEMA, tag="answer"), rows)
+    assert time.perf_counter() - t0 < 10.0
+    assert (spaces.value, tags.value) == (0.0, 0.0)
+    [score] = score_batch(JsonSchema(schema=SCHEMA), rows[:1])
+    assert score.value == 0.0 and "not JSON" in score.reason
+
+
+def test_last_tag_section_matches_the_regex_definition() -> None:
+    import random
+    import re
+
+    from assay_verifiers.shaping.tags import last_section
+
+    rx = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+    rnd = random.Random(0)
+    pieces = ["<answer>", "</answer>", "a", "<answer", "\n", "</answer"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+        found = rx.findall(text)
+        assert last_section(text, "answer") == (found[-1] if found else None), text

@@ -84,3 +84,62 @@ def test_unknown_expected_option_is_rejected() -> None:
 )
 def test_detect_language(text: str, lang: str | None) -> None:
     assert detect_language(script_counts(text)) == lang
+
+
+# Regression: hostile and unusual inputs found in an audit.
+
+
+@pytest.mark.parametrize(
+    ("prompt", "completion", "value"),
+    [
+        ("Compute", "ab తల", 0.5),  # letters of an unlisted script (Telugu) count among all letters
+        ("Compute", "తెలుగు", 0.0),  # ... so a Telugu answer is 0, not unverifiable
+        ("请计算", "ＡＢＣ", 0.0),  # fullwidth Latin is Latin (NFKC), not Chinese
+        ("Compute", "ＡＢＣ 𝐀", 1.0),
+    ],
+)
+def test_unlisted_scripts_and_compatibility_forms(
+    prompt: str, completion: str, value: float
+) -> None:
+    [score] = score_batch(Language(), [Sample(prompt=prompt, completion=completion)])
+    assert score.status == "ok"
+    assert score.value == pytest.approx(value), score.reason
+
+
+def test_prompt_in_an_unlisted_script_is_unverifiable() -> None:
+    assert detect_language(script_counts("తెలుగు భాష")) is None
+    [score] = score_batch(Language(), [Sample(prompt="తెలుగు భాష", completion="hello")])
+    assert score.status == "unverifiable"
+
+
+def test_prose_matches_the_regex_definition() -> None:
+    import random
+    import re
+
+    from assay_verifiers.shaping.language import prose
+
+    rx = re.compile(
+        r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\\\[.*?\\\]|\\\(.*?\\\)", re.DOTALL
+    )
+    rnd = random.Random(0)
+    pieces = ["`", "```", "$", "$$", "\\", "\\[", "\\]", "\\(", "\\)", "a", "\n", " ", "猫"]
+    for _ in range(5000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 10)))
+        assert prose(text) == rx.sub(" ", text), text
+
+
+def test_unclosed_math_and_sections_stay_linear() -> None:
+    # Each took about a minute before: the lazy regexes rescanned the text from every opener.
+    import time
+
+    rows = [
+        Sample(prompt="Compute", completion="\\(" * 100_000 + "done"),
+        Sample(prompt="Compute", completion="\\[" * 100_000 + "done"),
+        Sample(prompt="Compute", completion="<answer>" * 40_000 + "done"),
+    ]
+    t0 = time.perf_counter()
+    a, b, _ = score_batch(Language(), rows)
+    c = score_batch(Language(section="answer"), rows[2:])[0]
+    assert time.perf_counter() - t0 < 10.0
+    assert a.value == b.value == 1.0
+    assert c.value == 0.0 and "no <answer> section" in c.reason

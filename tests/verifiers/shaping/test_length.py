@@ -199,3 +199,24 @@ def test_options_are_checked() -> None:
         Length(min_len=10, max_len=5)
     with pytest.raises(ValueError, match="unit"):
         Length(unit="bytes")
+
+
+def test_bad_bounds_are_rejected_in_every_mode() -> None:
+    for mode in ("range", "cosine", "kimi"):
+        with pytest.raises(ValueError, match="max_len must be >= min_len"):
+            Length(mode=mode, min_len=20, max_len=10)
+    for key in ("max_value_correct", "min_value_wrong", "correct_threshold"):
+        for bad in (float("inf"), float("nan")):
+            with pytest.raises(ValueError, match=key):
+                Length(mode="cosine", max_len=10, **{key: bad})
+    for key, bad in (("max_len", 0), ("max_len", -3), ("min_len", -1), ("falloff", -1)):
+        with pytest.raises(ValueError, match=key):
+            Length(**{key: bad})
+
+
+def test_cosine_nan_correctness_is_unverifiable() -> None:
+    reward = Length(mode="cosine", max_len=10, unit="chars")
+    rows = [Sample(completion="abc"), Sample(completion="abc")]
+    nan, ok = reward.score_with(rows, {"math": [_ok(math.nan), _ok(1.0)]})
+    assert isinstance(nan, Score) and nan.status == "unverifiable"
+    assert isinstance(ok, Score) and ok.value is not None and ok.value > 0.5

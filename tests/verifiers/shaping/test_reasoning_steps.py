@@ -44,3 +44,33 @@ def test_min_steps_scales_the_credit() -> None:
 def test_bad_marker_names_the_regex() -> None:
     with pytest.raises(ValueError, match="not a valid regex"):
         ReasoningSteps(markers=["(unclosed"])
+
+
+# Regression: the same step pasted on one line, and markers without line breaks.
+@pytest.mark.parametrize(
+    ("completion", "steps"),
+    [
+        ("First, add. First, add. First, add.", 1),  # was 3: each rest-of-line differed
+        ("Then, add. " * 20, 1),
+        ("1. First, add\n2. First, add\n3. First, add", 1),  # adjacent markers: one step
+        ("First, add. Then, carry. Finally, answer.", 3),
+        ("Step 1:\nStep 2:\nStep 3:", 3),
+        ("1. a\r\n2. b\r\n3. c\r\n", 3),
+    ],
+)
+def test_steps_end_at_the_next_marker(completion: str, steps: int) -> None:
+    [score] = score_batch(ReasoningSteps(), [Sample(completion=completion)])
+    assert score.details["steps"] == steps
+
+
+def test_many_markers_on_one_line_stay_linear() -> None:
+    # ~1 minute before: every marker copied the rest of its (200k-character) line.
+    import time
+
+    rows = [Sample(completion="首先" * 100_000), Sample(completion="First," * 50_000)]
+    t0 = time.perf_counter()
+    scores = score_batch(ReasoningSteps(), rows)
+    assert time.perf_counter() - t0 < 10.0
+    assert [s.details["steps"] for s in scores] == [1, 1]
+    [score] = score_batch(ReasoningSteps(distinct=False), rows[1:])
+    assert score.details["steps"] == 50_000

@@ -91,3 +91,18 @@ def test_positive_penalty_is_rejected() -> None:
 def test_penalty_function_edges() -> None:
     assert repetition_penalty([], 3, -1.0) == 0.0
     assert repetition_penalty([1, 1], 1, -1.0) == -0.5
+
+
+def test_non_finite_penalty_is_rejected() -> None:
+    # -inf would make every repetitive sample -inf (and nan * 0 stays nan): a clear option error.
+    for bad in (float("-inf"), float("nan")):
+        with pytest.raises(ValueError, match="max_penalty"):
+            Repetition(max_penalty=bad)
+
+
+@pytest.mark.parametrize(
+    "completion", ["", "a b", "猫", "😀😀", [{"role": "assistant", "content": None}]]
+)
+def test_shorter_than_n_is_zero(completion: object) -> None:
+    [score] = score_batch(Repetition(), [Sample(completion=completion)])  # type: ignore[arg-type]
+    assert (score.status, score.value) == ("ok", 0.0)

@@ -156,3 +156,14 @@ def test_equals_trl_on_random_strings_in_the_shared_domain() -> None:
     got = [s.value for s in score_batch(ours, [Sample(completion=t) for t in texts])]
     assert got == _trl_think_format(texts)
     assert 100 < sum(got) < len(got) - 100  # both outcomes are well represented
+
+
+@pytest.mark.parametrize(
+    "completion",
+    ["", "   ", "just an answer", [{"role": "assistant", "content": None}], "<THINK>r</THINK>"],
+)
+def test_no_first_section_at_all_is_missing_not_unclosed(completion: object) -> None:
+    # "auto" without a prefilling prompt: nothing suggests the template opened <think>.
+    [score] = score_batch(ThinkFormat(), [Sample(prompt="2+2?", completion=completion)])  # type: ignore[arg-type]
+    assert (score.status, score.value) == ("ok", 0.0)
+    assert score.reason == "missing <think>"

@@ -19,7 +19,6 @@ import importlib
 import json
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -27,17 +26,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
-_FENCE = re.compile(r"```[ \t]*([\w+-]*)[ \t]*\n(.*?)```", re.DOTALL)
+from .tags import last_section
+
+# The info string is optional as a group so that a run of blanks is matched one way only (two
+# adjacent `[ \t]*` backtrack quadratically on "```" + 100k spaces); `\r?\n` accepts CRLF.
+_FENCE = re.compile(r"```[ \t]*(?:([\w+-]+)[ \t]*)?\r?\n(.*?)```", re.DOTALL)
+
+
+_MAX_CACHED_SCHEMAS = 1024
 
 
 class JsonSchemaOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     json_schema: dict[str, Any] | bool | None = Field(default=None, alias="schema")
     model: Any = None
     extract: Literal["auto", "fenced", "raw"] = "auto"
     tag: str | None = None
-    parse_credit: float = 0.0
+    parse_credit: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _one_schema(self) -> JsonSchemaOptions:
@@ -54,19 +60,14 @@ def json_path(parts: Sequence[Any]) -> str:
     return out
 
 
-@lru_cache(maxsize=32)
-def _section_pattern(tag: str) -> re.Pattern[str]:
-    return re.compile(rf"<{re.escape(tag)}>(.*?)</{re.escape(tag)}>", re.DOTALL)
-
-
 def extract_json_text(text: str, extract: str, tag: str | None) -> tuple[str | None, str]:
     """The candidate JSON text (or None) and where it came from."""
     where = "completion"
     if tag:
-        found = _section_pattern(tag).findall(text)
-        if not found:
+        found = last_section(text, tag)
+        if found is None:
             return None, f"no <{tag}> section"
-        text, where = found[-1], f"<{tag}>"
+        text, where = found, f"<{tag}>"
     if extract in ("auto", "fenced"):
         blocks = [body for lang, body in _FENCE.findall(text) if lang.lower() in ("", "json")]
         if blocks:
@@ -82,9 +83,12 @@ def load_model(spec: Any) -> type[BaseModel]:
         return spec
     if isinstance(spec, str) and ":" in spec:
         mod, _, attr = spec.partition(":")
-        obj: Any = importlib.import_module(mod)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
+        try:
+            obj: Any = importlib.import_module(mod)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f"json_schema: cannot load `model` {spec!r}: {_short(exc)}") from exc
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             return obj
         raise ValueError(f"json_schema: {spec!r} is not a pydantic model class")
@@ -142,6 +146,8 @@ class JsonSchema(Reward):
         key = json.dumps(schema, sort_keys=True)
         checker = self._per_sample.get(key)
         if checker is None:
+            if len(self._per_sample) >= _MAX_CACHED_SCHEMAS:  # one schema per row: stay bounded
+                self._per_sample.clear()
             checker = self._per_sample[key] = _schema_checker(schema)
         return checker
 
@@ -162,7 +168,7 @@ class JsonSchema(Reward):
         if text is None:
             return Score.ok(0.0, where)
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             return Score.ok(0.0, f"not JSON ({where}): {exc.msg} at line {exc.lineno}")
         except (RecursionError, ValueError) as exc:  # hostile nesting, 5000-digit integers
@@ -174,6 +180,10 @@ class JsonSchema(Reward):
                 err = exc.errors()[0]
                 path = json_path(err.get("loc", ()))
                 return Score.ok(o.parse_credit, f"{path}: {err.get('msg', '')}", path=path)
+            except RecursionError:
+                return Score.ok(o.parse_credit, "document nested too deeply to validate")
+            except Exception as exc:  # a validator of the model that raised something else
+                return Score.error(f"model validation failed: {_short(exc)}")
             return Score.ok(1.0, f"valid ({where})")
         return self._validate(checker, doc, where)
 
@@ -184,10 +194,17 @@ class JsonSchema(Reward):
             err = best_match(checker.iter_errors(doc))
         except RecursionError:
             return Score.ok(self.options.parse_credit, "document nested too deeply to validate")
+        except Exception as exc:  # e.g. a `$ref` that resolves nowhere: this sample's error
+            return Score.error(f"schema could not be applied: {_short(exc)}")
         if err is None:
             return Score.ok(1.0, f"valid ({where})")
         path = json_path(list(err.absolute_path))
         return Score.ok(self.options.parse_credit, f"{path}: {_short_msg(err.message)}", path=path)
+
+
+def _no_constant(name: str) -> Any:
+    """``json.loads`` hook: NaN / Infinity / -Infinity are not JSON (RFC 8259)."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _short(exc: BaseException) -> str:

@@ -22,9 +22,19 @@ from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
 from .scripts import allowed_scripts, detect_language, script_counts
+from .tags import last_section
 
-_NOT_PROSE = re.compile(
-    r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\\\[.*?\\\]|\\\(.*?\\\)", re.DOTALL
+# Where a code or math span may start; `prose` tries the spans in this order at each candidate
+# (```…```, `…`, $$…$$, $…$, \[…\], \(…\)), as one regex alternation would, in linear time.
+_SPAN_START = re.compile(r"[`$\\]")
+# (opener, closer, may span lines)
+_SPANS = (
+    ("```", "```", True),
+    ("`", "`", False),
+    ("$$", "$$", True),
+    ("$", "$", False),
+    ("\\[", "\\]", True),
+    ("\\(", "\\)", True),
 )
 
 
@@ -44,8 +54,42 @@ class LanguageOptions(BaseModel):
 
 
 def prose(text: str) -> str:
-    """``text`` without code blocks, inline code and LaTeX math."""
-    return _NOT_PROSE.sub(" ", text)
+    """``text`` without code blocks, inline code and LaTeX math (each span becomes a space).
+
+    Same result as ``re.sub`` with the lazy pattern ``…|\\[.*?\\]|\\(.*?\\)`` (DOTALL), but
+    linear: that regex rescans the rest of the text from every opener that has no closer
+    (100k ``\\(`` took a minute); here an opener whose closer is missing is not tried again.
+    """
+    if "`" not in text and "$" not in text and "\\" not in text:
+        return text
+    out: list[str] = []
+    dead: set[str] = set()  # multi-line openers with no closer left in the text
+    kept = 0  # text[kept:] is not yet copied to `out`
+    pos = 0
+    while True:
+        m = _SPAN_START.search(text, pos)
+        if m is None:
+            break
+        i = end = m.start()
+        for opener, closer, multiline in _SPANS:
+            if opener in dead or not text.startswith(opener, i):
+                continue
+            j = text.find(closer, i + len(opener))
+            if j < 0:
+                if multiline:
+                    dead.add(opener)
+                continue
+            if not multiline and text.find("\n", i + len(opener), j) >= 0:
+                continue
+            end = j + len(closer)
+            break
+        if end > i:
+            out += (text[kept:i], " ")
+            kept = pos = end
+        else:
+            pos = i + 1
+    out.append(text[kept:])
+    return "".join(out)
 
 
 class Language(Reward):
@@ -56,10 +100,6 @@ class Language(Reward):
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
-        sec = self.options.section
-        self._section = (
-            re.compile(rf"<{re.escape(sec)}>(.*?)</{re.escape(sec)}>", re.DOTALL) if sec else None
-        )
 
     def _expected(self, sample: Sample) -> str | None:
         if self.options.expected != "auto":
@@ -72,17 +112,19 @@ class Language(Reward):
     def _one(self, sample: Sample) -> Score:
         lang = self._expected(sample)
         if lang is None:
-            return Score.unverifiable("no letters in the prompt to detect its language")
+            return Score.unverifiable(
+                "no letters in the prompt to detect its language (or only of unlisted scripts)"
+            )
         try:
             scripts = allowed_scripts(lang)
         except ValueError as exc:
             return Score.error(str(exc))
         text = sample.completion_text
-        if self._section is not None:
-            found = self._section.findall(text)
-            if not found:
+        if self.options.section:
+            found = last_section(text, self.options.section)
+            if found is None:
                 return Score.ok(0.0, f"no <{self.options.section}> section", expected=lang)
-            text = found[-1]
+            text = found
         counts = script_counts(prose(text))
         total = sum(counts.values())
         if not total:

@@ -39,7 +39,7 @@ from .tokens import TokenSource
 
 
 class LengthOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     mode: Literal["range", "cosine", "kimi"] = "range"
     unit: Literal["tokens", "chars", "words"] = "tokens"
@@ -59,8 +59,10 @@ class LengthOptions(BaseModel):
     def _bounds(self) -> LengthOptions:
         if self.mode == "cosine" and self.max_len is None:
             raise ValueError("mode 'cosine' needs max_len (the length where the schedule ends)")
-        if self.mode == "range" and self.max_len is not None and self.max_len < self.min_len:
-            raise ValueError("max_len must be >= min_len")
+        if self.max_len is not None and self.max_len < self.min_len:
+            raise ValueError(
+                f"max_len must be >= min_len (max_len={self.max_len}, min_len={self.min_len})"
+            )
         return self
 
 
@@ -151,8 +153,8 @@ class Length(Reward):
 
     def _verdict(self, score: Score) -> bool | str:
         """Correct / wrong, or the reason there is no verdict."""
-        if score.value is None:
-            why = score.reason or score.status
+        if score.value is None or math.isnan(score.value):
+            why = score.reason or ("NaN" if score.value is not None else score.status)
             return f"no correctness verdict from {self.options.correctness!r}: {why}"
         return score.value >= self.options.correct_threshold
 

@@ -32,7 +32,7 @@ from .tokens import TokenSource
 
 
 class RepetitionOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     ngram_size: int = Field(default=3, ge=1)
     max_penalty: float = Field(default=-1.0, le=0.0)

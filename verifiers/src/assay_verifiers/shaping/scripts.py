@@ -8,13 +8,17 @@ Hangul, Arabic, ...) use words. Ranges cover the main blocks, not every rare ext
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 # Script name -> regex character-class body (main Unicode blocks).
 SCRIPTS: dict[str, str] = {
-    "Latin": "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff",
+    "Latin": (
+        "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02af\u1d00-\u1d7f"
+        "\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uab30-\uab6f"
+    ),
     "Greek": "\u0370-\u03ff\u1f00-\u1fff",
-    "Cyrillic": "\u0400-\u052f",
+    "Cyrillic": "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f",
     "Armenian": "\u0530-\u058f",
     "Hebrew": "\u0590-\u05ff",
     "Arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
@@ -25,13 +29,16 @@ SCRIPTS: dict[str, str] = {
     "Lao": "\u0e80-\u0eff",
     "Tibetan": "\u0f00-\u0fff",
     "Myanmar": "\u1000-\u109f",
-    "Georgian": "\u10a0-\u10ff",
+    "Georgian": "\u10a0-\u10ff\u1c90-\u1cbf\u2d00-\u2d2f",
     "Khmer": "\u1780-\u17ff",
     "Hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
     "Hiragana": "\u3040-\u309f",
     "Katakana": "\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f",
     "Han": "\u2e80-\u2fdf\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f",
 }
+
+#: Letters of scripts not listed in SCRIPTS (Telugu, Ethiopic, ...): counted, never expected.
+OTHER = "Other"
 
 UNSPACED = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan")
 
@@ -67,7 +74,9 @@ def units(text: str) -> list[str]:
 
 
 def script_counts(text: str) -> dict[str, int]:
-    """Letters per script (scripts with none are left out).
+    """Letters per script (scripts with none are left out; letters of unlisted scripts are
+    ``Other``, so they count among all letters). Compatibility forms of non-ASCII letters are
+    folded (NFKC: fullwidth ``Ａ`` and math ``𝐀`` are Latin).
 
     ASCII letters are counted by one scan; only the other letters are matched against the
     scripts whose code-point span they fall in, so English text costs one pass, not nineteen.
@@ -77,19 +86,30 @@ def script_counts(text: str) -> dict[str, int]:
     if ascii_letters:
         counts["Latin"] = ascii_letters
     rest = "" if text.isascii() else "".join(_OTHER_LETTERS.findall(text))
+    if rest and not unicodedata.is_normalized("NFKC", rest):
+        rest = unicodedata.normalize(
+            "NFKC", rest
+        )  # may yield ASCII letters: the Latin run has them
+    if rest and not rest.isalpha():  # numerals such as ² or ① are \w, not letters
+        rest = "".join(filter(str.isalpha, rest))
     if rest:
         lo, hi = min(rest), max(rest)
+        unlisted = len(rest)
         for name, (rx, first, last) in _RUNS.items():
             if last < lo or first > hi:
                 continue
             n = sum(map(len, rx.findall(rest)))
             if n:
                 counts[name] = counts.get(name, 0) + n
+                unlisted -= n
+        if unlisted:
+            counts[OTHER] = unlisted
     return counts
 
 
 def detect_language(counts: dict[str, int]) -> str | None:
-    """``zh``/``ja``/``ko`` for CJK text, else the dominant script's name; None without letters."""
+    """``zh``/``ja``/``ko`` for CJK text, else the dominant script's name; None without letters
+    or when letters of unlisted scripts (``Other``) dominate."""
     total = sum(counts.values())
     if not total:
         return None
@@ -101,6 +121,8 @@ def detect_language(counts: dict[str, int]) -> str | None:
     if hangul and hangul + han >= total / 2:
         return "ko"
     top = max(counts, key=lambda k: counts[k])
+    if top == OTHER:
+        return None
     return "zh" if top == "Han" else top
 
 

@@ -78,3 +78,20 @@ def resolve_prefill(prefill: Prefill, prompt_text: str, first: str) -> bool | No
     if prefill == "never":
         return False
     return True if prompt_prefills(prompt_text, first) else None
+
+
+def last_section(text: str, tag: str) -> str | None:
+    """The body of the last ``<tag>…</tag>`` (as the last match of ``re.findall`` with
+    ``<tag>(.*?)</tag>`` finds it), or None; linear time even on thousands of unclosed openers,
+    where the regex rescans the rest of the text from every one of them."""
+    opener, closer = f"<{tag}>", f"</{tag}>"
+    found: str | None = None
+    pos = 0
+    while True:
+        i = text.find(opener, pos)
+        if i < 0:
+            return found
+        j = text.find(closer, i + len(opener))
+        if j < 0:  # no closer after this opener, so none after any later one either
+            return found
+        found, pos = text[i + len(opener) : j], j + len(closer)

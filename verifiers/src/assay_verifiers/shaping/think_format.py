@@ -64,7 +64,11 @@ def check_layout(
     opened_first = counts[(first, False)] == 1
     if prefilled is True and opened_first:
         return f"<{first}> opened again: the prompt already opens it"
-    if prefilled is False and not opened_first:
+    if not opened_first and (
+        prefilled is False or (prefilled is None and not counts[(first, True)])
+    ):
+        # "auto" without a prefilling prompt: a completion with neither tag of the first
+        # section is missing it (not "unclosed": nothing suggests the template opened it)
         return f"missing <{first}>"
     is_prefilled = not opened_first
 
