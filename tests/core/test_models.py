@@ -16,6 +16,7 @@ from assay.models import Result, Sample, Score, as_score, text_of
             "x",
         ),
         ([{"role": "assistant", "content": None}], ""),
+        ([{"role": "assistant", "content": [{"type": "text", "text": None}, {"text": "y"}]}], "y"),
         ([], ""),
         (None, ""),
     ],

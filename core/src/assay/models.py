@@ -34,7 +34,11 @@ def text_of(value: Text | None) -> str:
         if isinstance(last, dict):
             content = last.get("content", "")
             if isinstance(content, list):  # multimodal parts: keep the text parts
-                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+                return "".join(
+                    t
+                    for p in content
+                    if isinstance(p, dict) and isinstance(t := p.get("text"), str)
+                )
             return "" if content is None else str(content)
         return str(last)
     return ""
