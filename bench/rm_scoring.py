@@ -6,18 +6,22 @@ Same model, same texts, one run. Rows:
 - ``batched, input order``: batches of ``--batch-size`` in input order, each padded to its
   longest text (how TRL's GRPO scores with a reward model: one padded batch, no sorting);
 - ``assay-rm``: `assay_rm.RewardModelScorer.forward`: batches of similar length, at most
-  ``CPU_MAX_TOKENS`` padded tokens each, no padding mask for a causal model.
+  ``CPU_MAX_TOKENS`` padded tokens each, no padding mask for a causal model;
+- ``+prefix`` (a column: speed-up over the loop): the same with ``share_prefix=True``, which
+  runs a prompt shared by several rows once and the rest against its cached keys and values.
+  Only the ``grpo`` regime (groups of 8 completions sharing a 200-character prompt, as a GRPO
+  batch has them) shares anything; elsewhere it measures the cost of looking.
 
-All three get the same token ids (forward passes only). End to end, the ``reward_model``
+All get the same token ids (forward passes only). End to end, the ``reward_model``
 reward called once per sample (tokenising each text, building each Score) against one call for
 the whole batch is timed too (``e2e`` column; ``reward_call_*`` in the JSON).
 
-Scores are checked to agree across the three (max abs difference printed). ``GFLOP/s`` is the
+Scores are checked to agree across the methods (max abs difference printed). ``GFLOP/s`` is the
 batched path's arithmetic rate (2 FLOPs per matmul weight per token): when it nears what one
 core can do, batching has nothing left to save but the per-call overhead. The model is a
 Llama sequence classifier built in code (no Hub); the size is set by ``--hidden`` / ``--layers``.
 
-    .venv/bin/python bench/rm_scoring.py [--texts 128] [--threads 1] [--regimes short,medium]
+    .venv/bin/python bench/rm_scoring.py [--texts 128] [--threads 1] [--regimes short,grpo]
 """
 
 from __future__ import annotations
@@ -72,7 +76,9 @@ REGIMES = {  # completion lengths in characters (= tokens with the character tok
     "short": (8, 64),  # GRPO on math/code answers: short completions
     "medium": (16, 256),
     "long": (64, 1024),
+    "grpo": (8, 64),  # short completions in groups of 8 that share a 200-character prompt
 }
+GROUP, PROMPT_CHARS = 8, 200
 
 
 def matmul_params(model: Any) -> int:
@@ -82,13 +88,20 @@ def matmul_params(model: Any) -> int:
     return sum(p.numel() for p in model.parameters()) - emb
 
 
-def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
+def run_regime(name: str, args: Any, scorer: Any, shared: Any) -> dict[str, Any]:
     from assay import Sample
     from assay_rm.synthetic import random_texts
 
     lo, hi = REGIMES[name]
     texts = random_texts(args.texts, seed=0, min_len=lo, max_len=hi)
-    samples = [Sample(prompt="Q: ", completion=t) for t in texts]
+    if name == "grpo":
+        n_prompts = -(-args.texts // GROUP)
+        prompts = random_texts(n_prompts, seed=1, min_len=PROMPT_CHARS, max_len=PROMPT_CHARS)
+        samples = [
+            Sample(prompt=f"Q: {prompts[i // GROUP]}", completion=t) for i, t in enumerate(texts)
+        ]
+    else:
+        samples = [Sample(prompt="Q: ", completion=t) for t in texts]
     rows = [e.ids for e in scorer.encode(samples)]
     assert all(r is not None for r in rows)
     per_sample(scorer, rows[:4])  # warm-up (first-call allocations)
@@ -97,9 +110,11 @@ def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
             "loop": lambda: per_sample(scorer, rows),
             "input_order": lambda: batched_input_order(scorer, rows, args.batch_size),
             "assay_rm": lambda: scorer.forward(rows),
+            "shared": lambda: shared.forward(rows),
         },
         args.repeats,
     )
+    w_shared, _, v_shared = got["shared"]
     (w_loop, c_loop, v_loop), (w_plain, c_plain, v_plain), (w_ours, c_ours, v_ours) = (
         got["loop"],
         got["input_order"],
@@ -119,6 +134,7 @@ def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
     diff = max(
         max(abs(a - b) for a, b in zip(v_loop, v_ours, strict=True)),
         max(abs(a - b) for a, b in zip(v_loop, v_plain, strict=True)),
+        max(abs(a - b) for a, b in zip(v_loop, v_shared, strict=True)),
     )
     tokens = sum(len(r) for r in rows)  # type: ignore[arg-type]
     gflop = 2 * matmul_params(scorer.model) * tokens / 1e9
@@ -134,6 +150,8 @@ def run_regime(name: str, args: Any, scorer: Any) -> dict[str, Any]:
         "batched_input_order_s": round(w_plain, 4),
         "assay_rm_s": round(w_ours, 4),
         "speedup_vs_loop": round(w_loop / w_ours, 2),
+        "share_prefix_s": round(w_shared, 4),
+        "share_prefix_speedup_vs_loop": round(w_loop / w_shared, 2),
         "speedup_vs_input_order": round(w_plain / w_ours, 2),
         "cpu_speedup_vs_loop": round(c_loop / c_ours, 2),
         "cpu_speedup_vs_input_order": round(c_plain / c_ours, 2),
@@ -153,7 +171,9 @@ MODELS = {  # name: (hidden, layers, heads)
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--texts", type=int, default=96, help="texts per regime")
-    ap.add_argument("--regimes", default="short,medium,long", help=f"from {', '.join(REGIMES)}")
+    ap.add_argument(
+        "--regimes", default="short,medium,long,grpo", help=f"from {', '.join(REGIMES)}"
+    )
     ap.add_argument("--models", default="tiny,small", help=f"from {', '.join(MODELS)}")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
@@ -174,7 +194,8 @@ def main() -> int:
     )
     print(
         f"{'model':<16}{'regime':<8}{'chars':>9}{'loop s':>8}{'batched s':>10}{'assay-rm s':>11}"
-        f"{'vs loop':>9}{'vs batched':>11}{'cpu vs loop':>12}{'e2e':>8}{'GFLOP/s':>9}{'max diff':>9}"
+        f"{'vs loop':>9}{'vs batched':>11}{'cpu vs loop':>12}{'e2e':>8}{'GFLOP/s':>9}"
+        f"{'+prefix':>9}{'max diff':>9}"
     )
     results = []
     for model_name in args.models.split(","):
@@ -184,9 +205,12 @@ def main() -> int:
         )
         params = sum(p.numel() for p in model.parameters())
         scorer = RewardModelScorer(model, tok, batch_size=args.batch_size, device="cpu")
+        shared = RewardModelScorer(
+            model, tok, batch_size=args.batch_size, device="cpu", share_prefix=True
+        )
         label = f"{model_name} {params / 1e6:.2f}M"
         for name in args.regimes.split(","):
-            r = run_regime(name.strip(), args, scorer)
+            r = run_regime(name.strip(), args, scorer, shared)
             r = {"model": model_name, "params": params, **r}
             results.append(r)
             lo, hi = r["chars"]
@@ -195,7 +219,7 @@ def main() -> int:
                 f"{r['batched_input_order_s']:>10.3f}{r['assay_rm_s']:>11.3f}"
                 f"{r['speedup_vs_loop']:>8.2f}x{r['speedup_vs_input_order']:>10.2f}x"
                 f"{r['cpu_speedup_vs_loop']:>11.2f}x{r['reward_call_speedup']:>7.2f}x"
-                f"{r['assay_rm_gflops']:>9.1f}"
+                f"{r['assay_rm_gflops']:>9.1f}{r['share_prefix_speedup_vs_loop']:>8.2f}x"
                 f"{r['max_abs_diff']:>9.0e}",
                 flush=True,
             )
@@ -209,6 +233,10 @@ def main() -> int:
                 "repeats": args.repeats,
                 "speedup_vs_loop": {
                     f"{r['model']}/{r['regime']}": r["speedup_vs_loop"] for r in results
+                },
+                "share_prefix_speedup_vs_loop": {
+                    f"{r['model']}/{r['regime']}": r["share_prefix_speedup_vs_loop"]
+                    for r in results
                 },
                 "reward_call_speedup": {
                     f"{r['model']}/{r['regime']}": r["reward_call_speedup"] for r in results

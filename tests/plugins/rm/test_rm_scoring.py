@@ -376,3 +376,70 @@ def test_scorer_refuses_out_of_range_sizes(model: Any, tok: Any) -> None:
     for kw, needle in (({"batch_size": 0}, "batch_size"), ({"max_length": 0}, "max_length")):
         with pytest.raises(ValueError, match=needle):
             RewardModelScorer(model, tok, **kw)
+
+
+def _grpo_batch(seed: int) -> list[Sample]:
+    """Groups of 6 completions per prompt (one empty), plus rows that share nothing, shuffled."""
+    import random
+
+    rng = random.Random(seed)
+    texts = iter(random_texts(200, seed=seed, min_len=1, max_len=50))
+    out = [
+        Sample(prompt=f"Q{g}: " + next(texts) + next(texts), completion=next(texts) if k else "")
+        for g in range(5)
+        for k in range(6)
+    ]
+    out += [Sample(prompt="x", completion="y"), Sample(prompt=next(texts), completion="z")]
+    rng.shuffle(out)
+    return out
+
+
+def test_shared_prefix_scores_equal_whole_row_scores(model: Any, tok: Any) -> None:
+    from assay_rm.prefix import prefix_groups
+
+    samples = _grpo_batch(seed=4)
+    whole = RewardModelScorer(model, tok, batch_size=4)
+    shared = RewardModelScorer(model, tok, batch_size=4, share_prefix=True, min_prefix=4)
+    rows = [e.ids for e in whole.encode(samples)]
+    groups, rest = prefix_groups(rows, 4, shared.pad_id)
+    assert len(groups) == 5 and all(n >= 4 for n, _ in groups)  # the five prompts are shared
+    assert sorted(rest + [i for _, idx in groups for i in idx]) == list(range(len(rows)))
+    assert shared.score(samples) == pytest.approx(whole.score(samples), abs=1e-5)
+    single = RewardModelScorer(model, tok, batch_size=1).score(samples)
+    assert shared.score(samples) == pytest.approx(single, abs=1e-5)
+    assert shared.share_prefix  # the cached path ran: no fallback to whole rows
+
+
+def test_prefix_groups_leave_rows_whose_tail_is_only_padding_whole() -> None:
+    from assay_rm.prefix import prefix_groups
+
+    pad = 0
+    rows = [[1, 2, 3, 4, 0], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 7], [9, 9, 9, 9, 9]]
+    groups, rest = prefix_groups(rows, 2, pad)
+    assert groups == [(4, [1, 2])]  # row 0 would be read at a pad: scored whole
+    assert rest == [0, 3]
+    assert prefix_groups([[1, 2], [1, 2]], 2, pad) == ([], [0, 1])  # nothing left to continue
+
+
+def test_share_prefix_is_off_for_encoders_and_through_the_reward(tok: Any, model: Any) -> None:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    bert = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            intermediate_size=64,
+            num_labels=1,
+            pad_token_id=tok.pad_token_id,
+        )
+    )
+    assert RewardModelScorer(bert, tok, share_prefix=True).share_prefix is False
+    samples = _grpo_batch(seed=7)
+    on = RewardModelReward(model=model, tokenizer=tok, share_prefix=True, min_prefix=4)
+    off = RewardModelReward(model=model, tokenizer=tok)
+    assert on.scorer.share_prefix is True
+    assert [s.value for s in on.score(samples)] == pytest.approx(
+        [s.value for s in off.score(samples)], abs=1e-5
+    )

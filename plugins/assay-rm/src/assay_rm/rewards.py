@@ -46,6 +46,12 @@ class ScorerOptions(BaseModel):
 
 
 class RewardModelOptions(ScorerOptions):
+    share_prefix: bool = Field(
+        False,
+        description="run a prompt shared by several completions (a GRPO group) once and score "
+        "the completions against its cached keys and values (causal models)",
+    )
+    min_prefix: int = Field(16, ge=1, description="shortest shared prefix (tokens) worth it")
     normalize: Normalize = "none"
     mean: float = 0.0
     std: float = Field(1.0, gt=0)
@@ -107,6 +113,8 @@ class RewardModelReward(Reward):
                 max_tokens=o.max_tokens,
                 max_length=o.max_length,
                 chat=o.chat,
+                share_prefix=o.share_prefix,
+                min_prefix=o.min_prefix,
             )
         return self._scorer
 

@@ -78,7 +78,11 @@ class RewardModelScorer:
         max_length: int | None = None,
         chat: bool | None = None,
         add_eos: bool = True,
+        share_prefix: bool = False,
+        min_prefix: int = 16,
     ) -> None:
+        if min_prefix < 1:
+            raise ValueError(f"min_prefix must be at least 1, got {min_prefix}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if max_tokens is not None and max_tokens < 1:
@@ -103,6 +107,9 @@ class RewardModelScorer:
         self.chat = chat
         self.add_eos = add_eos
         self.skip_mask = is_causal_model(self.model)
+        # only a causal model's prefix states are independent of what follows
+        self.share_prefix = share_prefix and self.skip_mask
+        self.min_prefix = min_prefix
 
     # -- encoding --------------------------------------------------------------------------
     def encode(self, samples: Sequence[Sample | dict[str, Any] | str]) -> list[Encoded]:
@@ -131,15 +138,18 @@ class RewardModelScorer:
         return out
 
     # -- forward ---------------------------------------------------------------------------
+    @property
+    def pad_id(self) -> Any:
+        """The model's own pad id: a sequence classifier reads its score at the last token that
+        is not ``config.pad_token_id``, so padding with another id would move where it reads."""
+        pad = getattr(self.model.config, "pad_token_id", None)
+        return self.tokenizer.pad_token_id if pad is None else pad
+
     def _pad(self, rows: list[list[int]]) -> dict[str, Any]:
         import torch
 
         width = max(len(r) for r in rows)
-        # the model's own pad id: a sequence classifier reads its score at the last token that
-        # is not config.pad_token_id, so padding with another id would move where it reads
-        pad = getattr(self.model.config, "pad_token_id", None)
-        if pad is None:
-            pad = self.tokenizer.pad_token_id
+        pad = self.pad_id
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         attn = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):
@@ -156,18 +166,63 @@ class RewardModelScorer:
         return inputs
 
     def forward(self, rows: list[list[int]]) -> list[float]:
-        """Head outputs for already-encoded rows, batched by length, in input order."""
+        """Head outputs for already-encoded rows, batched by length, in input order (rows that
+        share a prompt run against one pass over it when ``share_prefix`` is on)."""
         import torch
 
         values: list[float] = [0.0] * len(rows)
-        batches = length_batches([len(r) for r in rows], self.batch_size, self.max_tokens)
+        whole = list(range(len(rows)))
         with torch.inference_mode():
-            for batch in batches:
-                logits = self.model(**self._inputs([rows[i] for i in batch])).logits
+            if self.share_prefix and len(rows) > 1:
+                from .prefix import prefix_groups
+
+                groups, whole = prefix_groups(rows, self.min_prefix, self.pad_id)
+                for n, idx in groups:
+                    if not self.share_prefix:  # the model turned out to have no usable cache
+                        whole.extend(idx)
+                        continue
+                    for i, v in zip(idx, self._forward_shared(rows, n, idx), strict=True):
+                        values[i] = v
+            lengths = [len(rows[i]) for i in whole]
+            for batch in length_batches(lengths, self.batch_size, self.max_tokens):
+                picked = [whole[k] for k in batch]
+                logits = self.model(**self._inputs([rows[i] for i in picked])).logits
                 flat = logits[:, 0].float().cpu().tolist()
-                for i, v in zip(batch, flat, strict=True):
+                for i, v in zip(picked, flat, strict=True):
                     values[i] = v
         return values
+
+    def _forward_shared(self, rows: list[list[int]], n: int, idx: list[int]) -> list[float]:
+        """Scores of rows ``idx``, which share their first ``n`` ids: the prefix runs once and
+        the continuations, batched by length, run against copies of its key/value cache."""
+        import copy
+
+        import torch
+
+        out = [0.0] * len(idx)
+        try:
+            prefix = torch.tensor([rows[idx[0]][:n]], dtype=torch.long, device=self.device)
+            cache = self.model(input_ids=prefix, use_cache=True).past_key_values
+            if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+                raise TypeError("the model returns no key/value cache")
+            tails = [rows[i][n:] for i in idx]
+            for batch in length_batches([len(t) for t in tails], self.batch_size, self.max_tokens):
+                past = copy.deepcopy(cache)
+                past.batch_repeat_interleave(len(batch))
+                ids = self._pad([tails[k] for k in batch])["input_ids"]
+                logits = self.model(input_ids=ids, past_key_values=past).logits
+                for k, v in zip(batch, logits[:, 0].float().cpu().tolist(), strict=True):
+                    out[k] = v
+        except (TypeError, ValueError, AttributeError, NotImplementedError, RuntimeError) as exc:
+            # an architecture without a usable cache: score whole from now on, and say so once
+            import warnings
+
+            warnings.warn(
+                f"share_prefix turned off: {type(exc).__name__}: {exc}", RuntimeWarning, 2
+            )
+            self.share_prefix = False
+            return self.forward([rows[i] for i in idx])
+        return out
 
     def score_ids(self, rows: Sequence[list[int]]) -> list[float]:
         return self.forward(list(rows))

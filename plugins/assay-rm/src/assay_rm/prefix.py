@@ -1,0 +1,55 @@
+"""Shared prompts: score a GRPO group's completions against one pass over their common prefix.
+
+A GRPO batch holds G completions of each prompt. Scoring each row whole runs the prompt through
+the model G times; a causal model's hidden states over the prompt do not depend on what follows,
+so the prompt can run once, with its keys and values cached, and only the G continuations run
+against that cache. This saves arithmetic, not just per-call overhead, so it pays on a CPU as on
+a GPU, in proportion to the prompt's share of the tokens.
+
+`prefix_groups` finds rows that share a prefix (the longest common one of each group of rows
+with the same first ``min_prefix`` ids). The classifier reads its score at the last id that is
+not the pad id, so a row whose continuation holds only pad ids (a prompt-only row when pad is
+also eos) is left to the plain path, where that position lies inside the prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+
+def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """Length of the longest prefix all rows share (that of the least and greatest row)."""
+    return len(os.path.commonprefix([list(r) for r in rows]))
+
+
+def prefix_groups(
+    rows: Sequence[Sequence[int]], min_prefix: int, pad_id: int | None
+) -> tuple[list[tuple[int, list[int]]], list[int]]:
+    """``([(prefix_length, row indices), ...], other indices)``.
+
+    Each group has at least two rows sharing at least ``min_prefix`` ids and leaves every row a
+    continuation of at least one id that is not ``pad_id``; rows that fit no group are returned
+    apart, to be scored whole.
+    """
+    heads: dict[tuple[int, ...], list[int]] = {}
+    rest: list[int] = []
+    for i, r in enumerate(rows):
+        if len(r) > min_prefix:
+            heads.setdefault(tuple(r[:min_prefix]), []).append(i)
+        else:
+            rest.append(i)
+    groups: list[tuple[int, list[int]]] = []
+    for idx in heads.values():
+        if len(idx) < 2:
+            rest.extend(idx)
+            continue
+        n = min(common_prefix_length([rows[i] for i in idx]), min(len(rows[i]) for i in idx) - 1)
+        keep = [i for i in idx if any(t != pad_id for t in rows[i][n:])]
+        kept = set(keep)
+        rest.extend(i for i in idx if i not in kept)
+        if len(keep) >= 2 and n >= min_prefix:
+            groups.append((n, keep))
+        else:
+            rest.extend(keep)
+    return groups, sorted(rest)
