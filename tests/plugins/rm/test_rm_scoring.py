@@ -378,14 +378,16 @@ def test_scorer_refuses_out_of_range_sizes(model: Any, tok: Any) -> None:
             RewardModelScorer(model, tok, **kw)
 
 
-def _grpo_batch(seed: int) -> list[Sample]:
-    """Groups of 6 completions per prompt (one empty), plus rows that share nothing, shuffled."""
+def _grpo_batch(seed: int, system: str = "") -> list[Sample]:
+    """Groups of 6 completions per prompt (one empty), plus rows that share nothing, shuffled;
+    every grouped prompt starts with ``system``."""
     import random
 
     rng = random.Random(seed)
     texts = iter(random_texts(200, seed=seed, min_len=1, max_len=50))
+    prompts = [f"{system}Q{g}: " + next(texts) + next(texts) for g in range(5)]
     out = [
-        Sample(prompt=f"Q{g}: " + next(texts) + next(texts), completion=next(texts) if k else "")
+        Sample(prompt=prompts[g], completion=next(texts) if k else "")
         for g in range(5)
         for k in range(6)
     ]
@@ -394,15 +396,20 @@ def _grpo_batch(seed: int) -> list[Sample]:
     return out
 
 
-def test_shared_prefix_scores_equal_whole_row_scores(model: Any, tok: Any) -> None:
+@pytest.mark.parametrize("system", ["", "You are a careful grader. Think step by step. "])
+def test_shared_prefix_scores_equal_whole_row_scores(model: Any, tok: Any, system: str) -> None:
     from assay_rm.prefix import prefix_groups
 
-    samples = _grpo_batch(seed=4)
+    samples = _grpo_batch(seed=4, system=system)
     whole = RewardModelScorer(model, tok, batch_size=4)
     shared = RewardModelScorer(model, tok, batch_size=4, share_prefix=True, min_prefix=4)
     rows = [e.ids for e in whole.encode(samples)]
     groups, rest = prefix_groups(rows, 4, shared.pad_id)
-    assert len(groups) == 5 and all(n >= 4 for n, _ in groups)  # the five prompts are shared
+    whole_prompts = [
+        len(whole.encode([Sample(prompt=p, completion="")])[0].ids) - 1
+        for p in sorted({s.prompt for s in samples if s.prompt.startswith(system + "Q")})
+    ]
+    assert sorted(n for n, _ in groups) == sorted(whole_prompts)  # each prompt shared whole
     assert sorted(rest + [i for _, idx in groups for i in idx]) == list(range(len(rows)))
     assert shared.score(samples) == pytest.approx(whole.score(samples), abs=1e-5)
     single = RewardModelScorer(model, tok, batch_size=1).score(samples)
@@ -419,6 +426,11 @@ def test_prefix_groups_leave_rows_whose_tail_is_only_padding_whole() -> None:
     assert groups == [(4, [1, 2])]  # row 0 would be read at a pad: scored whole
     assert rest == [0, 3]
     assert prefix_groups([[1, 2], [1, 2]], 2, pad) == ([], [0, 1])  # nothing left to continue
+    system = [7] * 20  # shared by every row; each question by some
+    rows = [system + [1] * 6 + [k] for k in (3, 4, 5)] + [system + [2] * 6 + [k] for k in (3, 4)]
+    rows += [system + [8, 8, 8, 8, 8], system + [9]]
+    groups, rest = prefix_groups(rows, 4, pad)
+    assert sorted(groups) == [(20, [5, 6]), (26, [0, 1, 2]), (26, [3, 4])] and rest == []
 
 
 def test_share_prefix_is_off_for_encoders_and_through_the_reward(tok: Any, model: Any) -> None:

@@ -30,7 +30,8 @@ def prefix_groups(
 
     Each group has at least two rows sharing at least ``min_prefix`` ids and leaves every row a
     continuation of at least one id that is not ``pad_id``; rows that fit no group are returned
-    apart, to be scored whole.
+    apart, to be scored whole. Rows that share a system prompt and, within it, a question are
+    grouped by the question (the longer prefix); the rest of them by the system prompt.
     """
     heads: dict[tuple[int, ...], list[int]] = {}
     rest: list[int] = []
@@ -41,15 +42,40 @@ def prefix_groups(
             rest.append(i)
     groups: list[tuple[int, list[int]]] = []
     for idx in heads.values():
-        if len(idx) < 2:
-            rest.extend(idx)
-            continue
-        n = min(common_prefix_length([rows[i] for i in idx]), min(len(rows[i]) for i in idx) - 1)
-        keep = [i for i in idx if any(t != pad_id for t in rows[i][n:])]
-        kept = set(keep)
-        rest.extend(i for i in idx if i not in kept)
-        if len(keep) >= 2 and n >= min_prefix:
-            groups.append((n, keep))
-        else:
-            rest.extend(keep)
+        _split(rows, idx, min_prefix, pad_id, groups, rest)
     return groups, sorted(rest)
+
+
+def _split(
+    rows: Sequence[Sequence[int]],
+    idx: list[int],
+    min_prefix: int,
+    pad_id: int | None,
+    groups: list[tuple[int, list[int]]],
+    rest: list[int],
+) -> None:
+    """Group ``idx`` by its longest common prefix, first splitting off the subsets that share a
+    longer one (rows that agree on the next ``min_prefix`` ids after it)."""
+    if len(idx) < 2:
+        rest.extend(idx)
+        return
+    n = min(common_prefix_length([rows[i] for i in idx]), min(len(rows[i]) for i in idx) - 1)
+    parts: dict[tuple[int, ...], list[int]] = {}
+    loose: list[int] = []
+    for i in idx:
+        if len(rows[i]) > n + min_prefix:
+            parts.setdefault(tuple(rows[i][n : n + min_prefix]), []).append(i)
+        else:
+            loose.append(i)
+    for part in parts.values():
+        if len(part) > 1:  # a longer shared prefix: its own group(s)
+            _split(rows, part, min_prefix, pad_id, groups, rest)
+        else:
+            loose.extend(part)
+    keep = [i for i in loose if any(t != pad_id for t in rows[i][n:])]
+    kept = set(keep)
+    rest.extend(i for i in loose if i not in kept)
+    if len(keep) >= 2 and n >= min_prefix:
+        groups.append((n, sorted(keep)))
+    else:
+        rest.extend(keep)
