@@ -89,18 +89,14 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def _batch_key(prompts: Any, completions: Any, columns: dict[str, Any]) -> str:
-    """The whole batch as exact text (arrays and tensors via ``tolist``: their reprs elide)."""
-
-    def exact(x: Any) -> Any:
-        if hasattr(x, "tolist") and type(x).__module__.split(".")[0] in ("numpy", "torch"):
-            return x.tolist()
-        if isinstance(x, (list, tuple)):
-            return [exact(v) for v in x]
-        return x
-
-    cols = sorted((k, exact(v)) for k, v in columns.items())
-    return repr((exact(prompts), exact(completions), cols))
+def _exact(x: Any) -> Any:
+    """``x`` with arrays and tensors as lists at any depth: their reprs elide the middle."""
+    x = _plain(x)
+    if isinstance(x, (list, tuple)):
+        return [_exact(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _exact(v) for k, v in x.items()}
+    return x
 
 
 class _LastBatch:
@@ -135,15 +131,19 @@ class TRLReward:
         # TRL calls every reward function of a step with the same batch, the combined one first:
         # it always scores (a repeated batch in a later step is scored again), and the
         # component loggers reuse its results when their batch is the same, content for content.
-        key = _batch_key(prompts, completions, columns)
-        if self.component is not None:
-            with self._cache.lock:
-                if self._cache.key == key and self._cache.results is not None:
-                    return self._cache.results
+        # The key is what the samples are built from: other arguments (``trainer_state``, whose
+        # log grows every step) reach no reward and would only make the key costly.
         n = len(completions)
         prompts = list(prompts) if prompts is not None else [""] * n
         _check_lengths("TRL reward", prompts=prompts, completions=completions)
         rows = _per_sample_columns(n, columns)
+        key = repr([prompts, completions, rows])
+        if "..." in key:  # perhaps an elided array repr: spell every array out
+            key = repr(_exact([prompts, completions, rows]))
+        if self.component is not None:
+            with self._cache.lock:
+                if self._cache.key == key and self._cache.results is not None:
+                    return self._cache.results
         samples = [_sample(p, c, r) for p, c, r in zip(prompts, completions, rows)]
         results = self.pipeline.score(samples)
         with self._cache.lock:
