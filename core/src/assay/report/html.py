@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 
 from .analysis import STATUS_ORDER, ComponentStats, Loaded, Row
 from .compare import Comparison
@@ -160,8 +161,9 @@ def render(
     other: Loaded | None = None,
 ) -> str:
     """The whole page."""
+    name = Path(data.path).name
     meta = (
-        f"{len(data.rows)} samples, {len(data.components)} components"
+        f"{escape(data.path)}: {len(data.rows)} samples, {len(data.components)} components"
         f" ({', '.join(escape(c) for c in data.components) or 'none'}); route field: "
         f"{escape(data.route_by or 'none')}."
     )
@@ -175,8 +177,8 @@ def render(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Assay report: {escape(data.path)}</title><style>{CSS}</style></head><body>",
-        f"<h1>Assay report: {escape(data.path)}</h1>",
+        f"<title>Assay report: {escape(name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Assay report: {escape(name)}</h1>",
         f'<p class="meta">{meta}</p>',
         _signals(signals),
         "<h2>Components</h2>",
