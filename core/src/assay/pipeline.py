@@ -547,21 +547,24 @@ class Pipeline:
         return meta
 
     # -- adapters -----------------------------------------------------------------------------
-    def as_trl(self, components: bool = False) -> list[Any]:
-        """TRL ``reward_funcs``: the combined reward, plus one logger per component if asked."""
+    def as_trl(self, components: bool = False, **options: Any) -> list[Any]:
+        """TRL ``reward_funcs``: the combined reward, plus one logger per component if asked
+        (``options``: `assay.adapters.as_trl`'s ``non_ok``, ``max_non_ok_rate``)."""
         from .adapters import as_trl
 
-        return as_trl(self, components=components)
+        return as_trl(self, components=components, **options)
 
-    def as_verl(self) -> Any:
-        from .adapters import VerlComputeScore
+    def as_verl(self, **options: Any) -> Any:
+        """verl ``compute_score`` (`assay.verl_adapter.VerlComputeScore` and its options)."""
+        from .verl_adapter import VerlComputeScore
 
-        return VerlComputeScore(self)
+        return VerlComputeScore(self, **options)
 
-    def as_openrlhf(self) -> Any:
-        from .adapters import OpenRLHFRewardFunc
+    def as_openrlhf(self, **options: Any) -> Any:
+        """OpenRLHF ``reward_func`` (`assay.openrlhf_adapter.OpenRLHFRewardFunc`, options)."""
+        from .openrlhf_adapter import OpenRLHFRewardFunc
 
-        return OpenRLHFRewardFunc(self)
+        return OpenRLHFRewardFunc(self, **options)
 
     @property
     def component_names(self) -> list[str]:
