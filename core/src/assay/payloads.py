@@ -68,39 +68,42 @@ def end_tokens_of(tokenizer: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*found, *DEFAULT_END_TOKENS]))
 
 
+def _tokens(tokens: Iterable[str]) -> tuple[str, ...]:
+    return tokens if type(tokens) is tuple and "" not in tokens else tuple(t for t in tokens if t)
+
+
 def strip_end_tokens(text: str, tokens: Iterable[str] = DEFAULT_END_TOKENS) -> str:
     """``text`` without the end tokens (and the whitespace around them) at its end.
 
-    >>> strip_end_tokens("<answer>4</answer><|im_end|>\\n<|endoftext|><|endoftext|>")
+    >>> strip_end_tokens("<answer>4</answer><|im_end|>\n<|endoftext|><|endoftext|>")
     '<answer>4</answer>'
 
     Whitespace at the end is kept when no token follows it."""
-    toks = [t for t in dict.fromkeys(tokens) if t]
+    toks = _tokens(tokens)
     end = len(text)
     removed = False
     while True:
         cut = end
         while cut and text[cut - 1].isspace():
             cut -= 1
+        if not toks or not text.endswith(toks, 0, cut):  # one C-level check for all tokens
+            return text[:cut] if removed else text[:end]
         for t in toks:
-            if cut >= len(t) and text.startswith(t, cut - len(t)):
+            if text.endswith(t, 0, cut):
                 end, removed = cut - len(t), True
                 break
-        else:
-            return text[:cut] if removed else text[:end]
 
 
 def strip_leading_tokens(text: str, tokens: Iterable[str] = DEFAULT_END_TOKENS) -> str:
     """``text`` without pad/end tokens at its start (left padding decoded with the query)."""
-    toks = [t for t in dict.fromkeys(tokens) if t]
+    toks = _tokens(tokens)
     start = 0
-    while True:
+    while toks and text.startswith(toks, start):
         for t in toks:
             if text.startswith(t, start):
                 start += len(t)
                 break
-        else:
-            return text[start:]
+    return text[start:] if start else text
 
 
 def split_query(
@@ -110,9 +113,11 @@ def split_query(
     the last assistant marker of a known chat template, else the whole query; end tokens removed.
 
     The first way is ``prompt``, the second ``marker``, the last ``whole``."""
+    tokens = _tokens(tokens)
     body = strip_leading_tokens(query, tokens)
     if prompt:
-        for p in dict.fromkeys([prompt, strip_leading_tokens(prompt, tokens)]):
+        bare = strip_leading_tokens(prompt, tokens)
+        for p in (prompt, bare) if bare != prompt else (prompt,):
             i = body.find(p) if p else -1
             if i >= 0:
                 return "prompt", strip_end_tokens(body[i + len(p) :], tokens)
