@@ -270,3 +270,14 @@ def test_trl_reports_non_ok_counts_through_log_metric_and_log_extra(pipe):
     assert metrics["assay/math/unverifiable"] == 1.0 and metrics["assay/math/error"] == 0.0
     assert extra["assay_status"][0] == "ok"
     assert extra["assay_status"][1].startswith("unverifiable: math:")
+
+
+def test_adapters_pickle_into_workers(pipe):
+    import pickle
+
+    # verl ships compute_score to Ray workers; the policy's lock and window are rebuilt there.
+    cs = pickle.loads(pickle.dumps(pipe.as_verl(max_non_ok_rate=0.5)))
+    assert cs("gsm8k", MATH_OK + "<|im_end|>", "42", {"task": "math"})["score"] == 1.0
+    orl = pickle.loads(pickle.dumps(pipe.as_openrlhf(non_ok="zero")))
+    queries, prompts, labels = openrlhf_batch()
+    assert orl.scores(queries[:1], prompts[:1], labels[:1])[0] == [1.0]
