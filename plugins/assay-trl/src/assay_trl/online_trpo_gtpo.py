@@ -78,7 +78,10 @@ class TRPO(OnlineAlgorithm):
     def trainer_kwargs(self) -> dict[str, Any]:
         if self.config.lora is None:
             return {}
-        from peft import LoraConfig
+        try:
+            from peft import LoraConfig
+        except ImportError as exc:
+            raise TrainError("trpo: lora needs peft: pip install 'assay-trl[peft]'") from exc
 
         return {"peft_config": LoraConfig(**{"task_type": "CAUSAL_LM", **self.config.lora})}
 
