@@ -198,3 +198,19 @@ def test_configs_reject_what_cannot_run() -> None:
         get_algorithm("trpo", max_kl=0)
     with pytest.raises(ValidationError, match="entropy_level"):
         get_algorithm("gtpo", entropy_level="word")
+
+
+SEED_ALGORITHMS = ["trpo", "gtpo", "plackett_luce", "star", "rft"]
+
+
+@pytest.mark.parametrize("name", SEED_ALGORITHMS)
+def test_packaged_recipe_validates_with_dry_run(name, capsys, tmp_path) -> None:
+    import json
+
+    from assay_trl.cli import main
+
+    argv = ["train", name, "--config", name, "--output-dir", str(tmp_path), "--dry-run"]
+    assert main(argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["algorithm"] == name and shown["model"] == "tiny:abcdefgh"
+    assert main(["train", name, "--config", name, "--set", "no_such_field=1", "--dry-run"]) == 2

@@ -197,3 +197,26 @@ def test_plackett_luce_with_two_completions_is_dpo(tiny, tmp_path):
     pl_loss = pl.evaluate()["eval_loss"]
     assert abs(dpo_loss - 0.6931) > 1e-3  # the policy differs from the reference
     assert pl_loss == pytest.approx(dpo_loss, rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "fast"),
+    [
+        ("trpo", ["max_steps=2"]),
+        ("gtpo", ["max_steps=2"]),
+        ("plackett_luce", ["rounds=1", "max_steps=2"]),
+        ("star", ["rounds=1", "max_steps=2"]),
+        ("rft", ["rounds=1", "online=false", "max_steps=2"]),
+    ],
+)
+def test_assay_train_runs_the_packaged_recipe(name, fast, tmp_path, capsys):
+    import json
+
+    from assay_trl.cli import main
+
+    argv = ["train", name, "--config", name, "--output-dir", str(tmp_path / name)]
+    for item in [*fast, "trl.disable_tqdm=true"]:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["algorithm"] == name and summary["steps"] >= 1
