@@ -52,6 +52,28 @@ def test_gtpo_gives_no_signal_without_spread_or_reward() -> None:
     assert torch.isfinite(adv).all()
 
 
+@given(
+    st.lists(st.one_of(st.just(float("nan")), st.floats(-1e3, 1e3)), min_size=8, max_size=8),
+    st.lists(st.floats(0.0, 20.0), min_size=24, max_size=24),
+    st.lists(st.booleans(), min_size=24, max_size=24),
+    st.sampled_from(["token", "sequence"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_gtpo_advantages_stay_finite_on_hostile_input(rewards, entropies, mask, level) -> None:
+    import torch
+
+    from assay_trl.advantages import entropy_weighted_advantages
+
+    m = torch.tensor(mask).view(8, 3)
+    adv = entropy_weighted_advantages(
+        torch.tensor(rewards), torch.tensor(entropies).view(8, 3), m, 4, level=level
+    )
+    assert torch.isfinite(adv).all()
+    assert (adv[m == 0] == 0).all()
+    nan_rows = torch.isnan(torch.tensor(rewards))
+    assert (adv[nan_rows] == 0).all()
+
+
 # -- Plackett-Luce -----------------------------------------------------------------------------
 
 
@@ -163,6 +185,27 @@ def test_accepted_examples_keep_distinct_verified_completions() -> None:
     assert failed == [1, 2]
     kept, _ = accepted_examples(rows, completions, rewards, 1.0, distinct=False, per_prompt=2)
     assert [k["completion"] for k in kept] == ["a", "a"]
+
+
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.just(float("nan")), st.floats(-2, 2)), max_size=6),
+        max_size=20,
+    ),
+    st.floats(-2, 2),
+)
+@settings(max_examples=150, deadline=None)
+def test_accepted_examples_on_hostile_scores(scores, threshold) -> None:
+    rows = [{"prompt": f"p{i}"} for i in range(len(scores))]
+    completions = [[f"c{j % 2}" for j in range(len(group))] for group in scores]
+    kept, failed = accepted_examples(rows, completions, scores, threshold)
+    for i, group in enumerate(scores):
+        ok = [
+            c for c, v in zip(completions[i], group) if v is not None and v == v and v >= threshold
+        ]
+        mine = [k["completion"] for k in kept if k["prompt"] == f"p{i}"]
+        assert mine == list(dict.fromkeys(ok))
+        assert (i in failed) == (not ok)
 
 
 @given(st.text(max_size=2000), st.text(max_size=2000))

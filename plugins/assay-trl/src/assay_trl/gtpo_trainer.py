@@ -35,6 +35,10 @@ class GTPOConfig(GRPOConfig):
 class GTPOTrainer(ScoredGRPOTrainer):
     """GRPOTrainer with GTPO's entropy-weighted advantages."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _one_process(self, "gtpo")
+
     @torch.no_grad()
     def _sampling_entropies(self, batch: dict[str, Any]) -> torch.Tensor:
         input_ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
@@ -67,3 +71,12 @@ class GTPOTrainer(ScoredGRPOTrainer):
         maskf = mask.float()
         self.metric("gtpo/entropy", ((entropies * maskf).sum() / maskf.sum().clamp(min=1)).item())
         return out
+
+
+def _one_process(trainer: ScoredGRPOTrainer, name: str) -> None:
+    """GTPO computes its advantages from this process's rows only: refuse a multi-process run rather
+    than let the replicas drift apart."""
+    if trainer.accelerator.num_processes > 1:
+        from .errors import TrainError
+
+        raise TrainError(f"{name} runs on one process (got {trainer.accelerator.num_processes})")

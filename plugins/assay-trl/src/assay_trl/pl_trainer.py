@@ -121,7 +121,7 @@ class PlackettLuceCollator:
         tiers = torch.zeros((len(groups), k), dtype=torch.long)
         ref = torch.zeros((len(groups), k))
         valid = torch.zeros((len(groups), k), dtype=torch.bool)
-        slots = []
+        slots: list[int] = []
         for gi, g in enumerate(groups):
             n = len(g["completion_ids"])
             tiers[gi, :n] = torch.tensor(g["tiers"])

@@ -131,5 +131,5 @@ class PlackettLuce(PreferenceAlgorithm):
             completions = sampler.sample([row["prompt"] for row in eval_rows], c.k)
             rewards = score_groups(eval_rows, completions, funcs, weights)
             history.append(_round_stats("final", rewards, None, len(eval_rows)))
-        trainer.assay_history = history
+        trainer.assay_history = history  # type: ignore[attr-defined]
         return trainer

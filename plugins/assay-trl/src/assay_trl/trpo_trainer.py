@@ -43,6 +43,7 @@ class TRPOTrainer(ScoredGRPOTrainer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _one_process(self, "trpo")
         self.trpo_steps: list[StepResult] = []
 
     def _completion_logprobs(self, model: Any, batch: dict[str, Any]) -> torch.Tensor:
@@ -102,3 +103,12 @@ class TRPOTrainer(ScoredGRPOTrainer):
         self._step += 1
         self._metrics["train"]["step_time"].append(time.perf_counter() - started)
         return torch.tensor(-result.surrogate_gain, device=mask.device)
+
+
+def _one_process(trainer: ScoredGRPOTrainer, name: str) -> None:
+    """TRPO computes its update on this process's rows only: refuse a multi-process run rather
+    than let the replicas drift apart."""
+    if trainer.accelerator.num_processes > 1:
+        from .errors import TrainError
+
+        raise TrainError(f"{name} runs on one process (got {trainer.accelerator.num_processes})")
