@@ -257,3 +257,22 @@ def test_packaged_recipe_validates_with_dry_run(name, capsys, tmp_path) -> None:
     shown = json.loads(capsys.readouterr().out)
     assert shown["algorithm"] == name and shown["model"] == "tiny:abcdefgh"
     assert main(["train", name, "--config", name, "--set", "no_such_field=1", "--dry-run"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gtpo", {"loss_type": "dapo", "scale_rewards": "none", "entropy_alpha2": 0.1}),
+        (
+            "trpo",
+            {"num_iterations": 1, "steps_per_generation": 1, "beta": 0.0, "max_kl": 0.01},
+        ),
+    ],
+)
+def test_seed_online_settings_reach_trl(name, expected, tmp_path) -> None:
+    from assay_trl import get_algorithm
+
+    algo = get_algorithm(name, output_dir=str(tmp_path), num_iterations=3, beta=0.5)
+    args = algo.args_class()(**algo.trl_kwargs())
+    for key, value in expected.items():
+        assert getattr(args, key) == value, key

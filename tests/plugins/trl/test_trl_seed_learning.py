@@ -220,3 +220,20 @@ def test_assay_train_runs_the_packaged_recipe(name, fast, tmp_path, capsys):
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["algorithm"] == name and summary["steps"] >= 1
+
+
+CHAT = [{"prompt": [{"role": "user", "content": p}], "answer": "aa"} for p in ["abc", "bcd"] * 8]
+
+
+@pytest.mark.parametrize("name", ["plackett_luce", "star"])
+def test_chat_prompts_train(name, tmp_path):
+    overrides = {"rounds": 1, "max_steps": 2, "accept_threshold": 0.2, "k": 4}
+    if name == "star":
+        overrides["hint_template"] = "{answer}{prompt}"
+    else:
+        overrides.pop("accept_threshold")
+    trainer = get_algorithm(name, _offline_settings(tmp_path, **overrides)).train(
+        "tiny:abcdefgh", dataset=CHAT, pipeline="char_fraction"
+    )
+    assert trainer.state.global_step >= 1
+    assert trainer.assay_history[-1]["round"] == "final"
