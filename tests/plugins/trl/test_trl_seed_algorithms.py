@@ -182,6 +182,8 @@ def test_accepted_examples_keep_distinct_verified_completions() -> None:
     rewards = [[1.0, 1.0, None, 1.0], [0.0, float("nan")], [0.99]]
     kept, failed = accepted_examples(rows, completions, rewards, 1.0)
     assert kept == [{"prompt": "p", "completion": "a"}, {"prompt": "p", "completion": "c"}]
+    chat_kept, _ = accepted_examples(rows[1:2], [["x"]], [[1.0]], 1.0)
+    assert chat_kept[0]["completion"] == [{"role": "assistant", "content": "x"}]
     assert failed == [1, 2]
     kept, _ = accepted_examples(rows, completions, rewards, 1.0, distinct=False, per_prompt=2)
     assert [k["completion"] for k in kept] == ["a", "a"]

@@ -29,7 +29,8 @@ def accepted_examples(
     """``({prompt, completion} rows for SFT, indices of rows with nothing accepted)``.
 
     ``per_prompt`` caps the kept completions of a prompt (None: all); the prompt of a row is kept
-    as given (text or chat messages).
+    as given, and a text completion of a chat prompt becomes an assistant message (what TRL's
+    SFTTrainer expects of a conversational prompt-completion row).
     """
     kept: list[dict[str, Any]] = []
     failed: list[int] = []
@@ -43,13 +44,21 @@ def accepted_examples(
             if distinct and key in seen:
                 continue
             seen.add(key)
-            kept.append({"prompt": row["prompt"], "completion": completion})
+            kept.append(
+                {"prompt": row["prompt"], "completion": as_completion(row["prompt"], completion)}
+            )
             n += 1
             if per_prompt is not None and n >= per_prompt:
                 break
         if n == 0:
             failed.append(i)
     return kept, failed
+
+
+def as_completion(prompt: Any, completion: Any) -> Any:
+    if isinstance(prompt, list) and isinstance(completion, str):
+        return [{"role": "assistant", "content": completion}]
+    return completion
 
 
 def with_hint(prompt: Any, answer: Any, template: str) -> Any:
