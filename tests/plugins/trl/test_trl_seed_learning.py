@@ -36,7 +36,9 @@ def test_online_seed_algorithm_learns(name, overrides, margin, toy_data, online_
         accepted = [s for s in steps if s.accepted]
         assert len(accepted) >= len(steps) // 2
         assert all(s.kl <= overrides["max_kl"] and s.surrogate_gain > 0 for s in accepted)
-        assert len(logged(trainer, "trpo/kl")) == len(steps)
+        logged_kl = logged(trainer, "trpo/kl")
+        assert len(logged_kl) == len(steps)
+        assert max(logged_kl) <= overrides["max_kl"]  # what was applied, accepted or not
 
 
 def test_trpo_on_a_lora_adapter_moves_only_the_adapter(toy_data, online_settings):

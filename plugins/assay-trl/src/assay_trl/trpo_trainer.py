@@ -96,7 +96,7 @@ class TRPOTrainer(ScoredGRPOTrainer):
             backtrack_ratio=args.backtrack_ratio,
         )
         self.trpo_steps.append(result)
-        for key in ("kl", "surrogate_gain", "expected_gain", "fraction", "cg_residual"):
+        for key in ("kl", "tried_kl", "surrogate_gain", "expected_gain", "fraction", "cg_residual"):
             self.metric(f"trpo/{key}", getattr(result, key))
         self.metric("trpo/accepted", float(result.accepted))
         self.metric("trpo/backtracks", float(result.backtracks))

@@ -88,12 +88,13 @@ class StepResult:
 
     accepted: bool
     fraction: float  # of the full KL-radius step taken (0 when rejected)
-    kl: float  # measured KL of the accepted step (or of the last one tried)
+    kl: float  # measured KL of the applied step (0 when rejected: nothing moved)
     surrogate_gain: float  # L(theta_new) - L(theta_old) (0 when rejected)
     expected_gain: float  # g^T step of the full step: first-order prediction
     step_norm: float
     cg_residual: float
     backtracks: int
+    tried_kl: float = 0.0  # measured KL of the last step the line search tried
 
 
 def line_search(
@@ -110,7 +111,8 @@ def line_search(
     measured surrogate gain > 0 and measured KL <= ``delta``. ``evaluate()`` returns ``(L, KL)``
     at the parameters currently set. On failure the parameters are restored to ``old``.
 
-    Returns ``(accepted, fraction, kl, gain, backtracks)``.
+    Returns ``(accepted, fraction, kl, gain, backtracks)``; on failure ``kl`` is that of the last
+    step tried (not applied).
     """
     fraction, kl = 1.0, float("nan")
     for n in range(max_backtracks + 1):
@@ -171,10 +173,11 @@ def trust_region_step(
     return StepResult(
         accepted=accepted,
         fraction=fraction,
-        kl=kl_value,
+        kl=kl_value if accepted else 0.0,
         surrogate_gain=gain,
         expected_gain=expected,
         step_norm=float(full_step.norm().item()) * fraction,
         cg_residual=residual,
         backtracks=backtracks,
+        tried_kl=kl_value,
     )
