@@ -66,6 +66,14 @@ def test_trpo_on_a_lora_adapter_moves_only_the_adapter(toy_data, online_settings
     assert accepted and all(s.kl <= 0.05 for s in accepted)
 
 
+def test_trpo_names_a_bad_lora_setting(toy_data, online_settings):
+    from assay_trl.errors import TrainError
+
+    algo = get_algorithm("trpo", online_settings(lora={"r": 4, "rank_typo": 3}))
+    with pytest.raises(TrainError, match=r"config\.lora.*rank_typo"):
+        algo.build("tiny:abcdefgh", dataset=toy_data, pipeline="char_fraction")
+
+
 def test_trpo_refuses_a_natural_gradient_over_too_many_parameters(toy_data, online_settings):
     from assay_trl.errors import TrainError
 

@@ -83,7 +83,11 @@ class TRPO(OnlineAlgorithm):
         except ImportError as exc:
             raise TrainError("trpo: lora needs peft: pip install 'assay-trl[peft]'") from exc
 
-        return {"peft_config": LoraConfig(**{"task_type": "CAUSAL_LM", **self.config.lora})}
+        try:
+            lora = LoraConfig(**{"task_type": "CAUSAL_LM", **self.config.lora})
+        except (TypeError, ValueError) as exc:
+            raise TrainError(f"trpo: config.lora is not a valid peft LoraConfig: {exc}") from exc
+        return {"peft_config": lora}
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
         trainer = super().build(*args, **kwargs)
