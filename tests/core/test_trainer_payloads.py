@@ -23,7 +23,7 @@ import urllib.request
 
 import pytest
 
-from assay.adapter_policy import NonOkRateExceeded
+from assay import NonOkRateExceeded
 from assay.pipeline import load_pipeline
 
 np = pytest.importorskip("numpy")

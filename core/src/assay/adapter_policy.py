@@ -23,17 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from .errors import AssayError
+from .errors import NonOkRateExceeded
 
 if TYPE_CHECKING:
     from .results import Results
 
 NonOk = Literal["pipeline", "zero", "mask"]
 NON_OK_STATUSES = ("unverifiable", "error", "timeout")
-
-
-class NonOkRateExceeded(AssayError, RuntimeError):
-    """Too many samples in a row could not be scored ``ok`` (see `AdapterPolicy`)."""
 
 
 def status_key(component: str, status: str) -> str:

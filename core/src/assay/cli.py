@@ -73,7 +73,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def _options_of(cls: Any) -> dict[str, Any]:
     try:
         schema = cls.Options.model_json_schema()
-    except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a custom class)
+    except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a class)
         return _options_from_fields(cls)
     out: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
@@ -143,8 +143,8 @@ def _print_table(path: Path) -> None:
 
 def _load(cmd: str, spec: str) -> Any:
     """The pipeline of a spec, or None after printing why it cannot be built."""
+    from .building import load_pipeline
     from .errors import SpecError
-    from .pipeline import load_pipeline
 
     try:
         return load_pipeline(spec)
@@ -258,7 +258,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(_resume_hint(output, table_path is not None, args.argv), file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - disk full, a bug in a reward or plugin that escaped the pipeline
+    except Exception as exc:  # noqa: BLE001 - disk full, a bug that escaped the pipeline
         where = "" if output is None else f"; lines written to {output} are kept, re-run resumes"
         print(f"assay score: stopped: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return EXIT_FAILED
@@ -274,43 +274,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_PARTIAL if report.malformed else EXIT_OK
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    for path in [args.scored, args.compare]:
-        if path is not None and not Path(path).is_file():
-            print(f"assay report: no such file: {path}", file=sys.stderr)
-            return EXIT_USAGE
-    from .report import ReportUnavailable, build_report
-
-    try:
-        summary = build_report(
-            args.scored,
-            args.output,
-            compare_path=args.compare,
-            png_dir=args.png,
-            route_by=args.by,
-            top=args.top,
-            formats=args.format_components,
-            answers=args.answer_components,
-        )
-    except ReportUnavailable as exc:
-        print(f"assay report: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:  # an unreadable input, an unwritable output
-        print(f"assay report: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    print(
-        f"assay report: {summary.output}: {summary.samples} samples, "
-        f"{len(summary.components)} components, {len(summary.fired)} warnings"
-        + (f", {summary.skipped} lines skipped" if summary.skipped else ""),
-        file=sys.stderr,
-    )
-    for s in summary.fired:
-        print(f"  warning: {s.name}: {s.figure}", file=sys.stderr)
-    for png in summary.pngs:
-        print(f"  wrote {png}", file=sys.stderr)
-    return EXIT_PARTIAL if summary.skipped else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -368,34 +331,9 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser(
-        "report",
-        help="explain a scored JSONL file in one self-contained HTML page",
-        description="Distributions, statuses per component and route, reward against length, "
-        "top and bottom samples with reasons, reward-hacking warnings; with --compare, what "
-        "changed from an earlier run. Needs matplotlib: pip install 'assay[report]'.",
-    )
-    p.add_argument("scored", help="output of `assay score` (best with --details)")
-    p.add_argument("--output", "-o", default="report.html", help="HTML file to write")
-    p.add_argument("--compare", metavar="EARLIER", help="an earlier scored run of the same samples")
-    p.add_argument("--png", metavar="DIR", help="also write each plot as a PNG into DIR")
-    p.add_argument("--by", help="dotted field to group routes by (default: metadata.task, ...)")
-    p.add_argument("--top", type=int, default=10, help="samples in the top and bottom tables")
-    p.add_argument(
-        "--format-component",
-        dest="format_components",
-        action="append",
-        metavar="NAME",
-        help="a format component for the hacking checks (default: found by name)",
-    )
-    p.add_argument(
-        "--answer-component",
-        dest="answer_components",
-        action="append",
-        metavar="NAME",
-        help="an answer-checking component for the hacking checks (default: found by name)",
-    )
-    p.set_defaults(func=cmd_report)
+    from .report.command import add_report_command
+
+    add_report_command(sub)
 
     p = sub.add_parser("serve", help="serve a pipeline over HTTP (OpenRLHF remote reward model)")
     p.add_argument("--pipeline", "-p", required=True, help="pipeline spec: YAML/JSON path")

@@ -31,7 +31,7 @@ from .payloads import (
 from .verl_adapter import check_lengths
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from .composed import Pipeline
 
 
 class OpenRLHFRewardFunc:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .composed import Pipeline
+from .executors import Executor
 from .models import Result
-from .pipeline import Executor, Pipeline
 
 
 @dataclass

@@ -36,7 +36,7 @@ from .payloads import (
 )
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from .composed import Pipeline
 
 
 def check_lengths(what: str, **cols: Sequence[Any]) -> int:
