@@ -281,3 +281,55 @@ def test_adapters_pickle_into_workers(pipe):
     orl = pickle.loads(pickle.dumps(pipe.as_openrlhf(non_ok="zero")))
     queries, prompts, labels = openrlhf_batch()
     assert orl.scores(queries[:1], prompts[:1], labels[:1])[0] == [1.0]
+
+
+LOAD_AS_TRAINERS_DO = """
+import importlib.util, json, sys
+import assay.entrypoints as e
+
+def load(name):  # verl's get_custom_reward_fn / OpenRLHF's --remote_rm_url file loader
+    spec = importlib.util.spec_from_file_location(name, e.__file__)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+verl = load("custom_module").verl_compute_score
+row = verl(data_source="openai/gsm8k", solution_str=sys.argv[1] + "<|im_end|>",
+           ground_truth="42", extra_info={"task": "math", "index": 0})
+orl = load("reward_func_module").reward_func
+out = orl([sys.argv[2]], [sys.argv[3]], [json.dumps({"answer": "42", "metadata": {"task": "math"}})])
+bad = 0
+try:
+    for _ in range(40):
+        verl("gsm8k", sys.argv[1], "\\\\frac{", {"task": "math"})
+except Exception as exc:
+    bad = type(exc).__name__
+print(json.dumps({"verl": row["score"], "orl": out["rewards"].tolist(), "stopped": bad}))
+"""
+
+
+def test_entry_points_load_by_file_path_as_verl_and_openrlhf_do(tmp_path):
+    import os
+
+    spec = tmp_path / "rl.yaml"
+    spec.write_text(json.dumps(SPEC))
+    env = dict(os.environ, ASSAY_PIPELINE=str(spec), ASSAY_MAX_NON_OK_RATE="0.5")
+    prompt = chatml_prompt("What is 6*7?")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LOAD_AS_TRAINERS_DO,
+            MATH_OK,
+            prompt + MATH_OK + "<|im_end|>",
+            prompt,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {"verl": 1.0, "orl": [1.0], "stopped": "NonOkRateExceeded"}
