@@ -147,3 +147,40 @@ def test_a_long_run_of_end_tokens_is_linear():
         assert strip_end_tokens(text) == "answer"
         elapsed = time.perf_counter() - t0
         assert elapsed < 5.0, (n, elapsed)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["answer", "tests", "metadata", "inputs", "outputs", "fn_name", "type", "x"]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans())
+def test_any_label_decodes_without_raising(value, as_text):
+    label = json.dumps(value) if as_text else value
+    fields = label_fields(label)
+    assert set(fields) <= {"answer", "tests", "metadata"}
+
+
+def test_absurdly_nested_labels_do_not_raise():
+    deep_text = "[" * 100_000 + "]" * 100_000
+    assert label_fields(deep_text) == {"answer": deep_text}  # not an object: the answer
+    deep_obj = '{"answer": ' + "[" * 5000 + "]" * 5000 + "}"
+    assert label_fields(deep_obj) == {"answer": deep_obj}  # too deep for json: left as text
+    nested: list = []
+    for _ in range(3000):  # an in-process label nested past the recursion limit
+        nested = [nested]
+    assert "answer" in label_fields({"answer": nested, "metadata": {}})
+    tests = label_fields({"inputs": [nested], "outputs": ["1"]})["tests"]
+    assert tests["type"] == "stdio"

@@ -333,3 +333,33 @@ def test_entry_points_load_by_file_path_as_verl_and_openrlhf_do(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"verl": 1.0, "orl": [1.0], "stopped": "NonOkRateExceeded"}
+
+
+def test_any_label_shape_scores_every_row_without_raising():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    keys = st.sampled_from(["answer", "tests", "metadata", "inputs", "outputs", "fn_name", "type"])
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+        max_leaves=30,
+    )
+
+    with load_pipeline({"rewards": [{"use": "exact_match"}, {"use": "think_format"}]}) as p:
+        orl, verl = p.as_openrlhf(), p.as_verl()
+
+        @settings(max_examples=100, deadline=None)
+        @given(
+            st.lists(
+                st.tuples(json_values, st.booleans(), st.text(max_size=20)), min_size=1, max_size=4
+            )
+        )
+        def check(rows):
+            labels = [json.dumps(x) if as_text else x for x, as_text, _ in rows]
+            queries = ["p" + text + "<|im_end|>" for _, _, text in rows]
+            rewards, _ = orl.scores(queries, ["p"] * len(rows), labels)
+            assert len(rewards) == len(rows)
+            assert len(verl(["ds"] * len(rows), queries, labels, None)) == len(rows)
+
+        check()

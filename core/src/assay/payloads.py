@@ -132,24 +132,36 @@ def split_query(
     return "whole", strip_end_tokens(body, tokens)
 
 
-def plain(value: Any) -> Any:
+MAX_DEPTH = 64  # nesting followed when converting values; deeper parts are left as they are
+
+
+def plain(value: Any, _depth: int = 0) -> Any:
     """``value`` with numpy/torch arrays and scalars as Python lists and numbers, at any depth
-    (verl's parquet rows carry lists as numpy arrays)."""
+    up to `MAX_DEPTH` (verl's parquet rows carry lists as numpy arrays)."""
     if hasattr(value, "tolist") and type(value).__module__.split(".")[0] in ("numpy", "torch"):
         value = value.tolist()
+    if _depth >= MAX_DEPTH:
+        return value
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [plain(v, _depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v, _depth + 1) for k, v in value.items()}
     return value
 
 
-def _lines(x: Any) -> str:
+def _lines(x: Any, _depth: int = 0) -> str:
     if isinstance(x, str):
         return x
+    if _depth >= MAX_DEPTH:
+        return ""
     if isinstance(x, list):
-        return "\n".join(_lines(v) for v in x)
-    return json.dumps(x) if isinstance(x, (dict, bool)) or x is None else str(x)
+        return "\n".join(_lines(v, _depth + 1) for v in x)
+    if isinstance(x, (dict, bool)) or x is None:
+        try:
+            return json.dumps(x)
+        except (ValueError, TypeError, RecursionError):
+            return ""
+    return str(x)
 
 
 def apps_tests(obj: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +222,8 @@ def label_fields(label: Any) -> dict[str, Any]:
     value = decode_json_object(original)
     if not isinstance(value, dict):
         return {"answer": original}
-    if value.get("type") in TEST_TYPES:
+    kind = value.get("type")
+    if isinstance(kind, str) and kind in TEST_TYPES:
         return {"tests": value}
     if "inputs" in value and "outputs" in value:
         return {"tests": apps_tests(value)}
