@@ -177,7 +177,9 @@ def test_absurdly_nested_labels_do_not_raise():
     deep_text = "[" * 100_000 + "]" * 100_000
     assert label_fields(deep_text) == {"answer": deep_text}  # not an object: the answer
     deep_obj = '{"answer": ' + "[" * 5000 + "]" * 5000 + "}"
-    assert label_fields(deep_obj) == {"answer": deep_obj}  # too deep for json: left as text
+    # Too deep for json under the default recursion limit (left as text), decoded under a raised
+    # one (hypothesis raises it in-process): either way an answer, never an exception.
+    assert set(label_fields(deep_obj)) == {"answer"}
     nested: list = []
     for _ in range(3000):  # an in-process label nested past the recursion limit
         nested = [nested]
