@@ -1,0 +1,386 @@
+"""The judge against a real loopback chat-completions server answering from a script (no GPU
+here to serve a model; see conftest): cache, limits, retries, failures, deadlines, the spec."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import pickle
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import assay
+from assay_judge import JudgeReward
+from assay_judge.testing import Reply, graded_text
+
+
+def _rows(texts: list[str]) -> list[dict[str, Any]]:
+    return [{"prompt": "Explain photosynthesis.", "completion": t} for t in texts]
+
+
+def test_spec_shape_scores_through_a_pipeline(serve, judge_options, monkeypatch) -> None:
+    server = serve()
+    monkeypatch.setenv("JUDGE_TEST_KEY", "sk-test")
+    opts = judge_options(server, api_key_env="JUDGE_TEST_KEY")
+    pipe = assay.load_pipeline({"rewards": [{"use": "judge", "with": opts}]})
+    res = pipe.score(_rows(["a good answer", "a weak answer"]))
+    assert [r.reward for r in res] == [1.0, 0.25]
+    judge = res[0].components["judge"]
+    assert judge.details["criteria"] == {"score": 5}
+    assert judge.details["cached"] is False
+    # The request carried the key, the model, and the rubric's JSON schema.
+    body = server.bodies[0]
+    assert body["model"] == "scripted-judge"
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["score"]["maximum"] == 5
+
+
+def test_missing_key_variable_is_a_clear_error(serve, judge_options, monkeypatch) -> None:
+    monkeypatch.delenv("NO_SUCH_JUDGE_KEY", raising=False)
+    with pytest.raises(ValueError, match="NO_SUCH_JUDGE_KEY is not set"):
+        JudgeReward(**judge_options(serve(), api_key_env="NO_SUCH_JUDGE_KEY"))
+
+
+def test_bearer_key_is_sent(serve, judge_options, monkeypatch) -> None:
+    server = serve()
+    monkeypatch.setenv("JUDGE_TEST_KEY", "sk-secret")
+    judge = JudgeReward(**judge_options(server, api_key_env="JUDGE_TEST_KEY"))
+    judge.score([assay.Sample(**r) for r in _rows(["good"])])
+    assert server.authorization == ["Bearer sk-secret"]
+    judge.close()
+
+
+def test_second_run_of_a_batch_makes_zero_requests(serve, judge_options) -> None:
+    server = serve()
+    texts = [f"answer {i} {'good' if i % 3 else 'poor'}" for i in range(40)]
+    first = JudgeReward(**judge_options(server)).score([assay.Sample(**r) for r in _rows(texts)])
+    assert server.requests == 40
+    # A new judge (a re-run of the job) with the same cache file: nothing is asked again.
+    again = JudgeReward(**judge_options(server))
+    second = again.score([assay.Sample(**r) for r in _rows(texts)])
+    assert server.requests == 40
+    assert again.requests_sent == 0
+    assert [s.value for s in second] == [s.value for s in first]
+    assert all(s.details["cached"] for s in second)
+
+
+def test_repeated_answers_in_a_batch_are_asked_once(serve, judge_options) -> None:
+    server = serve()
+    judge = JudgeReward(**judge_options(server, cache=False))
+    samples = [assay.Sample(**r) for r in _rows(["same good answer"] * 8 + ["other"])]
+    out = judge.score(samples)
+    assert server.requests == 2
+    assert [s.value for s in out] == [1.0] * 8 + [0.25]
+
+
+def test_cache_false_asks_every_time(serve, judge_options) -> None:
+    server = serve()
+    judge = JudgeReward(**judge_options(server, cache=False))
+    samples = [assay.Sample(**r) for r in _rows(["good", "bad"])]
+    judge.score(samples)
+    judge.score(samples)
+    assert server.requests == 4
+
+
+def test_cache_key_changes_with_what_decides_the_verdict(serve, judge_options) -> None:
+    server = serve()
+    samples = [assay.Sample(**r) for r in _rows(["good"])]
+    JudgeReward(**judge_options(server)).score(samples)
+    JudgeReward(**judge_options(server, model="other-judge")).score(samples)
+    JudgeReward(**judge_options(server, rubric={"likert": 7})).score(samples)
+    JudgeReward(
+        **judge_options(
+            server,
+            template="Grade: {completion}\n<response>\n{completion}\n</response>\n{output_format}",
+        )
+    ).score(samples)
+    JudgeReward(**judge_options(server)).score(
+        [assay.Sample(prompt="other prompt", completion="good")]
+    )
+    assert server.requests == 5
+    JudgeReward(**judge_options(server, model="other-judge")).score(samples)
+    assert server.requests == 5
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+def test_server_never_sees_more_concurrent_requests_than_configured(
+    serve, judge_options, limit
+) -> None:
+    server = serve(latency=0.03)
+    judge = JudgeReward(**judge_options(server, concurrency=limit, cache=False))
+    samples = [assay.Sample(**r) for r in _rows([f"good {i}" for i in range(24)])]
+    # Two threads scoring at once share one judge, so they share its limit.
+    threads = [threading.Thread(target=judge.score, args=(samples[i::2],)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert server.requests == 24
+    assert server.max_in_flight == limit
+
+
+def test_concurrency_is_used(serve, judge_options) -> None:
+    server = serve(latency=0.05)
+    judge = JudgeReward(**judge_options(server, concurrency=16, cache=False))
+    t = time.perf_counter()
+    judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(32)])])
+    elapsed = time.perf_counter() - t
+    assert server.max_in_flight > 4
+    assert elapsed < 32 * 0.05 / 2  # well under the sequential time
+
+
+def test_500_and_garbage_are_errors_and_the_rest_is_scored(serve, judge_options) -> None:
+    server = serve()
+    judge = JudgeReward(**judge_options(server, max_retries=2))
+    out = judge.score([assay.Sample(**r) for r in _rows(["good", "crash", "junk", "meh"])])
+    assert [s.status for s in out] == ["ok", "error", "error", "ok"]
+    assert [s.value for s in out] == [1.0, None, None, 0.25]
+    assert "HTTP 500 after 3 attempts" in out[1].reason
+    assert out[2].reason.startswith("unparsable verdict")
+    assert out[2].details["reply"] == "Sure! I would rate this response highly."
+    assert server.requests == 1 + 3 + 1 + 1
+    # Failures are not cached: a re-run asks for them again, and only them.
+    judge.score([assay.Sample(**r) for r in _rows(["good", "crash", "junk", "meh"])])
+    assert server.requests == 6 + 3 + 1
+
+
+def test_a_body_that_is_not_a_chat_completion_is_an_error(serve, judge_options) -> None:
+    def script(body: dict[str, Any]) -> Reply | str:
+        t = graded_text(body)
+        if "html" in t:
+            return Reply(body="<html>bad gateway</html>")
+        if "empty" in t:
+            return Reply(body='{"choices": []}')
+        return '{"reasoning": "", "score": 3}'
+
+    judge = JudgeReward(**judge_options(serve(script)))
+    out = judge.score([assay.Sample(**r) for r in _rows(["html", "empty", "fine"])])
+    assert [s.status for s in out] == ["error", "error", "ok"]
+    assert "not JSON" in out[0].reason
+    assert "not a chat completion" in out[1].reason
+
+
+def test_429_with_retry_after_is_retried_after_the_wait(serve, judge_options) -> None:
+    calls: dict[str, int] = {}
+    stamps: list[float] = []
+
+    def script(body: dict[str, Any]) -> Reply | str:
+        t = graded_text(body)
+        calls[t] = calls.get(t, 0) + 1
+        stamps.append(time.monotonic())
+        if calls[t] == 1:
+            return Reply(status=429, body='{"error": "slow down"}', headers={"Retry-After": "0.4"})
+        return '{"reasoning": "", "score": 4}'
+
+    server = serve(script)
+    judge = JudgeReward(**judge_options(server, backoff=0.0))
+    out = judge.score([assay.Sample(**r) for r in _rows(["x"])])
+    assert out[0].status == "ok" and out[0].value == 0.75
+    assert server.requests == 2
+    assert stamps[1] - stamps[0] >= 0.39  # the server's Retry-After, not the zero backoff
+
+
+def test_retry_after_past_the_deadline_ends_the_sample_with_the_reason(
+    serve, judge_options
+) -> None:
+    server = serve(lambda body: Reply(status=429, body="{}", headers={"Retry-After": "120"}))
+    judge = JudgeReward(**judge_options(server, deadline=2.0))
+    t = time.perf_counter()
+    out = judge.score([assay.Sample(**r) for r in _rows(["x"])])
+    assert time.perf_counter() - t < 1.5
+    assert out[0].status == "error"
+    assert "HTTP 429" in out[0].reason and "deadline" in out[0].reason
+
+
+def test_per_sample_deadline_gives_timeout_and_others_finish(serve, judge_options) -> None:
+    def script(body: dict[str, Any]) -> Reply | str:
+        slow = "slow" in graded_text(body)
+        return Reply(content='{"reasoning": "", "score": 5}', delay=3.0 if slow else 0.0)
+
+    server = serve(script)
+    judge = JudgeReward(**judge_options(server, deadline=0.5, cache=False))
+    t = time.perf_counter()
+    out = judge.score([assay.Sample(**r) for r in _rows(["slow", "fast"])])
+    assert time.perf_counter() - t < 2.5
+    assert [s.status for s in out] == ["timeout", "ok"]
+    assert "deadline of 0.5 s" in out[0].reason
+
+
+def test_queueing_does_not_count_against_the_deadline(serve, judge_options) -> None:
+    server = serve(latency=0.1)
+    judge = JudgeReward(**judge_options(server, concurrency=1, deadline=0.5, cache=False))
+    out = judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(8)])])
+    assert [s.status for s in out] == ["ok"] * 8  # 0.8 s in all, each sample 0.1 s
+
+
+def test_server_without_structured_output_is_asked_plainly(serve, judge_options) -> None:
+    def script(body: dict[str, Any]) -> Reply | str:
+        if "response_format" in body:
+            return Reply(
+                status=400, body='{"error": {"message": "response_format is not supported"}}'
+            )
+        return 'Let me think. {"reasoning": "fine", "score": 4} That is my grade.'
+
+    server = serve(script)
+    judge = JudgeReward(**judge_options(server, cache=False))
+    out = judge.score([assay.Sample(**r) for r in _rows(["a", "b", "c"])])
+    assert [s.value for s in out] == [0.75] * 3
+    plain = [b for b in server.bodies if "response_format" not in b]
+    assert len(plain) == 3 and server.requests <= 3 + 3
+
+
+def test_other_4xx_is_not_retried(serve, judge_options) -> None:
+    server = serve(lambda body: Reply(status=401, body='{"error": "bad key"}'))
+    out = JudgeReward(**judge_options(server)).score([assay.Sample(**r) for r in _rows(["x"])])
+    assert out[0].status == "error" and "HTTP 401" in out[0].reason
+    assert out[0].details["body"] == '{"error": "bad key"}'
+    assert server.requests == 1
+
+
+def test_unreachable_server_is_an_error_per_sample(judge_options, serve) -> None:
+    server = serve()
+    server.stop()
+    judge = JudgeReward(**judge_options(server, max_retries=1, request_timeout=1.0))
+    out = judge.score([assay.Sample(**r) for r in _rows(["a", "b"])])
+    assert [s.status for s in out] == ["error", "error"]
+    assert "transport error" in out[0].reason
+
+
+def test_rpm_limit_spaces_requests(serve, judge_options) -> None:
+    server = serve()
+    judge = JudgeReward(**judge_options(server, rpm=600, cache=False))  # 10/s, burst 10
+    t = time.perf_counter()
+    judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(20)])])
+    assert time.perf_counter() - t >= 0.9
+
+
+def test_tpm_limit_spaces_requests(serve, judge_options) -> None:
+    server = serve()
+    # About 300 estimated tokens a request (with max_tokens=64); 6000 tokens/min = 100/s.
+    judge = JudgeReward(**judge_options(server, tpm=6000, max_tokens=64, cache=False))
+    t = time.perf_counter()
+    judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(4)])])
+    assert time.perf_counter() - t >= 1.0
+
+
+def test_self_consistency_aggregates_draws(serve, judge_options) -> None:
+    grades = {0: 5, 1: 3, 2: 4}
+
+    def script(body: dict[str, Any]) -> str:
+        return json.dumps({"reasoning": "", "score": grades[body["seed"]]})
+
+    server = serve(script)
+    judge = JudgeReward(**judge_options(server, n=3, temperature=0.7))
+    out = judge.score([assay.Sample(**r) for r in _rows(["x"])])
+    assert out[0].value == pytest.approx((1.0 + 0.5 + 0.75) / 3)
+    assert sorted(out[0].details["draws"]) == [0.5, 0.75, 1.0]
+    assert server.requests == 3
+    median = JudgeReward(**judge_options(server, n=3, temperature=0.7, aggregate="median"))
+    assert median.score([assay.Sample(**r) for r in _rows(["x"])])[0].value == 0.75
+    assert server.requests == 3  # the same draws, cached
+
+
+def test_self_consistency_needs_temperature() -> None:
+    with pytest.raises(ValueError, match="temperature"):
+        JudgeReward(
+            base_url="http://127.0.0.1:9/v1", model="m", rubric={"likert": 5}, n=3, cache=False
+        )
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "value"),
+    [("record", "ok", 1.0), ("unverifiable", "unverifiable", None), ("mean", "ok", 0.5)],
+)
+def test_cross_check_records_disagreement(serve, judge_options, mode, status, value) -> None:
+    def script(body: dict[str, Any]) -> str:
+        return json.dumps({"reasoning": "", "score": 5 if body["model"] == "scripted-judge" else 1})
+
+    server = serve(script)
+    judge = JudgeReward(
+        **judge_options(server, cross_check={"model": "second"}, on_disagreement=mode)
+    )
+    out = judge.score([assay.Sample(**r) for r in _rows(["x"])])[0]
+    assert (out.status, out.value) == (status, value)
+    cc = out.details["cross_check"]
+    assert (
+        cc["judge"] == "second"
+        and cc["value"] == 0.0
+        and cc["disagreement"] == 1.0
+        and cc["agree"] is False
+    )
+    assert {b["model"] for b in server.bodies} == {"scripted-judge", "second"}
+
+
+def test_reference_answer_reaches_the_judge(serve, judge_options) -> None:
+    server = serve()
+    rubric = {
+        "criteria": [{"name": "correct", "description": "Matches the reference."}],
+        "reference": "fallback ref",
+    }
+    judge = JudgeReward(**judge_options(server, rubric=rubric, cache=False))
+    server_script = server.script
+    server.script = lambda body: '{"reasoning": "", "correct": true}'
+    out = judge.score(
+        [
+            assay.Sample(prompt="2+2?", completion="4", answer="4"),
+            assay.Sample(prompt="q", completion="c"),
+        ]
+    )
+    server.script = server_script
+    assert [s.value for s in out] == [1.0, 1.0]
+    users = [b["messages"][-1]["content"] for b in server.bodies]
+    assert any("<reference_answer>\n4\n</reference_answer>" in u for u in users)
+    assert any("fallback ref" in u for u in users)
+
+
+def test_the_reward_pickles_and_scores_after(serve, judge_options) -> None:
+    server = serve()
+    judge = JudgeReward(**judge_options(server))
+    clone = pickle.loads(pickle.dumps(judge))
+    assert clone.score([assay.Sample(**r) for r in _rows(["good"])])[0].value == 1.0
+
+
+def test_process_executor_scores_and_shares_the_cache(serve, judge_options) -> None:
+    server = serve()
+    opts = judge_options(server)
+    pipe = assay.load_pipeline({"rewards": [{"use": "judge", "with": opts}]})
+    rows = _rows([f"good {i}" for i in range(12)])
+    first = pipe.score(rows, executor="process", workers=2)
+    assert [r.reward for r in first] == [1.0] * 12
+    assert server.requests == 12
+    second = pipe.score(rows)  # the parent process reads what the children wrote
+    assert [r.reward for r in second] == [1.0] * 12
+    assert server.requests == 12
+
+
+def _write_verdicts(path: str, start: int) -> None:
+    from assay_judge.cache import VerdictCache
+
+    cache = VerdictCache(path)
+    for i in range(start, start + 200):
+        cache.put(f"k{i % 300}", {"value": {"score": i}, "reply": "r"})
+
+
+def test_cache_is_safe_across_processes_and_threads(tmp_path) -> None:
+    from assay_judge.cache import VerdictCache
+
+    path = str(tmp_path / "shared.sqlite")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_verdicts, args=(path, s)) for s in (0, 100, 200)]
+    for p in procs:
+        p.start()
+    threads = [threading.Thread(target=_write_verdicts, args=(path, s)) for s in (50, 150)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    cache = VerdictCache(path)
+    assert len(cache) == 300
+    got = cache.get_many([f"k{i}" for i in range(300)])
+    assert len(got) == 300 and all(json.dumps(v) for v in got.values())
