@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 pytest.importorskip("assay_judge")
-pytest.importorskip("httpx")
+pytest.importorskip("aiohttp")
 
 from assay_judge.testing import Reply, ScriptedChatServer, graded_text
 

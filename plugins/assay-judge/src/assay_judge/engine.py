@@ -10,9 +10,11 @@ value, or an error reason with the raw reply; only parsed values are cached.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +72,9 @@ class JudgeEngine:
         self.cache = VerdictCache(settings.cache_path) if settings.cache else None
         self._runner = LoopThread()
         self._state: tuple[int, dict[str, ChatClient], asyncio.Semaphore] | None = None
+        # Sessions are closed on `close`, or when the engine is collected (no warnings, no leak).
+        self._live: dict[str, ChatClient] = {}
+        self._finalizer = weakref.finalize(self, _shutdown, self._runner, self._live, os.getpid())
         self._keys = {settings.base_url: settings.api_key()}  # a missing key fails here, early
 
     def endpoint_key(self, ep: Endpoint) -> str | None:
@@ -80,7 +85,8 @@ class JudgeEngine:
     # -- loop-bound state (rebuilt in a forked child) --------------------------------------------
     def _loop_state(self) -> tuple[dict[str, ChatClient], asyncio.Semaphore]:
         if self._state is None or self._state[0] != os.getpid():
-            self._state = (os.getpid(), {}, asyncio.Semaphore(self.settings.concurrency))
+            self._live.clear()
+            self._state = (os.getpid(), self._live, asyncio.Semaphore(self.settings.concurrency))
         return self._state[1], self._state[2]
 
     def _client(self, ep: Endpoint) -> ChatClient:
@@ -176,15 +182,19 @@ class JudgeEngine:
         return Answer(value=value, reply=reply.text, details={"attempts": reply.attempts})
 
     def close(self) -> None:
-        if self._state is not None and self._state[0] == os.getpid():
-            clients = list(self._state[1].values())
-            if clients:
-                with contextlib.suppress(RuntimeError):  # called from the loop itself
-                    self._runner.run(_close_all(clients))
+        self._finalizer()
         self._state = None
-        self._runner.stop()
         if self.cache is not None:
             self.cache.close()
+
+
+def _shutdown(runner: LoopThread, clients: dict[str, ChatClient], pid: int) -> None:
+    """Close the HTTP sessions on their loop, then stop it (in the process that made them)."""
+    if clients and pid == os.getpid():
+        with contextlib.suppress(RuntimeError, TimeoutError, concurrent.futures.TimeoutError):
+            runner.run(_close_all(list(clients.values())), timeout=5.0)
+    clients.clear()
+    runner.stop()
 
 
 async def _close_all(clients: list[ChatClient]) -> None:

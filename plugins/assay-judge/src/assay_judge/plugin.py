@@ -1,6 +1,6 @@
 """The ``judge`` entry point of the ``assay`` group: the judge rewards and ``assay judge``.
 
-Importing this module loads pydantic and the reward classes, not httpx: the HTTP client loads
+Importing this module loads pydantic and the reward classes, not aiohttp: the HTTP client loads
 when a judge sends its first request.
 """
 

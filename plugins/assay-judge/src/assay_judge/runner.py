@@ -33,7 +33,7 @@ class LoopThread:
                 self._loop, self._pid = loop, os.getpid()
             return self._loop
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         loop = self.loop()
         try:
             running = asyncio.get_running_loop()
@@ -44,7 +44,7 @@ class LoopThread:
             raise RuntimeError(
                 "LoopThread.run called from its own loop; await the coroutine instead"
             )
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await from another event loop without blocking it."""
