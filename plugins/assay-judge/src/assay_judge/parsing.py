@@ -71,20 +71,53 @@ def brace_spans(text: str) -> list[tuple[int, int]]:
     return keep
 
 
+def last_span(text: str) -> tuple[int, int] | None:
+    """The span of the object that ends at the last ``}``, matched walking backwards.
+
+    Stray braces or quotes in prose *before* the verdict (which confuse a forward scan) do not
+    matter here. An escaped quote has an odd run of backslashes before it; each run is counted
+    once, for the quote after it, so the walk stays linear.
+    """
+    end = text.rfind("}")
+    depth, in_str = 0, False
+    for j in range(end, -1, -1):
+        ch = text[j]
+        if ch == '"':
+            k = j
+            while k > 0 and text[k - 1] == "\\":
+                k -= 1
+            if (j - k) % 2 == 0:
+                in_str = not in_str
+        elif in_str:
+            continue
+        elif ch == "}":
+            depth += 1
+        elif ch == "{":
+            depth -= 1
+            if depth == 0:
+                return (j, end + 1)
+    return None
+
+
+def _load(text: str) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def json_objects(reply: str) -> list[dict[str, Any]]:
-    """Every outermost JSON object in the reply (after any reasoning block), in order."""
+    """The JSON objects of a reply (after any reasoning block), the likeliest verdict last:
+    every outermost one in order, then the one ending at the last ``}`` (`last_span`)."""
     if len(reply) > MAX_REPLY_CHARS:
         raise VerdictError(f"reply of {len(reply)} characters is over the {MAX_REPLY_CHARS} limit")
     text = after_reasoning(reply)
-    out = []
-    for start, end in brace_spans(text):
-        try:
-            obj = json.loads(text[start:end])
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
-    return out
+    spans = brace_spans(text)
+    tail = last_span(text)
+    if tail is not None and tail not in spans:
+        spans.append(tail)
+    return [obj for s, e in spans if (obj := _load(text[s:e])) is not None]
 
 
 def _key(name: str) -> str:
