@@ -65,3 +65,9 @@ def judge_options(tmp_path: Path) -> Callable[..., dict[str, Any]]:
         return opts
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A judge built without ``cache_path`` writes its default cache under tmp_path, not ~."""
+    monkeypatch.setenv("ASSAY_JUDGE_CACHE", str(tmp_path / "default-cache.sqlite"))
