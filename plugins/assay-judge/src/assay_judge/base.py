@@ -83,9 +83,8 @@ class JudgeBase(assay.Reward):
                 continue
             res = results[j]
             if isinstance(res, str):
-                out.append(
-                    assay.Score.timeout(f"judge deadline of {self.options.deadline:g} s passed")
-                )  # type: ignore[attr-defined]
+                deadline = self.options.deadline  # type: ignore[attr-defined]
+                out.append(assay.Score.timeout(f"judge deadline of {deadline:g} s passed"))
             else:
                 out.append(self.verdict(s, res))
         return out

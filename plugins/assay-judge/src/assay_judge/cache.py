@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
 
 CACHE_VERSION = 1
 DEFAULT_PATH = "~/.cache/assay/judge.sqlite"
@@ -55,6 +57,8 @@ class VerdictCache:
         pid = os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != pid:
+            import sqlite3  # here: importing the plugin stays free of it
+
             conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=60000")
             conn.execute("PRAGMA journal_mode=WAL")

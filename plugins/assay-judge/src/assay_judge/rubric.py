@@ -32,7 +32,7 @@ score 0 whatever the others say.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ class Rubric(BaseModel):
             total += c.weight * c.normalise(grades[c.name])
         return total / positive
 
-    def score_mean(self, draws: list[Mapping[str, bool | int]]) -> float:
+    def score_mean(self, draws: Sequence[Mapping[str, bool | int]]) -> float:
         """Self-consistency: each criterion's ``v_c`` averaged over draws, then the formula.
 
         A required criterion gates on its majority (ties pass)."""

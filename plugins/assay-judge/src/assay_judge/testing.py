@@ -127,7 +127,7 @@ class ScriptedChatServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def _enter(self) -> None:
         with self._lock:
