@@ -134,3 +134,46 @@ def test_load_pair_judge_rejects_unknown_keys() -> None:
 
     with pytest.raises(ValueError, match="use"):
         load_pair_judge({"name": "pairwise_judge"})
+
+
+def more_as(body: dict[str, Any]) -> str:
+    """Prefers the response with more letters `a` (a scripted taste the tiny model can learn)."""
+    user = body["messages"][-1]["content"]
+    one = re.search(r"<response_1>\n(.*?)\n</response_1>", user, re.S).group(1)
+    two = re.search(r"<response_2>\n(.*?)\n</response_2>", user, re.S).group(1)
+    a, b = one.count("a"), two.count("a")
+    return json.dumps({"reasoning": "", "winner": "1" if a > b else "2" if b > a else "tie"})
+
+
+def test_dpo_trains_on_judge_pairs_without_a_pipeline(serve, judge_options, tmp_path) -> None:
+    pytest.importorskip("trl")
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model on a shared machine: more threads only contend
+    server = serve(more_as)
+    try:
+        trainer = _train_dpo(server, judge_options, tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    hist = trainer.assay_history[0]
+    assert hist["pairs"] > 0 and hist["mean_reward"] is None
+    assert server.requests > 0
+    for row in trainer.train_dataset:
+        assert row["chosen"].count("a") > row["rejected"].count("a")
+
+
+def _train_dpo(server, judge_options, tmp_path) -> Any:
+    from assay_trl import get_algorithm
+
+    return get_algorithm(
+        "dpo",
+        output_dir=str(tmp_path / "out"),
+        k=4,
+        max_new_tokens=6,
+        max_steps=1,
+        save_strategy="no",
+        evaluate=False,
+        pair_judge={"use": "pairwise_judge", "with": _pair_opts(server, judge_options)},
+        trl={"disable_tqdm": True},
+    ).train("tiny:abcdefgh", dataset=["ab", "cd", "ef", "gh"], pipeline=None)
