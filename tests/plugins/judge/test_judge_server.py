@@ -384,3 +384,50 @@ def test_cache_is_safe_across_processes_and_threads(tmp_path) -> None:
     assert len(cache) == 300
     got = cache.get_many([f"k{i}" for i in range(300)])
     assert len(got) == 300 and all(json.dumps(v) for v in got.values())
+
+
+def test_bad_base_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        JudgeReward(base_url="127.0.0.1:8000/v1", model="m", rubric={"likert": 5}, cache=False)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path) -> None:
+    bad = tmp_path / "not.sqlite"
+    bad.write_bytes(b"this is not a database, just text " * 100)
+    with pytest.raises(ValueError, match=r"cannot use .* verdict cache"):
+        JudgeReward(
+            base_url="http://127.0.0.1:9/v1", model="m", rubric={"likert": 5}, cache_path=str(bad)
+        )
+
+
+def test_a_cache_failing_mid_run_loses_entries_not_verdicts(
+    serve, judge_options, monkeypatch
+) -> None:
+    import sqlite3
+
+    from assay_judge.cache import VerdictCache
+
+    def broken(self, *args):
+        raise sqlite3.OperationalError("database is locked")
+
+    server = serve()
+    judge = JudgeReward(**judge_options(server))
+    monkeypatch.setattr(VerdictCache, "put", broken)
+    monkeypatch.setattr(VerdictCache, "get_many", broken)
+    out = judge.score([assay.Sample(**r) for r in _rows(["good", "bad"])])
+    assert [s.value for s in out] == [1.0, 0.25]
+
+
+def test_reply_cut_at_max_tokens_says_so(serve, judge_options) -> None:
+    body = {
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None},
+                "finish_reason": "length",
+            }
+        ]
+    }
+    server = serve(lambda b: Reply(body=json.dumps(body)))
+    out = JudgeReward(**judge_options(server)).score([assay.Sample(**r) for r in _rows(["x"])])
+    assert out[0].status == "error" and "max_tokens" in out[0].reason

@@ -51,7 +51,15 @@ class VerdictCache:
         self.path = Path(path).expanduser() if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._conn()  # fail early, in the caller, on a path that cannot hold a database
+        import sqlite3
+
+        try:
+            self._conn()  # fail early, in the caller, on a path that cannot hold a database
+        except sqlite3.Error as exc:
+            raise ValueError(
+                f"cannot use {self.path} as the judge's verdict cache ({exc}); choose another "
+                "cache_path, or cache: false"
+            ) from None
 
     def _conn(self) -> sqlite3.Connection:
         pid = os.getpid()

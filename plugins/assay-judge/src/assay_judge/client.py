@@ -91,6 +91,11 @@ def message_text(body: Any) -> str:
     if isinstance(content, list):  # content parts
         content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
     if not isinstance(content, str):
+        finish = body["choices"][0].get("finish_reason")
+        if finish == "length":
+            raise RequestFailed(
+                "the reply was cut at max_tokens before any content; raise max_tokens"
+            )
         raise RequestFailed("the judge's message has no text content", body=_excerpt(repr(body)))
     return content
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import time
 import weakref
@@ -25,6 +26,8 @@ from .limits import Limits
 from .options import Endpoint, JudgeSettings
 from .parsing import VerdictError
 from .runner import LoopThread
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,9 +131,14 @@ class JudgeEngine:
     async def _run(self, jobs: Sequence[Sequence[Request]]) -> list[list[Answer] | str]:
         keys = [[r.key() for r in job] for job in jobs]
         hits: dict[str, dict[str, Any]] = {}
-        if self.cache is not None:
-            flat = [k for ks in keys for k in ks]
-            hits = await asyncio.to_thread(self.cache.get_many, flat) if flat else {}
+        flat = [k for ks in keys for k in ks]
+        if self.cache is not None and flat:
+            try:
+                hits = await asyncio.to_thread(self.cache.get_many, flat)
+            except Exception as exc:  # noqa: BLE001 - sqlite3.Error and OS errors: ask the server instead
+                logger.warning(
+                    "judge cache %s unreadable, asking the server: %s", self.cache.path, exc
+                )
         return list(
             await asyncio.gather(*(self._job(job, ks, hits) for job, ks in zip(jobs, keys)))
         )
@@ -178,7 +186,10 @@ class JudgeEngine:
                 details={"attempts": reply.attempts},
             )
         if self.cache is not None:
-            await asyncio.to_thread(self.cache.put, key, {"value": value, "reply": reply.text})
+            try:
+                await asyncio.to_thread(self.cache.put, key, {"value": value, "reply": reply.text})
+            except Exception as exc:  # noqa: BLE001 - a full disk or a locked file loses the entry, not the verdict
+                logger.warning("judge cache %s: verdict not stored: %s", self.cache.path, exc)
         return Answer(value=value, reply=reply.text, details={"attempts": reply.attempts})
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .client import Structured
 
@@ -20,6 +20,13 @@ class Endpoint(BaseModel):
     base_url: str = Field(min_length=1)
     model: str = Field(min_length=1)
     api_key_env: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL; e.g. http://127.0.0.1:8000/v1")
+        return v
 
     def api_key(self) -> str | None:
         if not self.api_key_env:
@@ -39,7 +46,7 @@ class CrossCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1)
-    base_url: str | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
     api_key_env: str | None = None
 
 
