@@ -13,6 +13,13 @@ The server (`assay_judge.testing.ScriptedChatServer`, a real HTTP server on 127.
 ``second_run_requests`` is what the warm run sent. No model is served (no GPU here).
 
     .venv/bin/python bench/judge.py [--latency 0.05] [--samples 320] [--sequential 40]
+        [--real ../shared/eval/math_real_dev.jsonl]
+
+``--real`` adds a plumbing check on real completions: ``assay judge calibrate`` over a labelled
+JSONL (``completion``, ``answer``, ``label``) with a one-criterion rubric, twice (cold, then
+warm cache), at zero server latency. The scripted judge passes a response when the reference
+answer appears in its last 200 characters: the figures measure the machinery on real texts
+(throughput, no lost lines, the warm run's requests), not a judge's quality.
 """
 
 from __future__ import annotations
@@ -65,6 +72,52 @@ def plain_loop(url: str, samples: list[Any]) -> list[float]:
     return out
 
 
+def substring_judge(body: dict[str, Any]) -> str:
+    user = body["messages"][-1]["content"]
+    ref_at = user.find("<reference_answer>\n")
+    ref = (
+        user[ref_at + 19 : user.index("\n</reference_answer>", ref_at)].strip()
+        if ref_at >= 0
+        else ""
+    )
+    resp = user[user.index("<response>\n") + 11 : user.rindex("\n</response>")]
+    return json.dumps({"reasoning": "", "correct": bool(ref) and ref in resp[-200:]})
+
+
+def real_data(path: str) -> dict[str, Any]:
+    """Two `assay judge calibrate` passes over real completions (see the module docstring)."""
+    import contextlib
+    import io
+
+    from assay.cli import main as assay_main
+    from assay_judge.testing import ScriptedChatServer
+
+    tmp = tempfile.mkdtemp(prefix="assay-judge-real-")
+    rubric = f"{tmp}/rubric.yaml"
+    with open(rubric, "w") as fh:
+        fh.write(
+            "criteria:\n  - name: correct\n    description: The final answer is the reference.\n"
+        )
+    out: dict[str, Any] = {}
+    with ScriptedChatServer(substring_judge) as server:
+        for run in ("cold", "warm"):
+            before, buf = server.requests, io.StringIO()
+            argv = ["judge", "calibrate", "--rubric", rubric, "--data", path, "--base-url",
+                    server.url, "--model", "m", "--set", f"cache_path={tmp}/c.sqlite",
+                    "--set", "concurrency=32"]  # fmt: skip
+            t = time.perf_counter()
+            with contextlib.redirect_stdout(buf):
+                code = assay_main(argv)
+            elapsed = time.perf_counter() - t
+            result = json.loads(buf.getvalue().strip().splitlines()[-1])
+            out[run] = {"exit": code, "seconds": round(elapsed, 2), "rows": result["n"],
+                        "requests": server.requests - before,
+                        "without_verdict": result["judged_errors"],
+                        "rows_per_s": round((result["n"] + result["judged_errors"]) / elapsed, 1)}  # fmt: skip
+        out["kappa_of_substring_judge"] = round(result["cohen_kappa"], 3)
+    return out
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn()
@@ -76,6 +129,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.05, help="server seconds per request")
     ap.add_argument("--samples", type=int, default=320, help="batch for c=32 and the warm run")
     ap.add_argument("--sequential", type=int, default=40, help="batch for the sequential rows")
+    ap.add_argument("--real", help="labelled JSONL of real completions for the plumbing check")
     args = ap.parse_args()
 
     from assay_judge import JudgeReward
@@ -137,6 +191,13 @@ def main() -> None:
         "max_in_flight": max_in_flight,
         "errors": errors,
     }
+    if args.real:
+        real = real_data(args.real)
+        for run in ("cold", "warm"):
+            r = real[run]
+            print(f"real data, {run}: {r['rows']} rows in {r['seconds']} s ({r['rows_per_s']} rows/s), "
+                  f"{r['requests']} requests, {r['without_verdict']} without a verdict")  # fmt: skip
+        out["real"] = real
     print(json.dumps(out))
 
 
