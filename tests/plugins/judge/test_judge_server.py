@@ -259,11 +259,13 @@ def test_rpm_limit_spaces_requests(serve, judge_options) -> None:
 
 def test_tpm_limit_spaces_requests(serve, judge_options) -> None:
     server = serve()
-    # About 300 estimated tokens a request (with max_tokens=64); 6000 tokens/min = 100/s.
-    judge = JudgeReward(**judge_options(server, tpm=6000, max_tokens=64, cache=False))
+    # About 330 estimated tokens a request (prompt / 4 + max_tokens 64), 120 used (the server's
+    # usage); 12000 tokens/min = 200/s, a bucket of 200. After the first request the bucket
+    # holds at most 200 - 330 + 210 = 80 and must refill to 200 before each next one: >= 0.6 s.
+    judge = JudgeReward(**judge_options(server, tpm=12000, max_tokens=64, cache=False))
     t = time.perf_counter()
     judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(4)])])
-    assert time.perf_counter() - t >= 1.0
+    assert time.perf_counter() - t >= 3 * 0.6 - 0.05
 
 
 def test_self_consistency_aggregates_draws(serve, judge_options) -> None:
@@ -431,3 +433,22 @@ def test_reply_cut_at_max_tokens_says_so(serve, judge_options) -> None:
     server = serve(lambda b: Reply(body=json.dumps(body)))
     out = JudgeReward(**judge_options(server)).score([assay.Sample(**r) for r in _rows(["x"])])
     assert out[0].status == "error" and "max_tokens" in out[0].reason
+
+
+def test_trl_adapter_and_async_scoring(serve, judge_options) -> None:
+    import asyncio
+
+    server = serve()
+    pipe = assay.load_pipeline({"rewards": [{"use": "judge", "with": judge_options(server)}]})
+    (fn,) = pipe.as_trl(components=False)
+    # A GRPO group repeating an answer: asked once.
+    assert fn(prompts=["p"] * 4, completions=["good", "good", "meh", "good"]) == [1.0, 1.0, 0.25, 1.0]
+    assert server.requests == 2
+    judge = JudgeReward(**judge_options(server))
+
+    async def main() -> list[Any]:
+        return await judge.ascore([assay.Sample(**r) for r in _rows(["good", "new meh"])])
+
+    out = asyncio.run(main())
+    assert [s.value for s in out] == [1.0, 0.25]
+    assert server.requests == 4  # "good" with this prompt was not asked before
