@@ -87,7 +87,8 @@ def test_loads_yaml_json_and_files(tmp_path) -> None:
             "repeated",
         ),
         ({"criteria": [{"name": "reasoning", "description": "d"}]}, "reserved"),
-        ({"criteria": [{"name": "a b", "description": "d"}]}, "pattern"),
+        ({"criteria": [{"name": 'a "b"', "description": "d"}]}, "pattern"),
+        ({"criteria": [{"name": " lead", "description": "d"}]}, "pattern"),
         ({"criteria": [{"name": "a", "description": "d", "scale": [5, 1]}]}, "low to high"),
         (
             {"criteria": [{"name": "a", "description": "d", "scale": [1, 5], "required": True}]},
@@ -108,6 +109,13 @@ def test_missing_file_and_bad_yaml() -> None:
         load_rubric("no/such/rubric.yaml")
     with pytest.raises(RubricError, match="mapping"):
         load_rubric("- just\n- a list\n")
+
+
+def test_names_may_be_plain_words() -> None:
+    from assay_judge.parsing import read_verdict
+
+    r = load_rubric({"criteria": [{"name": "Clarity of explanation", "description": "d"}]})
+    assert read_verdict('{"clarity_of_explanation": true}', r) == {"Clarity of explanation": True}
 
 
 def test_output_schema_lists_every_criterion_reasoning_first() -> None:

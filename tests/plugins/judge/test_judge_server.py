@@ -442,7 +442,12 @@ def test_trl_adapter_and_async_scoring(serve, judge_options) -> None:
     pipe = assay.load_pipeline({"rewards": [{"use": "judge", "with": judge_options(server)}]})
     (fn,) = pipe.as_trl(components=False)
     # A GRPO group repeating an answer: asked once.
-    assert fn(prompts=["p"] * 4, completions=["good", "good", "meh", "good"]) == [1.0, 1.0, 0.25, 1.0]
+    assert fn(prompts=["p"] * 4, completions=["good", "good", "meh", "good"]) == [
+        1.0,
+        1.0,
+        0.25,
+        1.0,
+    ]
     assert server.requests == 2
     judge = JudgeReward(**judge_options(server))
 
@@ -452,3 +457,13 @@ def test_trl_adapter_and_async_scoring(serve, judge_options) -> None:
     out = asyncio.run(main())
     assert [s.value for s in out] == [1.0, 0.25]
     assert server.requests == 4  # "good" with this prompt was not asked before
+
+
+def test_a_cross_check_on_the_same_server_shares_its_limit(serve, judge_options) -> None:
+    server = serve(latency=0.03)
+    judge = JudgeReward(
+        **judge_options(server, concurrency=3, n=2, temperature=0.5, cross_check={"model": "b"})
+    )
+    judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(10)])])
+    assert server.requests == 30
+    assert server.max_in_flight == 3

@@ -97,7 +97,11 @@ class JudgeEngine:
         ident = f"{ep.base_url}\x00{ep.model}\x00{ep.api_key_env}"
         if ident not in clients:
             s = self.settings
-            limits = Limits(s.concurrency, s.rpm, s.tpm)
+            # One set of limits per server: a cross-check by another model on the same server
+            # shares its concurrency, RPM and TPM.
+            server = ep.base_url.rstrip("/")
+            same = [c for c in clients.values() if c.s.base_url.rstrip("/") == server]
+            limits = same[0].limits if same else Limits(s.concurrency, s.rpm, s.tpm)
             cs = ClientSettings(
                 base_url=ep.base_url,
                 model=ep.model,

@@ -39,7 +39,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 RESERVED = frozenset({"reasoning"})
-NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+# A JSON key the judge can copy back: up to 64 characters, no quotes, backslashes or controls.
+NAME_PATTERN = r'^[^\x00-\x20"\\][^\x00-\x1f"\\]{0,63}$'
 
 
 class RubricError(ValueError):
