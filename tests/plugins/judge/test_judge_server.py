@@ -467,3 +467,19 @@ def test_a_cross_check_on_the_same_server_shares_its_limit(serve, judge_options)
     judge.score([assay.Sample(**r) for r in _rows([f"good {i}" for i in range(10)])])
     assert server.requests == 30
     assert server.max_in_flight == 3
+
+
+def test_draws_without_a_seed_are_cached_apart(serve, judge_options) -> None:
+    count = {"n": 0}
+
+    def script(body: dict[str, Any]) -> str:
+        count["n"] += 1
+        return json.dumps({"reasoning": "", "score": 1 + count["n"] % 5})
+
+    server = serve(script)
+    opts = judge_options(server, n=4, temperature=1.0, seed=None, concurrency=1)
+    first = JudgeReward(**opts).score([assay.Sample(**r) for r in _rows(["x"])])[0]
+    again = JudgeReward(**opts).score([assay.Sample(**r) for r in _rows(["x"])])[0]
+    assert server.requests == 4
+    assert sorted(again.details["draws"]) == sorted(first.details["draws"])
+    assert len(set(first.details["draws"])) == 4

@@ -38,6 +38,7 @@ class Request:
     schema: dict[str, Any] | None
     parse: Callable[[str], Any]
     key_parts: dict[str, Any]
+    draw: int = 0  # self-consistency draw: part of the key even when no seed tells draws apart
 
     def key(self) -> str:
         ep = self.endpoint
@@ -47,6 +48,7 @@ class Request:
             messages=self.messages,
             params=self.params,
             schema=self.schema,
+            draw=self.draw,
             **self.key_parts,
         )
 

@@ -141,8 +141,8 @@ class PairwiseJudge(JudgeBase):
         ab, ba = self._messages(sample, a, b), self._messages(sample, b, a)
         reqs = []
         for i in range(o.n):
-            reqs.append(Request(self._endpoint, ab, o.params(i), schema, self._parse, parts))
-            reqs.append(Request(self._endpoint, ba, o.params(i), schema, self._parse, parts))
+            reqs.append(Request(self._endpoint, ab, o.params(i), schema, self._parse, parts, i))
+            reqs.append(Request(self._endpoint, ba, o.params(i), schema, self._parse, parts, i))
         return reqs
 
     def verdict(self, sample: assay.Sample, answers: list[Answer]) -> assay.Score:

@@ -84,7 +84,9 @@ class JudgeReward(JudgeBase):
         msgs = self.messages(sample)
         parts = {"rubric": self.rubric.fingerprint(), "kind": "grade"}
         reqs = [
-            Request(self._primary, msgs, self.options.params(i), self._schema, self._parse, parts)
+            Request(
+                self._primary, msgs, self.options.params(i), self._schema, self._parse, parts, i
+            )
             for i in range(self.options.n)
         ]
         if self._cross is not None:
