@@ -154,6 +154,14 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return _fail(f"{args.data}: no labelled lines")
     if any(isinstance(v, bool) for v in labels) and not all(isinstance(v, bool) for v in labels):
         labels = [int(v) for v in labels]  # mixed true/false and 0/1: one integer scale
+    rubric = judge.rubric
+    if rubric.is_likert and not all(isinstance(v, bool) for v in labels):
+        lo, hi = rubric.criteria[0].scale or (0, 0)
+        off = sum(not lo <= v <= hi for v in labels)
+        if off:
+            print(
+                f"warning: {off} labels lie outside the Likert scale [{lo}, {hi}]", file=sys.stderr
+            )
     import assay
 
     try:
