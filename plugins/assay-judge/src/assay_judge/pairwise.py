@@ -27,7 +27,7 @@ from .base import JudgeBase, conversation_text
 from .engine import Answer, Request
 from .options import Endpoint, JudgeSettings
 from .parsing import VerdictError, json_objects
-from .prompts import REFERENCE, SYSTEM, fill
+from .prompts import REFERENCE, SYSTEM, defang, fill
 
 PAIR_USER = """Compare two responses to the REQUEST and say which is better.
 {instructions}
@@ -122,10 +122,10 @@ class PairwiseJudge(JudgeBase):
         o = self.options
         ref = str(sample.answer) if o.use_answer and sample.answer is not None else ""
         values = {
-            "prompt": conversation_text(sample.prompt),
-            "completion": first,
-            "completion_b": second,
-            "reference": fill(REFERENCE, {"reference": ref}) if ref else "",
+            "prompt": defang(conversation_text(sample.prompt)),
+            "completion": defang(first),
+            "completion_b": defang(second),
+            "reference": fill(REFERENCE, {"reference": defang(ref)}) if ref else "",
             "criteria": o.criteria,
             "instructions": f"\n{o.instructions}\n" if o.instructions else "",
         }

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from .rubric import Rubric
 
+TAGS = re.compile(r"<(/?)(request|response|response_1|response_2|reference_answer)>", re.IGNORECASE)
 FIELD = re.compile(
     r"\{(prompt|completion|completion_b|reference|criteria|output_format|instructions)\}"
 )
@@ -39,6 +40,12 @@ Criteria:
 {output_format}"""
 
 REFERENCE = "\n<reference_answer>\n{reference}\n</reference_answer>\nUse the reference answer to check correctness; the response need not match its wording.\n"
+
+
+def defang(text: str) -> str:
+    """Sample text with the prompt's own tags made inert (``</response>`` -> ``[/response]``),
+    so a completion cannot close its block and write instructions to the judge outside it."""
+    return TAGS.sub(lambda m: f"[{m.group(1)}{m.group(2)}]", text)
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
@@ -77,10 +84,10 @@ def grading_messages(
     template: str = USER,
 ) -> list[dict[str, str]]:
     """Chat messages asking for a verdict on one completion."""
-    ref = fill(REFERENCE, {"reference": reference}) if reference else ""
+    ref = fill(REFERENCE, {"reference": defang(reference)}) if reference else ""
     values = {
-        "prompt": prompt,
-        "completion": completion,
+        "prompt": defang(prompt),
+        "completion": defang(completion),
         "reference": ref,
         "criteria": criteria_text(rubric),
         "output_format": output_format(rubric),
