@@ -318,3 +318,14 @@ def test_draws_without_a_seed_are_cached_apart(serve, judge_options) -> None:
     assert server.requests == 4
     assert sorted(again.details["draws"]) == sorted(first.details["draws"])
     assert len(set(first.details["draws"])) == 4
+
+
+def test_each_judge_sends_its_own_key(serve, judge_options, monkeypatch) -> None:
+    server = serve()
+    monkeypatch.setenv("FIRST_KEY", "k1")
+    monkeypatch.setenv("SECOND_KEY", "k2")
+    opts = judge_options(server, api_key_env="FIRST_KEY")
+    opts["cross_check"] = {"model": "b", "base_url": server.url, "api_key_env": "SECOND_KEY"}
+    JudgeReward(**opts).score([assay.Sample(**r) for r in _rows(["good"])])
+    by_model = {b["model"]: a for b, a in zip(server.bodies, server.authorization)}
+    assert by_model == {"scripted-judge": "Bearer k1", "b": "Bearer k2"}

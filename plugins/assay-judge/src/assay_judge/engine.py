@@ -80,12 +80,15 @@ class JudgeEngine:
         # Sessions are closed on `close`, or when the engine is collected (no warnings, no leak).
         self._live: dict[str, ChatClient] = {}
         self._finalizer = weakref.finalize(self, _shutdown, self._runner, self._live, os.getpid())
-        self._keys = {settings.base_url: settings.api_key()}  # a missing key fails here, early
+        self._keys: dict[tuple[str, str | None], str | None] = {}
+        self.endpoint_key(settings)  # a missing key fails here, early
 
     def endpoint_key(self, ep: Endpoint) -> str | None:
-        if ep.base_url not in self._keys or ep.api_key_env:
-            self._keys[ep.base_url] = ep.api_key()
-        return self._keys[ep.base_url]
+        """The API key of an endpoint (read from its variable once)."""
+        k = (ep.base_url, ep.api_key_env)
+        if k not in self._keys:
+            self._keys[k] = ep.api_key()
+        return self._keys[k]
 
     # -- loop-bound state (rebuilt in a forked child) --------------------------------------------
     def _loop_state(self) -> tuple[dict[str, ChatClient], asyncio.Semaphore]:

@@ -96,9 +96,7 @@ class ScriptedChatServer:
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
                     raw = self.rfile.read(length)
-                    with server._lock:
-                        server.authorization.append(self.headers.get("Authorization"))
-                    reply = server._reply(self.path, raw)
+                    reply = server._reply(self.path, raw, self.headers.get("Authorization"))
                     time.sleep(server.latency + reply.delay)
                     if reply.body is not None:
                         payload = reply.body.encode()
@@ -139,15 +137,16 @@ class ScriptedChatServer:
         with self._lock:
             self.in_flight -= 1
 
-    def _reply(self, path: str, raw: bytes) -> Reply:
+    def _reply(self, path: str, raw: bytes, auth: str | None = None) -> Reply:
         if not path.rstrip("/").endswith("/chat/completions"):
             return Reply(status=404, body='{"error": {"message": "not found"}}')
         try:
             body = json.loads(raw)
         except ValueError:
             return Reply(status=400, body='{"error": {"message": "body is not JSON"}}')
-        with self._lock:
+        with self._lock:  # a body and its Authorization header at the same index
             self.bodies.append(body)
+            self.authorization.append(auth)
         out = self.script(body)
         return Reply(content=out) if isinstance(out, str) else out
 
