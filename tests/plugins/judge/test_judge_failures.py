@@ -182,3 +182,24 @@ def test_reply_cut_at_max_tokens_says_so(serve, judge_options) -> None:
     server = serve(lambda b: Reply(body=json.dumps(body)))
     out = JudgeReward(**judge_options(server)).score([assay.Sample(**r) for r in _rows(["x"])])
     assert out[0].status == "error" and "max_tokens" in out[0].reason
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+        (
+            '{"choices": [{"message": {"content": "' + "x" * (5 * 1024 * 1024) + '"}}]}',
+            "over 4 MiB",
+        ),
+        ('{"choices": "nope"}', "not a chat completion"),
+        ('{"choices": [{"message": {"content": 7}}]}', "no text content"),
+    ],
+)
+def test_hostile_bodies_are_errors(serve, judge_options, body, reason) -> None:
+    server = serve(lambda b: Reply(body=body) if "bad" in graded_text(b) else '{"score": 3}')
+    out = JudgeReward(**judge_options(server)).score(
+        [assay.Sample(**r) for r in _rows(["bad", "fine"])]
+    )
+    assert out[0].status == "error" and reason in out[0].reason
+    assert out[1].value == 0.5

@@ -28,6 +28,7 @@ from .limits import Limits, estimate_tokens
 Structured = Literal["auto", "json_schema", "json_object", "none"]
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 EXCERPT = 300
+MAX_BODY = 4 * 1024 * 1024  # a chat completion is kilobytes; more is a broken or hostile server
 
 
 class RequestFailed(Exception):
@@ -174,7 +175,7 @@ class ChatClient:
                     payload = self._payload(messages, params, schema, mode)
                     async with self._client().post(url, json=payload) as resp:
                         status, headers = resp.status, resp.headers
-                        text = await resp.text(errors="replace")
+                        text = await _read_bounded(resp)
             except asyncio.TimeoutError:
                 last = f"timed out after {self.s.request_timeout:g} s"
             except aiohttp.ClientError as exc:
@@ -183,7 +184,7 @@ class ChatClient:
                 if status == 200:
                     try:
                         body = json.loads(text)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise RequestFailed(
                             "server reply is not JSON",
                             status=200,
@@ -220,6 +221,19 @@ class ChatClient:
                     attempts=attempt,
                 )
             await asyncio.sleep(wait)
+
+
+async def _read_bounded(resp: Any) -> str:
+    """The body as text, or `RequestFailed` once it passes `MAX_BODY` bytes."""
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise RequestFailed(
+                f"reply body over {MAX_BODY // (1024 * 1024)} MiB", status=resp.status
+            )
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def _total_tokens(body: Any) -> int | None:
