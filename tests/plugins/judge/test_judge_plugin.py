@@ -40,3 +40,15 @@ def test_import_assay_and_the_plugin_stay_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False []", out.stderr
+
+
+def test_every_option_is_documented() -> None:
+    from pathlib import Path
+
+    from assay_judge.pairwise import PairwiseOptions
+    from assay_judge.reward import JudgeOptions
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "judge.md").read_text()
+    for model in (JudgeOptions, PairwiseOptions):
+        missing = [f for f in model.model_fields if f"`{f}`" not in text and f"{f}:" not in text]
+        assert not missing, f"{model.__name__}: not in docs/judge.md: {missing}"

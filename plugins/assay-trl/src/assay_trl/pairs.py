@@ -130,7 +130,8 @@ def judged_pairs(
         extra = {k: v for k, v in row.items() if k not in ("prompt", "completion", "other")}
         for i, a in enumerate(distinct):
             for b in distinct[i + 1 :]:
-                samples.append(assay.Sample(prompt=row["prompt"], completion=a, other=b, **extra))
+                fields = {**extra, "prompt": row["prompt"], "completion": a, "other": b}
+                samples.append(assay.Sample.model_validate(fields))
                 where.append((p, a, b))
     wins: list[dict[str, list[float]]] = [{} for _ in rows]
     for (p, a, b), s in zip(where, judge.score(samples) if samples else [], strict=True):
