@@ -61,7 +61,7 @@ _LAZY: dict[str, str] = {
     "ScoreLike": "models",
     "Result": "models",
     "as_score": "models",
-    "NoOptions": "rewards",
+    "NoOptions": "models",
     "Reward": "rewards",
     "lift": "rewards",
     "score_batch": "rewards",
@@ -120,10 +120,10 @@ if TYPE_CHECKING:
         WorkerCrashed,
     )
     from .interfaces import Algorithm, Sampler
-    from .models import Result, Sample, Score, ScoreLike, as_score
+    from .models import NoOptions, Result, Sample, Score, ScoreLike, as_score
     from .registry import Register, get_registry, get_reward, register, reward
     from .results import Results
-    from .rewards import NoOptions, Reward, lift, score_batch
+    from .rewards import Reward, lift, score_batch
     from .routing import Router
     from .workers import GuardedPool
 
