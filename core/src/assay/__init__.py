@@ -84,12 +84,9 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from ._version import __version__
 
-        try:
-            return version("assay")
-        except PackageNotFoundError:  # a source tree without install
-            return "0.0.0"
+        return __version__
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'assay' has no attribute {name!r}")

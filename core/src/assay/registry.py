@@ -271,7 +271,7 @@ class Registry:
             impl.function(*(kwargs[a] for a in impl.argnames))
         except DuplicateNameError:
             raise
-        except (Exception, SystemExit) as exc:
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin must not end the host
             info = self.plugins.get(pname)
             reason = f"{type(exc).__name__}: {exc}"
             if os.environ.get("ASSAY_DEBUG"):

@@ -101,7 +101,7 @@ class Reward(abc.ABC, Generic[OptionsT]):
         """Async scoring; the default runs `score` on a thread so the event loop stays free."""
         return await asyncio.to_thread(self.score, samples)
 
-    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+    def close(self) -> None:
         """Release workers, models, sandboxes. Idempotent."""
 
     def __repr__(self) -> str:

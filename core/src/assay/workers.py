@@ -98,7 +98,7 @@ def _worker_main(
             reply = (False, exc)
         try:
             conn.send(reply)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
             conn.send(
                 (False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})"))
             )
@@ -348,9 +348,9 @@ class GuardedPool:
         # No module globals here: at interpreter exit they may already be None, and anything
         # raised in __del__ is printed as "Exception ignored in ...". Live pools were closed by
         # the atexit hook below before that point.
-        try:
+        try:  # noqa: SIM105 - contextlib may be gone at exit
             self.close()
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - nothing is left to report a failed close to
             pass
 
 
