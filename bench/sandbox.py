@@ -197,7 +197,7 @@ def main() -> int:
     if args.docker_url:
         try:
             runners.append(PoolRunner("docker", base_url=args.docker_url))
-        except Exception as exc:  # no engine: say so, measure the rest
+        except Exception as exc:  # noqa: BLE001 - no engine: say so, measure the rest
             print(f"docker backend skipped: {exc}", file=sys.stderr)
     runners += [SubprocessRunner(), HumanEvalRunner(), ForkRunner()]
     try:

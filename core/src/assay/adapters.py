@@ -32,6 +32,15 @@ if TYPE_CHECKING:
     from .composed import Pipeline
     from .results import Results
 
+__all__ = [
+    "ANSWER_ALIASES",
+    "OpenRLHFRewardFunc",
+    "TRLReward",
+    "VerlComputeScore",
+    "as_trl",
+    "trl_weights",
+]
+
 ANSWER_ALIASES = ("answer", "solution", "ground_truth", "reference")
 
 

@@ -32,7 +32,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from .registry import get_registry
 
     reg = get_registry()
-    plugins = [
+    plugins: list[dict[str, Any]] = [
         {
             "name": p.name,
             "distribution": p.distribution,
@@ -104,7 +104,7 @@ def cmd_rewards(args: argparse.Namespace) -> int:
     from .registry import get_registry
 
     reg = get_registry()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in reg.entries("reward"):
         doc = (e.obj.__doc__ or "").strip().splitlines()
         rows.append(

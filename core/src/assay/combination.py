@@ -85,10 +85,10 @@ def _fused(terms: Sequence[Term], cols: list[list[ScoreLike]], how: Combine) -> 
                 acc = [w[0] * v for v in cols[0]]  # type: ignore[operator]  # TypeError: not all numbers
             elif len(cols) == 2:
                 w0, w1 = w
-                acc = [w0 * a + w1 * b for a, b in zip(*cols)]  # type: ignore[operator]  # idem
+                acc = [w0 * a + w1 * b for a, b in zip(*cols)]
             elif len(cols) == 3:
                 w0, w1, w2 = w
-                acc = [w0 * a + w1 * b + w2 * c for a, b, c in zip(*cols)]  # type: ignore[operator]  # idem
+                acc = [w0 * a + w1 * b + w2 * c for a, b, c in zip(*cols)]
             else:
                 return None
             if how == "mean" and len(cols) > 1:

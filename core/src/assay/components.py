@@ -117,7 +117,7 @@ class Component:
             if len(out) != len(samples):
                 raise ValueError(f"returned {len(out)} scores for {len(samples)} samples")
             return out
-        except Exception as exc:  # noqa: BLE001 - any failure of a reward: an error score, not a crash
+        except Exception as exc:  # noqa: BLE001 - a reward's failure becomes error scores
             if len(samples) == 1:
                 return [Score.error(f"{type(exc).__name__}: {exc}")]
             # One bad sample must not sink the batch: retry one by one to isolate it.

@@ -94,7 +94,8 @@ def openrlhf_reward_func(
     queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
 ) -> dict[str, Any]:
     """OpenRLHF reward function entry: scores with the ``ASSAY_PIPELINE`` pipeline."""
-    return _adapter("openrlhf")(queries, prompts, labels)
+    result: dict[str, Any] = _adapter("openrlhf")(queries, prompts, labels)
+    return result
 
 
 #: OpenRLHF's ``--remote_rm_url path.py`` calls the file's ``reward_func``.

@@ -96,15 +96,17 @@ class OpenRLHFRewardFunc:
         self, queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any] | None = None
     ) -> dict[str, Any]:
         rewards, logs = self.scores(queries, prompts, labels)
-        try:
-            import torch
-
-            def t(xs: list[float]) -> Any:
-                return torch.tensor(xs, dtype=torch.float32)
-        except ImportError:  # torch-free environments get lists
-            t = list  # type: ignore[assignment]
         return {
-            "rewards": t(rewards),
-            "scores": t(rewards),
-            "extra_logs": {k: t(v) for k, v in logs.items()},
+            "rewards": _tensor(rewards),
+            "scores": _tensor(rewards),
+            "extra_logs": {k: _tensor(v) for k, v in logs.items()},
         }
+
+
+def _tensor(xs: list[float]) -> Any:
+    """A float32 torch tensor, or the list itself where torch is not installed."""
+    try:
+        import torch
+    except ImportError:  # torch-free environments get lists
+        return xs
+    return torch.tensor(xs, dtype=torch.float32)

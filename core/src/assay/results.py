@@ -98,7 +98,7 @@ class Results(Sequence[Result]):
         """One component's status per sample (``absent`` where a route did not run it)."""
         col = self._b.components[name]
         present = self._b.present.get(name) if self._b.present else None
-        out = [v.status if isinstance(v, Score) else "ok" for v in col]
+        out: list[str] = [v.status if isinstance(v, Score) else "ok" for v in col]
         if present is not None:
             out = [st if here else "absent" for st, here in zip(out, present)]
         return out
@@ -123,7 +123,7 @@ class Results(Sequence[Result]):
             comps[name] = s
         status = b.statuses[i] if b.statuses else "ok"
         reason = b.reasons[i] if b.reasons else ""
-        return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]
+        return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]  # statuses hold Status values only
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):

@@ -19,7 +19,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 def add_report_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``report`` to the ``assay`` command line."""
-    p = subparsers.add_parser(
+    p: argparse.ArgumentParser = subparsers.add_parser(
         "report",
         help="explain a scored JSONL file in one self-contained HTML page",
         description="Distributions, statuses per component and route, reward against length, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .analysis import STATUS_ORDER, ComponentStats, Loaded
 from .compare import Comparison
@@ -69,7 +70,7 @@ def short(label: str, limit: int = 48) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def _plt():  # type: ignore[no-untyped-def]
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -187,10 +188,10 @@ def mean_shift(cmp: Comparison, label_a: str, label_b: str) -> Figure:
     y = list(range(len(shifts)))
     ax.barh(
         [i - 0.2 for i in y], [s.mean_a for s in shifts], height=0.4, label=label_a, color="#9ab"
-    )  # type: ignore[misc]
+    )
     ax.barh(
         [i + 0.2 for i in y], [s.mean_b for s in shifts], height=0.4, label=label_b, color="#1f77b4"
-    )  # type: ignore[misc]
+    )
     ax.set_yticks(y, [short(s.name) for s in shifts])
     ax.invert_yaxis()
     ax.set_xlabel("mean value (samples scored in both runs)")
@@ -202,4 +203,4 @@ def mean_shift(cmp: Comparison, label_a: str, label_b: str) -> Figure:
 def close_all(figures: Sequence[Figure]) -> None:
     plt = _plt()
     for f in figures:
-        plt.close(f.fig)  # type: ignore[arg-type]
+        plt.close(f.fig)

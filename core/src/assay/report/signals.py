@@ -88,7 +88,7 @@ def format_pays_for_wrong_answers(data: Loaded, formats: list[str], answers: lis
 def _rises(name: str, rows: list[Row], key: str, advice: str, what: str) -> Signal:
     xs = [float(getattr(r, key)) for r in rows if r.reward is not None]
     ys = [r.reward for r in rows if r.reward is not None]
-    rho = spearman(xs, ys)  # type: ignore[arg-type]
+    rho = spearman(xs, ys)
     if rho is None:
         return Signal(name, False, f"not measurable on {len(ys)} samples ({what})", "")
     fired = len(ys) >= MIN_ROWS and rho >= RHO_FIRES
