@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from . import codec
+from .backend import SandboxBackend, resolve_backend
 from .errors import SandboxError, WorkerLost
 from .limits import Limits
 from .protocol import Transport
@@ -39,23 +41,6 @@ from .results import (
 R = TypeVar("R", bound=ExecResult)
 GRACE_S = 3.0  # on top of the run's own deadline, before the parent gives up on a worker
 _REQUEST = TypeAdapter(Request)
-
-
-def resolve_backend(backend: Any, options: dict[str, Any]) -> Any:
-    """A backend instance from a name (``process``, ``docker``, or a registered one), class or instance."""
-    if not isinstance(backend, str):
-        return backend(**options) if isinstance(backend, type) else backend
-    if backend == "process":
-        from .process_backend import ProcessBackend
-
-        return ProcessBackend(**options)
-    if backend == "docker":
-        from .docker_backend import DockerBackend
-
-        return DockerBackend(**options)
-    import assay
-
-    return assay.get_registry().get("sandbox", backend).obj(**options)
 
 
 class _Worker:
@@ -84,7 +69,7 @@ class SandboxPool:
 
     def __init__(
         self,
-        backend: Any = "process",
+        backend: str | type | SandboxBackend = "process",
         workers: int = 2,
         limits: Limits | dict[str, Any] | None = None,
         **backend_options: Any,
@@ -93,7 +78,7 @@ class SandboxPool:
             raise ValueError("SandboxPool needs at least one worker")
         self.size = workers
         self.limits = Limits.model_validate(limits or {})
-        self.backend = resolve_backend(backend, backend_options)
+        self.backend: SandboxBackend = resolve_backend(backend, backend_options)
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
@@ -108,9 +93,7 @@ class SandboxPool:
         if failed:  # do not leak the workers that did start
             for t in started:
                 t.kill()
-            close = getattr(self.backend, "close", None)
-            if close is not None:
-                close()
+            self.backend.close()
             raise failed[0]
         for t in started:
             w = _Worker(t)
@@ -349,9 +332,7 @@ class SandboxPool:
             self._all.clear()
         for w in workers:
             w.t.kill()
-        close = getattr(self.backend, "close", None)
-        if close is not None:
-            close()
+        self.backend.close()
 
     def __enter__(self) -> SandboxPool:
         return self
@@ -360,10 +341,8 @@ class SandboxPool:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
 
 def _case(c: Any) -> StdioCase | CallCase:
@@ -405,7 +384,4 @@ def _with_value(model: type[R], resp: dict[str, Any]) -> R:
 
 def open_sandbox(backend: str = "process", **kwargs: Any) -> SandboxPool:
     """A `SandboxPool` whose backend is looked up in the assay registry (kind ``sandbox``)."""
-    import assay
-
-    cls = assay.get_registry().get("sandbox", backend).obj
-    return SandboxPool(backend=cls, **kwargs)
+    return SandboxPool(backend=backend, **kwargs)

@@ -1,0 +1,152 @@
+"""Supervision of one running program by the zygote: pipes, deadline, output caps.
+
+Stdlib-only (shipped into the sandbox). `supervise` sleeps on the child's pidfd with the wall-clock
+deadline, feeds stdin, and empties the output pipes into bounded `Sink`s every `TICK_S`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import select
+import signal
+import time
+from typing import Any
+
+
+class Sink:
+    """Bytes read from one pipe, up to a cap (past it, ``overflow`` is set and reading stops)."""
+
+    def __init__(self, name: str, cap: int) -> None:
+        self.name, self.cap, self.data, self.overflow = name, cap, bytearray(), False
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if len(chunk) > room:
+            self.data += chunk[: max(room, 0)]
+            self.overflow = True
+        else:
+            self.data += chunk
+
+
+def _nonblock(fd: int) -> None:
+    os.set_blocking(fd, False)
+
+
+TICK_S = 0.02  # how often a running program's pipes are emptied
+F_SETPIPE_SZ = 1031
+
+
+def _pipe_max() -> int:
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            return min(int(f.read()), 1 << 20)
+    except (OSError, ValueError):
+        return 0
+
+
+PIPE_SIZE = _pipe_max()
+
+
+def big_pipe() -> tuple[int, int]:
+    """A pipe with a large buffer (up to 1 MiB), so a program rarely waits for the zygote."""
+    r, w = os.pipe()
+    if PIPE_SIZE:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(r, F_SETPIPE_SZ, PIPE_SIZE)
+    return r, w
+
+
+def supervise(
+    pid: int, sinks: dict[int, Sink], stdin_fd: int | None, stdin_data: bytes, deadline: float
+) -> tuple[int | None, str | None, Any]:
+    """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
+
+    The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every
+    write would otherwise wake the zygote (on a loaded machine each wake-up is a trip through
+    the scheduler). The pipes are large and emptied every `TICK_S`, and once more at the end.
+    Returns (wait status, why it was stopped, rusage); the caller closes the reader fds.
+    """
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    for fd in sinks:
+        _nonblock(fd)
+    pending = memoryview(stdin_data)
+    if stdin_fd is not None:
+        _nonblock(stdin_fd)
+        pending = _feed(stdin_fd, pending)
+        if pending:
+            poller.register(stdin_fd, select.POLLOUT)
+        else:
+            os.close(stdin_fd)
+            stdin_fd = None
+    stopped: str | None = None
+    status: int | None = None
+    rusage = None
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                stopped = "timeout"
+                break
+            events = poller.poll(max(1, int(min(left, TICK_S) * 1000)))
+            if any(fd == pidfd for fd, _ in events):
+                _, status, rusage = os.wait4(pid, 0)
+                break
+            if stdin_fd is not None and events:
+                pending = _feed(stdin_fd, pending)
+                if not pending:
+                    poller.unregister(stdin_fd)
+                    os.close(stdin_fd)
+                    stdin_fd = None
+            drain(sinks)
+            if any(sink.overflow for sink in sinks.values()):
+                stopped = "output_limit"
+                break
+    finally:
+        os.close(pidfd)
+        if stdin_fd is not None:
+            os.close(stdin_fd)
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        _, status, rusage = os.wait4(pid, 0)
+    return status, stopped, rusage
+
+
+def _feed(fd: int, pending: memoryview) -> memoryview:
+    """Write as much of ``pending`` as the pipe takes now; the rest is returned."""
+    while pending:
+        try:
+            n = os.write(fd, pending[: 1 << 20])
+        except (BlockingIOError, InterruptedError):
+            return pending
+        except OSError:  # the program closed its stdin: the rest is dropped
+            return pending[:0]
+        pending = pending[n:]
+    return pending
+
+
+def drain(sinks: dict[int, Sink]) -> None:
+    """Read what is left in each pipe without blocking (writers are dead or killed)."""
+    for fd, sink in sinks.items():
+        while not sink.overflow:
+            try:
+                chunk = os.read(fd, 65536)
+            except (BlockingIOError, InterruptedError, OSError):
+                break
+            if not chunk:
+                break
+            sink.feed(chunk)
+
+
+def text(b: bytes | bytearray) -> str:
+    return bytes(b).decode("utf-8", "replace")
+
+
+def signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
