@@ -26,6 +26,7 @@ MODULES = (
     "codec",
     "jail",
     "framing",
+    "native",
     "supervise",
     "verdicts",
     "runners",

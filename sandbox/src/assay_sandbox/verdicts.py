@@ -11,6 +11,7 @@ import os
 import signal
 from typing import Any
 
+from assay_sandbox import native
 from assay_sandbox.supervise import Sink, signame
 
 
@@ -110,6 +111,8 @@ def verdict(
         _statements_verdict(req, msgs, out)
     if mode == "cases":
         _cases_verdict(req, msgs, out)
+    if req.get("language") == "native":
+        native.verdict(req, msgs, out)
     return out
 
 

@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from assay_sandbox import jail, runners
+from assay_sandbox import jail, native, runners
 from assay_sandbox.cleanup import children, empty_dir, reap, try_compile
 from assay_sandbox.framing import read_frame, write_frame
 from assay_sandbox.runners import Channel, error_text, flush
@@ -126,6 +126,8 @@ class Zygote:
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("op") == "ping":
             return {"status": "ok", "reason": "pong"}
+        if req.get("language") == "native":  # compilers, compiled programs, other runtimes
+            return native.handle(self, req)
         if req.get("language", "python") != "python":
             return {"status": "error", "reason": f"unsupported language {req.get('language')!r}"}
         mode = req.get("mode")
@@ -315,6 +317,8 @@ class Zygote:
         return ch
 
     def run_child(self, req: dict[str, Any], chan: Channel) -> int:
+        if req.get("language") == "native":
+            return native.run_child(req, chan)
         mode = req["mode"]
         if mode == "script":
             return runners.child_script(req, chan)
