@@ -194,6 +194,19 @@ LANGUAGES: dict[str, LanguageSpec] = {
         compile_processes=128,
         memory_markers=("runtime: out of memory", "fatal error: out of memory"),
     ),
+    # Task-supplied checkers may be Python scripts (candidates' Python runs on the Python path).
+    "python": LanguageSpec(
+        name="python",
+        tags=(),
+        tools=("python3",),
+        source_name=lambda _s: "main.py",
+        compile=None,
+        run=lambda t, f, _mb: [t["python3"], "-I", "-S", f],
+        collect=(),
+        keeps_source=True,
+        processes=32,
+        memory_markers=("MemoryError",),
+    ),
 }
 
 _TAGS = {tag: spec.name for spec in LANGUAGES.values() for tag in (spec.name, *spec.tags)}
@@ -266,7 +279,7 @@ def _root_of(path: str) -> str:
     return os.path.dirname(os.path.dirname(path))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def find_toolchain(language: str) -> Toolchain:
     """The toolchain of ``language`` on this machine, or raise `ToolchainMissing` with the reason.
 

@@ -167,21 +167,30 @@ class NativeRunner:
         self.compile_limits = compile_limits or CompileLimits()
 
     # -- compiling ------------------------------------------------------------------------------
-    def compile(self, language: str, source: str) -> CompileResult:
-        """Build ``source`` once per (toolchain, source); see the module docstring."""
+    def compile(
+        self, language: str, source: str, extra_files: dict[str, str] | None = None
+    ) -> CompileResult:
+        """Build ``source`` once per (toolchain, source, extra files); ``extra_files`` are
+        placed next to it (a checker's ``testlib.h``). See the module docstring."""
+        extra = sorted((extra_files or {}).items())
         try:
             chain = find_toolchain(language)
         except ToolchainMissing as exc:
             return CompileResult(status="unavailable", language=language, reason=str(exc))
         key = hashlib.sha256(
-            (chain.identity() + "\0" + str(self.compile_limits.artifact_mb) + "\0" + source).encode(
-                "utf-8", "surrogatepass"
-            )
+            "\0".join(
+                [chain.identity(), str(self.compile_limits.artifact_mb), source]
+                + [f"{n}\0{t}" for n, t in extra]
+            ).encode("utf-8", "surrogatepass")
         ).hexdigest()
-        result, cached = self.cache.get_or_build(key, lambda: self._build(chain, source, key))
+        result, cached = self.cache.get_or_build(
+            key, lambda: self._build(chain, source, key, extra)
+        )
         return result.model_copy(update={"cached": True}) if cached else result
 
-    def _build(self, chain: Toolchain, source: str, key: str) -> CompileResult:
+    def _build(
+        self, chain: Toolchain, source: str, key: str, extra: list[tuple[str, str]]
+    ) -> CompileResult:
         spec, cl = chain.spec, self.compile_limits
         name = spec.source_name(source)
         src_file = (name, _b64(source), False)
@@ -204,7 +213,7 @@ class NativeRunner:
             "language": "native",
             "argv": argv,
             "env": dict(spec.env),
-            "files": [list(src_file)],
+            "files": [list(src_file)] + [[n, _b64(t), False] for n, t in extra],
             "collect": list(spec.collect),
             "collect_bytes": cl.artifact_mb * 1024 * 1024,
         }
@@ -290,11 +299,9 @@ class NativeRunner:
                 {k: v for k, v in c.items() if k in CaseResult.model_fields}
                 | {"isolation": resp.get("isolation") or ""}
             )
-            if r.status in ("ok", "crash") and any(
-                m in r.stderr for m in chain.spec.memory_markers
-            ):
-                if r.status == "crash" or r.exit_code:
-                    r = r.model_copy(update={"status": "memory", "reason": "out of memory"})
+            oom = any(m in r.stderr for m in chain.spec.memory_markers)
+            if oom and (r.status == "crash" or (r.status == "ok" and r.exit_code)):
+                r = r.model_copy(update={"status": "memory", "reason": "out of memory"})
             out.append(r)
         return out
 

@@ -44,6 +44,8 @@ from assay import Reward, Sample, Score
 from .compare import OutputMode, outputs_match, short, values_equal
 from .extract import defined_names, extract_program, fenced_blocks, parses
 from .harness import Harness, build_harness
+from .native_judge import score_stdio_job
+from .polyglot import UnknownLanguage, choose_language, extract_native
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
 __all__ = ["CodeOptions", "CodeReward"]
@@ -86,6 +88,15 @@ class CodeOptions(BaseModel):
     max_chars: int = Field(
         default=200_000, ge=1, description="Longer completions score 0 without being parsed or run."
     )
+    language: str = Field(
+        default="auto",
+        description="Force a language (python, c, cpp, java, javascript, rust, go); auto: the "
+        "task's, else the completion's fence, else python.",
+    )
+    compile_timeout: float = Field(
+        default=30.0, gt=0, description="Wall and CPU seconds per compile."
+    )
+    checker_timeout: float = Field(default=10.0, gt=0, description="Wall seconds per checker run.")
 
 
 @dataclass
@@ -98,6 +109,7 @@ class _Job:
     how: str
     key: str
     prefix: str | None = None
+    language: str = "python"
 
 
 class CodeReward(Reward):
@@ -121,10 +133,11 @@ class CodeReward(Reward):
         self._owner = os.getpid()  # the process whose sandbox pool this is
         self._tag = secrets.token_hex(8)
         self._harnesses: OrderedDict[str, Harness] = OrderedDict()
+        self._native: Any = None  # NativeRunner (compile-once cache) over the pool
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_pool=None, _threads=None, _harnesses=OrderedDict())
+        state.update(_pool=None, _threads=None, _harnesses=OrderedDict(), _native=None)
         state.pop("_lock", None)
         return state
 
@@ -138,6 +151,7 @@ class CodeReward(Reward):
         with self._lock:
             if self._owner != os.getpid():  # a forked copy: the inherited pool is the parent's
                 self._pool, self._threads, self._owner = None, None, os.getpid()
+                self._native = None
             if self._pool is None:
                 from assay_sandbox import Limits, open_sandbox
 
@@ -158,6 +172,7 @@ class CodeReward(Reward):
         with self._lock:
             pool, self._pool = self._pool, None
             threads, self._threads = self._threads, None
+            self._native = None
             if self._owner != os.getpid():  # never stop the parent's workers from a fork
                 pool, threads, self._owner = None, None, os.getpid()
         if threads is not None:
@@ -189,6 +204,13 @@ class CodeReward(Reward):
             n = _n_cases(spec)
             return Score.ok(0.0, f"completion longer than {self.opts.max_chars} characters",
                             form=spec.type, passed=0, failed=n, total=n)  # fmt: skip
+        try:
+            language = choose_language(completion, getattr(spec, "language", None),
+                                       (s.metadata or {}).get("language"), self.opts.language)  # fmt: skip
+        except UnknownLanguage as e:
+            return Score.unverifiable(str(e))
+        if language != "python":
+            return self._prepare_native(spec, completion, language)
         found = extract_program(completion, prefix=prefix, entry_point=entry)
         program = found.program
         if not program.strip():
@@ -203,6 +225,35 @@ class CodeReward(Reward):
             ).encode()
         ).hexdigest()
         return _Job(spec.type, spec, program, found.how, digest, prefix)
+
+    def _prepare_native(self, spec: Any, completion: str, language: str) -> _Job | Score:
+        """A job for a program in another language (``stdio`` tasks only)."""
+        if not isinstance(spec, StdioTests):
+            return Score.unverifiable(
+                f"{language}: only stdio tests run in languages other than Python, not {spec.type}"
+            )
+        program, how = extract_native(completion, language)
+        if not program.strip():
+            n = _n_cases(spec)
+            return Score.ok(0.0, f"no {language} code in the completion", form=spec.type,
+                            passed=0, failed=n, total=n, language=language)  # fmt: skip
+        digest = hashlib.sha256(
+            json.dumps([language, program, spec.model_dump(mode="json")], sort_keys=True).encode(
+                "utf-8", "surrogatepass"
+            )
+        ).hexdigest()
+        return _Job(spec.type, spec, program, how, digest, None, language)
+
+    def _native_runner(self, pool: Any) -> Any:
+        """The reward's `NativeRunner` (its compile cache lives as long as the pool)."""
+        with self._lock:
+            if self._native is None or self._native.pool is not pool:
+                from assay_sandbox import CompileLimits, NativeRunner
+
+                limits = CompileLimits(wall_s=self.opts.compile_timeout,
+                                       cpu_s=self.opts.compile_timeout)  # fmt: skip
+                self._native = NativeRunner(pool, compile_limits=limits)
+            return self._native
 
     # -- running ------------------------------------------------------------------------------
 
@@ -222,6 +273,11 @@ class CodeReward(Reward):
     def _dispatch(self, job: _Job) -> Score:
         pool = self._sandbox()
         spec = job.spec
+        if job.language != "python" or (
+            isinstance(spec, StdioTests) and (spec.checker is not None or spec.subtasks)
+        ):  # compiled languages, special judges, IOI subtasks
+            runner = self._native_runner(pool)
+            return score_stdio_job(runner, pool, spec, job.program, job.language, self.opts)
         if isinstance(spec, StdioTests):
             from assay_sandbox import StdioCase
 
