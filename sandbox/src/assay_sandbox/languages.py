@@ -41,7 +41,8 @@ __all__ = [
 SEARCH_DIRS = ("/usr/bin", "/bin", "/usr/local/bin")
 JAIL_VISIBLE = ("/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/etc/")
 _JAVA_CLASS = re.compile(r"public\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_$][\w$]*)")
-_JAVA_MAIN = re.compile(r"\bclass\s+([A-Za-z_$][\w$]*)[^{]*\{[\s\S]*?static\s+void\s+main\s*\(")
+_JAVA_MAIN = re.compile(r"static\s+void\s+main\s*\(")
+_JAVA_ANY_CLASS = re.compile(r"\bclass\s+([A-Za-z_$][\w$]*)")
 
 
 class ToolchainMissing(RuntimeError):
@@ -77,8 +78,15 @@ class LanguageSpec:
 
 def java_class(source: str) -> str:
     """The class a Java program must be saved as: the public class, else the one with main."""
-    m = _JAVA_CLASS.search(source) or _JAVA_MAIN.search(source)
-    return m.group(1) if m else "Main"
+    m = _JAVA_CLASS.search(source)
+    if m:
+        return m.group(1)
+    main = _JAVA_MAIN.search(source)
+    if main:  # the last class opened before ``main``
+        before = list(_JAVA_ANY_CLASS.finditer(source, 0, main.start()))
+        if before:
+            return before[-1].group(1)
+    return "Main"
 
 
 _JVM_COMMON = [
