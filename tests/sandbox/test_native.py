@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,7 @@ def built(runner: NativeRunner) -> dict[str, object]:
     return out
 
 
-def _program(built: dict[str, object], lang: str):  # noqa: ANN202
+def _program(built: dict[str, Any], lang: str) -> Any:
     res = built[lang]
     if res.status == "unavailable":  # type: ignore[attr-defined]
         pytest.skip(res.reason)  # type: ignore[attr-defined]
