@@ -220,7 +220,7 @@ class NativeRunner:
         resp = self.pool._run(req, limits)
         message = ((resp.get("stderr") or "") + (resp.get("stdout") or "")).strip()
         status = resp.get("status", "error")
-        common = {
+        common: dict[str, Any] = {
             "language": spec.name,
             "message": message,
             "duration_s": float(resp.get("duration_s") or 0.0),
