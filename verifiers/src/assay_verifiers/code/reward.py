@@ -69,6 +69,11 @@ class CodeOptions(BaseModel):
     backend: str = Field(
         default="process", description="Sandbox backend (registry kind 'sandbox')."
     )
+    backend_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of the backend, e.g. docker's {'languages': ['cpp']} (toolchains "
+        "in its image).",
+    )
     output_mode: OutputMode = Field(
         default="lines", description="stdio comparison: exact, lines, tokens."
     )
@@ -161,7 +166,10 @@ class CodeReward(Reward):
                     memory_mb=self.opts.memory_mb,
                 )
                 self._pool = open_sandbox(
-                    self.opts.backend, workers=self.opts.workers, limits=limits
+                    self.opts.backend,
+                    workers=self.opts.workers,
+                    limits=limits,
+                    **self.opts.backend_options,
                 )
                 self._threads = ThreadPoolExecutor(
                     max_workers=max(2, self.opts.workers * 2), thread_name_prefix="assay-code"
