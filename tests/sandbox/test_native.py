@@ -241,3 +241,32 @@ def test_java_file_is_named_after_its_public_class() -> None:
     assert java_class("import x;\npublic final class Solver { }") == "Solver"
     assert java_class("class A {}\nclass B { public static void main(String[] a) {} }") == "B"
     assert java_class("class A { }") == "Main"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '#include "/dev/zero"\nint main(){}',  # the compiler reads forever
+        "#define A(x) x x x x x x x x\n#define B(x) A(A(A(A(x))))\n#define C(x) B(B(B(x)))\n"
+        "int main(){ C(;) }",  # 8**12 tokens
+        "template<int N> struct A { typedef typename A<N+1>::t t; };\nint main(){ A<0>::t x; }",
+    ],
+    ids=["include_dev_zero", "macro_explosion", "template_recursion"],
+)
+def test_compiler_bombs_stay_within_the_compile_limits(
+    native_pool: SandboxPool, source: str
+) -> None:
+    """The candidate's code is the compiler's input: its own limits hold, the worker survives."""
+    from assay_sandbox import CompileLimits
+
+    try:
+        find_toolchain("cpp")
+    except ToolchainMissing as exc:
+        pytest.skip(str(exc))
+    runner = NativeRunner(native_pool, compile_limits=CompileLimits(wall_s=8, cpu_s=8))
+    res = runner.compile("cpp", source)
+    assert res.status in ("compile_error", "memory", "timeout"), res
+    assert res.program is None
+    assert res.duration_s < 10
+    assert native_pool.stray_processes() == []
+    assert native_pool.restarts == 0

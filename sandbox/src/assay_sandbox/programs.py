@@ -38,6 +38,14 @@ __all__ = [
 ]
 
 COMPILER_MESSAGE_BYTES = 65_536
+_COMPILER_OOM = (
+    "out of memory allocating",
+    "virtual memory exhausted",
+    "std::bad_alloc",
+    "memory allocation of",
+    "java.lang.OutOfMemoryError",
+    "fatal error: runtime: out of memory",
+)
 
 
 class CompileLimits(BaseModel):
@@ -238,6 +246,8 @@ class NativeRunner:
                 )
             program = CompiledProgram(spec.name, key, name, tuple(files), chain)  # type: ignore[arg-type]
             return CompileResult(status="ok", reason="compiled", program=program, **common)
+        if status == "ok" and any(m in message for m in _COMPILER_OOM):
+            return CompileResult(status="memory", reason="the compiler ran out of memory", **common)
         if status == "ok":
             return CompileResult(
                 status="compile_error",
@@ -249,10 +259,7 @@ class NativeRunner:
                 status="timeout", reason=f"compiler: {resp.get('reason')}", **common
             )
         if status in ("crash", "output_limit", "memory"):
-            if any(
-                m in message
-                for m in ("out of memory", "virtual memory exhausted", "std::bad_alloc")
-            ):
+            if any(m in message for m in _COMPILER_OOM):
                 status = "memory"
             return CompileResult(status=status, reason=f"compiler: {resp.get('reason')}", **common)
         return CompileResult(status="error", reason=f"sandbox: {resp.get('reason')}", **common)
