@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assay_sandbox import (
     CompileCache,
@@ -270,3 +272,29 @@ def test_compiler_bombs_stay_within_the_compile_limits(
     assert res.duration_s < 10
     assert native_pool.stray_processes() == []
     assert native_pool.restarts == 0
+
+
+@settings(max_examples=60, deadline=2000)
+@given(
+    st.lists(
+        st.sampled_from(["public ", "final ", "abstract ", "class ", "A", "{", "}", "static void main(",
+                         " ", "\n", "static ", "void "]),
+        max_size=2000,
+    ).map("".join)
+)  # fmt: skip
+def test_java_class_name_is_bounded_on_hostile_text(text: str) -> None:
+    name = java_class(text)
+    assert name == "Main" or name in text
+
+
+def test_java_class_name_is_linear_in_length() -> None:
+    import time
+
+    def cost(n: int) -> float:
+        text = "public final abstract " * n + "static void main(" * n
+        t0 = time.perf_counter()
+        java_class(text)
+        return time.perf_counter() - t0
+
+    small, big = cost(1000), cost(10000)
+    assert big < max(small, 1e-3) * 40
