@@ -19,7 +19,14 @@ from assay_sandbox import Limits, NativeRunner, SandboxPool, ToolchainMissing, f
 from assay_sandbox.toolchain_image import toolchain_packages, write_rootfs
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multilang"
-DOCKER_LANGS = {"c": "main.c", "cpp": "main.cpp", "javascript": "main.js"}
+DOCKER_LANGS = {
+    "c": "main.c",
+    "cpp": "main.cpp",
+    "java": "Main.java",
+    "javascript": "main.js",
+    "rust": "main.rs",
+    "go": "main.go",
+}
 
 
 def _installed() -> list[str]:

@@ -13,7 +13,7 @@ a spec against this machine's Debian toolchains (``/usr/bin``, ``/usr/lib/jvm``,
 | ``cpp`` | ``g++ -std=gnu++17 -O2 -pipe -o main main.cpp`` | ``./main`` |
 | ``java`` | ``javac -encoding UTF-8 -d classes Main.java`` (JVM flags below) | ``java -Xmx<memory>m ... -cp classes Main`` |
 | ``javascript`` | ``node --check main.js`` (syntax only) | ``node --max-old-space-size=<memory> main.js`` |
-| ``rust`` | ``rustc --edition 2021 -O -C strip=symbols -o main main.rs`` | ``./main`` |
+| ``rust`` | ``rustc -C linker=gcc --edition 2021 -O -C strip=symbols -o main main.rs`` | ``./main`` |
 | ``go`` | ``go build -o main main.go`` (``CGO_ENABLED=0``) | ``./main`` (``GOMAXPROCS=1``) |
 """
 
@@ -168,10 +168,12 @@ LANGUAGES: dict[str, LanguageSpec] = {
     "rust": LanguageSpec(
         name="rust",
         tags=("rust", "rs"),
-        tools=("rustc",),
+        tools=("rustc", "gcc"),  # gcc links (named, not found through /usr/bin/cc alternatives)
         source_name=lambda _s: "main.rs",
         compile=lambda t, f: [
             t["rustc"],
+            "-C",
+            f"linker={t['gcc']}",
             "--edition",
             "2021",
             "-O",
