@@ -26,6 +26,8 @@ from .results import (
     StatementsRequest,
     StatementsResult,
     StdioCase,
+    TestsRequest,
+    TestsResult,
 )
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "StatementsRequest",
     "StatementsResult",
     "StdioCase",
+    "TestsRequest",
+    "TestsResult",
     "WorkerLost",
     "open_sandbox",
 ]

@@ -30,6 +30,10 @@ MODULES = (
     "verdicts",
     "runners",
     "cleanup",
+    "child",
+    "proxy",
+    "remote",
+    "testrun",
     "zygote",
     "server",
 )

@@ -1,0 +1,245 @@
+"""The trusted runner's view of the candidate: a connection and `Remote` proxies (see `proxy`).
+
+Stdlib-only (shipped into the sandbox); runs in the test runner, never in the candidate's
+process. Everything that comes back is decoded as data (bounded, exact types) and checked for
+shape; nothing the candidate built is ever called here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import signal
+import socket
+from typing import Any
+
+from assay_sandbox import codec
+from assay_sandbox.proxy import CandidateError, CandidateGone, Uncrossable, recv_msg, send_msg
+
+_MUTABLE = (list, dict, set, bytearray)
+
+
+class Connection:
+    """Calls into the candidate's call server; a fresh server after one died or was stopped."""
+
+    def __init__(
+        self,
+        ctl: socket.socket,
+        classes: dict[str, type],
+        cap: int,
+        first: socket.socket | None = None,
+    ) -> None:
+        self.ctl, self.classes, self.cap = ctl, classes, cap
+        self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, BaseException)}
+        self.sock: socket.socket | None = None
+        self.first = first  # the connection the loader serves right after loading
+        self.pid = 0
+        self.generation = 0  # handles made by an earlier server are dead
+
+    def loaded(self) -> dict[str, Any]:
+        """The loader's first message: ``{"exports": ...}`` or ``{"load_error": ...}``."""
+        msg = recv_msg(self.ctl, self.cap)
+        if not isinstance(msg, dict):
+            raise CandidateGone("the candidate's process ended while loading")
+        return msg
+
+    def _server(self) -> socket.socket:
+        if self.sock is None:
+            if self.first is not None:
+                mine, self.first = self.first, None
+            else:
+                mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    socket.send_fds(self.ctl, [b"f"], [theirs.fileno()])
+                except OSError:
+                    raise CandidateGone("the candidate's loader is gone") from None
+                finally:
+                    theirs.close()
+            hello = recv_msg(mine, 4096)
+            if not (isinstance(hello, dict) and type(hello.get("pid")) is int):
+                mine.close()
+                raise CandidateGone("the candidate's call server did not start")
+            self.sock, self.pid = mine, hello["pid"]
+            self.generation += 1
+        return self.sock
+
+    def reset(self) -> None:
+        """Stop the current call server (after a timeout or an interrupted call)."""
+        if self.sock is not None:
+            if 1 < self.pid != os.getpid():
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
+            self.sock.close()
+            self.sock = None
+
+    def request(self, req: dict[str, Any]) -> Any:
+        sock = self._server()
+        done = False
+        try:
+            send_msg(sock, req)
+            reply = recv_msg(sock, self.cap)
+            done = True
+        except TimeoutError:
+            raise  # the statement's time ran out (SIGALRM): `finally` stops the server
+        except OSError:
+            reply = None
+            done = True
+        finally:
+            if not done:  # interrupted (a timeout): the server may still be busy
+                self.reset()
+        if not isinstance(reply, dict):
+            self.reset()
+            raise CandidateGone("the candidate's process ended during the call")
+        return reply
+
+    # -- values ----------------------------------------------------------------------------------
+    def out(self, value: Any) -> dict[str, Any]:
+        if type(value) is Remote:
+            if value._conn is not self or value._gen not in (0, self.generation):
+                raise Uncrossable("a candidate object from an earlier call server")
+            return {"h": value._h}
+        try:
+            return {"v": codec.encode_tree(value, self.classes)}
+        except (codec.Unencodable, RecursionError, ValueError) as exc:
+            raise Uncrossable(
+                f"cannot pass {type(value).__name__} to the candidate: {exc}"
+            ) from None
+
+    def result(self, reply: dict[str, Any]) -> Any:
+        if "v" in reply:
+            try:
+                return codec.decode_tree(reply["v"], self.classes)
+            except codec.Undecodable as exc:
+                raise CandidateGone(f"the candidate's value could not be decoded: {exc}") from None
+        if type(reply.get("h")) is int:
+            return Remote(self, reply["h"], str(reply.get("type", "?"))[:80], self.generation)
+        exc = reply.get("exc")
+        if type(exc) is list and len(exc) == 3 and all(type(x) is str for x in exc):
+            raise self.exception(*exc)
+        raise CandidateGone("the candidate's call server sent something that is not a reply")
+
+    def exception(self, name: str, base: str, message: str) -> BaseException:
+        cls = self.exc_classes.get(name)
+        if cls is None:
+            found = getattr(builtins, base, None)
+            ok = isinstance(found, type) and issubclass(found, Exception)
+            cls = found if ok else CandidateError
+        try:
+            exc = cls(message)
+        except Exception:  # noqa: BLE001 (a task exception class with another signature)
+            exc = CandidateError(f"{name}: {message}")
+        if cls is CandidateError:
+            exc = CandidateError(f"{name}: {message}")
+        return exc
+
+    def op(self, h: int, gen: int, op: str, **fields: Any) -> Any:
+        if gen not in (0, self.generation) or (gen and self.sock is None):
+            raise CandidateGone("this candidate object belonged to a call server that was stopped")
+        return self.result(self.request({"op": op, "h": h, **fields}))
+
+    def call(self, h: int, gen: int, args: tuple, kwargs: dict[str, Any]) -> Any:
+        back = any(_mutable(a) for a in args) or any(_mutable(v) for v in kwargs.values())
+        req = {
+            "args": [self.out(a) for a in args],
+            "kwargs": {str(k): self.out(v) for k, v in kwargs.items()},
+            "back": back,
+        }
+        if gen not in (0, self.generation) or (gen and self.sock is None):
+            raise CandidateGone("this candidate object belonged to a call server that was stopped")
+        reply = self.request({"op": "call", "h": h, **req})
+        value = self.result(reply)
+        if back and reply.get("back") is not None:
+            self.write_back(args, kwargs, reply["back"])
+        return value
+
+    def write_back(self, args: tuple, kwargs: dict[str, Any], tree: Any) -> None:
+        try:
+            new_args, new_kwargs = codec.decode_tree(tree, self.classes)
+        except (codec.Undecodable, TypeError, ValueError):
+            return
+        if type(new_args) is not list or type(new_kwargs) is not dict:
+            return
+        pairs = list(zip(args, new_args)) + [
+            (v, new_kwargs[k]) for k, v in kwargs.items() if k in new_kwargs
+        ]
+        for old, new in pairs:
+            _update(old, new)
+
+
+def _mutable(value: Any) -> bool:
+    t = type(value)
+    return t in _MUTABLE or (
+        t is not Remote and hasattr(value, "__dict__") and not isinstance(value, type)
+    )
+
+
+def _update(old: Any, new: Any) -> None:
+    """Write ``new`` into ``old`` in place (same type only)."""
+    t = type(old)
+    if t is not type(new):
+        return
+    if t is list or t is bytearray:
+        old[:] = new
+    elif t is dict or t is set:
+        old.clear()
+        old.update(new)
+    elif hasattr(old, "__dict__") and not isinstance(old, type):
+        old.__dict__.clear()
+        old.__dict__.update(new.__dict__)
+
+
+class Remote:
+    """A function, class or object that lives in the candidate's process (see `proxy`)."""
+
+    __slots__ = ("_conn", "_gen", "_h", "_type")
+
+    def __init__(self, conn: Connection, h: int, type_name: str, gen: int) -> None:
+        self._conn, self._h, self._type, self._gen = conn, h, type_name, gen
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._conn.call(self._h, self._gen, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # protocols the test runner probes for are not crossed
+        return self._conn.op(self._h, self._gen, "getattr", name=name)
+
+    def __iter__(self) -> Any:
+        it = self._conn.op(self._h, self._gen, "iter")
+        return it if type(it) is Remote else iter(it)
+
+    def __next__(self) -> Any:
+        return self._conn.op(self._h, self._gen, "next")
+
+    def __len__(self) -> int:
+        n = self._conn.op(self._h, self._gen, "len")
+        if type(n) is not int:
+            raise CandidateGone("len() of a candidate object did not give an int")
+        return n
+
+    def __bool__(self) -> bool:
+        b = self._conn.op(self._h, self._gen, "bool")
+        if type(b) is not bool:
+            raise CandidateGone("bool() of a candidate object did not give a bool")
+        return b
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._conn.op(self._h, self._gen, "getitem", key=self._conn.out(key))
+
+    def __contains__(self, key: Any) -> bool:
+        b = self._conn.op(self._h, self._gen, "contains", key=self._conn.out(key))
+        if type(b) is not bool:
+            raise CandidateGone("`in` on a candidate object did not give a bool")
+        return b
+
+    def __repr__(self) -> str:
+        return f"<candidate {self._type} object>"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other  # identity only: the candidate's __eq__ never decides a test
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
