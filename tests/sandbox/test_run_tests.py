@@ -138,10 +138,17 @@ def test_helper_classes_cross_as_values(process_pool: SandboxPool) -> None:
 
 def test_state_and_time_limits(process_pool: SandboxPool) -> None:
     src = "import time\ncalls = []\ndef f(x):\n    calls.append(x)\n    if x < 0:\n        time.sleep(60)\n    return len(calls)\n"
-    stmts = ["assert f(1) == 1", "assert f(1) == 2", "f(-1)", "assert f(1) == 1"]
-    # state carries over between statements (one call server), a timed-out statement fails and
-    # the next one starts from a fresh copy of the loaded program
+    stmts = ["assert f(1) == 1", "assert f(1) == 2", "f(-1)", "assert f(1) == 4"]
+    # state carries over between statements; a call past its time is interrupted
+    # (KeyboardInterrupt in the candidate), its statement fails, the next ones still run
     assert run(process_pool, src, stmts, case_wall_s=0.5) == [True, True, False, True]
+    stubborn = (
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "def f(x):\n    while x < 0:\n        pass\n    return x\n"
+    )
+    # a candidate that ignores the interrupt is killed; the statements after it fail
+    stmts = ["assert f(1) == 1", "f(-1)", "assert f(2) == 2"]
+    assert run(process_pool, stubborn, stmts, case_wall_s=0.5) == [True, False, False]
 
 
 def test_builtins_and_task_helpers_stay_the_tasks(process_pool: SandboxPool) -> None:

@@ -2,7 +2,7 @@
 
 Stdlib-only (shipped into the sandbox). The test runner (`assay_sandbox.testrun`) never loads the
 candidate's code; it reaches the candidate's functions through `Remote` proxies. Each call is one
-message over a Unix socket to a *call server* in the candidate's process tree, and one reply:
+message over a Unix socket to the candidate's process, and one reply:
 
 - arguments and return values cross as tagged JSON (`assay_sandbox.codec`): plain values, and
   instances of the task's helper classes (``ListNode``, ``TreeNode``: defined on both sides by
@@ -20,16 +20,16 @@ message over a Unix socket to a *call server* in the candidate's process tree, a
   objects) are sent back and written into the test's own objects, in place;
 - a reply that is malformed, too big or never comes (the process died) raises `CandidateGone`.
 
-The candidate side: after loading, its first process (the *loader*) forks one call server per
-connection the runner asks for (`serve_loader`), so a server killed after a timeout is replaced
-by a fresh copy of the loaded program.
+The candidate side: after loading, the candidate's process answers the runner's requests one by
+one (`serve_calls`). A call that runs past the statement's time is interrupted (SIGINT, so the
+call raises ``KeyboardInterrupt``); a candidate that does not yield within a grace period is
+killed, and the statements after it fail.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-import os
 import signal
 import socket
 from typing import Any
@@ -146,45 +146,28 @@ def _perform(table: _Table, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve_calls(sock: socket.socket, table: _Table) -> None:
-    """Answer the runner's requests until it hangs up (runs in a forked call server)."""
-    send_msg(sock, {"pid": os.getpid()})
+    """Answer the runner's requests until it hangs up (the candidate's process, after loading).
+
+    The runner interrupts a call that ran past its time with SIGINT: the call then raises
+    ``KeyboardInterrupt``, which is its answer. An interrupt that arrives between calls is
+    dropped, and none can cut a reply in half (SIGINT is blocked while one is sent).
+    """
     while True:
-        req = recv_msg(sock)
-        if req is None:
-            return
         try:
-            reply = _perform(table, req)
-        except BaseException as exc:  # noqa: BLE001 (the candidate's exceptions, any kind, are its answer)
-            reply = _exc_reply(exc)
-        send_msg(sock, reply)
-
-
-def _fork_server(conn: socket.socket, ctl: socket.socket, table: _Table) -> None:
-    if os.fork() == 0:
-        ctl.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the program may wait for its children
-        try:
-            serve_calls(conn, table)
-        finally:
-            os._exit(0)
-    conn.close()
-
-
-def serve_loader(ctl: socket.socket, table: _Table, first: socket.socket | None = None) -> None:
-    """Fork a call server on ``first`` at once, then one for every connection the runner sends
-    (``SCM_RIGHTS``), until the runner hangs up."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # call servers are reaped by the kernel
-    if first is not None:
-        _fork_server(first, ctl, table)
-    while True:
-        msg, fds, _, _ = socket.recv_fds(ctl, 64, 1)
-        if not msg:
-            return
-        if not fds:
+            req = recv_msg(sock)
+            if req is None:
+                return
+            try:
+                reply = _perform(table, req)
+            except BaseException as exc:  # noqa: BLE001 (the candidate's exceptions, any kind, are its answer)
+                reply = _exc_reply(exc)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                send_msg(sock, reply)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        except KeyboardInterrupt:
             continue
-        for extra in fds[1:]:
-            os.close(extra)
-        _fork_server(socket.socket(fileno=fds[0]), ctl, table)
 
 
 def exports_of(

@@ -20,84 +20,74 @@ from assay_sandbox.proxy import CandidateError, CandidateGone, Uncrossable, recv
 _MUTABLE = (list, dict, set, bytearray)
 
 
-class Connection:
-    """Calls into the candidate's call server; a fresh server after one died or was stopped."""
+GRACE_S = 0.5  # how long an interrupted call may take to answer before its process is killed
 
-    def __init__(
-        self,
-        ctl: socket.socket,
-        classes: dict[str, type],
-        cap: int,
-        first: socket.socket | None = None,
-    ) -> None:
-        self.ctl, self.classes, self.cap = ctl, classes, cap
+
+class Connection:
+    """Calls into the candidate's process over one socket (see `assay_sandbox.proxy`)."""
+
+    def __init__(self, sock: socket.socket, classes: dict[str, type], cap: int) -> None:
+        self.sock, self.classes, self.cap = sock, classes, cap
         self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, BaseException)}
-        self.sock: socket.socket | None = None
-        self.first = first  # the connection the loader serves right after loading
         self.pid = 0
-        self.generation = 0  # handles made by an earlier server are dead
+        self.gone = False
 
     def loaded(self) -> dict[str, Any]:
-        """The loader's first message: ``{"exports": ...}`` or ``{"load_error": ...}``."""
-        msg = recv_msg(self.ctl, self.cap)
+        """The candidate's first message: ``{"exports", "pid"}`` or ``{"load_error"}``."""
+        msg = recv_msg(self.sock, self.cap)
         if not isinstance(msg, dict):
+            self.gone = True
             raise CandidateGone("the candidate's process ended while loading")
+        pid = msg.get("pid")
+        if type(pid) is int and 1 < pid != os.getpid():
+            self.pid = pid
         return msg
 
-    def _server(self) -> socket.socket:
-        if self.sock is None:
-            if self.first is not None:
-                mine, self.first = self.first, None
-            else:
-                mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-                try:
-                    socket.send_fds(self.ctl, [b"f"], [theirs.fileno()])
-                except OSError:
-                    raise CandidateGone("the candidate's loader is gone") from None
-                finally:
-                    theirs.close()
-            hello = recv_msg(mine, 4096)
-            if not (isinstance(hello, dict) and type(hello.get("pid")) is int):
-                mine.close()
-                raise CandidateGone("the candidate's call server did not start")
-            self.sock, self.pid = mine, hello["pid"]
-            self.generation += 1
-        return self.sock
+    def kill(self) -> None:
+        """The candidate's process is of no more use: stop it, fail every later call."""
+        self.gone = True
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
 
-    def reset(self) -> None:
-        """Stop the current call server (after a timeout or an interrupted call)."""
-        if self.sock is not None:
-            if 1 < self.pid != os.getpid():
-                with contextlib.suppress(OSError):
-                    os.kill(self.pid, signal.SIGKILL)
-            self.sock.close()
-            self.sock = None
+    def interrupt(self) -> None:
+        """A call ran past the statement's time: interrupt it, drop its answer, or kill."""
+        if not self.pid:
+            self.kill()
+            return
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGINT)
+        self.sock.settimeout(GRACE_S)
+        try:
+            if recv_msg(self.sock, self.cap) is None:
+                self.kill()
+        except (OSError, CandidateGone, ValueError):
+            self.kill()
+        finally:
+            if not self.gone:
+                self.sock.settimeout(None)
 
     def request(self, req: dict[str, Any]) -> Any:
-        sock = self._server()
-        done = False
+        if self.gone:
+            raise CandidateGone("the candidate's process is gone (an earlier call ended it)")
         try:
-            send_msg(sock, req)
-            reply = recv_msg(sock, self.cap)
-            done = True
-        except TimeoutError:
-            raise  # the statement's time ran out (SIGALRM): `finally` stops the server
-        except OSError:
+            send_msg(self.sock, req)
+            reply = recv_msg(self.sock, self.cap)
+        except TimeoutError:  # the statement's time ran out (SIGALRM)
+            self.interrupt()
+            raise
+        except (OSError, ValueError):
             reply = None
-            done = True
-        finally:
-            if not done:  # interrupted (a timeout): the server may still be busy
-                self.reset()
         if not isinstance(reply, dict):
-            self.reset()
+            self.kill()
             raise CandidateGone("the candidate's process ended during the call")
         return reply
 
     # -- values ----------------------------------------------------------------------------------
     def out(self, value: Any) -> dict[str, Any]:
         if type(value) is Remote:
-            if value._conn is not self or value._gen not in (0, self.generation):
-                raise Uncrossable("a candidate object from an earlier call server")
+            if value._conn is not self:
+                raise Uncrossable("a candidate object of another run")
             return {"h": value._h}
         try:
             return {"v": codec.encode_tree(value, self.classes)}
@@ -113,7 +103,7 @@ class Connection:
             except codec.Undecodable as exc:
                 raise CandidateGone(f"the candidate's value could not be decoded: {exc}") from None
         if type(reply.get("h")) is int:
-            return Remote(self, reply["h"], str(reply.get("type", "?"))[:80], self.generation)
+            return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         exc = reply.get("exc")
         if type(exc) is list and len(exc) == 3 and all(type(x) is str for x in exc):
             raise self.exception(*exc)
@@ -133,20 +123,16 @@ class Connection:
             exc = CandidateError(f"{name}: {message}")
         return exc
 
-    def op(self, h: int, gen: int, op: str, **fields: Any) -> Any:
-        if gen not in (0, self.generation) or (gen and self.sock is None):
-            raise CandidateGone("this candidate object belonged to a call server that was stopped")
+    def op(self, h: int, op: str, **fields: Any) -> Any:
         return self.result(self.request({"op": op, "h": h, **fields}))
 
-    def call(self, h: int, gen: int, args: tuple, kwargs: dict[str, Any]) -> Any:
+    def call(self, h: int, args: tuple, kwargs: dict[str, Any]) -> Any:
         back = any(_mutable(a) for a in args) or any(_mutable(v) for v in kwargs.values())
         req = {
             "args": [self.out(a) for a in args],
             "kwargs": {str(k): self.out(v) for k, v in kwargs.items()},
             "back": back,
         }
-        if gen not in (0, self.generation) or (gen and self.sock is None):
-            raise CandidateGone("this candidate object belonged to a call server that was stopped")
         reply = self.request({"op": "call", "h": h, **req})
         value = self.result(reply)
         if back and reply.get("back") is not None:
@@ -192,43 +178,43 @@ def _update(old: Any, new: Any) -> None:
 class Remote:
     """A function, class or object that lives in the candidate's process (see `proxy`)."""
 
-    __slots__ = ("_conn", "_gen", "_h", "_type")
+    __slots__ = ("_conn", "_h", "_type")
 
-    def __init__(self, conn: Connection, h: int, type_name: str, gen: int) -> None:
-        self._conn, self._h, self._type, self._gen = conn, h, type_name, gen
+    def __init__(self, conn: Connection, h: int, type_name: str) -> None:
+        self._conn, self._h, self._type = conn, h, type_name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._conn.call(self._h, self._gen, args, kwargs)
+        return self._conn.call(self._h, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)  # protocols the test runner probes for are not crossed
-        return self._conn.op(self._h, self._gen, "getattr", name=name)
+        return self._conn.op(self._h, "getattr", name=name)
 
     def __iter__(self) -> Any:
-        it = self._conn.op(self._h, self._gen, "iter")
+        it = self._conn.op(self._h, "iter")
         return it if type(it) is Remote else iter(it)
 
     def __next__(self) -> Any:
-        return self._conn.op(self._h, self._gen, "next")
+        return self._conn.op(self._h, "next")
 
     def __len__(self) -> int:
-        n = self._conn.op(self._h, self._gen, "len")
+        n = self._conn.op(self._h, "len")
         if type(n) is not int:
             raise CandidateGone("len() of a candidate object did not give an int")
         return n
 
     def __bool__(self) -> bool:
-        b = self._conn.op(self._h, self._gen, "bool")
+        b = self._conn.op(self._h, "bool")
         if type(b) is not bool:
             raise CandidateGone("bool() of a candidate object did not give a bool")
         return b
 
     def __getitem__(self, key: Any) -> Any:
-        return self._conn.op(self._h, self._gen, "getitem", key=self._conn.out(key))
+        return self._conn.op(self._h, "getitem", key=self._conn.out(key))
 
     def __contains__(self, key: Any) -> bool:
-        b = self._conn.op(self._h, self._gen, "contains", key=self._conn.out(key))
+        b = self._conn.op(self._h, "contains", key=self._conn.out(key))
         if type(b) is not bool:
             raise CandidateGone("`in` on a candidate object did not give a bool")
         return b

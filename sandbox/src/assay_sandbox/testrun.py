@@ -18,6 +18,7 @@ cannot run (it imports a module the sandbox lacks, passes something that cannot 
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -30,9 +31,9 @@ from assay_sandbox.proxy import (
     _Table,
     exports_of,
     send_msg,
+    serve_calls,
 )
-from assay_sandbox.proxy import serve_loader as _serve_loader
-from assay_sandbox.remote import Connection, Remote
+from assay_sandbox.remote import Connection
 from assay_sandbox.runners import Channel, error_text, new_namespace
 
 
@@ -45,10 +46,9 @@ def helper_classes(ns: dict[str, Any]) -> dict[str, type]:
     }
 
 
-def run_candidate(req: dict[str, Any], ctl_fd: int, first_fd: int) -> int:
+def run_candidate(req: dict[str, Any], ctl_fd: int) -> int:
     """The candidate's process: load, report exports, serve calls. Returns the exit code."""
     ctl = socket.socket(fileno=ctl_fd)
-    first = socket.socket(fileno=first_fd)
     ns = new_namespace("solution")
     try:
         exec(req["_shared"], ns)
@@ -67,8 +67,8 @@ def run_candidate(req: dict[str, Any], ctl_fd: int, first_fd: int) -> int:
     except BaseException as exc:  # noqa: BLE001 (a hostile value may raise anything while encoded)
         send_msg(ctl, {"load_error": "source: " + error_text(exc)[:2000]})
         return 1
-    send_msg(ctl, {"exports": exports})
-    _serve_loader(ctl, table, first)
+    send_msg(ctl, {"exports": exports, "pid": os.getpid()})
+    serve_calls(ctl, table)
     return 0
 
 
@@ -79,7 +79,7 @@ def _classify(exc: BaseException) -> str:
     return "candidate"
 
 
-def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int, first_fd: int) -> int:
+def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
     """The trusted test runner. Returns the exit code; the verdict goes over ``chan``."""
     send = chan.send
     del chan
@@ -95,12 +95,7 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int, first_fd: int) ->
     classes = helper_classes(ns)
     keep = set(req.get("keep") or ())
     trusted_names = set(ns) - keep
-    conn = Connection(
-        socket.socket(fileno=ctl_fd),
-        classes,
-        int(req["value_bytes"]),
-        socket.socket(fileno=first_fd),
-    )
+    conn = Connection(socket.socket(fileno=ctl_fd), classes, int(req["value_bytes"]))
     try:
         loaded = conn.loaded()
     except CandidateError as exc:
@@ -119,8 +114,6 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int, first_fd: int) ->
                 ns[name] = conn.result(item) if isinstance(item, dict) else None
             except Exception:  # noqa: BLE001 (a malformed export is just missing)
                 continue
-            if type(ns[name]) is Remote:
-                ns[name]._gen = 0  # exports live in the loader: valid in every call server
     case_s = float(req.get("case_s") or 0)
     signal.signal(signal.SIGALRM, _on_alarm)
     for i, code in enumerate(req["_statements"]):
@@ -133,7 +126,6 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int, first_fd: int) ->
         except Exception as exc:  # noqa: BLE001 (a failing statement, whatever it raised)
             if case_s:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            conn.reset()  # a call may have been interrupted: the next one gets a fresh server
             gone = isinstance(exc, CandidateGone)  # the candidate's process died mid-call
             send(
                 t="stmt",
@@ -151,7 +143,6 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int, first_fd: int) ->
             signal.setitimer(signal.ITIMER_REAL, 0)
         send(t="stmt", i=i, ok=True)
     send(t="done")
-    conn.reset()
     return 0
 
 

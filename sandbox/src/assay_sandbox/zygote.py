@@ -318,27 +318,26 @@ class Zygote:
         err_r, err_w = big_pipe()
         ch_r, ch_w = channel_pair()
         ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
-        ses_t, ses_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
         t0 = time.monotonic()
         stdio = (in_r, out_w, err_w)
         cand = self._fork(
             work,
             limits,
             stdio,
-            [ctl_c, ses_c],
-            [out_r, err_r, ch_r, ch_w, ctl_t, ses_t],
-            lambda ctl, ses: testrun.run_candidate(req, ctl, ses),
+            [ctl_c],
+            [out_r, err_r, ch_r, ch_w, ctl_t],
+            lambda ctl: testrun.run_candidate(req, ctl),
         )
         runner = self._fork(
             work,
             limits,
             stdio,
-            [ch_w, ctl_t, ses_t],
-            [out_r, err_r, ch_r, ctl_c, ses_c],
-            lambda ch, ctl, ses: testrun.run_tests(req, Channel(ch, nonce), ctl, ses),
+            [ch_w, ctl_t],
+            [out_r, err_r, ch_r, ctl_c],
+            lambda ch, ctl: testrun.run_tests(req, Channel(ch, nonce), ctl),
             trusted=True,
         )
-        for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c, ses_t, ses_c):
+        for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
             os.close(fd)
         sinks = self._sinks(limits, out_r, err_r, ch_r, runner)
         try:
