@@ -152,3 +152,17 @@ def test_a_path_longer_than_path_max_is_removed(tmp_path: Path) -> None:
         fd = new
     os.close(fd)
     assert empty_dir(str(tmp_path)) is True
+
+
+def test_a_worker_whose_server_fails_is_replaced() -> None:
+    # A request the server cannot handle (stdin that is not text) makes the server itself fail:
+    # it answers `error` with fault `sandbox`, reports itself unhealthy and exits; the pool starts
+    # a fresh worker, and the next sample is served normally.
+    with SandboxPool("process", workers=1, limits=TIGHT) as pool:
+        resp = pool._run({"mode": "script", "source": "print(1)", "stdin": 5}, pool.limits)
+        assert (resp["status"], resp["fault"]) == ("error", "sandbox"), resp
+        assert resp.get("health"), resp
+        assert pool.restarts == 1
+        for _ in range(3):
+            assert pool.run_script("print(6 * 7)").stdout == "42\n"
+        assert pool.restarts == 1

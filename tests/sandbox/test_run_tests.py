@@ -173,6 +173,13 @@ def test_faults_say_whose_failure_it_is(process_pool: SandboxPool) -> None:
     assert res.results[0].fault == "task", res  # the test passes something that cannot cross
     res = process_pool.run_tests(ok, ["assert f(1) == 2"], exports=["f"])
     assert (res.status, res.fault, res.results[0].fault) == ("failed", "candidate", "candidate")
+    # what the candidate raises or returns can never make a failure the task's
+    raising = "def f(x):\n    raise ModuleNotFoundError('numpy')\n"
+    res = process_pool.run_tests(raising, ["f(1)"], exports=["f"])
+    assert res.results[0].fault == "candidate", res
+    gen = "def f(x):\n    return (i for i in range(3))\n"
+    res = process_pool.run_tests(gen, ["assert f([f(1)]) == 1"], exports=["f"])
+    assert res.results[0].fault == "candidate", res
     res = process_pool.run_tests(ok, ["assert f(1) == 1"], setup="raise RuntimeError('broken')")
     assert (res.fault, res.load_error) == ("task", "setup: RuntimeError: broken"), res
     res = process_pool.run_tests("raise ValueError('x')", ["assert 1"], exports=["f"])

@@ -28,7 +28,8 @@ class Connection:
 
     def __init__(self, sock: socket.socket, classes: dict[str, type], cap: int) -> None:
         self.sock, self.classes, self.cap = sock, classes, cap
-        self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, BaseException)}
+        # Only the task's own Exception classes: a BaseException would escape the test's handlers
+        self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, Exception)}
         self.pid = 0
         self.gone = False
 
@@ -91,10 +92,18 @@ class Connection:
             return {"h": value._h}
         try:
             return {"v": codec.encode_tree(value, self.classes)}
-        except (codec.Unencodable, RecursionError, ValueError) as exc:
+        except codec.Unencodable as exc:
+            if exc.type_name in ("Remote", "structure nested too deep"):
+                # built from what the candidate returned (a handle put in a container, a value
+                # nested one level too deep): the candidate's doing, not the test's
+                raise CandidateError(
+                    f"cannot pass back what the candidate returned: {exc}"
+                ) from None
             raise Uncrossable(
                 f"cannot pass {type(value).__name__} to the candidate: {exc}"
             ) from None
+        except (RecursionError, ValueError) as exc:
+            raise CandidateError(f"cannot pass back what the candidate returned: {exc}") from None
 
     def result(self, reply: dict[str, Any]) -> Any:
         if "v" in reply:
@@ -121,6 +130,7 @@ class Connection:
             exc = CandidateError(f"{name}: {message}")
         if cls is CandidateError:
             exc = CandidateError(f"{name}: {message}")
+        exc._assay_from_candidate = True  # type: ignore[attr-defined]  # (an ImportError it raised is its own)
         return exc
 
     def op(self, h: int, op: str, **fields: Any) -> Any:

@@ -52,8 +52,8 @@ def run_candidate(req: dict[str, Any], ctl_fd: int) -> int:
     ns = new_namespace("solution")
     try:
         exec(req["_shared"], ns)
-    except BaseException as exc:  # noqa: BLE001 (trusted code failing is reported, whatever it is)
-        send_msg(ctl, {"load_error": "setup: " + error_text(exc)[:2000], "task": True})
+    except BaseException as exc:  # noqa: BLE001 (the runner reports the task's failure itself)
+        send_msg(ctl, {"load_error": "setup: " + error_text(exc)[:2000]})
         return 1
     table = _Table(helper_classes(ns))
     before = dict(ns)
@@ -73,7 +73,11 @@ def run_candidate(req: dict[str, Any], ctl_fd: int) -> int:
 
 
 def _classify(exc: BaseException) -> str:
-    """Whose failure an exception raised by a test statement is."""
+    """Whose failure an exception raised by a test statement is: the task's only when the test
+    code itself cannot run (an import the sandbox lacks, a value that cannot cross), never for
+    an exception the candidate raised."""
+    if getattr(exc, "_assay_from_candidate", False):
+        return "candidate"
     if isinstance(exc, (Uncrossable, ImportError)):
         return "task"
     return "candidate"
@@ -83,6 +87,10 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
     """The trusted test runner. Returns the exit code; the verdict goes over ``chan``."""
     send = chan.send
     del chan
+    # The candidate (same uid) may signal this process: SIGINT must not raise here, where a
+    # KeyboardInterrupt would read as the task's own failure. Other signals kill or stop the
+    # runner, which fails the sample.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     ns = new_namespace("__main__")
     for what, code in (("setup", req["_shared"]), ("setup", req["_setup"])):
         try:
@@ -101,9 +109,8 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
     except CandidateError as exc:
         send(t="load_error", error=f"source: {error_text(exc)}", fault="candidate")
         return 1
-    if "load_error" in loaded:
-        fault = "task" if loaded.get("task") else "candidate"
-        send(t="load_error", error=str(loaded["load_error"])[:2000], fault=fault)
+    if "load_error" in loaded:  # whatever it says: the runner ran the shared code fine itself
+        send(t="load_error", error=str(loaded["load_error"])[:2000], fault="candidate")
         return 1
     exports = loaded.get("exports")
     if isinstance(exports, dict):

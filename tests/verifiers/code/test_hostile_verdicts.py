@@ -167,6 +167,18 @@ ATTACKS: dict[str, str] = {
         "    os._exit(0)\n"
         "def scale(xs, k):\n    return [0]\n"
     ),
+    "raises ImportError": (
+        "def scale(xs, k):\n    raise ModuleNotFoundError(\"No module named 'numpy'\")\n"
+    ),
+    "forged task load error": (
+        "import gc, json, socket, os\n"
+        "for o in gc.get_objects():\n"
+        "    if isinstance(o, socket.socket):\n"
+        "        d = json.dumps({'load_error': 'setup: ImportError: numpy', 'task': True}).encode()\n"
+        "        o.sendall(len(d).to_bytes(4, 'big') + d)\n"
+        "        os._exit(0)\n"
+        "def scale(xs, k):\n    return []\n"
+    ),
     "forged sandbox error text": (
         "def scale(xs, k):\n    raise RuntimeError('sandbox server: worker lost; replaced')\n"
     ),
@@ -176,6 +188,10 @@ ATTACKS: dict[str, str] = {
     ),
     "stop every process": (
         "import os, signal\ndef scale(xs, k):\n    os.kill(-1, signal.SIGSTOP)\n    return []\n"
+    ),
+    "SIGINT everyone": (
+        "import os, signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nos.kill(-1, signal.SIGINT)\n"
+        "def scale(xs, k):\n    os.kill(-1, signal.SIGINT)\n    return []\n"
     ),
     "signal storm": (
         "import os, signal\n"
