@@ -166,3 +166,19 @@ def test_a_worker_whose_server_fails_is_replaced() -> None:
         for _ in range(3):
             assert pool.run_script("print(6 * 7)").stdout == "42\n"
         assert pool.restarts == 1
+
+
+def test_forged_channel_lines_nested_deep_are_the_programs_failure(one_worker: SandboxPool) -> None:
+    # The call-cases loader is the program's own process and owns the channel: a line nested
+    # past the JSON parser's recursion limit must not break the zygote.
+    src = (
+        "import gc, os\n"
+        "chan = next(o for o in gc.get_objects() if type(o).__name__ == 'Channel')\n"
+        "os.write(chan._fd, (chan._nonce + ' ' + '[' * 200000 + '\\n').encode())\n"
+        "def f(x):\n    return x\n"
+    )
+    from assay_sandbox import CallCase
+
+    [case] = one_worker.run_cases(src, [CallCase(fn_name="f", args=[1])])
+    assert (case.status, case.value, case.fault) == ("ok", 1, None), case
+    assert one_worker.restarts == 0

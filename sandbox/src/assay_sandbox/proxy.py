@@ -79,7 +79,10 @@ def recv_msg(sock: socket.socket, cap: int = MAX_MESSAGE) -> Any:
     body = _recv_exact(sock, n)
     if body is None:
         return None
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise CandidateGone("a message that is not JSON, or nested too deep") from None
 
 
 # -- the candidate's side ------------------------------------------------------------------------

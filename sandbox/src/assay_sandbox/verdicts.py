@@ -24,7 +24,7 @@ def case_outcome(status: int, stopped: str | None, sink: Sink, wall: float) -> d
     if line.startswith(b" "):
         try:
             msg = json.loads(line[1:])
-        except ValueError:
+        except (ValueError, RecursionError):  # the program's bytes: malformed or nested deep
             msg = {}
     if msg.get("t") == "value":
         return {"status": "ok", "value": msg.get("value")}
@@ -50,7 +50,7 @@ def messages(data: bytes, nonce: str) -> list[dict[str, Any]]:
         if line.startswith(prefix):
             try:
                 msg = json.loads(line[len(prefix) :])
-            except ValueError:
+            except (ValueError, RecursionError):  # the program's bytes: malformed or nested deep
                 continue
             if isinstance(msg, dict):
                 out.append(msg)
