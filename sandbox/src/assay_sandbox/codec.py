@@ -259,7 +259,7 @@ def _graph(body: Any, classes: dict[str, type]) -> Any:
         cls = classes.get(entry[0]) if type(entry[0]) is str else None
         if cls is None:
             raise Undecodable(f"unknown helper class {entry[0]!r:.40}")
-        objects.append(cls.__new__(cls))
+        objects.append(cls.__new__(cls))  # type: ignore[call-overload]  # no __init__ runs
     dec = _Decoder(objects)
     for obj, (_, attrs) in zip(objects, table):
         obj.__dict__.update({k: dec.tree(v, 1) for k, v in attrs.items()})

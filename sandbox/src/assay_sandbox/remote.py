@@ -113,24 +113,24 @@ class Connection:
                 raise CandidateGone(f"the candidate's value could not be decoded: {exc}") from None
         if type(reply.get("h")) is int:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
-        exc = reply.get("exc")
-        if type(exc) is list and len(exc) == 3 and all(type(x) is str for x in exc):
-            raise self.exception(*exc)
-        raise CandidateGone("the candidate's call server sent something that is not a reply")
+        raised = reply.get("exc")
+        if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
+            raise self.exception(*raised)
+        raise CandidateGone("the candidate sent something that is not a reply")
 
-    def exception(self, name: str, base: str, message: str) -> BaseException:
-        cls = self.exc_classes.get(name)
-        if cls is None:
-            found = getattr(builtins, base, None)
-            ok = isinstance(found, type) and issubclass(found, Exception)
-            cls = found if ok else CandidateError
+    def exception(self, name: str, base: str, message: str) -> Exception:
+        cls: type[Exception] = CandidateError
+        found = self.exc_classes.get(name) or getattr(builtins, base, None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            cls = found
+        exc: Exception
         try:
-            exc = cls(message)
+            exc = (
+                cls(message) if cls is not CandidateError else CandidateError(f"{name}: {message}")
+            )
         except Exception:  # noqa: BLE001 (a task exception class with another signature)
             exc = CandidateError(f"{name}: {message}")
-        if cls is CandidateError:
-            exc = CandidateError(f"{name}: {message}")
-        exc._assay_from_candidate = True  # type: ignore[attr-defined]  # (an ImportError it raised is its own)
+        exc._assay_from_candidate = True  # type: ignore[attr-defined]  # (its ImportError is its own)
         return exc
 
     def op(self, h: int, op: str, **fields: Any) -> Any:

@@ -151,7 +151,7 @@ def supervise(
     stdin_data: bytes,
     deadline: float,
     memory_cap: int = 0,
-) -> tuple[int | None, str | None, Any]:
+) -> tuple[int, str | None, Any]:
     """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
 
     The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every

@@ -4,7 +4,7 @@ Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zy
 
 - `run_candidate` runs in the candidate's process: the shared trusted code (``shared``: an
   import prelude, the task's setup), then the candidate's ``source``; it reports the names the
-  tests use (``exports``) to the runner, then forks call servers on demand (`proxy`);
+  tests use (``exports``) to the runner, then answers its calls (`proxy`);
 - `run_tests` runs in the test runner, a process the candidate's code never runs in: the shared
   trusted code, the runner-only trusted code (``setup``: HumanEval's prompt and ``check``
   function), binds the candidate's exports as `Remote` proxies, then runs each statement and
@@ -12,7 +12,7 @@ Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zy
   accepts channel bytes from this process's pid alone).
 
 A statement fails with ``fault="candidate"`` when it raises (a wrong answer, an exception from
-the candidate, a timeout, a dead call server), with ``fault="task"`` when the test code itself
+the candidate, a timeout, a dead candidate process), with ``fault="task"`` when the test code itself
 cannot run (it imports a module the sandbox lacks, passes something that cannot cross).
 """
 

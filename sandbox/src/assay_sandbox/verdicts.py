@@ -143,7 +143,7 @@ def _clean_case(m: dict[str, Any]) -> dict[str, Any]:
         "error": _text_or_none(m.get("error")),
         "value": m.get("value") if isinstance(m.get("value"), str) else None,
         "signal": sig if type(sig) is int else None,
-        "duration_s": float(dur) if type(dur) in (int, float) and dur == dur else 0.0,
+        "duration_s": float(dur) if isinstance(dur, (int, float)) and dur == dur else 0.0,
         "fault": None if status == "ok" else "candidate",
     }
 
