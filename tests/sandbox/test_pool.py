@@ -392,6 +392,7 @@ def test_no_capabilities_and_no_privileges(process_pool: SandboxPool) -> None:
     )
     res = process_pool.run_script(src)
     fields = dict(line.split() for line in res.stdout.splitlines())
+    assert res.status == "ok", res
     for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(fields[cap], 16) == 0, (cap, fields)
     assert fields["NoNewPrivs"] == "1" and fields["Seccomp"] == "2" and fields["Uid"] == "1000"

@@ -28,6 +28,8 @@ from .results import (
     StatementsRequest,
     StatementsResult,
     StdioCase,
+    TestsRequest,
+    TestsResult,
 )
 
 __all__ = [
@@ -53,6 +55,8 @@ __all__ = [
     "StatementsRequest",
     "StatementsResult",
     "StdioCase",
+    "TestsRequest",
+    "TestsResult",
     "ToolchainMissing",
     "WorkerLost",
     "find_toolchain",

@@ -148,8 +148,9 @@ def run_child(req: dict[str, Any], chan: Any) -> int:
 def verdict(req: dict[str, Any], msgs: list[dict[str, Any]], out: dict[str, Any]) -> None:
     """Add what a native run reported (collected files, setup failures) to the response."""
     setup = next((m for m in msgs if m.get("t") == "native_setup"), None)
-    if setup is not None and out.get("status") == "ok":
+    if setup is not None and out.get("status") == "ok":  # a missing tool: not the program's doing
         out.update(status="error", reason=setup.get("error"), error=setup.get("error"))
+        out["fault"] = "sandbox"
         return
     sig = next((m.get("signal") for m in msgs if m.get("t") == "tool_signal"), None)
     if isinstance(sig, int) and out.get("status") == "ok":
@@ -157,9 +158,10 @@ def verdict(req: dict[str, Any], msgs: list[dict[str, Any]], out: dict[str, Any]
             out.update(status="timeout", reason="CPU time limit (the tool was stopped)")
         else:
             out.update(status="crash", reason=f"the tool was killed by signal {sig}", signal=sig)
+        out["fault"] = "candidate"  # the compiler's input is the candidate's program
     overflow = next((m for m in msgs if m.get("t") == "collect_error"), None)
     if overflow is not None:
-        out.update(status="output_limit", reason=overflow.get("error"))
+        out.update(status="output_limit", reason=overflow.get("error"), fault="candidate")
         return
     if req.get("collect"):
         out["files"] = [

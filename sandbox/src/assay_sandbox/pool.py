@@ -36,6 +36,8 @@ from .results import (
     StatementsRequest,
     StatementsResult,
     StdioCase,
+    TestsRequest,
+    TestsResult,
 )
 
 R = TypeVar("R", bound=ExecResult)
@@ -137,16 +139,22 @@ class SandboxPool:
             resp = w.request(req, timeout)
         except (TimeoutError, WorkerLost, OSError, ValueError) as exc:
             self._discard(w)
-            status = "timeout" if isinstance(exc, TimeoutError) else "error"
             return {
-                "status": status,
+                "status": "error",
+                "fault": "sandbox",
                 "reason": f"sandbox worker lost ({exc}); replaced",
                 "isolation": w.t.isolation,
             }
         except BaseException:
             self._discard(w)
             raise
-        self._release(w)
+        if not isinstance(resp, dict):
+            self._discard(w)
+            return {"status": "error", "fault": "sandbox", "reason": "malformed worker answer"}
+        if resp.get("health"):  # the worker failed its own health check: replace it
+            self._discard(w)
+        else:
+            self._release(w)
         return resp
 
     # -- the API -------------------------------------------------------------------------------
@@ -174,7 +182,9 @@ class SandboxPool:
         try:
             enc_args, enc_kwargs = codec.encode(list(args)), codec.encode(dict(kwargs or {}))
         except codec.Unencodable as exc:
-            return CallResult(status="error", reason=f"arguments: {exc}", isolation=self.isolation)
+            return CallResult(
+                status="error", fault="task", reason=f"arguments: {exc}", isolation=self.isolation
+            )
         req = {
             "mode": "call",
             "source": source,
@@ -223,13 +233,18 @@ class SandboxPool:
                 ]
             except codec.Unencodable as exc:
                 return [
-                    CaseResult(status="error", reason=f"arguments: {exc}", isolation=self.isolation)
+                    CaseResult(
+                        status="error",
+                        fault="task",
+                        reason=f"arguments: {exc}",
+                        isolation=self.isolation,
+                    )
                     for _ in parsed
                 ]
         resp = self._run(req, lim, extra_s=0.05 * len(parsed))
         cases_out = resp.get("cases") or []
         if len(cases_out) != len(parsed):
-            base = {k: resp.get(k) for k in ("status", "reason")}
+            base = {k: resp.get(k) for k in ("status", "reason", "fault")}
             cases_out = [dict(base)] * len(parsed)
         out = []
         for c in cases_out:
@@ -256,6 +271,42 @@ class SandboxPool:
         if resp.get("status") in ("timeout", "error") and "completed" not in resp:
             resp.setdefault("completed", 0)
         return _build(StatementsResult, resp)
+
+    def run_tests(
+        self,
+        source: str,
+        statements: Sequence[str],
+        *,
+        setup: str = "",
+        shared: str = "",
+        exports: Sequence[str] = (),
+        keep: Sequence[str] = (),
+        limits: Limits | None = None,
+        case_wall_s: float | None = None,
+    ) -> TestsResult:
+        """Run trusted test ``statements`` against ``source`` with the verdict out of its reach.
+
+        Two processes: the candidate's runs ``shared`` then ``source``; a trusted test runner
+        runs ``shared``, ``setup`` and each statement, and reaches the names in ``exports`` that
+        ``source`` defines through proxies (see ``docs/code.md``). Names ``setup`` defines win
+        over the candidate's, except those in ``keep``. ``case_wall_s`` is a soft limit per
+        statement (``TimeoutError``); ``limits.wall_s`` bounds the whole run.
+        """
+        lim = limits or self.limits
+        req = {
+            "mode": "tests",
+            "source": source,
+            "statements": list(statements),
+            "setup": setup,
+            "shared": shared,
+            "exports": list(exports),
+            "keep": list(keep),
+            "case_s": case_wall_s,
+            "value_bytes": max(lim.stdout_bytes * 4, 16 << 20),
+        }
+        resp = self._run(req, lim)
+        resp.setdefault("completed", 0)
+        return _build(TestsResult, resp)
 
     # -- async twins: run in a thread, so the event loop never blocks ---------------------------
     async def arun_script(
@@ -299,6 +350,17 @@ class SandboxPool:
             return self.run_cases(r.source, r.cases, r.limits, r.case_wall_s)
         if isinstance(r, StatementsRequest):
             return self.run_statements(r.source, r.statements, r.setup, r.limits)
+        if isinstance(r, TestsRequest):
+            return self.run_tests(
+                r.source,
+                r.statements,
+                setup=r.setup,
+                shared=r.shared,
+                exports=r.exports,
+                keep=r.keep,
+                limits=r.limits,
+                case_wall_s=r.case_wall_s,
+            )
         raise TypeError(f"not a sandbox request: {type(r).__name__}")
 
     def batch(self, requests: Sequence[Request | dict[str, Any]]) -> list[Any]:
@@ -364,6 +426,7 @@ def _build(model: type[R], resp: dict[str, Any]) -> R:
     except ValueError as exc:  # a malformed answer from a worker is a sandbox error
         return model(
             status="error",
+            fault="sandbox",
             reason=f"bad worker answer: {exc}"[:300],
             isolation=resp.get("isolation", ""),
         )
@@ -376,8 +439,9 @@ def _with_value(model: type[R], resp: dict[str, Any]) -> R:
     if raw is not None and res.status == "ok":
         try:
             res.value = codec.decode(raw)  # type: ignore[attr-defined]
-        except codec.Undecodable as exc:
+        except codec.Undecodable as exc:  # the program's value, crafted to be hard to decode
             res.status = "error"
+            res.fault = "candidate"
             res.reason = f"undecodable return value: {exc}"
     return res
 

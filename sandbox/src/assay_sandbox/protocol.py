@@ -31,6 +31,10 @@ MODULES = (
     "verdicts",
     "runners",
     "cleanup",
+    "child",
+    "proxy",
+    "remote",
+    "testrun",
     "zygote",
     "server",
 )

@@ -109,7 +109,7 @@ def _print_exc(exc: BaseException) -> None:
         pass
 
 
-def _namespace(name: str) -> dict[str, Any]:
+def new_namespace(name: str) -> dict[str, Any]:
     """A fresh module registered as ``sys.modules[name]`` (dataclasses, pickle, typing need it)."""
     import builtins
     import types
@@ -131,7 +131,7 @@ def _resolve(ns: dict[str, Any], fn_name: str) -> Any:
 
 
 def child_script(req: dict[str, Any], chan: Channel) -> int:
-    ns = _namespace("__main__")
+    ns = new_namespace("__main__")
     try:
         exec(req["_code"], ns)
     except SystemExit as exc:
@@ -144,7 +144,7 @@ def child_script(req: dict[str, Any], chan: Channel) -> int:
 
 
 def child_call(req: dict[str, Any], chan: Channel) -> int:
-    ns = _namespace("solution")
+    ns = new_namespace("solution")
     try:
         exec(req["_code"], ns)
         fn = _resolve(ns, req["fn_name"])
@@ -172,7 +172,7 @@ def child_statements(req: dict[str, Any], chan: Channel) -> int:
     # a statement that never ran report that it completed.
     run, is_a, err_text, base, exc_type = exec, isinstance, error_text, BaseException, Exception
     statements = list(req["_statements"])
-    ns = _namespace("solution")
+    ns = new_namespace("solution")
     send = chan.send
     del chan
     for what, code in (("setup", req["_setup"]), ("source", req["_code"])):
@@ -204,7 +204,7 @@ def child_statements(req: dict[str, Any], chan: Channel) -> int:
 
 def child_call_cases(req: dict[str, Any], chan: Channel, cfg: dict[str, Any]) -> int:
     """Load the program once, then fork per case so that a case cannot poison the next."""
-    ns = _namespace("solution")
+    ns = new_namespace("solution")
     try:
         exec(req["_code"], ns)
     except BaseException as exc:  # noqa: BLE001 (the program's own exceptions, any kind, must not escape here)

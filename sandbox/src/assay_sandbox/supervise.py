@@ -1,7 +1,10 @@
 """Supervision of one running program by the zygote: pipes, deadline, output caps.
 
 Stdlib-only (shipped into the sandbox). `supervise` sleeps on the child's pidfd with the wall-clock
-deadline, feeds stdin, and empties the output pipes into bounded `Sink`s every `TICK_S`.
+deadline, feeds stdin, empties the output pipes into bounded `Sink`s every `TICK_S`, and (with
+``memory_cap``) stops the run when the resident memory of every process in the sandbox together
+passes the cap: the fallback for a memory cap over a program and all its children where no
+cgroup v2 is available. A `ChannelSink` keeps only what the channel's owner process wrote.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import fcntl
 import os
 import select
 import signal
+import socket
+import struct
 import time
 from typing import Any
 
@@ -28,6 +33,87 @@ class Sink:
             self.overflow = True
         else:
             self.data += chunk
+
+    def read(self, fd: int) -> bytes | None:
+        """Up to 64 KiB; b"" at EOF; None when what was read is not kept."""
+        return os.read(fd, 65536)
+
+
+_CRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+class ChannelSink(Sink):
+    """The verdict channel: a Unix stream socket whose reader sees each writer's pid.
+
+    The kernel attaches the sender's credentials to what it writes (``SO_PASSCRED``) and never
+    merges two writers' bytes in one read, so bytes from any process but ``owner`` (a forked
+    child that inherited the socket, say) are dropped here.
+    """
+
+    def __init__(self, name: str, cap: int, owner: int) -> None:
+        super().__init__(name, cap)
+        self.owner = owner
+        self.foreign = 0  # bytes dropped because another process wrote them
+
+    def read(self, fd: int) -> bytes | None:
+        sock = socket.socket(fileno=fd)
+        try:
+            data, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(_CRED.size))
+        finally:
+            sock.detach()
+        pid = None
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = _CRED.unpack(payload[: _CRED.size])[0]
+        if data and pid != self.owner:
+            self.foreign += len(data)
+            if self.foreign > self.cap:  # a flood from elsewhere stops the run like output does
+                self.overflow = True
+            return None
+        return data
+
+
+def channel_pair() -> tuple[int, int]:
+    """(reader, writer) of a verdict channel: the reader learns each writer's pid."""
+    r, w = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    return r.detach(), w.detach()
+
+
+def _anon_pages(pid: int | str) -> int:
+    """Resident pages of ``pid`` that are not file-backed (``statm``: anyone may read it)."""
+    with open(f"/proc/{pid}/statm", "rb") as f:
+        fields = f.read().split()
+    return int(fields[1]) - int(fields[2])
+
+
+def tree_memory(zygote: int) -> int:
+    """Estimated private resident bytes of every process in /proc but ``zygote``.
+
+    Inside the worker's pid namespace that is exactly the running program and its children.
+    Exact figures (PSS) need ptrace rights over the program, which the zygote lacks, so each
+    process counts its resident anonymous pages minus the zygote's own: a fork shares those with
+    the zygote until it writes them. A fork bomb of idle children costs next to nothing; children
+    that each fill memory add up.
+    """
+    page = os.sysconf("SC_PAGE_SIZE")
+    try:
+        base = _anon_pages(zygote)
+    except (OSError, ValueError, IndexError):
+        base = 0
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == zygote:
+            continue
+        try:
+            total += max(0, _anon_pages(entry) - base)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total * page
+
+
+MEMORY_EVERY = 5  # ticks between two looks at the tree's memory
 
 
 def _nonblock(fd: int) -> None:
@@ -59,8 +145,13 @@ def big_pipe() -> tuple[int, int]:
 
 
 def supervise(
-    pid: int, sinks: dict[int, Sink], stdin_fd: int | None, stdin_data: bytes, deadline: float
-) -> tuple[int | None, str | None, Any]:
+    pid: int,
+    sinks: dict[int, Sink],
+    stdin_fd: int | None,
+    stdin_data: bytes,
+    deadline: float,
+    memory_cap: int = 0,
+) -> tuple[int, str | None, Any]:
     """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
 
     The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every
@@ -84,6 +175,7 @@ def supervise(
             stdin_fd = None
     stopped: str | None = None
     status: int | None = None
+    ticks = 0
     rusage = None
     try:
         while True:
@@ -104,6 +196,10 @@ def supervise(
             drain(sinks)
             if any(sink.overflow for sink in sinks.values()):
                 stopped = "output_limit"
+                break
+            ticks += 1
+            if memory_cap and ticks % MEMORY_EVERY == 0 and tree_memory(os.getpid()) > memory_cap:
+                stopped = "memory"
                 break
     finally:
         os.close(pidfd)
@@ -133,9 +229,11 @@ def drain(sinks: dict[int, Sink]) -> None:
     for fd, sink in sinks.items():
         while not sink.overflow:
             try:
-                chunk = os.read(fd, 65536)
+                chunk = sink.read(fd)
             except (BlockingIOError, InterruptedError, OSError):
                 break
+            if chunk is None:
+                continue
             if not chunk:
                 break
             sink.feed(chunk)

@@ -25,7 +25,7 @@ def case_outcome(status: int, stopped: str | None, sink: Sink, wall: float) -> d
     if line.startswith(b" "):
         try:
             msg = json.loads(line[1:])
-        except ValueError:
+        except (ValueError, RecursionError):  # the program's bytes: malformed or nested deep
             msg = {}
     if msg.get("t") == "value":
         return {"status": "ok", "value": msg.get("value")}
@@ -51,11 +51,17 @@ def messages(data: bytes, nonce: str) -> list[dict[str, Any]]:
         if line.startswith(prefix):
             try:
                 msg = json.loads(line[len(prefix) :])
-            except ValueError:
+            except (ValueError, RecursionError):  # the program's bytes: malformed or nested deep
                 continue
             if isinstance(msg, dict):
                 out.append(msg)
     return out
+
+
+CASE_STATUSES = frozenset(
+    {"ok", "exception", "timeout", "memory", "crash", "output_limit", "error"}
+)
+STOPPED = ("timeout", "memory", "crash", "output_limit")
 
 
 def verdict(
@@ -73,6 +79,8 @@ def verdict(
     exc = next((m for m in msgs if m.get("t") == "exc"), None)
     if stopped == "timeout":
         out.update(status="timeout", reason=f"wall-clock limit of {float(limits['wall_s']):g} s")
+    elif stopped == "memory":
+        out.update(status="memory", reason=_tree_memory_reason(limits))
     elif stopped == "output_limit":
         which = [s.name for s in sinks.values() if s.overflow]
         out.update(
@@ -111,9 +119,40 @@ def verdict(
         _statements_verdict(req, msgs, out)
     if mode == "cases":
         _cases_verdict(req, msgs, out)
-    if req.get("language") == "native":
+    # Everything here is the program's doing (the sandbox's own failures never reach a verdict);
+    # only trusted setup code that fails to load is the task's.
+    task = str(out.get("load_error") or "").startswith("setup:")
+    out["fault"] = None if out["status"] == "ok" else ("task" if task else "candidate")
+    if req.get("language") == "native":  # may change status and fault (a tool that cannot start)
         native.verdict(req, msgs, out)
     return out
+
+
+def _text_or_none(v: Any, limit: int = 2000) -> str | None:
+    return v[:limit] if isinstance(v, str) else None
+
+
+def _clean_case(m: dict[str, Any]) -> dict[str, Any]:
+    """A case outcome as the candidate's loader reported it, reduced to well-typed fields.
+
+    The loader is the candidate's own process: what it says is its answer, never a failure of
+    the sandbox or the task, and a malformed message must not make the whole answer malformed.
+    """
+    status = m.get("status") if m.get("status") in CASE_STATUSES else "error"
+    sig, dur = m.get("signal"), m.get("duration_s")
+    return {
+        "status": status,
+        "reason": _text_or_none(m.get("reason")),
+        "error": _text_or_none(m.get("error")),
+        "value": m.get("value") if isinstance(m.get("value"), str) else None,
+        "signal": sig if type(sig) is int else None,
+        "duration_s": float(dur) if isinstance(dur, (int, float)) and dur == dur else 0.0,
+        "fault": None if status == "ok" else "candidate",
+    }
+
+
+def _tree_memory_reason(limits: dict[str, Any]) -> str:
+    return f"the program and its children passed {int(limits['memory_mb'])} MB together; killed"
 
 
 def _statements_verdict(
@@ -156,9 +195,10 @@ def _cases_verdict(req: dict[str, Any], msgs: list[dict[str, Any]], out: dict[st
     for m in msgs:
         i = m.get("i")
         if m.get("t") == "case" and isinstance(i, int) and 0 <= i < n and cases[i] is None:
-            cases[i] = {
-                k: m.get(k) for k in ("status", "reason", "value", "error", "signal", "duration_s")
-            }
+            # The loader that reports cases is the candidate's own process: whatever it says
+            # about a case is the candidate's answer, never a sandbox failure.
+            case = _clean_case(m)
+            cases[i] = case
     base = out["status"]
     for i in range(n):
         if cases[i] is None:
@@ -167,10 +207,93 @@ def _cases_verdict(req: dict[str, Any], msgs: list[dict[str, Any]], out: dict[st
                     "status": "exception",
                     "error": load_error,
                     "reason": "the program failed to load",
+                    "fault": "candidate",
                 }
             else:
                 st = base if base in ("timeout", "memory", "crash", "output_limit") else "error"
-                cases[i] = {"status": st, "reason": f"not run: {out.get('reason')}"}
+                cases[i] = {
+                    "status": st,
+                    "reason": f"not run: {out.get('reason')}",
+                    "fault": "candidate",
+                }
     out["cases"] = cases
     if load_error is not None:
         out.update(status="exception", error=load_error, reason=f"load: {load_error}")
+
+
+def tests_verdict(
+    req: dict[str, Any],
+    limits: dict[str, Any],
+    status: int,
+    stopped: str | None,
+    msgs: list[dict[str, Any]],
+    sinks: dict[int, Sink],
+    cand_status: int | None,
+) -> dict[str, Any]:
+    """A ``tests`` run: outcomes as the trusted runner reported them, and whose fault each is.
+
+    ``status`` is the runner's wait status; ``cand_status`` the candidate loader's, when it had
+    ended on its own before the runner finished.
+    """
+    results: list[dict[str, Any]] = []
+    done = gone = False
+    load_error = load_fault = None
+    for m in msgs:
+        if m.get("t") == "stmt" and m.get("i") == len(results):
+            fault = (
+                None
+                if m.get("ok")
+                else (m.get("fault") if m.get("fault") == "task" else "candidate")
+            )
+            results.append({"ok": bool(m.get("ok")), "error": m.get("error"), "fault": fault})
+            gone = gone or m.get("gone") is True
+        elif m.get("t") == "load_error" and load_error is None:
+            load_error = str(m.get("error"))
+            load_fault = "task" if m.get("fault") == "task" else "candidate"
+        elif m.get("t") == "done":
+            done = True
+    total = len(req["statements"])
+    completed = sum(r["ok"] for r in results)
+    out: dict[str, Any] = {"completed": completed, "results": results, "load_error": load_error}
+    if stopped == "timeout":
+        out.update(status="timeout", reason=f"wall-clock limit of {float(limits['wall_s']):g} s")
+    elif stopped == "memory":
+        out.update(status="memory", reason=_tree_memory_reason(limits))
+    elif stopped == "output_limit":
+        which = [s.name for s in sinks.values() if s.overflow]
+        out.update(
+            status="output_limit", reason=f"{'/'.join(which) or 'output'} over its limit; killed"
+        )
+    elif os.WIFSIGNALED(status):
+        # Only the candidate (same uid) can kill the runner, or the runner's own CPU limit.
+        out.update(
+            status="crash", reason=f"the test runner was killed by {signame(os.WTERMSIG(status))}"
+        )
+    elif any(r["error"] and r["error"].startswith("MemoryError") for r in results):
+        out.update(status="memory", reason="a statement ran out of memory")
+    elif load_error is not None:
+        out.update(status="failed", reason=load_error)
+    elif gone:
+        out.update(status="crash", reason="the candidate's process ended during a call")
+    elif not done:
+        out.update(
+            status="exit",
+            reason=f"the test runner ended after {len(results)} of {total} statements",
+        )
+    elif completed == total:
+        out.update(status="ok", reason=f"{completed}/{total} statements completed")
+    else:
+        out.update(status="failed", reason=f"{completed}/{total} statements completed")
+    if cand_status is not None and os.WIFSIGNALED(cand_status) and out["status"] != "ok":
+        out["reason"] = (
+            f"{out['reason']} (the candidate's process was killed by {signame(os.WTERMSIG(cand_status))})"
+        )
+    if out["status"] == "ok":
+        out["fault"] = None
+    elif load_fault == "task" or (
+        results and all(r["fault"] == "task" for r in results if not r["ok"])
+    ):
+        out["fault"] = "task"
+    else:
+        out["fault"] = "candidate"
+    return out

@@ -1,31 +1,43 @@
 """The zygote: serves requests, one fork per execution, inside the worker's isolation.
 
 Stdlib-only (shipped into the sandbox). For each request: pipes for stdin/stdout/stderr plus a
-separate channel pipe, one ``fork``; the child drops to the sandbox uid, sets rlimits and runs a
-runner (`assay_sandbox.runners`); the zygote supervises it (`assay_sandbox.supervise`), kills
-every process left, empties the work dir (`assay_sandbox.cleanup`) and answers with the verdict
-(`assay_sandbox.verdicts`).
+verdict channel (a Unix socket whose reader sees the writer's pid), one ``fork``; the child drops
+to the sandbox uid (`assay_sandbox.child`) and runs a runner (`assay_sandbox.runners`); the
+zygote supervises it (`assay_sandbox.supervise`), kills every process left, empties the work dir
+(`assay_sandbox.cleanup`), checks that it is clean again, and answers with the verdict
+(`assay_sandbox.verdicts`). A ``tests`` request forks two processes: the candidate's and a
+trusted test runner that reaches it through proxies (`assay_sandbox.testrun`).
+
+A worker whose health check fails after an execution (a work dir it could not empty, a process
+that survived) says so in its answer (``health``) and exits; the pool replaces it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import os
-import random
-import resource
 import signal
+import socket
 import sys
 import time
 from typing import Any
 
-from assay_sandbox import jail, native, runners
-from assay_sandbox.cleanup import children, empty_dir, reap, try_compile
+from assay_sandbox import jail, native, runners, testrun
+from assay_sandbox.child import enter_child
+from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
 from assay_sandbox.framing import read_frame, write_frame
 from assay_sandbox.runners import Channel, error_text, flush
-from assay_sandbox.supervise import Sink, big_pipe, drain, supervise, text
-from assay_sandbox.verdicts import messages, verdict
+from assay_sandbox.supervise import (
+    ChannelSink,
+    Sink,
+    big_pipe,
+    channel_pair,
+    drain,
+    supervise,
+    text,
+)
+from assay_sandbox.verdicts import messages, tests_verdict, verdict
 
 PRELOAD = [
     "math",
@@ -51,7 +63,6 @@ PRELOAD = [
     "io",
     "traceback",
 ]
-_RLIMITS = ("CPU", "AS", "FSIZE", "NOFILE", "CORE")
 
 
 class Zygote:
@@ -62,6 +73,7 @@ class Zygote:
     ) -> None:
         self.cfg, self.in_fd, self.out_fd = cfg, in_fd, out_fd
         self.layers, self.notes = layers, notes
+        self.sick: str | None = None  # set when the last execution left the worker unclean
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
         self.gid = cfg.get("run_gid")
@@ -78,7 +90,7 @@ class Zygote:
             except OSError:
                 notes.append("no child subreaper: orphans may escape cleanup")
         sys.path.extend(cfg.get("sys_path") or ())
-        for name in PRELOAD:
+        for name in (*PRELOAD, "socket", "struct", "ctypes"):
             with contextlib.suppress(ImportError):
                 __import__(name)
         # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
@@ -113,15 +125,26 @@ class Zygote:
             if req is None or req.get("op") == "exit":
                 return
             t0 = time.monotonic()
+            self.sick = None
             try:
                 resp = self.handle(req)
-            except Exception as exc:  # the sandbox itself failed: say so, keep serving  # noqa: BLE001 (the program's own exceptions, any kind, must not escape here)
-                resp = {"status": "error", "reason": f"sandbox server: {error_text(exc)}"}
-                self.cleanup()
+            except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
+                resp = {
+                    "status": "error",
+                    "fault": "sandbox",
+                    "reason": f"sandbox server: {error_text(exc)}",
+                }
+                self.sick = f"the server raised {type(exc).__name__}"
+                with contextlib.suppress(Exception):
+                    kill_all(self.pid_ns)
             resp.setdefault("duration_s", time.monotonic() - t0)
             resp["id"] = req.get("id")
             resp["isolation"] = self.isolation
+            if self.sick:
+                resp["health"] = self.sick
             write_frame(self.out_fd, resp)
+            if self.sick:
+                return  # the pool replaces this worker
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("op") == "ping":
@@ -133,7 +156,7 @@ class Zygote:
         mode = req.get("mode")
         if mode == "cases" and req.get("case_kind") == "stdio":
             return self.stdio_cases(req)
-        if mode not in ("script", "call", "cases", "statements"):
+        if mode not in ("script", "call", "cases", "statements", "tests"):
             return {"status": "error", "reason": f"unknown mode {mode!r}"}
         # Compile here, once: the child inherits the code objects through fork (and for stdio
         # cases every case reuses them). Compiling runs none of the program's code.
@@ -147,9 +170,10 @@ class Zygote:
             RecursionError,
             MemoryError,
         ) as exc:  # ValueError: NUL bytes
-            if mode == "statements":
+            if mode in ("statements", "tests"):
                 return {
                     "status": "failed",
+                    "fault": "candidate",
                     "reason": "source does not compile",
                     "load_error": f"source: {error_text(exc)}",
                     "completed": 0,
@@ -157,9 +181,17 @@ class Zygote:
                 }
             return {
                 "status": "exception",
+                "fault": "candidate",
                 "reason": "source does not compile",
                 "error": error_text(exc),
             }
+        if mode == "tests":
+            req["_shared"] = try_compile(req.get("shared") or "", "shared.py")
+            req["_setup"] = try_compile(req.get("setup") or "", "tests_setup.py")
+            req["_statements"] = [
+                try_compile(stmt, f"test_{i}.py") for i, stmt in enumerate(req["statements"])
+            ]
+            return self.execute_tests(req, req["limits"])
         if mode == "statements":
             req["_setup"] = try_compile(req.get("setup") or "", "setup.py")
             req["_statements"] = [
@@ -179,6 +211,7 @@ class Zygote:
             ]
             return {
                 "status": "exception",
+                "fault": "candidate",
                 "reason": "source does not compile",
                 "error": err,
                 "cases": cases,
@@ -206,51 +239,142 @@ class Zygote:
         }
 
     # -- one execution -----------------------------------------------------------------------
+    def _fork(
+        self,
+        work: str,
+        limits: dict[str, Any],
+        stdio: tuple[int, int, int],
+        keep: list[int],
+        close: list[int],
+        run: Any,
+        trusted: bool = False,
+    ) -> int:
+        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there."""
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 70
+        try:
+            for fd in (*close, self.in_fd, self.out_fd):
+                os.close(fd)
+            fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
+            code = run(*fds)
+        except BaseException as exc:  # noqa: BLE001 (a setup failure goes to stderr, never into a verdict)
+            with contextlib.suppress(OSError):
+                os.write(2, f"sandbox child setup failed: {error_text(exc)}\n".encode())
+        finally:
+            flush()
+            os._exit(code)
+
+    def _memory_cap(self, limits: dict[str, Any]) -> int:
+        """The cap over the program and all its children (pid namespace only: /proc is ours)."""
+        return int(limits["memory_mb"]) * 1024 * 1024 if self.pid_ns else 0
+
     def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         nonce = os.urandom(16).hex()
         work = self.prepare_work()
         in_r, in_w = big_pipe()
         out_r, out_w = big_pipe()
         err_r, err_w = big_pipe()
-        ch_r, ch_w = big_pipe()
-        wall = float(limits["wall_s"])
+        ch_r, ch_w = channel_pair()
         t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 70
-            try:
-                for fd in (in_w, out_r, err_r, ch_r, self.in_fd, self.out_fd):
-                    os.close(fd)
-                ch = self.enter_child(work, limits, in_r, out_w, err_w, ch_w)
-                code = self.run_child(req, Channel(ch, nonce))
-            except BaseException as exc:  # report the setup failure on stderr, not as a verdict  # noqa: BLE001 (the program's own exceptions, any kind, must not escape here)
-                with contextlib.suppress(OSError):
-                    os.write(2, f"sandbox child setup failed: {error_text(exc)}\n".encode())
-            finally:
-                flush()
-                os._exit(code)
+        pid = self._fork(
+            work,
+            limits,
+            (in_r, out_w, err_w),
+            [ch_w],
+            [in_w, out_r, err_r, ch_r],
+            lambda ch: self.run_child(req, Channel(ch, nonce)),
+        )
         for fd in (in_r, out_w, err_w, ch_w):
             os.close(fd)
-        cap_out, cap_err = int(limits["stdout_bytes"]), int(limits["stderr_bytes"])
-        chan_cap = max(4 * cap_out, 8 * 1024 * 1024)
-        sinks = {
-            out_r: Sink("stdout", cap_out),
-            err_r: Sink("stderr", cap_err),
-            ch_r: Sink("channel", chan_cap),
-        }
+        sinks = self._sinks(limits, out_r, err_r, ch_r, pid)
         try:
             status, stopped, rusage = supervise(
-                pid, sinks, in_w, req.get("stdin", "").encode(), t0 + wall
+                pid,
+                sinks,
+                in_w,
+                req.get("stdin", "").encode(),
+                t0 + float(limits["wall_s"]),
+                self._memory_cap(limits),
             )
             duration = time.monotonic() - t0
-            self.cleanup()
-            drain(sinks)
+            self.finish(sinks, work)
         finally:
             for fd in sinks:
                 os.close(fd)
-            self.release_work(work)
         msgs = messages(bytes(sinks[ch_r].data), nonce)
-        res: dict[str, Any] = {
+        res = self._base(duration, sinks, out_r, err_r, status, rusage)
+        if any(s.overflow for s in sinks.values()):  # also what arrived while draining
+            stopped = stopped or "output_limit"
+        res.update(verdict(req, limits, status, stopped, msgs, sinks, res))
+        return res
+
+    def execute_tests(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        """The candidate's process and the trusted test runner (see `assay_sandbox.testrun`)."""
+        nonce = os.urandom(16).hex()
+        work = self.prepare_work()
+        in_r, in_w = big_pipe()
+        os.close(in_w)  # neither reads stdin
+        out_r, out_w = big_pipe()
+        err_r, err_w = big_pipe()
+        ch_r, ch_w = channel_pair()
+        ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
+        t0 = time.monotonic()
+        stdio = (in_r, out_w, err_w)
+        cand = self._fork(
+            work,
+            limits,
+            stdio,
+            [ctl_c],
+            [out_r, err_r, ch_r, ch_w, ctl_t],
+            lambda ctl: testrun.run_candidate(req, ctl),
+        )
+        runner = self._fork(
+            work,
+            limits,
+            stdio,
+            [ch_w, ctl_t],
+            [out_r, err_r, ch_r, ctl_c],
+            lambda ch, ctl: testrun.run_tests(req, Channel(ch, nonce), ctl),
+            trusted=True,
+        )
+        for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
+            os.close(fd)
+        sinks = self._sinks(limits, out_r, err_r, ch_r, runner)
+        try:
+            status, stopped, rusage = supervise(
+                runner, sinks, None, b"", t0 + float(limits["wall_s"]), self._memory_cap(limits)
+            )
+            duration = time.monotonic() - t0
+            cand_status = None
+            with contextlib.suppress(ChildProcessError):
+                done, st = os.waitpid(cand, os.WNOHANG)
+                cand_status = st if done else None
+            self.finish(sinks, work)
+        finally:
+            for fd in sinks:
+                os.close(fd)
+        msgs = messages(bytes(sinks[ch_r].data), nonce)
+        res = self._base(duration, sinks, out_r, err_r, status, rusage)
+        if any(s.overflow for s in sinks.values()):
+            stopped = stopped or "output_limit"
+        res.update(tests_verdict(req, limits, status, stopped, msgs, sinks, cand_status))
+        return res
+
+    def _sinks(self, limits: dict[str, Any], out_r: int, err_r: int, ch_r: int, owner: int) -> dict:
+        cap_out, cap_err = int(limits["stdout_bytes"]), int(limits["stderr_bytes"])
+        return {
+            out_r: Sink("stdout", cap_out),
+            err_r: Sink("stderr", cap_err),
+            ch_r: ChannelSink("channel", max(4 * cap_out, 8 * 1024 * 1024), owner),
+        }
+
+    @staticmethod
+    def _base(
+        duration: float, sinks: dict, out_r: int, err_r: int, status: int, rusage: Any
+    ) -> dict:
+        return {
             "duration_s": duration,
             "stdout": text(sinks[out_r].data),
             "stderr": text(sinks[err_r].data),
@@ -258,63 +382,6 @@ class Zygote:
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "cpu_s": (rusage.ru_utime + rusage.ru_stime) if rusage else None,
         }
-        if any(s.overflow for s in sinks.values()):  # also what arrived while draining
-            stopped = stopped or "output_limit"
-        res.update(verdict(req, limits, status, stopped, msgs, sinks, res))
-        return res
-
-    def enter_child(
-        self, work: str, limits: dict[str, Any], in_r: int, out_w: int, err_w: int, ch_w: int
-    ) -> int:
-        """Set up the forked child: stdio, the hidden channel fd, rlimits, uid, seccomp, env."""
-        os.setsid()
-        os.dup2(in_r, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        hidden = 200 + int.from_bytes(os.urandom(2), "big") % 800
-        ch = fcntl.fcntl(ch_w, fcntl.F_DUPFD_CLOEXEC, hidden)
-        os.closerange(3, ch)
-        os.closerange(ch + 1, 65536)
-        os.chdir(work)
-        mb = 1024 * 1024
-        cpu = max(1, int(float(limits["cpu_s"]) + 0.999))
-        values = {
-            "CPU": (cpu, cpu + 1),
-            "AS": (int(limits["memory_mb"]) * mb,) * 2,
-            "FSIZE": (int(limits["file_size_mb"]) * mb,) * 2,
-            "NOFILE": (int(limits["open_files"]),) * 2,
-            "CORE": (0, 0),
-        }
-        for name in _RLIMITS:
-            resource.setrlimit(getattr(resource, "RLIMIT_" + name), values[name])
-        if self.uid is not None and os.geteuid() != self.uid:
-            os.setgroups([])
-            os.setresgid(self.gid, self.gid, self.gid)
-            os.setresuid(self.uid, self.uid, self.uid)
-        procs = int(limits["processes"])
-        resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))  # after the uid switch
-        os.environ.clear()
-        os.environ.update(
-            {
-                "HOME": work,
-                "TMPDIR": work,
-                "PATH": "/usr/local/bin:/usr/bin:/bin",
-                "LANG": "C.UTF-8",
-            }
-        )
-        # The interpreter's own std streams are bound to fds 0-2, which now are the pipes; the
-        # zygote never used them, so their buffers are empty.
-        for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
-            stream = getattr(sys, "__" + name + "__")
-            if stream is None:
-                stream = open(fd, mode, encoding="utf-8", closefd=False)  # noqa: SIM115 (the stream lives as long as the process)
-            setattr(sys, name, stream)
-        sys.argv = ["main.py"]
-        sys.path.insert(0, work)
-        random.seed(os.urandom(32))
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        return ch
 
     def run_child(self, req: dict[str, Any], chan: Channel) -> int:
         if req.get("language") == "native":
@@ -328,7 +395,7 @@ class Zygote:
             return runners.child_statements(req, chan)
         return runners.child_call_cases(req, chan, self.cfg)
 
-    # -- work dir and cleanup ----------------------------------------------------------------
+    # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:
         if self.shared_work:
             return self.work
@@ -339,31 +406,18 @@ class Zygote:
             os.chown(path, self.uid, self.gid)
         return path
 
-    def release_work(self, work: str) -> None:
-        empty_dir(work)
+    def finish(self, sinks: dict[int, Sink], work: str) -> None:
+        """After an execution: kill what is left, read the pipes dry, clean up, check health."""
+        kill_all(self.pid_ns)
+        drain(sinks)
+        clean = empty_dir(work)
         for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
-            empty_dir(extra)
+            clean = empty_dir(extra) and clean
+        if "namespaces" in self.layers:  # the worker's own IPC namespace: everything in it goes
+            remove_ipc(None)
+        elif self.uid is not None:  # the host's: what the program's uid made
+            remove_ipc(self.uid)
+        self.sick = health(work, self.pid_ns) or (None if clean else "cleanup failed")
         if not self.shared_work:
-            os.rmdir(work)
-
-    def cleanup(self) -> None:
-        """Kill every process the execution left behind and reap it."""
-        if self.pid_ns:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signal.SIGKILL)
-            while True:
-                try:
-                    os.waitpid(-1, 0)
-                except ChildProcessError:
-                    return
-        # No pid namespace: we are a child subreaper; kill our children (orphans land here).
-        for _ in range(1000):
-            kids = children()
-            if not kids:
-                break
-            for kid in kids:
-                for target in (-kid, kid):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(target, signal.SIGKILL)
-            reap()
-        reap()
+            with contextlib.suppress(OSError):
+                os.rmdir(work)

@@ -101,7 +101,10 @@ def score_stdio_job(
         results = runner.run_cases(built.program, [c.input for c in spec.cases],
                                    case_wall_s=opts.case_timeout)  # fmt: skip
     for r in results:
-        if r.status == "error" and not (r.reason or "").startswith(_CANDIDATE_ERRORS):
+        candidates = getattr(r, "fault", None) == "candidate" or (r.reason or "").startswith(
+            _CANDIDATE_ERRORS
+        )
+        if r.status == "error" and not candidates:
             raise RuntimeError(r.reason or "sandbox error while running")
     checker = _checker_runner(runner, spec, opts) if spec.checker is not None else None
     try:

@@ -106,6 +106,11 @@ class StdioCase(BaseModel):
     input: str = ""
     output: str
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _null_input_is_empty(cls, v: Any) -> Any:
+        return "" if v is None else v  # datasets write a case without stdin as null
+
 
 class StdioTests(_Spec):
     """CodeContests / APPS style: a program reads stdin; its whole stdout is compared (or a
