@@ -117,8 +117,15 @@ def test_unknown_language_is_unverifiable(reward: CodeReward) -> None:
 
 def test_only_stdio_runs_in_other_languages(reward: CodeReward) -> None:
     tests = {"type": "asserts", "asserts": ["assert f() == 1"]}
-    [s] = reward.score([{"completion": "```cpp\nint f(){return 1;}\n```", "tests": tests}])
+    completion = "```cpp\nint f(){return 1;}\n```"
+    # the task asks for C++ in a form that needs Python: the task's fault
+    [s] = reward.score(
+        [{"completion": completion, "tests": tests, "metadata": {"language": "cpp"}}]
+    )
     assert s.status == "unverifiable" and "only stdio" in s.reason
+    # a Python task answered in C++: judged as Python and failed, never excused
+    [t] = reward.score([{"completion": completion, "tests": tests}])
+    assert (t.value, t.status) == (0.0, "ok"), t
 
 
 # -- special judge --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from assay_sandbox.languages import language_of_tag
 
 from .extract import fenced_blocks
 
-__all__ = ["UnknownLanguage", "choose_language", "extract_native"]
+__all__ = ["UnknownLanguage", "choose_language", "extract_native", "language_named"]
 
 
 class UnknownLanguage(ValueError):
@@ -44,16 +44,10 @@ def _named(value: Any, where: str) -> str | None:
     return lang
 
 
-def choose_language(
-    completion: str, task_language: Any = None, metadata_language: Any = None, option: str = "auto"
-) -> str:
-    """The language to score ``completion`` in (see the module docstring).
-
-    >>> choose_language("```cpp\\nint main(){}\\n```")
-    'cpp'
-    >>> choose_language("```python\\nprint(1)\\n```", task_language="Java")
-    'java'
-    """
+def language_named(
+    task_language: Any = None, metadata_language: Any = None, option: str = "auto"
+) -> str | None:
+    """The language the option or the task names (rules 1 and 2), or None."""
     if option and option != "auto":
         forced = _named(option, "option language")
         if forced:
@@ -65,6 +59,22 @@ def choose_language(
         lang = _named(value, where)
         if lang:
             return lang
+    return None
+
+
+def choose_language(
+    completion: str, task_language: Any = None, metadata_language: Any = None, option: str = "auto"
+) -> str:
+    """The language to score ``completion`` in (see the module docstring).
+
+    >>> choose_language("```cpp\\nint main(){}\\n```")
+    'cpp'
+    >>> choose_language("```python\\nprint(1)\\n```", task_language="Java")
+    'java'
+    """
+    named = language_named(task_language, metadata_language, option)
+    if named:
+        return named
     blocks = fenced_blocks(completion)
     if any(not tag or language_of_tag(tag) == "python" for tag, _ in blocks):
         return "python"  # the Python rules: other-language blocks lose to Python/untagged ones

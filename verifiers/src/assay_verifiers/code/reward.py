@@ -48,7 +48,7 @@ from .compare import OutputMode, outputs_match, short, values_equal
 from .extract import defined_names, extract_program, fenced_blocks, parses
 from .native_judge import score_stdio_job
 from .plan import TestPlan, plan_tests
-from .polyglot import UnknownLanguage, choose_language, extract_native
+from .polyglot import UnknownLanguage, choose_language, extract_native, language_named
 from .prelude import PRELUDE
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
@@ -220,13 +220,16 @@ class CodeReward(Reward):
             n = _n_cases(spec)
             return Score.ok(0.0, f"completion longer than {self.opts.max_chars} characters",
                             form=spec.type, passed=0, failed=n, total=n)  # fmt: skip
+        task_lang = (getattr(spec, "language", None), (s.metadata or {}).get("language"))
         try:
-            language = choose_language(completion, getattr(spec, "language", None),
-                                       (s.metadata or {}).get("language"), self.opts.language)  # fmt: skip
+            named = language_named(*task_lang, self.opts.language)
+            language = choose_language(completion, *task_lang, self.opts.language)
         except UnknownLanguage as e:
             return Score.unverifiable(str(e))
-        if language != "python":
+        if language != "python" and (named or isinstance(spec, StdioTests)):
             return self._prepare_native(spec, completion, language)
+        # Another language's fence on a Python-only form: judged as Python (and fails), never
+        # unverifiable, or answering in C++ would dodge every 0.
         found = extract_program(completion, prefix=prefix, entry_point=entry)
         program = found.program
         if not program.strip():
