@@ -298,3 +298,40 @@ def test_java_class_name_is_linear_in_length() -> None:
 
     small, big = cost(1000), cost(10000)
     assert big < max(small, 1e-3) * 40
+
+
+@pytest.mark.parametrize("lang", ["java", "go", "javascript"])
+def test_managed_runtimes_need_their_extra_limits(
+    runner: NativeRunner, built: dict[str, Any], lang: str
+) -> None:
+    """With C's limits (address space = the program's budget, few threads) these runtimes do
+    not even start; with their documented extras the same program runs."""
+    import dataclasses
+
+    from assay_sandbox.programs import CompiledProgram, run_limits
+
+    program = _program(built, lang)
+    chain = program.toolchain
+    base = Limits(wall_s=10, cpu_s=10, memory_mb=256)
+    lim = run_limits(chain, base)
+    assert lim.memory_mb == 256 + chain.spec.as_extra_mb > 256
+    assert lim.processes >= 64
+    c_like = dataclasses.replace(chain, spec=dataclasses.replace(chain.spec, as_extra_mb=0))
+    starved = CompiledProgram(program.language, program.key, program.source_name,
+                              program.files, c_like)  # fmt: skip
+    [bad] = runner.run_cases(starved, ["add 1 2\n"], limits=base, case_wall_s=3)
+    assert not (bad.status == "ok" and bad.stdout == "3\n"), bad
+    [good] = runner.run_cases(program, ["add 1 2\n"], limits=base, case_wall_s=5)
+    assert (good.status, good.stdout) == ("ok", "3\n"), good
+
+
+def test_native_runtimes_keep_the_programs_budget() -> None:
+    """C, C++ and Rust get exactly the program's limits: nothing to reserve."""
+    from assay_sandbox.programs import run_limits
+
+    for lang in ("c", "cpp", "rust"):
+        try:
+            chain = find_toolchain(lang)
+        except ToolchainMissing:
+            continue
+        assert run_limits(chain, Limits(memory_mb=300, processes=32)).memory_mb == 300
