@@ -278,3 +278,38 @@ def test_language_choice_is_linear_in_length() -> None:
 
     small, big = cost(500), cost(5000)
     assert big < max(small, 1e-3) * 40  # 10x the text: far from quadratic
+
+
+@pytest.mark.skipif(not available("cpp"), reason="g++ is not installed")
+def test_checker_files_are_placed_next_to_its_source(reward: CodeReward) -> None:
+    """testlib style: the task ships its header with the checker."""
+    header = "#pragma once\n#include <cstdio>\ninline bool same_sum(long n, long a, long b) { return a >= 0 && b >= 0 && a + b == n; }\n"
+    source = (
+        '#include "judge.h"\nint main(int c, char** v) { FILE* i = fopen(v[1], "r"); FILE* o = fopen(v[2], "r");'
+        ' long n, a, b; if (fscanf(i, "%ld", &n) != 1) return 3; if (fscanf(o, "%ld %ld", &a, &b) != 2) return 1;'
+        " return same_sum(n, a, b) ? 0 : 1; }"
+    )
+    task = dict(SPLIT, checker={"language": "cpp", "source": source, "files": {"judge.h": header}})
+    good, bad = reward.score([
+        {"completion": fenced("python", "n = int(input())\nprint(n, 0)"), "tests": task},
+        {"completion": fenced("python", "print(5, 5)"), "tests": task},
+    ])  # fmt: skip
+    assert (good.value, bad.value) == (1.0, 0.0), (good, bad)
+
+
+def test_python_checker(reward: CodeReward) -> None:
+    checker = (
+        "import sys\n"
+        "n = int(open(sys.argv[1]).read())\n"
+        "got = open(sys.argv[2]).read().split()\n"
+        "sys.exit(0 if len(got) == 2 and all(x.isdigit() for x in got) and sum(map(int, got)) == n else 1)\n"
+    )
+    task = dict(SPLIT, checker={"language": "python", "source": checker})
+    good, bad = reward.score([
+        {"completion": fenced("python", "n = int(input())\nprint(1, n - 1)"), "tests": task},
+        {"completion": fenced("python", "print(0, 0)"), "tests": task},
+    ])  # fmt: skip
+    if not available("python"):
+        assert good.status == "unverifiable"
+        return
+    assert (good.value, bad.value) == (1.0, 0.0), (good, bad)
