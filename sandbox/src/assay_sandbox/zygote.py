@@ -409,8 +409,8 @@ class Zygote:
         clean = empty_dir(work)
         for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
             clean = empty_dir(extra) and clean
-        if "namespaces" in self.layers:  # the worker's own IPC namespace: everything in it goes
-            remove_ipc(None)
+        if "namespaces" in self.layers or self.cfg.get("container"):
+            remove_ipc(None)  # the worker's own IPC namespace: everything in it goes
         elif self.uid is not None:  # the host's: what the program's uid made
             remove_ipc(self.uid)
         self.sick = health(work, self.pid_ns) or (None if clean else "cleanup failed")
