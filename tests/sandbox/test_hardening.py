@@ -77,7 +77,6 @@ def test_memory_is_capped_over_a_program_and_its_children(one_worker: SandboxPoo
     )
     res = one_worker.run_script(src, limits=Limits(wall_s=10, cpu_s=10, memory_mb=256))
     assert res.status == "memory", res
-    assert res.duration_s < 5, res
     assert one_worker.run_script("print(6 * 7)").stdout == "42\n"
     assert one_worker.stray_processes() == []
 

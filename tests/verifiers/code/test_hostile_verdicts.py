@@ -351,7 +351,7 @@ def test_missing_test_modules_are_unverifiable_never_a_pass(reward: CodeReward) 
 def test_colliding_keys_are_rejected_fast(reward: CodeReward) -> None:
     t0 = time.monotonic()
     [s] = reward.score([Sample(completion=HOST_DAMAGE["colliding dict keys"], tests=CALL)])
-    assert s.value == 0.0 and time.monotonic() - t0 < 5, s
+    assert s.value == 0.0 and time.monotonic() - t0 < 30, s  # quadratic: many minutes
 
 
 def test_nothing_is_left_afterwards(scored: dict, reward: CodeReward) -> None:
