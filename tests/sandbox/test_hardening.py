@@ -77,7 +77,6 @@ def test_memory_is_capped_over_a_program_and_its_children(one_worker: SandboxPoo
     )
     res = one_worker.run_script(src, limits=Limits(wall_s=10, cpu_s=10, memory_mb=256))
     assert res.status == "memory", res
-    assert res.duration_s < 5, res
     assert one_worker.run_script("print(6 * 7)").stdout == "42\n"
     assert one_worker.stray_processes() == []
 
@@ -182,3 +181,14 @@ def test_forged_channel_lines_nested_deep_are_the_programs_failure(one_worker: S
     [case] = one_worker.run_cases(src, [CallCase(fn_name="f", args=[1])])
     assert (case.status, case.value, case.fault) == ("ok", 1, None), case
     assert one_worker.restarts == 0
+
+
+@pytest.mark.docker
+def test_docker_workers_clean_ipc_and_run_tests(docker_pool: SandboxPool) -> None:
+    assert docker_pool.run_script(SYSV).stdout == "True\n"
+    seen = docker_pool.run_script(SEEN_IPC).stdout.split()[:3]
+    assert seen == ["0", "0", "0"], seen
+    res = docker_pool.run_tests(
+        "def f(x):\n    return x + 1\n", ["assert f(1) == 2", "assert f(1) == 3"], exports=["f"]
+    )
+    assert [r.ok for r in res.results] == [True, False], res

@@ -195,3 +195,16 @@ def test_keep_lets_the_candidate_replace_a_stub(process_pool: SandboxPool, size:
         "def f(x):\n    return x * 2\n", ["check(f)"] * size, setup=setup, exports=["f"], keep=["f"]
     )
     assert (res.status, res.completed) == ("ok", size), res
+
+
+def test_files_the_candidate_plants_are_never_imported_by_the_runner(
+    process_pool: SandboxPool,
+) -> None:
+    src = (
+        "for name in ('textwrap.py', 'sitecustomize.py', 'usercustomize.py'):\n"
+        "    open(name, 'w').write('dedent = lambda s: \"forged\"\\n')\n"
+        "import os\nos.makedirs('__pycache__', exist_ok=True)\n"
+        "def f(x):\n    return x\n"
+    )
+    stmts = ["import textwrap\nassert textwrap.dedent('  x') == 'x' and f(1) == 1"]
+    assert run(process_pool, src, stmts) == [True]

@@ -14,11 +14,14 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
 from . import codec
+from .answers import build as _build
+from .answers import case as _case
+from .answers import with_value as _with_value
 from .backend import SandboxBackend, resolve_backend
 from .errors import SandboxError, WorkerLost
 from .limits import Limits
@@ -29,7 +32,6 @@ from .results import (
     CallResult,
     CaseResult,
     CasesRequest,
-    ExecResult,
     Request,
     ScriptRequest,
     ScriptResult,
@@ -40,7 +42,6 @@ from .results import (
     TestsResult,
 )
 
-R = TypeVar("R", bound=ExecResult)
 GRACE_S = 3.0  # on top of the run's own deadline, before the parent gives up on a worker
 _REQUEST = TypeAdapter(Request)
 
@@ -405,45 +406,6 @@ class SandboxPool:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-
-
-def _case(c: Any) -> StdioCase | CallCase:
-    if isinstance(c, (StdioCase, CallCase)):
-        return c
-    if isinstance(c, dict):
-        return (
-            CallCase(**c)
-            if "fn_name" in c
-            else StdioCase(**{k: v for k, v in c.items() if k != "kind" or v == "stdio"})
-        )
-    raise TypeError(f"not a case: {type(c).__name__}")
-
-
-def _build(model: type[R], resp: dict[str, Any]) -> R:
-    fields = {k: v for k, v in resp.items() if k in model.model_fields}
-    try:
-        return model(**fields)
-    except ValueError as exc:  # a malformed answer from a worker is a sandbox error
-        return model(
-            status="error",
-            fault="sandbox",
-            reason=f"bad worker answer: {exc}"[:300],
-            isolation=resp.get("isolation", ""),
-        )
-
-
-def _with_value(model: type[R], resp: dict[str, Any]) -> R:
-    resp = dict(resp)
-    raw = resp.pop("value", None)
-    res = _build(model, resp)
-    if raw is not None and res.status == "ok":
-        try:
-            res.value = codec.decode(raw)  # type: ignore[attr-defined]
-        except codec.Undecodable as exc:  # the program's value, crafted to be hard to decode
-            res.status = "error"
-            res.fault = "candidate"
-            res.reason = f"undecodable return value: {exc}"
-    return res
 
 
 def open_sandbox(backend: str = "process", **kwargs: Any) -> SandboxPool:

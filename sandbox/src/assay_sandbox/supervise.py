@@ -88,6 +88,18 @@ def _anon_pages(pid: int | str) -> int:
     return int(fields[1]) - int(fields[2])
 
 
+def execution_sinks(
+    limits: dict[str, Any], out_r: int, err_r: int, ch_r: int, owner: int
+) -> dict[int, Sink]:
+    """The sinks of one execution: stdout, stderr, and the channel only ``owner`` may write."""
+    cap_out, cap_err = int(limits["stdout_bytes"]), int(limits["stderr_bytes"])
+    return {
+        out_r: Sink("stdout", cap_out),
+        err_r: Sink("stderr", cap_err),
+        ch_r: ChannelSink("channel", max(4 * cap_out, 8 * 1024 * 1024), owner),
+    }
+
+
 def tree_memory(zygote: int) -> int:
     """Estimated private resident bytes of every process in /proc but ``zygote``.
 

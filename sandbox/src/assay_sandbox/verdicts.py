@@ -12,7 +12,21 @@ import signal
 from typing import Any
 
 from assay_sandbox import native
-from assay_sandbox.supervise import Sink, signame
+from assay_sandbox.supervise import Sink, signame, text
+
+
+def base_fields(
+    duration: float, sinks: dict[int, Sink], out_r: int, err_r: int, status: int, rusage: Any
+) -> dict[str, Any]:
+    """Fields every answer carries: duration, output, how the process ended, CPU used."""
+    return {
+        "duration_s": duration,
+        "stdout": text(sinks[out_r].data),
+        "stderr": text(sinks[err_r].data),
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "cpu_s": (rusage.ru_utime + rusage.ru_stime) if rusage else None,
+    }
 
 
 def case_outcome(status: int, stopped: str | None, sink: Sink, wall: float) -> dict[str, Any]:

@@ -28,16 +28,8 @@ from assay_sandbox.child import enter_child
 from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
 from assay_sandbox.framing import read_frame, write_frame
 from assay_sandbox.runners import Channel, error_text, flush
-from assay_sandbox.supervise import (
-    ChannelSink,
-    Sink,
-    big_pipe,
-    channel_pair,
-    drain,
-    supervise,
-    text,
-)
-from assay_sandbox.verdicts import messages, tests_verdict, verdict
+from assay_sandbox.supervise import Sink, big_pipe, channel_pair, drain, execution_sinks, supervise
+from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
 
 PRELOAD = [
     "math",
@@ -288,7 +280,7 @@ class Zygote:
         )
         for fd in (in_r, out_w, err_w, ch_w):
             os.close(fd)
-        sinks = self._sinks(limits, out_r, err_r, ch_r, pid)
+        sinks = execution_sinks(limits, out_r, err_r, ch_r, pid)
         try:
             status, stopped, rusage = supervise(
                 pid,
@@ -304,7 +296,7 @@ class Zygote:
             for fd in sinks:
                 os.close(fd)
         msgs = messages(bytes(sinks[ch_r].data), nonce)
-        res = self._base(duration, sinks, out_r, err_r, status, rusage)
+        res = base_fields(duration, sinks, out_r, err_r, status, rusage)
         if any(s.overflow for s in sinks.values()):  # also what arrived while draining
             stopped = stopped or "output_limit"
         res.update(verdict(req, limits, status, stopped, msgs, sinks, res))
@@ -341,7 +333,7 @@ class Zygote:
         )
         for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
             os.close(fd)
-        sinks = self._sinks(limits, out_r, err_r, ch_r, runner)
+        sinks = execution_sinks(limits, out_r, err_r, ch_r, runner)
         try:
             status, stopped, rusage = supervise(
                 runner, sinks, None, b"", t0 + float(limits["wall_s"]), self._memory_cap(limits)
@@ -356,32 +348,11 @@ class Zygote:
             for fd in sinks:
                 os.close(fd)
         msgs = messages(bytes(sinks[ch_r].data), nonce)
-        res = self._base(duration, sinks, out_r, err_r, status, rusage)
+        res = base_fields(duration, sinks, out_r, err_r, status, rusage)
         if any(s.overflow for s in sinks.values()):
             stopped = stopped or "output_limit"
         res.update(tests_verdict(req, limits, status, stopped, msgs, sinks, cand_status))
         return res
-
-    def _sinks(self, limits: dict[str, Any], out_r: int, err_r: int, ch_r: int, owner: int) -> dict:
-        cap_out, cap_err = int(limits["stdout_bytes"]), int(limits["stderr_bytes"])
-        return {
-            out_r: Sink("stdout", cap_out),
-            err_r: Sink("stderr", cap_err),
-            ch_r: ChannelSink("channel", max(4 * cap_out, 8 * 1024 * 1024), owner),
-        }
-
-    @staticmethod
-    def _base(
-        duration: float, sinks: dict, out_r: int, err_r: int, status: int, rusage: Any
-    ) -> dict:
-        return {
-            "duration_s": duration,
-            "stdout": text(sinks[out_r].data),
-            "stderr": text(sinks[err_r].data),
-            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu_s": (rusage.ru_utime + rusage.ru_stime) if rusage else None,
-        }
 
     def run_child(self, req: dict[str, Any], chan: Channel) -> int:
         if req.get("language") == "native":
@@ -403,7 +374,7 @@ class Zygote:
 
         path = tempfile.mkdtemp(prefix="assay-work-", dir=self.cfg.get("work_parent"))
         if self.uid is not None:
-            os.chown(path, self.uid, self.gid)
+            os.chown(path, self.uid, self.gid if self.gid is not None else -1)
         return path
 
     def finish(self, sinks: dict[int, Sink], work: str) -> None:
@@ -413,8 +384,8 @@ class Zygote:
         clean = empty_dir(work)
         for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
             clean = empty_dir(extra) and clean
-        if "namespaces" in self.layers:  # the worker's own IPC namespace: everything in it goes
-            remove_ipc(None)
+        if "namespaces" in self.layers or self.cfg.get("container"):
+            remove_ipc(None)  # the worker's own IPC namespace: everything in it goes
         elif self.uid is not None:  # the host's: what the program's uid made
             remove_ipc(self.uid)
         self.sick = health(work, self.pid_ns) or (None if clean else "cleanup failed")

@@ -15,6 +15,7 @@ Afterwards no process, file, IPC object or memory is left.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 import pytest
@@ -351,7 +352,7 @@ def test_missing_test_modules_are_unverifiable_never_a_pass(reward: CodeReward) 
 def test_colliding_keys_are_rejected_fast(reward: CodeReward) -> None:
     t0 = time.monotonic()
     [s] = reward.score([Sample(completion=HOST_DAMAGE["colliding dict keys"], tests=CALL)])
-    assert s.value == 0.0 and time.monotonic() - t0 < 5, s
+    assert s.value == 0.0 and time.monotonic() - t0 < 30, s  # quadratic: many minutes
 
 
 def test_nothing_is_left_afterwards(scored: dict, reward: CodeReward) -> None:
@@ -371,11 +372,27 @@ def test_nothing_is_left_afterwards(scored: dict, reward: CodeReward) -> None:
         res = pool.run_script(probe)
         assert res.stdout == "0 0 0 [] [] 0 []\n", res
     # memory: the workers' own process trees hold no more than a fresh worker does
-    from assay_sandbox.process_backend import processes_with_uids  # noqa: F401 (importable)
-
     for w in list(pool._all):
         rss = _tree_rss(w.t.proc.pid)
         assert rss < 200 << 20, rss
+    # and on the host itself: no file and no IPC object belongs to a sandbox uid
+    from assay_sandbox.process_backend import HOST_UID_BASE
+
+    tmp = tempfile.gettempdir()
+    owned = [e for e in os.listdir(tmp) if _uid(os.path.join(tmp, e)) >= HOST_UID_BASE]
+    assert owned == [], owned
+    for table in ("shm", "msg", "sem"):
+        with open(f"/proc/sysvipc/{table}") as f:
+            head, *rows = f.read().splitlines()
+        col = head.split().index("uid")
+        assert [r for r in rows if int(r.split()[col]) >= HOST_UID_BASE] == [], table
+
+
+def _uid(path: str) -> int:
+    try:
+        return os.lstat(path).st_uid
+    except OSError:
+        return -1
 
 
 def _tree_rss(pid: int) -> int:
