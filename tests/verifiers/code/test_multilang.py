@@ -313,3 +313,21 @@ def test_python_checker(reward: CodeReward) -> None:
         assert good.status == "unverifiable"
         return
     assert (good.value, bad.value) == (1.0, 0.0), (good, bad)
+
+
+def test_language_option_through_a_pipeline_spec() -> None:
+    """`with: {language: c}` in a pipeline forces the language for every sample."""
+    import assay
+
+    if not available("c"):
+        pytest.skip("gcc is not installed")
+    source = (DATA / "main.c").read_text()
+    pipe = assay.load_pipeline(
+        {"rewards": [{"use": "code", "with": {"language": "c", "case_timeout": 2.0}}]}
+    )
+    try:
+        [res] = pipe.score([{"completion": f"```\n{source}\n```", "tests": ADD}])
+        assert res.reward == 1.0, res
+        assert res.components["code"].details["language"] == "c"
+    finally:
+        pipe.close()
