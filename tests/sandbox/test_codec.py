@@ -230,8 +230,6 @@ def _json_trees() -> object:
 
 
 def test_generated_hostile_trees_only_raise_undecodable() -> None:
-    import json
-
     from hypothesis import given, settings
 
     @settings(max_examples=400, deadline=None)
@@ -246,9 +244,6 @@ def test_generated_hostile_trees_only_raise_undecodable() -> None:
 
 
 def test_generated_collision_floods_stay_linear() -> None:
-    import json
-    import time
-
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
