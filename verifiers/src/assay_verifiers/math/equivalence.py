@@ -45,23 +45,21 @@ _BITS = 110  # about 33 digits
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How strict the comparison is (from the reward's options)."""
+    """How numbers compare (from the reward's ``numeric`` option; docs/math.md, numeric policy)."""
 
-    rel_tol: float = 1e-9
+    rel_tol: float = 1e-9  # expressions with variables, compared at probe points
     strict: bool = False
+    numeric: str = "rounded"  # or "exact"
     gold_decimals: int = 0  # > 0: gold was a decimal with this many places
+    pred_decimals: int = 0  # > 0: the answer was a decimal with this many places
+
+
+EXACT_TOL = 1e-25  # two exact values evaluated to 30 digits: equal only when they are equal
+MIN_SIGNIFICANT = 8  # an approximate answer to an exact gold carries at least this many digits
 
 
 class NotComparable(Exception):
     """The two answers are of shapes that cannot be compared."""
-
-
-def _finite_decimal(r: sp.Rational) -> bool:
-    q = int(r.q)
-    for f in (2, 5):
-        while q % f == 0:
-            q //= f
-    return q == 1
 
 
 def _huge(x: sp.Expr) -> bool:
@@ -102,25 +100,50 @@ def expr_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
     gfree, pfree = g.free_symbols, p.free_symbols
     if not gfree and not pfree:
         if isinstance(g, sp.Rational) and isinstance(p, sp.Rational):
-            if g == p:
-                return True
-            return bool(
-                tol.gold_decimals and not _finite_decimal(p) and _rounds_to(p, g, tol.gold_decimals)
-            )
+            if tol.numeric != "rounded":
+                return False
+            a, b = mpmath.mpf(g.p) / g.q, mpmath.mpf(p.p) / p.q
+            return _approximates(mpmath.mpc(a), mpmath.mpc(b), g, p, tol)
         a, b = _num(g), _num(p)
         if a is None or b is None:
             return False
-        if _close(a, b, tol.rel_tol):
+        if _close(a, b, EXACT_TOL):
             return True
-        if tol.gold_decimals and isinstance(g, sp.Rational) and not isinstance(p, sp.Rational):
-            return b.imag == 0 and _rounds_to(sp.Float(b.real, _PREC), g, tol.gold_decimals)
-        return False
+        return tol.numeric == "rounded" and _approximates(a, b, g, p, tol)
     return _probe_equal(g, p, tol)
 
 
-def _rounds_to(p: sp.Expr, g: sp.Rational, places: int) -> bool:
-    scaled = sp.Float(p, _PREC) * 10**places
-    return sp.Integer(round(float(scaled))) == g * 10**places if abs(scaled) < 1e15 else False
+def approximates(value: float | mpmath.mpf, decimal: sp.Rational, places: int, gold: bool) -> bool:
+    """The numeric policy for a decimal written with ``places`` places against an exact value
+    that is not a terminating decimal: a gold decimal (two places or more) accepts the value
+    that rounds to it; an answer decimal with at least `MIN_SIGNIFICANT` significant digits is
+    accepted when it is the value rounded or cut at its last place."""
+    x = mpmath.mpf(decimal.p) / decimal.q
+    if gold:
+        return places >= 2 and abs(value - x) <= mpmath.mpf(10) ** (-places) / 2 * (1 + 1e-12)
+    digits = len(str(abs(decimal.p * 10**places // decimal.q)).lstrip("0")) if decimal else 0
+    return digits >= MIN_SIGNIFICANT and abs(value - x) < mpmath.mpf(10) ** (-places)
+
+
+def _approximates(a: mpmath.mpc, b: mpmath.mpc, g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
+    if a.imag or b.imag:
+        return False
+    if tol.gold_decimals and isinstance(g, sp.Rational) and not _terminates(p):
+        return approximates(b.real, g, tol.gold_decimals, gold=True)
+    if tol.pred_decimals and isinstance(p, sp.Rational) and not _terminates(g):
+        return approximates(a.real, p, tol.pred_decimals, gold=False)
+    return False
+
+
+def _terminates(x: sp.Expr) -> bool:
+    """A rational whose decimal expansion ends (an approximation never stands in for it)."""
+    if not isinstance(x, sp.Rational):
+        return False
+    q = int(x.q)
+    for f in (2, 5):
+        while q % f == 0:
+            q //= f
+    return q == 1
 
 
 def _probe_points(symbols: Sequence[sp.Symbol]) -> list[dict[sp.Symbol, float]]:
@@ -243,9 +266,13 @@ def set_equal(a: sp.Set, b: sp.Set, tol: Tolerance) -> bool:
         )
     if isinstance(a, sp.FiniteSet) and isinstance(b, sp.FiniteSet):
         return unordered_equal(list(a.args), list(b.args), tol)
-    if isinstance(a, sp.Union) and isinstance(b, sp.Union) and len(a.args) == len(b.args):
-        if all(any(set_equal(x, y, tol) for y in b.args) for x in a.args):
-            return True
+    if (
+        isinstance(a, sp.Union)
+        and isinstance(b, sp.Union)
+        and len(a.args) == len(b.args)
+        and all(any(set_equal(x, y, tol) for y in b.args) for x in a.args)
+    ):
+        return True
     diff = sp.Union(sp.Complement(a, b), sp.Complement(b, a))
     return diff == sp.EmptySet
 

@@ -1,18 +1,16 @@
-"""Find the final answer in a model's completion (pure regex and brace matching, no sympy).
+"""Find the final answer of a model's completion (regex, brace matching and bounded scans).
 
-Methods, tried in the configured order (default `DEFAULT_METHODS`); the first that finds
-something wins:
+**The final-answer rule** (docs/math.md): the answer is the *last stated answer* of the
+completion. Stated answers are, wherever they stand: a ``\\boxed{}`` (or a run of boxes in one
+sentence), an ``<answer>`` tag, GSM8K's ``#### x``, and answer phrases ("the (final) answer
+is", "Answer:", a line ``A: x``, "# Answer" followed by the value, ``答案是`` / ``答案为`` /
+``故选``...). A later statement revises an earlier one (``\\boxed{12}`` ... "so the answer is
+15" answers 15). Several boxes in one sentence are one statement with several values (a
+multi-part answer, or a hedge when the gold answer has one part).
 
-- ``answer_tag``: the last ``<answer>...</answer>`` block (its content is searched again, and
-  taken whole when nothing inside matches);
-- ``boxed``: every ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces; nested boxes unwrapped);
-  all distinct ones are kept, so that several different boxed answers can be judged together;
-- ``hash``: GSM8K's ``#### 42``;
-- ``answer_is``: "the (final) answer is ...", "Answer: ...";
-- ``bold``: the last markdown ``**...**`` that holds a number or math;
-- ``bare``: a short completion that is itself an answer (``\\frac{1}{2}``, ``x = 5``);
-- ``last_math``: the last ``$...$`` / ``\\(...\\)`` / ``\\[...\\]`` span;
-- ``last_number``: the last number in the text (can be switched off).
+Only when nothing is stated: a short completion that is itself an answer (``bare``), then the
+later of the last bold value and the last math span (``bold`` / ``last_math``), then the last
+number (``last_number``).
 
 >>> extract_answer(r"so the area is \\boxed{\\frac{1}{2}}.").candidates
 ('\\\\frac{1}{2}',)
@@ -25,16 +23,11 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DEFAULT_METHODS: tuple[str, ...] = (
-    "answer_tag",
-    "boxed",
-    "hash",
-    "answer_is",
-    "bold",
-    "bare",
-    "last_math",
-    "last_number",
-)
+from .spans import drop_calculator_notes, math_spans, strip_money
+
+STATED = ("answer_tag", "boxed", "hash", "answer_is")
+FALLBACKS = ("bare", "bold", "last_math", "last_number")
+DEFAULT_METHODS: tuple[str, ...] = (*STATED, *FALLBACKS)
 METHODS = frozenset(DEFAULT_METHODS)
 
 
@@ -50,22 +43,54 @@ class Extraction:
         return self.candidates[-1] if self.candidates else None
 
 
-_BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
-_TOKEN_ARG = re.compile(r"[^\s$.,]+")  # "\\boxed 5"
+@dataclass(frozen=True)
+class _Stated:
+    start: int
+    candidates: tuple[str, ...]
+    method: str
+
+
+_BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s{0,5}")
+_TOKEN_ARG = re.compile(r"[^\s$.,]{1,100}")  # "\\boxed 5"
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
-_HASH = re.compile(r"####\s*([^\n]+)")
-_ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)?\s*:?\s*"
-    r"(?:\*\*)?\s*([^\n]{1,300}?)\s*(?:\*\*)?\s*(?:\.\s|\.?\s*$|\n)",
+_HASH = re.compile(r"####[ \t]{0,20}([^\n]{1,300})")
+# Markers only (bounded quantifiers: no backtracking over long runs); the body is read after.
+_MARKER = re.compile(
+    r"(?:final[ \t]{1,3})?answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b|"
+    r"\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
+    r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
+    r"|答案[ \t]{0,3}(?:应该|应|就)?(?:是|为|為|[:\uff1a])"
+    r"|(?:故|所以|因此|应|则)选(?:择|项)?[ \t]{0,3}[:\uff1a]?"
+    r"|(?:^|\n)[ \t]{0,3}答[ \t]{0,3}[:\uff1a]",
     re.I,
 )
+_A_LINE = re.compile(r"(?:^|\n)[ \t]{0,3}(?:A|Ans)[ \t]{0,3}[:\uff1a]", re.M)
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][+-]?\d+\b)?(?:\s*/\s*\d+)?%?|-?\.\d+")
+_NUMBER = re.compile(
+    r"-?\d{1,60}(?:,\d{3}){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
+    r"|-?\.\d{1,60}"
+)
 _WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
 _MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and)\b")
+# What ends the body of an answer phrase: a connective that starts an explanation.
+_CONNECTIVE = re.compile(
+    r"(?:,|\s)\s{0,3}(?:because|since|which|where|as (?:we|it|this|shown|computed)|"
+    r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope)\b"
+    r"|[\uff0c,]?\s{0,3}(?:因为|由于|所以)",
+    re.I,
+)
+_VERB = re.compile(r"\s(?:is|are|was|were|equals|be|gives|yields)\s", re.I)
+_FILLER = re.compile(
+    r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|"
+    r"approximately|roughly|:|=|\uff1a|\*+)\s{0,3})+",
+    re.I,
+)
+_STOP = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s|$)|\n")
+_NEGATED = re.compile(r"^(?:not|incorrect|wrong|correct|below|above|as follows|unknown)\b", re.I)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 
 
+# ------------------------------------------------------------------------ boxes
 def _brace_partners(text: str) -> dict[int, int]:
     """Index of the closing brace of every balanced ``{`` (``\\{`` and ``\\}`` are not braces)."""
     partner: dict[int, int] = {}
@@ -80,12 +105,11 @@ def _brace_partners(text: str) -> dict[int, int]:
     return partner
 
 
-def boxed_contents(text: str) -> list[str]:
-    """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` in order, nested boxes unwrapped.
+def boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every ``\\boxed{...}`` / ``\\fbox{...}``, nested boxes unwrapped.
 
     The braces are paired in one pass and a nested box is found by bisection, so thousands of
-    nested or unclosed boxes cost linear time (rescanning each one was quadratic, and recursing
-    into each ran out of stack).
+    nested or unclosed boxes cost linear time.
     """
     found = [m.span() for m in _BOX.finditer(text)]
     if not found:
@@ -95,7 +119,6 @@ def boxed_contents(text: str) -> list[str]:
     partner = _brace_partners(text)
 
     def argument(k: int, limit: int) -> tuple[int, int] | None:
-        """The span of box ``k``'s argument inside ``text[:limit]``: ``{...}`` or one token."""
         i = boxes[k]
         if i < limit and text[i] == "{":
             close = partner.get(i)
@@ -103,11 +126,15 @@ def boxed_contents(text: str) -> list[str]:
         tok = _TOKEN_ARG.match(text, i, limit)
         return tok.span() if tok else None
 
-    out: list[str] = []
+    out: list[tuple[int, int, str]] = []
+    covered = -1
     for k in range(len(boxes)):
+        if starts[k] < covered:
+            continue  # inside a box already taken
         span = argument(k, len(text))
         if span is None:
             continue
+        outer_end = span[1] + (1 if span[1] < len(text) and text[span[1]] == "}" else 0)
         while True:  # the last box inside the argument, down to the innermost one
             a, b = span
             for j in range(bisect_left(starts, b) - 1, bisect_left(starts, a) - 1, -1):
@@ -117,8 +144,33 @@ def boxed_contents(text: str) -> list[str]:
                     break
             else:
                 break
-        out.append(text[span[0] : span[1]].strip())
+        covered = outer_end
+        out.append((starts[k], outer_end, text[span[0] : span[1]].strip()))
     return out
+
+
+def boxed_contents(text: str) -> list[str]:
+    """Contents of every box in order (see `boxed_spans`)."""
+    return [c for _, _, c in boxed_spans(text)]
+
+
+def _box_groups(text: str) -> list[_Stated]:
+    """Boxes in one sentence form one statement (``\\boxed{2} and \\boxed{3}``)."""
+    groups: list[_Stated] = []
+    run: list[str] = []
+    run_start = prev_end = -1
+    for a, b, content in boxed_spans(text):
+        gap = text[prev_end:a] if prev_end >= 0 else ""
+        if run and (len(gap) > 80 or _STOP.search(gap.replace("$", " ")) or "\n\n" in gap):
+            groups.append(_Stated(run_start, _distinct(run), "boxed"))
+            run = []
+        if not run:
+            run_start = a
+        run.append(content)
+        prev_end = b
+    if run:
+        groups.append(_Stated(run_start, _distinct(run), "boxed"))
+    return groups
 
 
 def _distinct(items: Sequence[str]) -> tuple[str, ...]:
@@ -130,26 +182,106 @@ def _distinct(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _answer_is(text: str) -> str | None:
+# ------------------------------------------------------------------------ answer phrases
+def _body(text: str, start: int) -> str:
+    """The sentence after an answer marker: leading space and up to two line breaks skipped,
+    then up to the end of the sentence (a period outside braces and math, a line break)."""
+    i, n = start, min(len(text), start + 400)
+    while i < n and text[i] in " \t*:\uff1a\n" and text.count("\n", start, i + 1) <= 2:
+        i += 1
+    depth, dollars = 0, 0
+    j = i
+    while j < n:
+        c = text[j]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth = max(0, depth - 1)
+        elif c == "$":
+            dollars += 1
+        elif (c == "\n" and j > i) or (
+            c in ".!?\u3002\uff01\uff1f"
+            and depth == 0
+            and (j + 1 >= n or text[j + 1] in " \n\t")
+            and (dollars % 2 == 0 or c != ".")
+        ):
+            break
+        j += 1
+    return text[i:j].strip()
+
+
+def reduce_phrase(body: str) -> tuple[str, ...]:
+    """The value an answer phrase states: ``$36$`` -> 36, "The largest $n$ is 34" -> 34,
+    ``$18.50`` -> 18.50, "12 because ..." -> 12. Empty when it states nothing."""
+    body = body.strip().strip("*").strip()
+    if not body:
+        return ()
+    if "\\boxed" in body or "\\fbox" in body:
+        boxes = _distinct(boxed_contents(body))
+        if boxes:
+            return boxes
+    m = _CONNECTIVE.search(body)
+    if m and m.start() > 0:
+        body = body[: m.start()]
+    spans = math_spans(body)
+    if spans and _only_glue(body, spans):
+        return (", ".join(s.content for s in spans),)
+    t = strip_money(body).strip()
+    verbs = list(_VERB.finditer(t))
+    if verbs:
+        t = t[verbs[-1].end() :]
+    t = _FILLER.sub("", t.strip()).strip().rstrip(".\u3002").strip()
+    if not t or _NEGATED.match(t):
+        return ()
+    prose = _WORDY.findall(_MATH_WORDS.sub(" ", t))
+    if len(prose) >= 3 or (_CJK.search(t) and not re.search(r"\d|[A-J]", t)):
+        numbers = _NUMBER.findall(t)
+        return (numbers[0],) if len(numbers) == 1 else ()
+    return (t,)
+
+
+def _only_glue(body: str, spans: Sequence[object]) -> bool:
+    """Nothing but commas, 'and', 'or', units or punctuation between and around the spans."""
+    rest = body
+    for s in reversed(spans):
+        rest = rest[: s.start] + " " + rest[s.end :]  # type: ignore[attr-defined]
+    return len(_WORDY.findall(rest.replace("and", " ").replace("or", " "))) <= 1
+
+
+def _phrases(text: str) -> list[_Stated]:
+    marks = [m.end() for m in _MARKER.finditer(text)]
+    marks += [m.end() for m in _A_LINE.finditer(text)]
+    marks.sort()
+    out: list[_Stated] = []
+    for end in reversed(marks[-8:]):  # the last ones that state something
+        got = reduce_phrase(_body(text, end))
+        if got:
+            out.append(_Stated(end, got, "answer_is"))
+            break
+    return out
+
+
+def _hashes(text: str) -> list[_Stated]:
     last = None
-    for m in _ANSWER_IS.finditer(text):
-        last = m.group(1)
+    for last in _HASH.finditer(text):  # noqa: B007 - the last one is wanted
+        pass
     if last is None:
-        return None
-    last = last.strip().rstrip(".").strip()
-    return last or None
+        return []
+    got = reduce_phrase(last.group(1))
+    return [_Stated(last.start(), got, "hash")] if got else []
 
 
-def _bold(text: str) -> str | None:
+# ------------------------------------------------------------------------ fallbacks
+def _bold(text: str) -> tuple[int, str] | None:
     last = None
     for m in _BOLD.finditer(text):
         inner = m.group(1).strip()
         if re.search(r"[\d\\=]", inner) or re.fullmatch(r"\(?[A-J]\)?", inner):
-            last = inner
+            last = (m.start(), inner)
     if last is None:
         return None
-    got = _answer_is(last + ".")
-    return got or last
+    got = reduce_phrase(last[1])
+    return (last[0], got[-1]) if got else None
 
 
 def _bare(text: str) -> str | None:
@@ -161,18 +293,25 @@ def _bare(text: str) -> str | None:
     return s.rstrip(".")
 
 
-def _last_math(text: str) -> str | None:
-    last = None
-    for m in _MATH_SPAN.finditer(text):
-        last = next(g for g in m.groups() if g is not None)
-    return last.strip() if last and last.strip() else None
+def _last_math(text: str) -> tuple[int, str] | None:
+    spans = math_spans(text)
+    return (spans[-1].start, spans[-1].content) if spans else None
 
 
 def _last_number(text: str) -> str | None:
     last = None
-    for m in _NUMBER.finditer(text):
+    for m in _NUMBER.finditer(strip_money(text)):
         last = m.group(0)
     return last
+
+
+# ------------------------------------------------------------------------ entry points
+def answer_region(completion: str, delimiter: str | None) -> str | None:
+    """What follows the last ``delimiter`` (``</think>``), or None when it is missing."""
+    if not delimiter:
+        return completion
+    k = completion.rfind(delimiter)
+    return None if k < 0 else completion[k + len(delimiter) :]
 
 
 def extract_answer(
@@ -180,53 +319,59 @@ def extract_answer(
     methods: Sequence[str] = DEFAULT_METHODS,
     max_chars: int = 20_000,
 ) -> Extraction:
-    """The answer candidates of a completion (see module docstring).
+    """The answer candidates of a completion (see the module docstring for the rule).
 
     Only the last ``max_chars`` characters are searched: answers come at the end, and this keeps
     a 200,000-character completion cheap.
     """
+    unknown = set(methods) - METHODS
+    if unknown:
+        raise ValueError(
+            f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
+        )
     text = completion[-max_chars:] if len(completion) > max_chars else completion
-    for method in methods:
-        if method == "answer_tag":
-            tags = [m.group(1) for m in _ANSWER_TAG.finditer(text)]
-            if tags:
-                inner = tags[-1].strip()
-                sub = extract_answer(inner, [m for m in methods if m != "answer_tag"], max_chars)
-                if sub.candidates and sub.method in ("boxed", "hash", "answer_is", "bold"):
-                    return Extraction(sub.candidates, f"answer_tag+{sub.method}")
-                if inner:
-                    return Extraction((inner,), "answer_tag")
-        elif method == "boxed":
-            found = _distinct(boxed_contents(text))
-            if found:
-                return Extraction(found, "boxed")
-        elif method == "hash":
-            hashes = [m.group(1) for m in _HASH.finditer(text)]
-            if hashes:
-                return Extraction(_distinct([hashes[-1]]), "hash")
-        else:
-            finder = {
-                "answer_is": _answer_is,
-                "bold": _bold,
-                "bare": _bare,
-                "last_math": _last_math,
-                "last_number": _last_number,
-            }.get(method)
-            if finder is None:
-                raise ValueError(f"unknown extraction method {method!r}; known: {sorted(METHODS)}")
-            got = finder(text)
-            if got:
-                return Extraction((got,), method)
+    text = drop_calculator_notes(text)
+    stated: list[_Stated] = []
+    if "answer_tag" in methods:
+        tags = list(_ANSWER_TAG.finditer(text))
+        if tags:
+            inner = tags[-1].group(1).strip()
+            sub = extract_answer(inner, [m for m in methods if m in STATED and m != "answer_tag"])
+            if sub.candidates:
+                stated.append(_Stated(tags[-1].end(), sub.candidates, f"answer_tag+{sub.method}"))
+            elif inner:
+                stated.append(_Stated(tags[-1].end(), (inner,), "answer_tag"))
+    if "boxed" in methods:
+        stated += _box_groups(text)
+    if "hash" in methods:
+        stated += _hashes(text)
+    if "answer_is" in methods:
+        stated += _phrases(text)
+    if stated:
+        last = max(stated, key=lambda s: s.start)
+        return Extraction(last.candidates, last.method)
+    return _fallback(text, methods)
+
+
+def _fallback(text: str, methods: Sequence[str]) -> Extraction:
+    if "bare" in methods:
+        got = _bare(text)
+        if got:
+            return Extraction((got,), "bare")
+    late: list[tuple[int, str, str]] = []
+    if "bold" in methods:
+        b = _bold(text)
+        if b:
+            late.append((b[0], b[1], "bold"))
+    if "last_math" in methods:
+        lm = _last_math(text)
+        if lm:
+            late.append((lm[0], lm[1], "last_math"))
+    if late:
+        _, value, method = max(late)
+        return Extraction((value,), method)
+    if "last_number" in methods:
+        got = _last_number(text)
+        if got:
+            return Extraction((got,), "last_number")
     return Extraction((), "")
-
-
-_CHOICE_IN_TEXT = re.compile(r"\(([A-J])\)|\b([A-J])\b(?=[.):]?\s*$)|(?:option|choice)\s+([A-J])\b")
-
-
-def extract_choice(completion: str, max_chars: int = 20_000) -> str | None:
-    """A multiple-choice letter named near the end of a completion when no answer form matched."""
-    text = completion[-max_chars:]
-    last = None
-    for m in _CHOICE_IN_TEXT.finditer(text):
-        last = next(g for g in m.groups() if g)
-    return last

@@ -68,14 +68,32 @@ def rounds_to(pred: Fraction, gold: Fraction, places: int) -> bool:
     return round(pred * 10**places) == gold * 10**places
 
 
+MIN_SIGNIFICANT = 8  # an approximate answer to an exact gold carries at least this many digits
+
+
+def approximates(decimal: Fraction, places: int, exact: Fraction) -> bool:
+    """An answer decimal written with ``places`` places and at least `MIN_SIGNIFICANT`
+    significant digits stands for a non-terminating exact gold when it is that value rounded or
+    cut at its last place (``0.3333333333333333`` for 1/3; ``0.33`` is not)."""
+    if places < 1 or _terminates(exact):
+        return False
+    digits = len(str(abs(decimal.numerator * 10**places // decimal.denominator)).lstrip("0"))
+    return digits >= MIN_SIGNIFICANT and abs(decimal - exact) < Fraction(1, 10**places)
+
+
 def quick(
     gold: str,
     pred: str,
     gold_percent: bool = False,
     pred_percent: bool = False,
-    gold_rounding: bool = True,
+    numeric: str = "rounded",
+    percent_question: bool = False,
 ) -> bool | None:
-    """True / False when decided by text or exact numbers, None when sympy must decide."""
+    """True / False when decided by text or exact numbers, None when sympy must decide.
+
+    Percent: ``p%`` is the value p/100; it is also the number p when the question asks for a
+    percentage (or the gold carries the sign). Both signs: the values must be equal.
+    """
     if gold == pred and gold:
         return True
     gw, pw = word_answer(gold), word_answer(pred)
@@ -84,14 +102,22 @@ def quick(
     g, p = to_fraction(gold), to_fraction(pred)
     if g is None or p is None:
         return None
-    # A percent sign on one side only is ambiguous (50% vs 0.5 or 50); on both sides it is not
-    # (10% is not 1000%).
-    one_sided = gold_percent != pred_percent
-    golds = {g, g / 100} if gold_percent and one_sided else {g}
-    preds = {p, p / 100} if pred_percent and one_sided else {p}
+    golds = {g}
+    preds = {p}
+    if gold_percent and not pred_percent:  # gold 25%: 0.25 or 25 (the sign left out)
+        golds.add(g / 100)
+    if pred_percent and not gold_percent:
+        preds = {p / 100, p} if percent_question else {p / 100}
     if golds & preds:
         return True
-    if gold_rounding:
-        places = decimals(gold)
-        return any(rounds_to(x, g, places) for x in preds)
-    return False
+    if numeric != "rounded":
+        return False
+    places = decimals(gold)
+    if any(rounds_to(x, y, places) for x in preds for y in golds if y == g):
+        return True
+    pred_places = decimals(pred)
+    return (
+        bool(pred_places)
+        and not pred_percent
+        and any(approximates(p, pred_places, y) for y in golds)
+    )
