@@ -94,8 +94,8 @@ def quick(
     Percent: ``p%`` is the value p/100; it is also the number p when the question asks for a
     percentage (or the gold carries the sign). Both signs: the values must be equal.
     """
-    if gold == pred and gold:
-        return True
+    if gold == pred and gold and (gold_percent or not pred_percent or percent_question):
+        return True  # the same text (a percent sign only on the answer: see below)
     gw, pw = word_answer(gold), word_answer(pred)
     if gw is not None or pw is not None:  # words compare as words ("Monday", "odd")
         return gw == pw

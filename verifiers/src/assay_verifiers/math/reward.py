@@ -279,7 +279,9 @@ class MathReward(Reward):
                     return Score.ok(
                         0.0, "the answer repeats an expression from the question", **details
                     )
-        percent_q = bool(_PERCENT_QUESTION.search(prompt_text))
+        # p% is p/100; it is also p when the question asks for a percentage, or when there is
+        # no question to tell (the sign is then read as a unit, as Math-Verify reads it)
+        percent_q = not prompt_text.strip() or bool(_PERCENT_QUESTION.search(prompt_text))
         # Equations keep their left side ("y = 2x + 1") only when the gold one is an equation.
         eq = "=" in gold.full
         gvar = leading_variable(gold) if eq else None

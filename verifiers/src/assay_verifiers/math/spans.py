@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 
 _CALCULATOR = re.compile(r"<<[^<>\n]{0,200}>>")
-_DISPLAY = re.compile(r"\\\[(.{0,4000}?)\\\]|\\\((.{0,4000}?)\\\)", re.S)
 
 
 @dataclass(frozen=True)
@@ -78,11 +77,17 @@ def _money_start(text: str, j: int) -> bool:
 def math_spans(text: str) -> list[Span]:
     """Every math span (``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``) in order of position."""
     spans = _dollar_spans(text) if "$" in text else []
-    if "\\[" in text or "\\(" in text:
-        for m in _DISPLAY.finditer(text):
-            body = m.group(1) if m.group(1) is not None else m.group(2)
-            if body.strip():
-                spans.append(Span(m.start(), m.end(), body.strip()))
+    for left, right in (("\\[", "\\]"), ("\\(", "\\)")):
+        i = text.find(left)
+        while i >= 0:  # each delimiter is found once: linear even when none is closed
+            j = text.find(right, i + 2)
+            if j < 0:
+                break
+            body = text[i + 2 : j].strip()
+            if body:
+                spans.append(Span(i, j + 2, body))
+            i = text.find(left, j + 2)
+    if len(spans) > 1:
         spans.sort(key=lambda s: s.start)
     return spans
 

@@ -1,0 +1,207 @@
+"""The classes of real-output failures of issue 14, each with fresh cases: answer extraction on
+real endings, the final-answer rule, notation, the numeric policy, the echo check by tokens,
+prose golds, and scoring only what follows the reasoning. Real reward, real sympy workers."""
+
+from __future__ import annotations
+
+import pytest
+
+import assay
+
+
+@pytest.fixture(scope="module")
+def math():
+    r = assay.get_reward("math", timeout=5.0)
+    yield r
+    r.close()
+
+
+def _score(reward, completion, answer, prompt="") -> assay.Score:
+    return reward.score([assay.Sample(prompt=prompt, completion=completion, answer=answer)])[0]
+
+
+ENDINGS = [
+    # GSM8K few-shot "A:" line and "####"
+    ("Tom has 4 bags of 7 pens, 4 * 7 = <<4*7=28>>28 pens.\nA: 28", "28", 1.0),
+    ("Tom has 4 bags of 7 pens, 4 * 7 = <<4*7=28>>28 pens.\nA: 27", "28", 0.0),
+    ("so she keeps 9 cups.\n#### 9", "9", 1.0),
+    # lm-eval's Minerva MATH format
+    ("Final Answer: The final answer is $\\frac{3}{8}$. I hope it is correct.", "0.375", 1.0),
+    ("Final Answer: The final answer is $41$. I hope it is correct.", "14", 0.0),
+    ("Final Answer: The final answer is 2718. I hope it is correct.", "2718", 1.0),
+    # a sentence after "the answer is"
+    ("So the answer is: the smallest $k$ is 19.", "19", 1.0),
+    ("Therefore the answer is: the number of pairs is 6.", "7", 0.0),
+    # money dollars are not math delimiters
+    ("Pens cost $3 + $5 = $<<3+5=8>>8.\nA: 8", "8", 1.0),
+    ("He paid $12 for lunch and $30 for shoes, a total of $42.", "42", 1.0),
+    ("He paid $12 for lunch and $30 for shoes, a total of $41.", "42", 0.0),
+    ("The total is \\$18.25.", "18.25", 1.0),
+    # unit words after a number
+    ("The entropy is \\boxed{1.5 bits}.", "1.5", 1.0),
+    ("So the frequency is \\boxed{440 Hz}", "440", 1.0),
+    ("所以答案是 15 个。", "15", 1.0),
+    # Chinese phrasing
+    ("计算得 3+4=7，故答案为 7。", "7", 1.0),
+    ("计算得 3+4=7，答案为 8。", "7", 0.0),
+    ("所以答案是 \\frac{1}{4}。", "0.25", 1.0),
+    # a bold intermediate value does not take the answer's place
+    ("First **12** eggs are used.\nThen the rest gives $30$ eggs in all.", "30", 1.0),
+    ("First **12** eggs are used. The answer is 31.", "12", 0.0),
+]
+
+
+@pytest.mark.parametrize(("completion", "answer", "value"), ENDINGS)
+def test_real_endings(math, completion, answer, value) -> None:
+    s = _score(math, completion, answer)
+    assert (s.status, s.value) == ("ok", value), (s.reason, s.details)
+
+
+CHOICES = [
+    ("The answer is (C).", "C", 1.0),
+    ("所以选 B。", "B", 1.0),
+    ("答案是 D", "D", 1.0),
+    ("答案是 D", "B", 0.0),
+    # option-by-option analysis: rejected options do not count
+    (
+        "Option A is wrong since 2 > 1.\nOption B is correct: 3 = 3.\n"
+        "Option C is incorrect.\nOption D is not possible.",
+        "B",
+        1.0,
+    ),
+    ("(A) fails. (B) fails. (C) fails. (D) is not right either.", "D", 0.0),
+    ("\\boxed{\\mathrm{E}*2}", "E", 0.0),  # an expression, not option E
+]
+
+
+@pytest.mark.parametrize(("completion", "answer", "value"), CHOICES)
+def test_multiple_choice(math, completion, answer, value) -> None:
+    assert _score(math, completion, answer).value == value
+
+
+FINAL_ANSWER = [
+    # a later statement revises an earlier one
+    ("\\boxed{12}\n\nWait, 3 x 5 = 15, so the answer is 15.", "15", 1.0),
+    ("\\boxed{12}\n\nWait, 3 x 5 = 15, so the answer is 15.", "12", 0.0),
+    ("The answer is 7.\n\nLet me recheck... no, it is \\boxed{8}.", "8", 1.0),
+    # several boxes in one sentence: a multi-part answer, or a hedge
+    ("The roots are \\boxed{2} and \\boxed{3}.", "2, 3", 1.0),
+    ("$\\boxed{1}\\boxed{2}$", "\\{1,2\\}", 1.0),
+    ("The roots are \\boxed{2} and \\boxed{3}.", "2", 0.0),
+    ("It is either \\boxed{4} or \\boxed{5}.", "4", 0.0),
+    ("The answer is 4 or 5.", "5", 0.0),
+]
+
+
+@pytest.mark.parametrize(("completion", "answer", "value"), FINAL_ANSWER)
+def test_final_answer_rule(math, completion, answer, value) -> None:
+    s = _score(math, completion, answer)
+    assert s.value == value, (s.reason, s.details)
+
+
+NOTATION = [
+    ("\\boxed{11,\\! 111,\\! 100}", "11111100", 1.0),
+    ("\\boxed{\\cfrac{2}{3}}", "\\frac23", 1.0),
+    ("\\boxed{\\dbinom{6}{2}}", "15", 1.0),
+    ("\\boxed{\\textnormal{Tuesday}}", "Tuesday", 1.0),
+    ("\\boxed{4 \\pmod{9}}", "4", 1.0),
+    ("\\boxed{5 \\bmod 9}", "4", 0.0),
+    ("\\boxed{-2 \\le x \\le 5}", "[-2, 5]", 1.0),
+    ("\\boxed{(p,q)=(5,3)}", "(5,3)", 1.0),
+    ("\\boxed{(p,q)=(3,5)}", "(5,3)", 0.0),
+    ("\\boxed{9:20}", "9:20", 1.0),
+    ("\\boxed{18:40}", "\\frac{9}{20}", 1.0),
+    ("\\boxed{3\\tfrac14}", "3.25", 1.0),
+    ("\\boxed{3 1/4}", "13/4", 1.0),
+    ("\\boxed{3 1/4}", "3/4", 0.0),  # a mixed number, never 3 x 1/4
+    ("\\boxed{0.\\overline{27}}", "\\frac{3}{11}", 1.0),
+    ("\\boxed{0.\\overline{27}}", "\\frac{27}{100}", 0.0),
+    ("\\boxed{y = 2+3+4 = 9}", "9", 1.0),
+    ("\\boxed{\\frac{2}{3} \\approx 0.67}", "\\frac23", 1.0),
+    ("\\boxed{\\{x \\mid x > 2\\}}", "(2, \\infty)", 1.0),
+    ("\\boxed{x \\in [0, 4)}", "[0,4)", 1.0),
+    ("\\boxed{x \\in [0, 4]}", "[0,4)", 0.0),
+    ("\\boxed{\\text{Yes}}", "True", 1.0),
+    ("\\boxed{no}", "False", 1.0),
+    ("\\boxed{no}", "True", 0.0),
+    ("\\boxed{\\sin 30^\\circ}", "\\frac12", 1.0),
+]
+
+
+@pytest.mark.parametrize(("completion", "answer", "value"), NOTATION)
+def test_notation(math, completion, answer, value) -> None:
+    s = _score(math, completion, answer)
+    assert (s.status, s.value) == ("ok", value), (s.reason, s.details)
+
+
+def test_a_list_gold_is_a_set_of_alternatives(math) -> None:
+    assert _score(math, "\\boxed{\\frac{1}{2}}", ["0.5", "1/2"]).value == 1.0
+    assert _score(math, "\\boxed{6}", ["5", "6"]).value == 1.0
+    assert _score(math, "\\boxed{7}", ["5", "6"]).value == 0.0
+    assert _score(math, "\\boxed{5, 6}", ["5", "6"]).value == 0.0  # a hedge is no alternative
+
+
+NUMERIC = [
+    ("\\boxed{0.3333333333333333}", "\\frac13", {}, 1.0),  # a float print of 1/3
+    ("\\boxed{3.141592653589793}", "\\pi", {}, 1.0),
+    ("\\boxed{0.6666666666666666}", "2/3", {}, 1.0),  # cut, not rounded
+    ("\\boxed{0.333}", "\\frac13", {}, 0.0),  # too few digits for an exact gold
+    ("\\boxed{3.14}", "\\pi", {}, 0.0),
+    ("\\boxed{\\frac13}", "0.33", {}, 1.0),  # a rounded gold accepts what rounds to it
+    ("\\boxed{0.34}", "0.33", {}, 0.0),  # two decimals compare exactly
+    ("\\boxed{0.3333333333333333}", "\\frac13", {"numeric": "exact"}, 0.0),
+    ("\\boxed{\\frac13}", "0.33", {"numeric": "exact"}, 0.0),
+    ("\\boxed{25\\%}", "0.25", {}, 1.0),
+]
+
+
+@pytest.mark.parametrize(("completion", "answer", "options", "value"), NUMERIC)
+def test_one_numeric_policy(completion, answer, options, value) -> None:
+    r = assay.get_reward("math", **options)
+    try:
+        s = _score(r, completion, answer)
+    finally:
+        r.close()
+    assert s.value == value, (s.reason, s.details)
+
+
+def test_a_percent_answer_to_a_percentage_question(math) -> None:
+    q = "What percentage of the class are girls?"
+    assert _score(math, "\\boxed{40\\%}", "40", q).value == 1.0
+    assert _score(math, "\\boxed{40\\%}", "40", "How many are girls?").value == 0.0
+    q = "What is the probability that both coins land heads?"
+    assert _score(math, "\\boxed{0.25\\%}", "0.25", q).value == 0.0  # 0.25% is 0.0025
+    assert _score(math, "\\boxed{25\\%}", "0.25", q).value == 1.0
+
+
+def test_echo_check_by_tokens(math) -> None:
+    q = "Evaluate $\\sqrt{36}$."
+    assert _score(math, "\\boxed{\\sqrt{36}}", "6", q).value == 0.0
+    assert _score(math, "\\boxed{6}", "6", q).value == 1.0
+    q = "Factor $x^2+2x+1$ and give one factor."
+    assert _score(math, "\\boxed{x+1}", "x+1", q).value == 1.0
+
+
+@pytest.mark.parametrize("gold", ["The proof is complete.", "See the argument above for details"])
+def test_a_prose_gold_is_unverifiable(math, gold) -> None:
+    s = _score(math, "\\boxed{5}", gold)
+    assert (s.status, s.value) == ("unverifiable", None), s.reason
+    fn = assay.load_pipeline({"rewards": [{"use": "math"}]}).as_trl()[0]
+    assert fn(prompts=["q"], completions=["\\boxed{5}"], answer=[gold]) == [None]
+
+
+def test_scoring_only_after_the_reasoning() -> None:
+    r = assay.get_reward("math", answer_after="</think>")
+    try:
+        text = "<think>maybe \\boxed{4}</think> The answer is 5."
+        assert _score(r, text, "5").value == 1.0
+        assert _score(r, text, "4").value == 0.0
+        s = _score(r, "no delimiter, \\boxed{5}", "5")
+        assert (s.value, "</think>" in s.reason) == (0.0, True)
+    finally:
+        r.close()
+    r = assay.get_reward("math", answer_after="### Final")
+    try:
+        assert _score(r, "work \\boxed{9}\n### Final\n\\boxed{8}", "8").value == 1.0
+    finally:
+        r.close()
