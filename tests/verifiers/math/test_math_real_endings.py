@@ -42,8 +42,8 @@ ENDINGS = [
     ("So the frequency is \\boxed{440 Hz}", "440", 1.0),
     ("所以答案是 15 个。", "15", 1.0),
     # Chinese phrasing
-    ("计算得 3+4=7，故答案为 7。", "7", 1.0),
-    ("计算得 3+4=7，答案为 8。", "7", 0.0),
+    ("计算得 3+4=7\uff0c故答案为 7。", "7", 1.0),
+    ("计算得 3+4=7\uff0c答案为 8。", "7", 0.0),
     ("所以答案是 \\frac{1}{4}。", "0.25", 1.0),
     # a bold intermediate value does not take the answer's place
     ("First **12** eggs are used.\nThen the rest gives $30$ eggs in all.", "30", 1.0),
