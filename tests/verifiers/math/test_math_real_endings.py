@@ -37,6 +37,9 @@ ENDINGS = [
     ("He paid $12 for lunch and $30 for shoes, a total of $42.", "42", 1.0),
     ("He paid $12 for lunch and $30 for shoes, a total of $41.", "42", 0.0),
     ("The total is \\$18.25.", "18.25", 1.0),
+    ("Pam pays $\\boxed{\\$10}$ more.  #### \\$10 ", "10", 1.0),
+    ("The roots are $x=3$ and $x=5$.", "3, 5", 1.0),  # no statement: the last run of spans
+    ("The roots are $x=3$ or $x=5$.", "5", 0.0),
     # unit words after a number
     ("The entropy is \\boxed{1.5 bits}.", "1.5", 1.0),
     ("So the frequency is \\boxed{440 Hz}", "440", 1.0),
@@ -70,6 +73,8 @@ CHOICES = [
         1.0,
     ),
     ("(A) fails. (B) fails. (C) fails. (D) is not right either.", "D", 0.0),
+    ("(A) 12: too small.\n(B) 15: this works.\n(C) 18: too big.\n(D) 21: too big.", "D", 0.0),
+    ("(A) 12: too small.\n(B) 15: this works.\n(C) 18: too big.\n(D) 21: too big.", "B", 1.0),
     ("\\boxed{\\mathrm{E}*2}", "E", 0.0),  # an expression, not option E
 ]
 

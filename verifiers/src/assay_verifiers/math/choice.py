@@ -1,8 +1,8 @@
 """The letter a completion picks in a multiple-choice question.
 
 First the final-answer rule of `extract` (``The answer is (C)``, ``\\boxed{B}``, ``答案是 B``,
-``所以选 B``); when nothing is stated, the last sentence that names exactly one option without
-rejecting it: an option-by-option analysis ("(A) is wrong ... (D) is incorrect") names every
+``所以选 B``); when nothing is stated, the last sentence that names exactly one option and
+chooses it without rejecting it: an option-by-option analysis ("(A) is wrong ... (D) is incorrect") names every
 letter, and the letters of rejected options do not count.
 """
 
@@ -19,9 +19,16 @@ _LETTER = re.compile(
     re.I,
 )
 _REJECTED = re.compile(
-    r"\b(?:not|incorrect|wrong|false|eliminat\w*|rule[sd]? out|cannot|isn't|doesn't)\b|错|不|排除",
+    r"\b(?:not|incorrect|wrong|false|eliminat\w*|rule[sd]? out|cannot|isn't|doesn't|fails?|"
+    r"too (?:big|small|large|low|high|many|few)|impossible|invalid)\b|错|不|排除",
     re.I,
 )
+_CHOSEN = re.compile(
+    r"\b(?:correct|right|true|works|answer|must be|should be|is the|choose|pick|select|"
+    r"therefore|thus|hence|so)\b|正确|选|答案|故",
+    re.I,
+)
+_ONLY_LETTER = re.compile(r"^\s*(?:option|choice|\u9009\u9879)?\s*\(?[A-J]\)?\s*$", re.I)
 
 
 def letters_of(candidates: tuple[str, ...]) -> set[str | None]:
@@ -30,7 +37,8 @@ def letters_of(candidates: tuple[str, ...]) -> set[str | None]:
 
 
 def fallback_choice(text: str, max_chars: int = 20_000) -> str | None:
-    """The letter of the last sentence that names exactly one option and does not reject it."""
+    """The letter of the last sentence that names exactly one option, chooses it ("correct",
+    "must be", "so", "选"...) or is nothing but the letter, and does not reject it."""
     tail = text[-max_chars:]
     sentences = _SENTENCE.findall(tail)
     for sentence in reversed(sentences[-40:]):
@@ -39,7 +47,8 @@ def fallback_choice(text: str, max_chars: int = 20_000) -> str | None:
             for m in _LETTER.finditer(sentence)
             if not (m.group(4) and m.group(4).islower())
         }
-        if len(found) == 1 and not _REJECTED.search(sentence):
+        chosen = _CHOSEN.search(sentence) or _ONLY_LETTER.match(sentence)
+        if len(found) == 1 and chosen and not _REJECTED.search(sentence):
             return found.pop()
         if found:
             continue  # a sentence about several options, or rejecting one: keep looking back

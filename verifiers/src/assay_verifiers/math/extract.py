@@ -293,9 +293,22 @@ def _bare(text: str) -> str | None:
     return s.rstrip(".")
 
 
+_GLUE = re.compile(r"\s{0,3}(?:,|;|and|or|&|\\quad)?\s{0,3}(?:and|or)?\s{0,3}")
+
+
 def _last_math(text: str) -> tuple[int, str] | None:
+    """The last math span, with the values joined to it by only "and", "or" or commas
+    (``$x=3$ and $x=5$`` is one answer with two values; a hedge is then judged as one)."""
     spans = math_spans(text)
-    return (spans[-1].start, spans[-1].content) if spans else None
+    if not spans:
+        return None
+    run = [spans[-1]]
+    for s in reversed(spans[:-1]):
+        gap = text[s.end : run[0].start]
+        if not _GLUE.fullmatch(gap) or not re.search(r"[\d=]", s.content + run[0].content):
+            break
+        run.insert(0, s)
+    return run[0].start, ", ".join(s.content for s in run)
 
 
 def _last_number(text: str) -> str | None:

@@ -258,7 +258,7 @@ class _Parser:
                 self.next()
                 left = _factorial(_scalar(left, "factorial"))
             elif self.starts_primary():
-                if _IMPLICIT < min_prec:
+                if min_prec > _IMPLICIT:
                     return left
                 right = self.parse_expr(_IMPLICIT + 1)
                 left = self.binary("*", left, right)

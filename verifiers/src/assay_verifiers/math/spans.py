@@ -96,6 +96,7 @@ def strip_money(text: str) -> str:
     """The text with money dollar signs removed and math spans replaced by their content."""
     if "$" not in text:
         return text
+    text = text.replace("\\$", "")  # escaped: always money
     parts: list[str] = []
     last = 0
     for s in _dollar_spans(text):
