@@ -48,6 +48,13 @@ ENDINGS = [
     ("计算得 3+4=7\uff0c故答案为 7。", "7", 1.0),
     ("计算得 3+4=7\uff0c答案为 8。", "7", 0.0),
     ("所以答案是 \\frac{1}{4}。", "0.25", 1.0),
+    # money in the sentence of an answer phrase
+    ("The answer is $18. Next, we check 3 + 15 = 18 and 2 + 2 = 4.", "18", 1.0),
+    # a word after "the answer is" does not override a stated value
+    ("So \\boxed{15}. Check: the answer is consistent.", "15", 1.0),
+    ("The day is Monday, so the answer is Monday.", "Monday", 1.0),
+    # AMC-style labelled value for a numeric gold
+    ("\\boxed{\\textbf{(B) }3}", "3", 1.0),
     # a bold intermediate value does not take the answer's place
     ("First **12** eggs are used.\nThen the rest gives $30$ eggs in all.", "30", 1.0),
     ("First **12** eggs are used. The answer is 31.", "12", 0.0),
@@ -89,6 +96,8 @@ FINAL_ANSWER = [
     ("\\boxed{12}\n\nWait, 3 x 5 = 15, so the answer is 15.", "15", 1.0),
     ("\\boxed{12}\n\nWait, 3 x 5 = 15, so the answer is 15.", "12", 0.0),
     ("The answer is 7.\n\nLet me recheck... no, it is \\boxed{8}.", "8", 1.0),
+    ("The answer is 12. Actually, no, it is 15.", "15", 1.0),
+    ("The answer is 12. Actually, no, it is 15.", "12", 0.0),
     # several boxes in one sentence: a multi-part answer, or a hedge
     ("The roots are \\boxed{2} and \\boxed{3}.", "2, 3", 1.0),
     ("$\\boxed{1}\\boxed{2}$", "\\{1,2\\}", 1.0),

@@ -48,6 +48,7 @@ class _Stated:
     start: int
     candidates: tuple[str, ...]
     method: str
+    weak: bool = False  # a word-only answer phrase: loses to any other statement
 
 
 _BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s{0,5}")
@@ -59,6 +60,8 @@ _MARKER = re.compile(
     r"(?:final[ \t]{1,3})?answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b|"
     r"\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
     r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
+    r"|\b(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
+    r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
     r"|答案[ \t]{0,3}(?:应该|应|就)?(?:是|为|為|[:\uff1a])"
     r"|(?:故|所以|因此|应|则)选(?:择|项)?[ \t]{0,3}[:\uff1a]?"
     r"|(?:^|\n)[ \t]{0,3}答[ \t]{0,3}[:\uff1a]",
@@ -87,6 +90,7 @@ _FILLER = re.compile(
 )
 _STOP = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s|$)|\n")
 _NEGATED = re.compile(r"^(?:not|incorrect|wrong|correct|below|above|as follows|unknown)\b", re.I)
+_JUST_WORDS = re.compile(r"^[A-Za-z][A-Za-z '\-]{2,}$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 
 
@@ -185,29 +189,34 @@ def _distinct(items: Sequence[str]) -> tuple[str, ...]:
 # ------------------------------------------------------------------------ answer phrases
 def _body(text: str, start: int) -> str:
     """The sentence after an answer marker: leading space and up to two line breaks skipped,
-    then up to the end of the sentence (a period outside braces and math, a line break)."""
+    then up to the end of the sentence (a period or line break outside braces and math; money
+    dollars, as in "is $18.", do not open math)."""
     i, n = start, min(len(text), start + 400)
     while i < n and text[i] in " \t*:\uff1a\n" and text.count("\n", start, i + 1) <= 2:
         i += 1
-    depth, dollars = 0, 0
-    j = i
-    while j < n:
-        c = text[j]
+    seg = text[i:n]
+    inside = bytearray(len(seg))
+    for sp in math_spans(seg):
+        inside[sp.start : sp.end] = b"\x01" * (sp.end - sp.start)
+    depth = 0
+    j = 0
+    while j < len(seg):
+        c = seg[j]
         if c == "{":
             depth += 1
         elif c == "}":
             depth = max(0, depth - 1)
-        elif c == "$":
-            dollars += 1
-        elif (c == "\n" and j > i) or (
-            c in ".!?\u3002\uff01\uff1f"
-            and depth == 0
-            and (j + 1 >= n or text[j + 1] in " \n\t")
-            and (dollars % 2 == 0 or c != ".")
+        elif not inside[j] and (
+            (c == "\n" and j > 0)
+            or (
+                c in ".!?\u3002\uff01\uff1f"
+                and depth == 0
+                and (j + 1 >= len(seg) or seg[j + 1] in " \n\t")
+            )
         ):
             break
         j += 1
-    return text[i:j].strip()
+    return seg[:j].strip()
 
 
 def reduce_phrase(body: str) -> tuple[str, ...]:
@@ -252,13 +261,17 @@ def _phrases(text: str) -> list[_Stated]:
     marks = [m.end() for m in _MARKER.finditer(text)]
     marks += [m.end() for m in _A_LINE.finditer(text)]
     marks.sort()
-    out: list[_Stated] = []
+    weak: _Stated | None = None
     for end in reversed(marks[-8:]):  # the last ones that state something
         got = reduce_phrase(_body(text, end))
-        if got:
-            out.append(_Stated(end, got, "answer_is"))
-            break
-    return out
+        if not got:
+            continue
+        if len(got) == 1 and _JUST_WORDS.match(got[0]):
+            # "the answer is consistent": a word answer counts only when nothing else is stated
+            weak = weak or _Stated(end, got, "answer_is", weak=True)
+            continue
+        return [_Stated(end, got, "answer_is")]
+    return [weak] if weak else []
 
 
 def _hashes(text: str) -> list[_Stated]:
@@ -360,8 +373,9 @@ def extract_answer(
         stated += _hashes(text)
     if "answer_is" in methods:
         stated += _phrases(text)
-    if stated:
-        last = max(stated, key=lambda s: s.start)
+    strong = [s for s in stated if not s.weak] or stated
+    if strong:
+        last = max(strong, key=lambda s: s.start)
         return Extraction(last.candidates, last.method)
     return _fallback(text, methods)
 

@@ -12,6 +12,7 @@ linear in the text:
 - a ratio of two numbers ``7:32`` -> ``7/32``;
 - a mixed number as the whole answer (``2\\frac12``, ``2 1/2``) -> ``5/2`` (never 2 x 1/2);
 - a chain ``x = 5+5+1 = 11`` -> its last side, an ``\\approx`` tail -> the exact side;
+- an option label before a value (``(B) 3``, AMC style) -> the value;
 - a number followed by unit words (``0.5 bits``, ``50 Hz``, ``12 个``) -> the number.
 """
 
@@ -37,6 +38,7 @@ _NAMED_TUPLE = re.compile(
 _RATIO = re.compile(r"^(-?\d{1,30}(?:\.\d{1,30})?)\s?:\s?(\d{1,30}(?:\.\d{1,30})?)$")
 _MIXED_TEX = re.compile(r"^(-?)(\d{1,30})\s?\\frac\s?(?:\{(\d{1,30})\}\{(\d{1,30})\}|(\d)(\d))$")
 _MIXED_PLAIN = re.compile(r"^(-?)(\d{1,30}) (\d{1,30})/(\d{1,30})$")
+_OPTION_LABEL = re.compile(r"^\(([A-J])\)\s?(?=[-\d\\(])")  # "(B) 3": AMC's labelled value
 _APPROX = re.compile(r"\\approx|≈")
 _UNIT_WORDS = re.compile(
     r"^(-?[\d.,]{1,60}(?:\s?/\s?\d{1,30})?|-?\\frac\{\d{1,30}\}\{\d{1,30}\})"
@@ -94,6 +96,8 @@ def _last_side(s: str) -> str:
 
 def whole_answer(s: str) -> str:
     """The rewrites that read the answer as a whole (after spacing and units are cleaned)."""
+    if s.startswith("("):
+        s = _OPTION_LABEL.sub("", s, count=1)
     if "mod" in s:
         s = _MODULUS.sub("", s).strip()
     if s.startswith("\\{"):
