@@ -159,7 +159,11 @@ NUMERIC = [
     ("\\boxed{0.3333333333333333}", "\\frac13", {}, 1.0),  # a float print of 1/3
     ("\\boxed{3.141592653589793}", "\\pi", {}, 1.0),
     ("\\boxed{0.6666666666666666}", "2/3", {}, 1.0),  # cut, not rounded
-    ("\\boxed{0.333}", "\\frac13", {}, 0.0),  # too few digits for an exact gold
+    ("\\boxed{0.333333}", "\\frac13", {}, 1.0),  # six places
+    ("\\boxed{0.333}", "\\frac13", {}, 0.0),  # too few places for an exact gold
+    ("\\boxed{3.14159}", "\\pi", {}, 0.0),
+    ("\\boxed{3.141593}", "\\pi", {}, 1.0),
+    ("\\boxed{0.000001}", "\\frac{1}{800000}", {}, 0.0),  # six places, one digit
     ("\\boxed{3.14}", "\\pi", {}, 0.0),
     ("\\boxed{\\frac13}", "0.33", {}, 1.0),  # a rounded gold accepts what rounds to it
     ("\\boxed{0.34}", "0.33", {}, 0.0),  # two decimals compare exactly

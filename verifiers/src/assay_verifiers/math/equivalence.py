@@ -30,6 +30,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 
+from .fastpath import precise_enough
 from .latex_parse import MAX_POW_BITS, Group, Items, SetOf, _as_set
 
 _PROBES = (
@@ -55,7 +56,6 @@ class Tolerance:
 
 
 EXACT_TOL = 1e-25  # two exact values evaluated to 30 digits: equal only when they are equal
-MIN_SIGNIFICANT = 8  # an approximate answer to an exact gold carries at least this many digits
 
 
 class NotComparable(Exception):
@@ -116,13 +116,14 @@ def expr_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
 def approximates(value: float | mpmath.mpf, decimal: sp.Rational, places: int, gold: bool) -> bool:
     """The numeric policy for a decimal written with ``places`` places against an exact value
     that is not a terminating decimal: a gold decimal (two places or more) accepts the value
-    that rounds to it; an answer decimal with at least `MIN_SIGNIFICANT` significant digits is
-    accepted when it is the value rounded or cut at its last place."""
+    that rounds to it; an answer decimal precise enough (`fastpath.precise_enough`) is accepted
+    when it is the value rounded or cut at its last place."""
     x = mpmath.mpf(decimal.p) / decimal.q
     if gold:
         return places >= 2 and abs(value - x) <= mpmath.mpf(10) ** (-places) / 2 * (1 + 1e-12)
-    digits = len(str(abs(decimal.p * 10**places // decimal.q)).lstrip("0")) if decimal else 0
-    return digits >= MIN_SIGNIFICANT and abs(value - x) < mpmath.mpf(10) ** (-places)
+    if not precise_enough(int(decimal.p), int(decimal.q), places):
+        return False
+    return abs(value - x) < mpmath.mpf(10) ** (-places)
 
 
 def _approximates(a: mpmath.mpc, b: mpmath.mpc, g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:

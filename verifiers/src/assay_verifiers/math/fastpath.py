@@ -68,17 +68,26 @@ def rounds_to(pred: Fraction, gold: Fraction, places: int) -> bool:
     return round(pred * 10**places) == gold * 10**places
 
 
-MIN_SIGNIFICANT = 8  # an approximate answer to an exact gold carries at least this many digits
+# An approximate answer to an exact gold shows at least this many decimal places and this many
+# significant digits (the places: the ecosystem's usual 6, as Math-Verify rounds; the digits:
+# so that 0.000001 is not an answer for 1.2e-6).
+MIN_DIGITS = 6
+
+
+def precise_enough(numerator: int, denominator: int, places: int) -> bool:
+    """A decimal (numerator/denominator, written with ``places`` places) precise enough to
+    stand for an exact value: `MIN_DIGITS` places and `MIN_DIGITS` significant digits."""
+    scaled = abs(numerator * 10**places // denominator)
+    return places >= MIN_DIGITS and len(str(scaled).lstrip("0")) >= MIN_DIGITS
 
 
 def approximates(decimal: Fraction, places: int, exact: Fraction) -> bool:
-    """An answer decimal written with ``places`` places and at least `MIN_SIGNIFICANT`
-    significant digits stands for a non-terminating exact gold when it is that value rounded or
-    cut at its last place (``0.3333333333333333`` for 1/3; ``0.33`` is not)."""
-    if places < 1 or _terminates(exact):
+    """An answer decimal stands for a non-terminating exact gold when it is precise enough and
+    is that value rounded or cut at its last place (``0.333333`` and ``0.3333333333333333``
+    for 1/3; ``0.333`` is not)."""
+    if _terminates(exact) or not precise_enough(decimal.numerator, decimal.denominator, places):
         return False
-    digits = len(str(abs(decimal.numerator * 10**places // decimal.denominator)).lstrip("0"))
-    return digits >= MIN_SIGNIFICANT and abs(decimal - exact) < Fraction(1, 10**places)
+    return abs(decimal - exact) < Fraction(1, 10**places)
 
 
 def quick(

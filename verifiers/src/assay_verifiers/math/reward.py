@@ -57,8 +57,8 @@ class MathOptions(BaseModel):
     numeric: Literal["rounded", "exact"] = Field(
         "rounded",
         description="numeric policy: 'rounded' (a decimal stands for an exact non-terminating "
-        "value it rounds: as many places as a decimal gold shows, 8 significant digits for an "
-        "answer) or 'exact' (decimals are exact values, no rounding anywhere)",
+        "value it rounds: as many places as a decimal gold shows; 6 places and 6 significant "
+        "digits for an answer) or 'exact' (decimals are exact values, no rounding anywhere)",
     )
     strict: bool = Field(
         False, description="expressions must simplify to equal, not just agree at points"
