@@ -139,6 +139,15 @@ NOTATION = [
     ("\\boxed{no}", "False", 1.0),
     ("\\boxed{no}", "True", 0.0),
     ("\\boxed{\\sin 30^\\circ}", "\\frac12", 1.0),
+    ("\\boxed{\\int_0^2 3x^2 \\, dx}", "8", 1.0),
+    ("\\boxed{\\int_0^2 3x^2 \\, dx}", "6", 0.0),
+    ("\\boxed{\\sum_{i=1}^{4} i^2}", "30", 1.0),  # i is the index, not the imaginary unit
+    ("\\boxed{\\sum_{k=1}^{n} k}", "\\frac{n(n+1)}{2}", 1.0),
+    ("\\boxed{\\prod_{k=1}^{4} k}", "24", 1.0),
+    ("\\boxed{\\lim_{x \\to 0} \\frac{\\sin x}{x}}", "1", 1.0),
+    ("\\boxed{\\lim_{x \\to 0^+} \\frac{1}{x}}", "\\infty", 1.0),
+    ("\\boxed{1011_2}", "11", 1.0),
+    ("\\boxed{1021_2}", "11", 0.0),  # 2 is no digit in base 2: does not parse
 ]
 
 

@@ -114,7 +114,8 @@ _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
 _DEGREE = r"\^\s?(?:\{\s?\\circ\s?\}|\\circ)"
 _DEGREE_ARG = re.compile(r"(\d{1,10}(?:\.\d{1,10})?)\s?" + _DEGREE)
 _SPACING = re.compile(
-    r"(?<!\\)\\(?:[,;:! ]|quad|qquad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
+    r"(?<!\\)\\[,;:! ]"
+    r"|(?<!\\)\\(?:quad|qquad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
 )
 
 
