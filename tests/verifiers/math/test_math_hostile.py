@@ -51,6 +51,22 @@ _PIECES = [
     "\\frac{",
     "\\overline{",
     "%",
+    "\\pmod{",
+    "\\approx",
+    ":",
+    "(",
+    ")",
+    ",\\!",
+    "\\{",
+    "\\mid",
+    " is ",
+    " because ",
+    "所以选",
+    "(B)",
+    "**",
+    "\\text{",
+    "\\sum_{",
+    "\\int",
 ]
 
 
@@ -97,6 +113,21 @@ def test_normalising_and_echo_checking_a_long_prompt_is_fast(text: str) -> None:
     seconds, norm = _timed(normalize_full, prompt)
     assert seconds < 0.5
     seconds, _ = _timed(echoes, "x^2 + 1", norm.text, "5")
+    assert seconds < 0.5
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hostile(), hostile())
+def test_the_whole_in_process_part_of_a_score_is_fast(completion: str, prompt: str) -> None:
+    """Everything the reward does in the parent (no deadline there): extraction, normalisation
+    of the answers and of the prompt, the echo check, the fast path."""
+    import assay
+    from assay_verifiers.math.reward import MathReward
+
+    reward = MathReward()  # no worker starts: _prepare never calls sympy
+    normalize_full.cache_clear()
+    sample = assay.Sample(prompt=prompt, completion=completion, answer="x^2+1")
+    seconds, _ = _timed(reward._prepare, sample, reward.options)
     assert seconds < 0.5
 
 

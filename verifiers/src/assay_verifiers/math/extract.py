@@ -55,19 +55,59 @@ _BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s{0,5}")
 _TOKEN_ARG = re.compile(r"[^\s$.,]{1,100}")  # "\\boxed 5"
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _HASH = re.compile(r"####[ \t]{0,20}([^\n]{1,300})")
-# Markers only (bounded quantifiers: no backtracking over long runs); the body is read after.
-_MARKER = re.compile(
-    r"(?:final[ \t]{1,3})?answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b|"
-    r"\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
+# Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
+# at that keyword only (bounded quantifiers: no backtracking over long runs of spaces). The
+# text is lowered ASCII-only, so positions do not move.
+_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|\u7b54|\u9009")
+_AT_KEYWORD = re.compile(
+    r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
+    r"|\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
     r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
-    r"|\b(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
+    r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
     r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
-    r"|答案[ \t]{0,3}(?:应该|应|就)?(?:是|为|為|[:\uff1a])"
-    r"|(?:故|所以|因此|应|则)选(?:择|项)?[ \t]{0,3}[:\uff1a]?"
-    r"|(?:^|\n)[ \t]{0,3}答[ \t]{0,3}[:\uff1a]",
-    re.I,
+    r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
+    r"|(?:(?<=\u6545)|(?<=\u6240\u4ee5)|(?<=\u56e0\u6b64)|(?<=\u5e94)|(?<=\u5219))\u9009"
+    r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
+    r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
 )
-_A_LINE = re.compile(r"(?:^|\n)[ \t]{0,3}(?:A|Ans)[ \t]{0,3}[:\uff1a]", re.M)
+_A_LINE = re.compile(r"A(?:ns)?[ \t]{0,3}[:\uff1a]")  # a line "A: 18" (line start checked)
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _line_start(text: str, pos: int) -> bool:
+    """Only spaces (at most three) between the line's start and ``pos``."""
+    k = text.rfind("\n", max(0, pos - 4), pos)
+    head = text[k + 1 : pos] if k >= 0 else text[max(0, pos - 4) : pos]
+    return len(head) <= 3 and not head.strip() and (k >= 0 or pos <= 3)
+
+
+def _marker_ends(text: str, wanted: int = 8) -> list[int]:
+    """Where the last ``wanted`` answer markers end, in order of position."""
+    low = text.translate(_LOWER)
+    ends: list[int] = []
+    for m in reversed(list(_KEYWORD.finditer(low))):
+        if m.group() in ("actually", "wait", "oops", "instead", "correct", "right") and (
+            m.start() and low[m.start() - 1].isalnum()
+        ):
+            continue
+        mk = _AT_KEYWORD.match(low, m.start())
+        if mk is None:
+            continue
+        if (
+            low[m.start()] == "\u7b54"
+            and mk.group()[1:2] != "\u6848"
+            and not _line_start(text, m.start())
+        ):
+            continue
+        ends.append(mk.end())
+        if len(ends) >= wanted:
+            break
+    for m in _A_LINE.finditer(text):
+        if _line_start(text, m.start()):
+            ends.append(m.end())
+    return sorted(set(ends))[-wanted:]
+
+
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
 _NUMBER = re.compile(
     r"-?\d{1,60}(?:,\d{3}){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
@@ -258,11 +298,8 @@ def _only_glue(body: str, spans: Sequence[object]) -> bool:
 
 
 def _phrases(text: str) -> list[_Stated]:
-    marks = [m.end() for m in _MARKER.finditer(text)]
-    marks += [m.end() for m in _A_LINE.finditer(text)]
-    marks.sort()
     weak: _Stated | None = None
-    for end in reversed(marks[-8:]):  # the last ones that state something
+    for end in reversed(_marker_ends(text)):  # the last ones that state something
         got = reduce_phrase(_body(text, end))
         if not got:
             continue

@@ -4,9 +4,10 @@ Real completions use ``$`` both ways: ``$\\frac{1}{2}$`` is math, ``$204 + $160 
 GSM8K's ``$<<13*2=26>>26`` are money. Pairing every two dollar signs turns the second kind into
 nonsense spans (``204 + ``). The rule here, one pass, linear time:
 
-- a ``$`` directly followed by a digit (``$204``), by ``<<`` or by ``.5`` can open a span;
-- a ``$`` that follows a non-space character and is not followed by a digit can close one;
-- an opener that meets another opener before any closer was money, and is dropped.
+- a ``$`` directly followed by a digit (``$204``), by ``<<`` or by ``.5`` opens a span only
+  when a ``$`` right after a non-space character (and not before a digit) closes it;
+- any other ``$`` opens a span that the next ``$`` closes;
+- a ``$`` that opens nothing is money.
 
 So ``$36$`` and ``$2 + 3 = 5$`` are math, ``$204 + $160`` is not. ``\\$`` is always money.
 GSM8K's calculator notes ``<<13*2=26>>`` are removed first (they repeat the working).
@@ -37,41 +38,22 @@ def drop_calculator_notes(text: str) -> str:
     return _CALCULATOR.sub("", text) if "<<" in text else text
 
 
+# One pass of the regex engine: each alternative's body stops at the next "$", so the scan is
+# linear; a failed opener (money) is simply passed over.
+_DOLLARS = re.compile(
+    r"(?<!\\)\$\$([^$]+?)\$\$"  # $$ display $$
+    r"|(?<![\\$])\$(?!\$|\d|<<|\.\d)([^$]+?)\$"  # $x ...$: any closer
+    r"|(?<![\\$])\$(?=\d|<<|\.\d)([^$]*?\S)\$(?!\d)"  # $5 ...5$: a tight closer only
+)
+
+
 def _dollar_spans(text: str) -> list[Span]:
     out: list[Span] = []
-    i = 0
-    pending = -1  # where an unclosed "$" or "$$" opened, or -1
-    pending_width = 1
-    pending_money = False  # it opened before a number ("$204"): money unless closed tightly
-    while True:
-        i = text.find("$", i)
-        if i < 0:
-            break
-        if i and text[i - 1] == "\\":  # \$ is money
-            i += 1
-            continue
-        width = 2 if text.startswith("$$", i) else 1
-        money = _money_start(text, i + width)
-        if pending >= 0 and width == pending_width:
-            before = text[i - 1]
-            after = text[i + width : i + width + 1]
-            tight = not before.isspace() and not after.isdigit()
-            if tight or not pending_money:
-                content = text[pending + width : i].strip()
-                if content:
-                    out.append(Span(pending, i + width, content))
-                pending = -1
-                i += width
-                continue
-        if pending < 0 or width == pending_width or width == 2:
-            pending, pending_width, pending_money = i, width, money
-        i += width
+    for m in _DOLLARS.finditer(text):
+        content = next(g for g in m.groups() if g is not None).strip()
+        if content:
+            out.append(Span(m.start(), m.end(), content))
     return out
-
-
-def _money_start(text: str, j: int) -> bool:
-    c = text[j : j + 2]
-    return bool(c) and (c[0].isdigit() or c == "<<" or (c[:1] == "." and c[1:].isdigit()))
 
 
 def math_spans(text: str) -> list[Span]:
