@@ -103,6 +103,10 @@ FINAL_ANSWER = [
     ("$\\boxed{1}\\boxed{2}$", "\\{1,2\\}", 1.0),
     ("The roots are \\boxed{2} and \\boxed{3}.", "2", 0.0),
     ("It is either \\boxed{4} or \\boxed{5}.", "4", 0.0),
+    # a k-part gold answered part by part in separate sentences: the last k boxes
+    ("(a) The width is \\boxed{4}.\n\n(b) The height is \\boxed{9}.", "4, 9", 1.0),
+    ("(a) The width is \\boxed{4}.\n\n(b) The height is \\boxed{9}.", "9, 4", 1.0),
+    ("(a) The width is \\boxed{4}.\n\n(b) The height is \\boxed{9}.", "4, 8", 0.0),
     ("The answer is 4 or 5.", "5", 0.0),
 ]
 
@@ -207,6 +211,11 @@ def test_echo_check_by_tokens(math) -> None:
     assert _score(math, "\\boxed{6}", "6", q).value == 1.0
     q = "Factor $x^2+2x+1$ and give one factor."
     assert _score(math, "\\boxed{x+1}", "x+1", q).value == 1.0
+
+
+def test_a_short_word_gold_is_still_an_answer(math) -> None:
+    assert _score(math, "\\boxed{\\text{no real solutions}}", "no real solutions").value == 1.0
+    assert _score(math, "\\boxed{\\text{two real solutions}}", "no real solutions").value == 0.0
 
 
 @pytest.mark.parametrize("gold", ["The proof is complete.", "See the argument above for details"])

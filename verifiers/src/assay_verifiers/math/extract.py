@@ -37,6 +37,9 @@ class Extraction:
 
     candidates: tuple[str, ...] = ()
     method: str = ""
+    # the values of the boxes up to the final statement, in order (a multi-part answer may give
+    # its parts in separate sentences: the reward may take the last k for a k-part gold)
+    boxes: tuple[str, ...] = ()
 
     @property
     def answer(self) -> str | None:
@@ -404,8 +407,10 @@ def extract_answer(
                 stated.append(_Stated(tags[-1].end(), sub.candidates, f"answer_tag+{sub.method}"))
             elif inner:
                 stated.append(_Stated(tags[-1].end(), (inner,), "answer_tag"))
+    groups: list[_Stated] = []
     if "boxed" in methods:
-        stated += _box_groups(text)
+        groups = _box_groups(text)
+        stated += groups
     if "hash" in methods:
         stated += _hashes(text)
     if "answer_is" in methods:
@@ -413,7 +418,8 @@ def extract_answer(
     strong = [s for s in stated if not s.weak] or stated
     if strong:
         last = max(strong, key=lambda s: s.start)
-        return Extraction(last.candidates, last.method)
+        boxes = tuple(v for g in groups if g.start <= last.start for v in g.candidates)
+        return Extraction(last.candidates, last.method, boxes if last.method == "boxed" else ())
     return _fallback(text, methods)
 
 

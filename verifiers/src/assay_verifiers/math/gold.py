@@ -63,9 +63,32 @@ def gold_text(answer: Any) -> str:
     return text
 
 
-def is_prose(normalized: str) -> bool:
-    """A gold that is a sentence, not an answer: three words or more that are not math names
-    (``The proof is complete``); ``Monday``, ``\\text{Navin}``, ``odd`` or ``no solution`` are
-    answers."""
+def is_prose(normalized: str, raw: str = "") -> bool:
+    """A gold that is a sentence, not an answer: four words or more that are not math names, or
+    three ending with a period (``The proof is complete.``); ``Monday``, ``\\text{Navin}``,
+    ``odd``, ``no real solutions`` are answers."""
+    if re.search(r"\d", normalized):
+        return False
     words = [w for w in _PROSE_WORD.findall(normalized) if w.lower() not in _MATH_NAMES]
-    return len(words) >= 3 and not re.search(r"\d", normalized)
+    return len(words) >= 4 or (len(words) >= 3 and raw.rstrip().endswith("."))
+
+
+_SET = re.compile(r"^\\\{(.*)\\\}$", re.S)
+
+
+def gold_parts(normalized: str) -> int:
+    """How many parts a gold has: the items of a top-level list or of a set (``2, 3``,
+    ``\\{1, 2\\}``, ``1 and 2``); 1 for anything else (a tuple or an interval is one answer)."""
+    m = _SET.match(normalized)
+    text = m.group(1) if m else normalized
+    depth, parts = 0, 1
+    for c in text:
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c in ",;" and depth == 0:
+            parts += 1
+    if parts == 1 and depth == 0:
+        parts += len(re.findall(r"\s(?:and|or)\s", text))
+    return parts

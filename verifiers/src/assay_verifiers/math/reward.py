@@ -37,7 +37,7 @@ from .choice import fallback_choice, letters_of
 from .echo import echoes
 from .extract import DEFAULT_METHODS, METHODS, answer_region, extract_answer
 from .fastpath import decimals, quick
-from .gold import alternatives, gold_text, is_prose, missing
+from .gold import alternatives, gold_parts, gold_text, is_prose, missing
 from .normalize import Normalized, leading_variable, normalize_full
 
 __all__ = ["MathOptions", "MathReward"]
@@ -84,7 +84,6 @@ class MathOptions(BaseModel):
 _OUT_OF_MEMORY = 75  # exit status of a worker that ran out of memory
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
 _PERCENT_QUESTION = re.compile(r"percent|\\?%|百分", re.I)
-_MULTI_PART = re.compile(r",|\\\{|\band\b|;")
 
 
 class MathReward(Reward):
@@ -246,7 +245,7 @@ class MathReward(Reward):
         m = _CHOICE_GOLD.match(gold.text) if o.choices else None
         if m:
             return _score_choice(m.group(1), completion, self._methods, o)
-        if is_prose(gold.text):
+        if is_prose(gold.text, gold_raw):
             return Score.unverifiable("gold answer is prose, not a checkable answer")
         ex = extract_answer(completion, self._methods, o.max_completion_chars)
         details: dict[str, Any] = {
@@ -257,7 +256,10 @@ class MathReward(Reward):
         if not ex.candidates:
             return Score.ok(0.0, "no answer found in the completion", **details)
         candidates = ex.candidates
-        if len(candidates) > 1 and _MULTI_PART.search(gold.text):
+        parts = gold_parts(gold.text)
+        if parts > 1 and len(candidates) < parts <= len(ex.boxes):
+            candidates = ex.boxes[-parts:]  # the parts boxed in separate sentences
+        if len(candidates) > 1 and parts > 1:
             candidates = (", ".join(candidates),)  # \boxed{2} and \boxed{3} for gold "2, 3"
         preds: list[Normalized] = []
         for c in candidates:
