@@ -29,6 +29,7 @@ ENDINGS = [
     ("Final Answer: The final answer is $\\frac{3}{8}$. I hope it is correct.", "0.375", 1.0),
     ("Final Answer: The final answer is $41$. I hope it is correct.", "14", 0.0),
     ("Final Answer: The final answer is 2718. I hope it is correct.", "2718", 1.0),
+    ("Final Answer: The final answer is $\\$36$. I hope it is correct.", "36", 1.0),
     # a sentence after "the answer is"
     ("So the answer is: the smallest $k$ is 19.", "19", 1.0),
     ("Therefore the answer is: the number of pairs is 6.", "7", 0.0),

@@ -41,9 +41,9 @@ def drop_calculator_notes(text: str) -> str:
 # One pass of the regex engine: each alternative's body stops at the next "$", so the scan is
 # linear; a failed opener (money) is simply passed over.
 _DOLLARS = re.compile(
-    r"(?<!\\)\$\$([^$]+?)\$\$"  # $$ display $$
-    r"|(?<![\\$])\$(?!\$|\d|<<|\.\d)([^$]+?)\$"  # $x ...$: any closer
-    r"|(?<![\\$])\$(?=\d|<<|\.\d)([^$]*?\S)\$(?!\d)"  # $5 ...5$: a tight closer only
+    r"(?<!\\)\$\$((?:\\.|[^$\\])+?)\$\$"  # $$ display $$
+    r"|(?<![\\$])\$(?!\$|\d|<<|\.\d)((?:\\.|[^$\\])+?)\$"  # $x ...$: any closer
+    r"|(?<![\\$])\$(?=\d|<<|\.\d)((?:\\.|[^$\\])*?\S)\$(?!\d)"  # $5 ...5$: tight closer only
 )
 
 
