@@ -73,7 +73,7 @@ _AT_KEYWORD = re.compile(
     r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
     r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
 )
-_A_LINE = re.compile(r"A(?:ns)?[ \t]{0,3}[:\uff1a]")  # a line "A: 18" (line start checked)
+_A_LINE = re.compile(r"^[ \t]{0,3}A(?:ns)?[ \t]{0,3}[:\uff1a]", re.M)  # a line "A: 18"
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -105,9 +105,7 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
         ends.append(mk.end())
         if len(ends) >= wanted:
             break
-    for m in _A_LINE.finditer(text):
-        if _line_start(text, m.start()):
-            ends.append(m.end())
+    ends += [m.end() for m in _A_LINE.finditer(text)]
     return sorted(set(ends))[-wanted:]
 
 
