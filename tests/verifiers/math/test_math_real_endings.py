@@ -151,6 +151,8 @@ NOTATION = [
     ("\\boxed{\\prod_{k=1}^{4} k}", "24", 1.0),
     ("\\boxed{\\lim_{x \\to 0} \\frac{\\sin x}{x}}", "1", 1.0),
     ("\\boxed{\\lim_{x \\to 0^+} \\frac{1}{x}}", "\\infty", 1.0),
+    ("\\boxed{\\frac{1}{\\sqrt{n}}}", "\\sqrt{1/n}", 1.0),  # equal wherever both are real
+    ("\\boxed{\\sqrt{x-5}}", "\\sqrt{x-6}", 0.0),
     ("\\boxed{1011_2}", "11", 1.0),
     ("\\boxed{1021_2}", "11", 0.0),  # 2 is no digit in base 2: does not parse
 ]
