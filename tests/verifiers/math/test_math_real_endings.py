@@ -30,6 +30,14 @@ ENDINGS = [
     ("Final Answer: The final answer is $41$. I hope it is correct.", "14", 0.0),
     ("Final Answer: The final answer is 2718. I hope it is correct.", "2718", 1.0),
     ("Final Answer: The final answer is $\\$36$. I hope it is correct.", "36", 1.0),
+    # a few-shot model that goes on to the next problem: its answer came before
+    (
+        "x = 2.\nFinal Answer: The final answer is $2$. I hope it is correct.\n\n"
+        "Problem:\nFind y.\n\nSolution:\nFinal Answer: The final answer is $7$.",
+        "2",
+        1.0,
+    ),
+    ("She has 3 left.\nA: 3\n\nQ: How many now?\nA: 9", "9", 0.0),
     # a sentence after "the answer is"
     ("So the answer is: the smallest $k$ is 19.", "19", 1.0),
     ("Therefore the answer is: the number of pairs is 6.", "7", 0.0),

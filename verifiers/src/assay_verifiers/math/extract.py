@@ -74,6 +74,8 @@ _AT_KEYWORD = re.compile(
     r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
 )
 _A_LINE = re.compile(r"^[ \t]{0,3}A(?:ns)?[ \t]{0,3}[:\uff1a]", re.M)  # a line "A: 18"
+# A few-shot model that goes on to write the next item: "Problem:", "Question:", "Q:" on a line.
+_NEXT_ITEM = re.compile(r"\n[ \t]{0,3}(?:Problem|Question|Q)[ \t]{0,3}[:\uff1a]")
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -395,6 +397,29 @@ def extract_answer(
         )
     text = completion[-max_chars:] if len(completion) > max_chars else completion
     text = drop_calculator_notes(text)
+    nxt = _NEXT_ITEM.search(text)
+    if nxt:  # a few-shot model that went on to a new "Problem:": its answer came before
+        got = _final(_stated(text[: nxt.start()], methods))
+        if got is not None:
+            return got
+    got = _final(_stated(text, methods))
+    return got if got is not None else _fallback(text, methods)
+
+
+def _final(stated: list[_Stated]) -> Extraction | None:
+    """The last statement (a word-only phrase only when nothing else is stated)."""
+    strong = [s for s in stated if not s.weak] or stated
+    if not strong:
+        return None
+    last = max(strong, key=lambda s: s.start)
+    boxes = tuple(
+        v for g in stated if g.method == "boxed" and g.start <= last.start for v in g.candidates
+    )
+    return Extraction(last.candidates, last.method, boxes if last.method == "boxed" else ())
+
+
+def _stated(text: str, methods: Sequence[str]) -> list[_Stated]:
+    """Every stated answer of the text (boxes grouped by sentence, the last tag, hash, phrase)."""
     stated: list[_Stated] = []
     if "answer_tag" in methods:
         tags = list(_ANSWER_TAG.finditer(text))
@@ -405,20 +430,13 @@ def extract_answer(
                 stated.append(_Stated(tags[-1].end(), sub.candidates, f"answer_tag+{sub.method}"))
             elif inner:
                 stated.append(_Stated(tags[-1].end(), (inner,), "answer_tag"))
-    groups: list[_Stated] = []
     if "boxed" in methods:
-        groups = _box_groups(text)
-        stated += groups
+        stated += _box_groups(text)
     if "hash" in methods:
         stated += _hashes(text)
     if "answer_is" in methods:
         stated += _phrases(text)
-    strong = [s for s in stated if not s.weak] or stated
-    if strong:
-        last = max(strong, key=lambda s: s.start)
-        boxes = tuple(v for g in groups if g.start <= last.start for v in g.candidates)
-        return Extraction(last.candidates, last.method, boxes if last.method == "boxed" else ())
-    return _fallback(text, methods)
+    return stated
 
 
 def _fallback(text: str, methods: Sequence[str]) -> Extraction:
