@@ -38,6 +38,12 @@ ENDINGS = [
         1.0,
     ),
     ("She has 3 left.\nA: 3\n\nQ: How many now?\nA: 9", "9", 0.0),
+    # ... but a "Q:" inside the reasoning, long after an early statement, is no new item
+    (
+        "The answer is 4 if x = 1." + " Then we go on." * 40 + "\nQ: and if x = 2?\nSo \\boxed{8}",
+        "8",
+        1.0,
+    ),
     # a sentence after "the answer is"
     ("So the answer is: the smallest $k$ is 19.", "19", 1.0),
     ("Therefore the answer is: the number of pairs is 6.", "7", 0.0),

@@ -398,16 +398,19 @@ def extract_answer(
     text = completion[-max_chars:] if len(completion) > max_chars else completion
     text = drop_calculator_notes(text)
     nxt = _NEXT_ITEM.search(text)
-    if nxt:  # a few-shot model that went on to a new "Problem:": its answer came before
+    if nxt:  # a few-shot model that went on to a new "Problem:" right after stating its answer
         got = _final(_stated(text[: nxt.start()], methods))
-        if got is not None:
-            return got
+        if got is not None and nxt.start() - got[1] <= _CONTINUATION_GAP:
+            return got[0]
     got = _final(_stated(text, methods))
-    return got if got is not None else _fallback(text, methods)
+    return got[0] if got is not None else _fallback(text, methods)
 
 
-def _final(stated: list[_Stated]) -> Extraction | None:
-    """The last statement (a word-only phrase only when nothing else is stated)."""
+_CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line
+
+
+def _final(stated: list[_Stated]) -> tuple[Extraction, int] | None:
+    """The last statement (a word-only phrase only when nothing else is stated), and where."""
     strong = [s for s in stated if not s.weak] or stated
     if not strong:
         return None
@@ -415,7 +418,8 @@ def _final(stated: list[_Stated]) -> Extraction | None:
     boxes = tuple(
         v for g in stated if g.method == "boxed" and g.start <= last.start for v in g.candidates
     )
-    return Extraction(last.candidates, last.method, boxes if last.method == "boxed" else ())
+    ex = Extraction(last.candidates, last.method, boxes if last.method == "boxed" else ())
+    return ex, last.start
 
 
 def _stated(text: str, methods: Sequence[str]) -> list[_Stated]:
