@@ -68,6 +68,8 @@ ENDINGS = [
     # a word after "the answer is" does not override a stated value
     ("So \\boxed{15}. Check: the answer is consistent.", "15", 1.0),
     ("The day is Monday, so the answer is Monday.", "Monday", 1.0),
+    ("It takes \\boxed{3} days, so the answer is Tuesday.", "Tuesday", 1.0),
+    ("\\boxed{4}\n\nThe answer is not unique, though.", "4", 1.0),
     # AMC-style labelled value for a numeric gold
     ("\\boxed{\\textbf{(B) }3}", "3", 1.0),
     # a bold intermediate value does not take the answer's place

@@ -133,7 +133,14 @@ _FILLER = re.compile(
 )
 _STOP = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s|$)|\n")
 _NEGATED = re.compile(r"^(?:not|incorrect|wrong|correct|below|above|as follows|unknown)\b", re.I)
-_JUST_WORDS = re.compile(r"^[A-Za-z][A-Za-z '\-]{2,}$")
+# Words that describe an answer rather than state one ("the answer is consistent").
+_JUST_WORDS = re.compile(
+    r"^(?:(?:very|quite|also|indeed|clearly|now|then)\s)?(?:consistent|correct|reasonable|valid|"
+    r"verified|confirmed|right|plausible|clear|obvious|indeed|the same|same|independent|"
+    r"as expected|unchanged|well[- ]defined|unique|sensible|fine|ok|okay|accurate|wrong|"
+    r"incorrect|not|unclear|undefined|different|checked|good|reasonable)\b[\w ,'-]{0,60}$",
+    re.I,
+)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 
 
@@ -307,7 +314,7 @@ def _phrases(text: str) -> list[_Stated]:
         if not got:
             continue
         if len(got) == 1 and _JUST_WORDS.match(got[0]):
-            # "the answer is consistent": a word answer counts only when nothing else is stated
+            # "the answer is consistent": a description counts only when nothing else is stated
             weak = weak or _Stated(end, got, "answer_is", weak=True)
             continue
         return [_Stated(end, got, "answer_is")]
