@@ -63,6 +63,9 @@ ENDINGS = [
     ("计算得 3+4=7\uff0c故答案为 7。", "7", 1.0),
     ("计算得 3+4=7\uff0c答案为 8。", "7", 0.0),
     ("所以答案是 \\frac{1}{4}。", "0.25", 1.0),
+    ("答案是 3 或 4", "3", 0.0),  # a hedge in Chinese
+    ("答案是 3 或 4", "3, 4", 1.0),
+    ("答案是 ¥12", "12", 1.0),
     # money in the sentence of an answer phrase
     ("The answer is $18. Next, we check 3 + 15 = 18 and 2 + 2 = 4.", "18", 1.0),
     # a word after "the answer is" does not override a stated value
