@@ -14,7 +14,14 @@ measured inside the child around ``parse(gold)`` + ``parse(completion)`` + ``ver
 (no IPC counted, which favours it). Ours is measured wall-clock around ``reward.score(group)``
 (worker start-up excluded by a warm-up group), everything included.
 
-    .venv/bin/python bench/math.py [--groups 250] [--workers 2]
+    .venv/bin/python bench/math.py [--groups 250] [--workers 2] [--real-limit N] [--skip-real]
+                                   [--hostile 100]
+
+A third set, ``real``: ``../shared/eval/math_real_dev.jsonl`` (real model completions with
+independent labels, beside the repository; skipped with a message where absent), scored by both
+(Math-Verify with the gold inside ``$...$``, as its README asks): accuracy, false positives and
+false negatives per source and overall. Last, the slowest extraction over hostile generated
+200,000-character completions (the generator of tests/verifiers/math/test_math_hostile.py).
 
 Prints a table per set and a final JSON line with the figures and the ratios.
 """
@@ -43,6 +50,7 @@ from typing import Any  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE.parent / "tests" / "verifiers" / "math" / "cases.yaml"
+REAL = HERE.parent / ".." / "shared" / "eval" / "math_real_dev.jsonl"  # repo-relative
 
 
 # ------------------------------------------------------------------------------ Math-Verify side
@@ -225,6 +233,115 @@ def grpo_groups(n_groups: int, seed: int = 0) -> list[list[dict[str, Any]]]:
 
 
 # ------------------------------------------------------------------------------ measuring
+def real_column(path: Path, workers: int, mv_limit: float, limit: int) -> dict[str, Any] | None:
+    """Real completions with independent labels: Assay and Math-Verify per source, one run."""
+    if not path.exists():
+        print(f"\n## real outputs: skipped ({path} not found; it lives beside the repo)")
+        return None
+    import assay
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if limit:
+        rows = rows[:limit]
+    ours = assay.get_reward("math", workers=workers, cache_size=0)
+    scores: list[Any] = []
+    for i in range(0, len(rows), 64):
+        batch = rows[i : i + 64]
+        scores += ours.score(
+            [
+                assay.Sample(prompt=r["prompt"], completion=r["completion"], answer=r["answer"])
+                for r in batch
+            ]
+        )
+    ours.close()
+    mv = MathVerify(mv_limit)
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    wrong: list[str] = []
+    for r, sc in zip(rows, scores, strict=True):
+        v, _, _ = mv.run(str(r["answer"]), r["completion"])
+        label = bool(r["label"])
+        for src in (r["source"], "all"):
+            t = table[src]
+            t["n"] += 1
+            t["ours_right"] += (sc.value == 1.0) == label
+            t["ours_fp"] += sc.value == 1.0 and not label
+            t["ours_fn"] += label and sc.value != 1.0
+            t["mv_right"] += (v is True) == label
+            t["mv_fp"] += v is True and not label
+            t["mv_fn"] += label and v is not True
+        if (sc.value == 1.0) != label:
+            wrong.append(f"{r['id']}: label {label}, ours {sc.value} ({sc.reason[:60]})")
+    mv.close()
+    print(f"\n## real outputs ({path.name}): accuracy, false positives, false negatives")
+    print(
+        f"{'source':<20}{'n':>6}{'MV acc':>9}{'FP':>4}{'FN':>5}{'ours acc':>10}{'FP':>4}{'FN':>5}"
+    )
+    out: dict[str, Any] = {}
+    for src in sorted(table, key=lambda k: (k == "all", k)):
+        t = table[src]
+        a_mv, a_ours = t["mv_right"] / t["n"], t["ours_right"] / t["n"]
+        print(
+            f"{src:<20}{t['n']:>6}{a_mv:>9.4f}{t['mv_fp']:>4}{t['mv_fn']:>5}"
+            f"{a_ours:>10.4f}{t['ours_fp']:>4}{t['ours_fn']:>5}"
+        )
+        out[src] = {
+            "n": t["n"],
+            "math_verify": {"accuracy": round(a_mv, 4), "fp": t["mv_fp"], "fn": t["mv_fn"]},
+            "ours": {"accuracy": round(a_ours, 4), "fp": t["ours_fp"], "fn": t["ours_fn"]},
+        }
+    for w in wrong[:12]:
+        print("  ours disagrees with the label:", w)
+    return out
+
+
+def hostile_extraction(n: int, seed: int = 1) -> dict[str, float]:
+    """Slowest extraction over hostile 200,000-character completions built from the pieces of
+    tests/verifiers/math/test_math_hostile.py (best of 3 per text; the reward's default search
+    window, and the whole text)."""
+    import importlib.util
+
+    from assay_verifiers.math.extract import DEFAULT_METHODS, extract_answer
+
+    path = HERE.parent / "tests" / "verifiers" / "math" / "test_math_hostile.py"
+    spec = importlib.util.spec_from_file_location("_hostile", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    pieces, size = mod._PIECES, mod.SIZE
+
+    def best(*a: Any) -> float:
+        ts = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            extract_answer(*a)
+            ts.append(time.perf_counter() - t0)
+        return min(ts)
+
+    rng = random.Random(seed)
+    window = whole = 0.0
+    for _ in range(n):
+        motif = "".join(
+            rng.choice(pieces) * rng.choice([1, 1, 2, 40, 300, 5000])
+            for _ in range(rng.randint(1, 6))
+        )
+        text = (motif * (size // len(motif) + 1))[:size]
+        window = max(window, best(text))
+        whole = max(whole, best(text, DEFAULT_METHODS, size))
+    old = ("answer" + " " * 80 + "x" * 3000 + "\n") * 60
+    out = {
+        "slowest_ms_default_window": round(window * 1e3, 2),
+        "slowest_ms_whole_text": round(whole * 1e3, 2),
+        "answer_80_spaces_ms": round(best(old) * 1e3, 2),
+    }
+    print(
+        f"\n## hostile extraction ({n} generated {size:,}-character completions, best of 3): "
+        f"slowest {out['slowest_ms_default_window']} ms (default window), "
+        f"{out['slowest_ms_whole_text']} ms (whole text); 'answer' + 80 spaces + long lines: "
+        f"{out['answer_80_spaces_ms']} ms"
+    )
+    return out
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else float("nan")
@@ -239,8 +356,13 @@ def main() -> int:
     ap.add_argument("--groups", type=int, default=250, help="GRPO groups of 8 (default 250)")
     ap.add_argument("--workers", type=int, default=2, help="our worker processes (default 2)")
     ap.add_argument("--mv-limit", type=float, default=20.0, help="kill Math-Verify past this")
+    ap.add_argument("--real", type=Path, default=REAL, help="labelled real outputs (JSONL)")
+    ap.add_argument("--real-limit", type=int, default=0, help="first N real rows only (0 = all)")
+    ap.add_argument("--skip-real", action="store_true", help="leave the real-output column out")
+    ap.add_argument("--hostile", type=int, default=100, help="hostile texts to time (0 = none)")
     ap.add_argument("--mv-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    opts = args  # `args` is reused below for a check's arguments
     if args.mv_worker:
         mv_worker()
         return 0
@@ -425,7 +547,7 @@ def main() -> int:
         args = (
             gold.full if eq else gold.text,
             gold.percent,
-            ((pred.full if eq else pred.text, pred.percent),),
+            ((pred.full if eq else pred.text, pred.percent, 0),),
             _replace(Tolerance(), gold_decimals=0),
         )
         for _ in range(3):  # best of 3 on a shared machine
@@ -452,8 +574,16 @@ def main() -> int:
             f"{name:<14}{statistics.median(xs) * 1e3:>9.2f}{pct(xs, 0.95) * 1e3:>9.2f}{max(xs) * 1e3:>9.1f}"
         )
 
+    real = (
+        None
+        if opts.skip_real
+        else real_column(opts.real, opts.workers, opts.mv_limit, opts.real_limit)
+    )
+    hostile = hostile_extraction(opts.hostile) if opts.hostile else None
     summary = {
         "bench": "math",
+        "real_outputs": real if real is not None else "skipped",
+        "hostile_extraction": hostile,
         "labelled_accuracy": acc,
         "labelled_accuracy_all": {"math_verify": round(tot_mv, 4), "ours": round(tot_ours, 4)},
         "false_positives": {"math_verify": len(fp_mv), "ours": len(fp_ours), "new": len(new_fp)},

@@ -13,6 +13,7 @@ import assay
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text(encoding="utf-8"))
 SETS = {
     "extraction",
+    "real_endings",
     "normalisation",
     "equivalence",
     "structures",

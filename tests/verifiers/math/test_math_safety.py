@@ -79,7 +79,7 @@ def test_hostile_inputs_from_asyncio_tasks(reward) -> None:
             (score,) = await reward.ascore([assay.Sample(completion=completion, answer=gold)])
             return time.perf_counter() - t0, score
 
-        return await asyncio.gather(*(one(g, c) for g, c in HOSTILE[:6] + [RUNAWAY]))
+        return await asyncio.gather(*(one(g, c) for g, c in [*HOSTILE[:6], RUNAWAY]))
 
     for seconds, score in asyncio.run(main()):
         assert seconds <= DEADLINE + SLACK, score.reason

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from assay_verifiers.math.extract import DEFAULT_METHODS, extract_answer, extract_choice
+from assay_verifiers.math.choice import fallback_choice
+from assay_verifiers.math.extract import DEFAULT_METHODS, extract_answer
 from assay_verifiers.math.fastpath import decimals, quick, to_fraction
 from assay_verifiers.math.normalize import choice_letter, normalize, normalize_full
 
@@ -22,7 +23,7 @@ from assay_verifiers.math.normalize import choice_letter, normalize, normalize_f
         (r"\fbox{x^{2}}", ("x^{2}",), "boxed"),
         (r"see \boxed{\frac{1}{2}", ("2",), "last_number"),  # an unbalanced box is no box
         ("steps\n#### 1,234", ("1,234",), "hash"),
-        ("The final answer is $7$.", ("$7$",), "answer_is"),
+        ("The final answer is $7$.", ("7",), "answer_is"),
         ("Answer: 12", ("12",), "answer_is"),
         ("<answer>42</answer>", ("42",), "answer_tag"),
         (r"<answer>so \boxed{5}</answer>", ("5",), "answer_tag+boxed"),
@@ -53,8 +54,8 @@ def test_a_huge_completion_is_searched_only_at_its_tail() -> None:
     ("text", "choice"),
     [("The answer is (C).", "C"), ("so it must be (B)", "B"), ("option D", "D"), ("12", None)],
 )
-def test_extract_choice(text: str, choice: str | None) -> None:
-    assert extract_choice(text) == choice
+def test_fallback_choice(text: str, choice: str | None) -> None:
+    assert fallback_choice(text) == choice
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,7 @@ def test_choice_letter(text: str, letter: str | None) -> None:
         ("0.33", "1/3", {}, True),  # a rounded decimal gold accepts the exact value
         ("0.3", "1/3", {}, False),  # ... but one decimal place is taken as exact
         ("2.5", "2.46", {}, False),  # ... and another decimal must match exactly
-        ("0.33", "1/3", {"gold_rounding": False}, False),
+        ("0.33", "1/3", {"numeric": "exact"}, False),
         ("0.25", "25", {"pred_percent": True}, True),
         ("x+1", "1+x", {}, None),  # not numbers: sympy decides
         ("7", "7", {}, True),

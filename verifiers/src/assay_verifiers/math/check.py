@@ -8,6 +8,7 @@ each predicted candidate, and compares them with `equivalence.same`. It returns 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -29,35 +30,38 @@ def _parse(text: str) -> Answer | ParseError:
         return ParseError("answer nested too deeply")
 
 
-def _alternatives(v: Answer, percent: bool) -> list[Any]:
+def _alternatives(v: Answer, percent: bool, as_number: bool) -> list[Any]:
+    """The values a percent may stand for: p/100, and p itself when ``as_number``."""
     if percent and isinstance(v, sp.Expr):
-        return [v, v / 100]
+        return [v / 100, v] if as_number else [v / 100]
     return [v]
 
 
 def check(
     gold: str,
     gold_percent: bool,
-    preds: tuple[tuple[str, bool], ...],
+    preds: tuple[tuple[str, bool, int], ...],
     tol: Tolerance,
+    percent_question: bool = False,
 ) -> tuple[bool | None, str]:
     """(True, why) when every candidate equals the gold answer, (False, why) when one does not,
-    (None, why) when the gold answer does not parse."""
+    (None, why) when the gold answer does not parse. Each candidate is (text, had a percent
+    sign, decimal places written)."""
     if sys.getrecursionlimit() < _RECURSION:
         sys.setrecursionlimit(_RECURSION)
     g = _parse(gold)
     if isinstance(g, ParseError):
         return None, f"gold answer does not parse: {g}"
-    for text, percent in preds:
+    for text, percent, places in preds:
         p = _parse(text)
         if isinstance(p, ParseError):
             return False, f"answer does not parse: {p}"
         try:
             one_sided = gold_percent != percent  # 10% is not 1000%
-            golds = _alternatives(g, gold_percent and one_sided)
-            ok = any(
-                same(x, y, tol) for x in golds for y in _alternatives(p, percent and one_sided)
-            )
+            golds = _alternatives(g, gold_percent and one_sided, True)
+            mine = _alternatives(p, percent and one_sided, percent_question)
+            t = replace(tol, pred_decimals=places)
+            ok = any(same(x, y, t) for x in golds for y in mine)
         except RecursionError:
             return False, "answer nested too deeply to compare"
         except (TypeError, ValueError, AttributeError, NotImplementedError) as exc:
@@ -70,4 +74,4 @@ def check(
 def warm() -> None:
     """Parse and compare once so the first real call does not pay for sympy's lazy setup."""
     for gold, pred in (("x^2+1", "1+x^2"), ("x > 3", "3 < x"), ("x^2 = 4", "x = 2")):
-        check(gold, False, ((pred, False),), Tolerance())
+        check(gold, False, ((pred, False, 0),), Tolerance())

@@ -31,6 +31,7 @@ import mpmath
 import sympy as sp
 
 from .latex_parse import MAX_POW_BITS, Group, Items, SetOf, _as_set
+from .numeric import approximate_match
 
 _PROBES = (
     0.5772156649015329,
@@ -45,23 +46,20 @@ _BITS = 110  # about 33 digits
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How strict the comparison is (from the reward's options)."""
+    """How numbers compare (from the reward's ``numeric`` option; docs/math.md, numeric policy)."""
 
-    rel_tol: float = 1e-9
+    rel_tol: float = 1e-9  # expressions with variables, compared at probe points
     strict: bool = False
+    numeric: str = "rounded"  # or "exact"
     gold_decimals: int = 0  # > 0: gold was a decimal with this many places
+    pred_decimals: int = 0  # > 0: the answer was a decimal with this many places
+
+
+EXACT_TOL = 1e-25  # two exact values evaluated to 30 digits: equal only when they are equal
 
 
 class NotComparable(Exception):
     """The two answers are of shapes that cannot be compared."""
-
-
-def _finite_decimal(r: sp.Rational) -> bool:
-    q = int(r.q)
-    for f in (2, 5):
-        while q % f == 0:
-            q //= f
-    return q == 1
 
 
 def _huge(x: sp.Expr) -> bool:
@@ -102,25 +100,17 @@ def expr_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
     gfree, pfree = g.free_symbols, p.free_symbols
     if not gfree and not pfree:
         if isinstance(g, sp.Rational) and isinstance(p, sp.Rational):
-            if g == p:
-                return True
-            return bool(
-                tol.gold_decimals and not _finite_decimal(p) and _rounds_to(p, g, tol.gold_decimals)
-            )
+            if tol.numeric != "rounded":
+                return False
+            a, b = mpmath.mpf(g.p) / g.q, mpmath.mpf(p.p) / p.q
+            return approximate_match(mpmath.mpc(a), mpmath.mpc(b), g, p, tol)
         a, b = _num(g), _num(p)
         if a is None or b is None:
             return False
-        if _close(a, b, tol.rel_tol):
+        if _close(a, b, EXACT_TOL):
             return True
-        if tol.gold_decimals and isinstance(g, sp.Rational) and not isinstance(p, sp.Rational):
-            return b.imag == 0 and _rounds_to(sp.Float(b.real, _PREC), g, tol.gold_decimals)
-        return False
+        return tol.numeric == "rounded" and approximate_match(a, b, g, p, tol)
     return _probe_equal(g, p, tol)
-
-
-def _rounds_to(p: sp.Expr, g: sp.Rational, places: int) -> bool:
-    scaled = sp.Float(p, _PREC) * 10**places
-    return sp.Integer(round(float(scaled))) == g * 10**places if abs(scaled) < 1e15 else False
 
 
 def _probe_points(symbols: Sequence[sp.Symbol]) -> list[dict[sp.Symbol, float]]:
@@ -133,10 +123,16 @@ def _probe_points(symbols: Sequence[sp.Symbol]) -> list[dict[sp.Symbol, float]]:
 
 
 def _probe_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
+    """Agreement at the probe points. A point where both sides leave the reals (and neither
+    has ``i`` in it) is outside their real domain and says nothing: ``\\sqrt{1/n}`` and
+    ``1/\\sqrt{n}`` agree for n > 0 and differ only as complex branches for n < 0."""
+    real = not (g.has(sp.I) or p.has(sp.I))
     agree = 0
     for point in _probe_points(list(g.free_symbols | p.free_symbols)):
         a, b = _num(g, point), _num(p, point)
         if a is None or b is None:
+            continue
+        if real and abs(a.imag) > 1e-20 * (1 + abs(a)) and abs(b.imag) > 1e-20 * (1 + abs(b)):
             continue
         if not _close(a, b, max(tol.rel_tol, 1e-12) * 1e3):
             return False
@@ -243,9 +239,13 @@ def set_equal(a: sp.Set, b: sp.Set, tol: Tolerance) -> bool:
         )
     if isinstance(a, sp.FiniteSet) and isinstance(b, sp.FiniteSet):
         return unordered_equal(list(a.args), list(b.args), tol)
-    if isinstance(a, sp.Union) and isinstance(b, sp.Union) and len(a.args) == len(b.args):
-        if all(any(set_equal(x, y, tol) for y in b.args) for x in a.args):
-            return True
+    if (
+        isinstance(a, sp.Union)
+        and isinstance(b, sp.Union)
+        and len(a.args) == len(b.args)
+        and all(any(set_equal(x, y, tol) for y in b.args) for x in a.args)
+    ):
+        return True
     diff = sp.Union(sp.Complement(a, b), sp.Complement(b, a))
     return diff == sp.EmptySet
 

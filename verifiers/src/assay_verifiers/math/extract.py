@@ -1,18 +1,16 @@
-"""Find the final answer in a model's completion (pure regex and brace matching, no sympy).
+"""Find the final answer of a model's completion (regex, brace matching and bounded scans).
 
-Methods, tried in the configured order (default `DEFAULT_METHODS`); the first that finds
-something wins:
+**The final-answer rule** (docs/math.md): the answer is the *last stated answer* of the
+completion. Stated answers are, wherever they stand: a ``\\boxed{}`` (or a run of boxes in one
+sentence), an ``<answer>`` tag, GSM8K's ``#### x``, and answer phrases ("the (final) answer
+is", "Answer:", a line ``A: x``, "# Answer" followed by the value, ``答案是`` / ``答案为`` /
+``故选``...). A later statement revises an earlier one (``\\boxed{12}`` ... "so the answer is
+15" answers 15). Several boxes in one sentence are one statement with several values (a
+multi-part answer, or a hedge when the gold answer has one part).
 
-- ``answer_tag``: the last ``<answer>...</answer>`` block (its content is searched again, and
-  taken whole when nothing inside matches);
-- ``boxed``: every ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces; nested boxes unwrapped);
-  all distinct ones are kept, so that several different boxed answers can be judged together;
-- ``hash``: GSM8K's ``#### 42``;
-- ``answer_is``: "the (final) answer is ...", "Answer: ...";
-- ``bold``: the last markdown ``**...**`` that holds a number or math;
-- ``bare``: a short completion that is itself an answer (``\\frac{1}{2}``, ``x = 5``);
-- ``last_math``: the last ``$...$`` / ``\\(...\\)`` / ``\\[...\\]`` span;
-- ``last_number``: the last number in the text (can be switched off).
+Only when nothing is stated: a short completion that is itself an answer (``bare``), then the
+later of the last bold value and the last math span (``bold`` / ``last_math``), then the last
+number (``last_number``).
 
 >>> extract_answer(r"so the area is \\boxed{\\frac{1}{2}}.").candidates
 ('\\\\frac{1}{2}',)
@@ -21,20 +19,16 @@ something wins:
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DEFAULT_METHODS: tuple[str, ...] = (
-    "answer_tag",
-    "boxed",
-    "hash",
-    "answer_is",
-    "bold",
-    "bare",
-    "last_math",
-    "last_number",
-)
+from .boxes import Stated, box_groups
+from .phrases import MATH_WORDS, NUMBER, WORDY, phrases, reduce_phrase
+from .spans import drop_calculator_notes, math_spans, strip_money
+
+STATED = ("answer_tag", "boxed", "hash", "answer_is")
+FALLBACKS = ("bare", "bold", "last_math", "last_number")
+DEFAULT_METHODS: tuple[str, ...] = (*STATED, *FALLBACKS)
 METHODS = frozenset(DEFAULT_METHODS)
 
 
@@ -44,135 +38,86 @@ class Extraction:
 
     candidates: tuple[str, ...] = ()
     method: str = ""
+    # the values of the boxes up to the final statement, in order (a multi-part answer may give
+    # its parts in separate sentences: the reward may take the last k for a k-part gold)
+    boxes: tuple[str, ...] = ()
 
     @property
     def answer(self) -> str | None:
         return self.candidates[-1] if self.candidates else None
 
 
-_BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
-_TOKEN_ARG = re.compile(r"[^\s$.,]+")  # "\\boxed 5"
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
-_HASH = re.compile(r"####\s*([^\n]+)")
-_ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)?\s*:?\s*"
-    r"(?:\*\*)?\s*([^\n]{1,300}?)\s*(?:\*\*)?\s*(?:\.\s|\.?\s*$|\n)",
-    re.I,
-)
+_HASH = re.compile(r"####[ \t]{0,20}([^\n]{1,300})")
+# A few-shot model that goes on to write the next item: "Problem:", "Question:", "Q:" on a line.
+_NEXT_ITEM = re.compile(r"\n[ \t]{0,3}(?:Problem|Question|Q)[ \t]{0,3}[:\uff1a]")
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][+-]?\d+\b)?(?:\s*/\s*\d+)?%?|-?\.\d+")
-_WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
-_MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and)\b")
 
 
-def _brace_partners(text: str) -> dict[int, int]:
-    """Index of the closing brace of every balanced ``{`` (``\\{`` and ``\\}`` are not braces)."""
-    partner: dict[int, int] = {}
-    stack: list[int] = []
-    for i, c in enumerate(text):
-        if c not in "{}" or (i and text[i - 1] == "\\"):
-            continue
-        if c == "{":
-            stack.append(i)
-        elif stack:
-            partner[stack.pop()] = i
-    return partner
-
-
-def boxed_contents(text: str) -> list[str]:
-    """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` in order, nested boxes unwrapped.
-
-    The braces are paired in one pass and a nested box is found by bisection, so thousands of
-    nested or unclosed boxes cost linear time (rescanning each one was quadratic, and recursing
-    into each ran out of stack).
-    """
-    found = [m.span() for m in _BOX.finditer(text)]
-    if not found:
-        return []
-    starts = [a for a, _ in found]
-    boxes = [b for _, b in found]
-    partner = _brace_partners(text)
-
-    def argument(k: int, limit: int) -> tuple[int, int] | None:
-        """The span of box ``k``'s argument inside ``text[:limit]``: ``{...}`` or one token."""
-        i = boxes[k]
-        if i < limit and text[i] == "{":
-            close = partner.get(i)
-            return (i + 1, close) if close is not None and close < limit else None
-        tok = _TOKEN_ARG.match(text, i, limit)
-        return tok.span() if tok else None
-
-    out: list[str] = []
-    for k in range(len(boxes)):
-        span = argument(k, len(text))
-        if span is None:
-            continue
-        while True:  # the last box inside the argument, down to the innermost one
-            a, b = span
-            for j in range(bisect_left(starts, b) - 1, bisect_left(starts, a) - 1, -1):
-                inner = argument(j, b)
-                if inner is not None:
-                    span = inner
-                    break
-            else:
-                break
-        out.append(text[span[0] : span[1]].strip())
-    return out
-
-
-def _distinct(items: Sequence[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for it in items:
-        it = it.strip()
-        if it:
-            seen.setdefault(it, None)
-    return tuple(seen)
-
-
-def _answer_is(text: str) -> str | None:
+def _hashes(text: str) -> list[Stated]:
     last = None
-    for m in _ANSWER_IS.finditer(text):
-        last = m.group(1)
+    for last in _HASH.finditer(text):  # noqa: B007 - the last one is wanted
+        pass
     if last is None:
-        return None
-    last = last.strip().rstrip(".").strip()
-    return last or None
+        return []
+    got = reduce_phrase(last.group(1))
+    return [Stated(last.start(), got, "hash")] if got else []
 
 
-def _bold(text: str) -> str | None:
+# ------------------------------------------------------------------------ fallbacks
+def _bold(text: str) -> tuple[int, str] | None:
     last = None
     for m in _BOLD.finditer(text):
         inner = m.group(1).strip()
         if re.search(r"[\d\\=]", inner) or re.fullmatch(r"\(?[A-J]\)?", inner):
-            last = inner
+            last = (m.start(), inner)
     if last is None:
         return None
-    got = _answer_is(last + ".")
-    return got or last
+    got = reduce_phrase(last[1])
+    return (last[0], got[-1]) if got else None
 
 
 def _bare(text: str) -> str | None:
     s = text.strip()
     if not s or len(s) > 120 or "\n" in s or "\\boxed" in s:
         return None
-    if _WORDY.search(_MATH_WORDS.sub(" ", s)):
-        return None
+    if WORDY.search(MATH_WORDS.sub(" ", s)) and len(s.split()) > 1:
+        return None  # prose; a single word alone ("Tuesday", "No") is an answer
     return s.rstrip(".")
 
 
-def _last_math(text: str) -> str | None:
-    last = None
-    for m in _MATH_SPAN.finditer(text):
-        last = next(g for g in m.groups() if g is not None)
-    return last.strip() if last and last.strip() else None
+_GLUE = re.compile(r"\s{0,3}(?:,|;|and|or|&|\\quad)?\s{0,3}(?:and|or)?\s{0,3}")
+
+
+def _last_math(text: str) -> tuple[int, str] | None:
+    """The last math span, with the values joined to it by only "and", "or" or commas
+    (``$x=3$ and $x=5$`` is one answer with two values; a hedge is then judged as one)."""
+    spans = math_spans(text)
+    if not spans:
+        return None
+    run = [spans[-1]]
+    for s in reversed(spans[:-1]):
+        gap = text[s.end : run[0].start]
+        if not _GLUE.fullmatch(gap) or not re.search(r"[\d=]", s.content + run[0].content):
+            break
+        run.insert(0, s)
+    return run[0].start, ", ".join(s.content for s in run)
 
 
 def _last_number(text: str) -> str | None:
     last = None
-    for m in _NUMBER.finditer(text):
+    for m in NUMBER.finditer(strip_money(text)):
         last = m.group(0)
     return last
+
+
+# ------------------------------------------------------------------------ entry points
+def answer_region(completion: str, delimiter: str | None) -> str | None:
+    """What follows the last ``delimiter`` (``</think>``), or None when it is missing."""
+    if not delimiter:
+        return completion
+    k = completion.rfind(delimiter)
+    return None if k < 0 else completion[k + len(delimiter) :]
 
 
 def extract_answer(
@@ -180,53 +125,83 @@ def extract_answer(
     methods: Sequence[str] = DEFAULT_METHODS,
     max_chars: int = 20_000,
 ) -> Extraction:
-    """The answer candidates of a completion (see module docstring).
+    """The answer candidates of a completion (see the module docstring for the rule).
 
     Only the last ``max_chars`` characters are searched: answers come at the end, and this keeps
     a 200,000-character completion cheap.
     """
+    unknown = set(methods) - METHODS
+    if unknown:
+        raise ValueError(
+            f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
+        )
     text = completion[-max_chars:] if len(completion) > max_chars else completion
-    for method in methods:
-        if method == "answer_tag":
-            tags = [m.group(1) for m in _ANSWER_TAG.finditer(text)]
-            if tags:
-                inner = tags[-1].strip()
-                sub = extract_answer(inner, [m for m in methods if m != "answer_tag"], max_chars)
-                if sub.candidates and sub.method in ("boxed", "hash", "answer_is", "bold"):
-                    return Extraction(sub.candidates, f"answer_tag+{sub.method}")
-                if inner:
-                    return Extraction((inner,), "answer_tag")
-        elif method == "boxed":
-            found = _distinct(boxed_contents(text))
-            if found:
-                return Extraction(found, "boxed")
-        elif method == "hash":
-            hashes = [m.group(1) for m in _HASH.finditer(text)]
-            if hashes:
-                return Extraction(_distinct([hashes[-1]]), "hash")
-        else:
-            finder = {
-                "answer_is": _answer_is,
-                "bold": _bold,
-                "bare": _bare,
-                "last_math": _last_math,
-                "last_number": _last_number,
-            }.get(method)
-            if finder is None:
-                raise ValueError(f"unknown extraction method {method!r}; known: {sorted(METHODS)}")
-            got = finder(text)
-            if got:
-                return Extraction((got,), method)
+    text = drop_calculator_notes(text)
+    nxt = _NEXT_ITEM.search(text)
+    if nxt:  # a few-shot model that went on to a new "Problem:" right after stating its answer
+        got = _final(_stated(text[: nxt.start()], methods))
+        if got is not None and nxt.start() - got[1] <= _CONTINUATION_GAP:
+            return got[0]
+    got = _final(_stated(text, methods))
+    return got[0] if got is not None else _fallback(text, methods)
+
+
+_CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line
+
+
+def _final(stated: list[Stated]) -> tuple[Extraction, int] | None:
+    """The last statement (a word-only phrase only when nothing else is stated), and where."""
+    strong = [s for s in stated if not s.weak] or stated
+    if not strong:
+        return None
+    last = max(strong, key=lambda s: s.start)
+    boxes = tuple(
+        v for g in stated if g.method == "boxed" and g.start <= last.start for v in g.candidates
+    )
+    ex = Extraction(last.candidates, last.method, boxes if last.method == "boxed" else ())
+    return ex, last.start
+
+
+def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
+    """Every stated answer of the text (boxes grouped by sentence, the last tag, hash, phrase)."""
+    stated: list[Stated] = []
+    if "answer_tag" in methods:
+        tags = list(_ANSWER_TAG.finditer(text))
+        if tags:
+            inner = tags[-1].group(1).strip()
+            sub = extract_answer(inner, [m for m in methods if m in STATED and m != "answer_tag"])
+            if sub.candidates:
+                stated.append(Stated(tags[-1].end(), sub.candidates, f"answer_tag+{sub.method}"))
+            elif inner:
+                stated.append(Stated(tags[-1].end(), (inner,), "answer_tag"))
+    if "boxed" in methods:
+        stated += box_groups(text)
+    if "hash" in methods:
+        stated += _hashes(text)
+    if "answer_is" in methods:
+        stated += phrases(text)
+    return stated
+
+
+def _fallback(text: str, methods: Sequence[str]) -> Extraction:
+    if "bare" in methods:
+        got = _bare(text)
+        if got:
+            return Extraction((got,), "bare")
+    late: list[tuple[int, str, str]] = []
+    if "bold" in methods:
+        b = _bold(text)
+        if b:
+            late.append((b[0], b[1], "bold"))
+    if "last_math" in methods:
+        lm = _last_math(text)
+        if lm:
+            late.append((lm[0], lm[1], "last_math"))
+    if late:
+        _, value, method = max(late)
+        return Extraction((value,), method)
+    if "last_number" in methods:
+        got = _last_number(text)
+        if got:
+            return Extraction((got,), "last_number")
     return Extraction((), "")
-
-
-_CHOICE_IN_TEXT = re.compile(r"\(([A-J])\)|\b([A-J])\b(?=[.):]?\s*$)|(?:option|choice)\s+([A-J])\b")
-
-
-def extract_choice(completion: str, max_chars: int = 20_000) -> str | None:
-    """A multiple-choice letter named near the end of a completion when no answer form matched."""
-    text = completion[-max_chars:]
-    last = None
-    for m in _CHOICE_IN_TEXT.finditer(text):
-        last = next(g for g in m.groups() if g)
-    return last

@@ -68,30 +68,65 @@ def rounds_to(pred: Fraction, gold: Fraction, places: int) -> bool:
     return round(pred * 10**places) == gold * 10**places
 
 
+# An approximate answer to an exact gold shows at least this many decimal places and this many
+# significant digits (the places: the ecosystem's usual 6, as Math-Verify rounds; the digits:
+# so that 0.000001 is not an answer for 1.2e-6).
+MIN_DIGITS = 6
+
+
+def precise_enough(numerator: int, denominator: int, places: int) -> bool:
+    """A decimal (numerator/denominator, written with ``places`` places) precise enough to
+    stand for an exact value: `MIN_DIGITS` places and `MIN_DIGITS` significant digits."""
+    scaled = abs(numerator * 10**places // denominator)
+    return places >= MIN_DIGITS and len(str(scaled).lstrip("0")) >= MIN_DIGITS
+
+
+def approximates(decimal: Fraction, places: int, exact: Fraction) -> bool:
+    """An answer decimal stands for a non-terminating exact gold when it is precise enough and
+    is that value rounded or cut at its last place (``0.333333`` and ``0.3333333333333333``
+    for 1/3; ``0.333`` is not)."""
+    if _terminates(exact) or not precise_enough(decimal.numerator, decimal.denominator, places):
+        return False
+    return abs(decimal - exact) < Fraction(1, 10**places)
+
+
 def quick(
     gold: str,
     pred: str,
     gold_percent: bool = False,
     pred_percent: bool = False,
-    gold_rounding: bool = True,
+    numeric: str = "rounded",
+    percent_question: bool = False,
 ) -> bool | None:
-    """True / False when decided by text or exact numbers, None when sympy must decide."""
-    if gold == pred and gold:
-        return True
+    """True / False when decided by text or exact numbers, None when sympy must decide.
+
+    Percent: ``p%`` is the value p/100; it is also the number p when the question asks for a
+    percentage (or the gold carries the sign). Both signs: the values must be equal.
+    """
+    if gold == pred and gold and (gold_percent or not pred_percent or percent_question):
+        return True  # the same text (a percent sign only on the answer: see below)
     gw, pw = word_answer(gold), word_answer(pred)
     if gw is not None or pw is not None:  # words compare as words ("Monday", "odd")
         return gw == pw
     g, p = to_fraction(gold), to_fraction(pred)
     if g is None or p is None:
         return None
-    # A percent sign on one side only is ambiguous (50% vs 0.5 or 50); on both sides it is not
-    # (10% is not 1000%).
-    one_sided = gold_percent != pred_percent
-    golds = {g, g / 100} if gold_percent and one_sided else {g}
-    preds = {p, p / 100} if pred_percent and one_sided else {p}
+    golds = {g}
+    preds = {p}
+    if gold_percent and not pred_percent:  # gold 25%: 0.25 or 25 (the sign left out)
+        golds.add(g / 100)
+    if pred_percent and not gold_percent:
+        preds = {p / 100, p} if percent_question else {p / 100}
     if golds & preds:
         return True
-    if gold_rounding:
-        places = decimals(gold)
-        return any(rounds_to(x, g, places) for x in preds)
-    return False
+    if numeric != "rounded":
+        return False
+    places = decimals(gold)
+    if any(rounds_to(x, y, places) for x in preds for y in golds if y == g):
+        return True
+    pred_places = decimals(pred)
+    return (
+        bool(pred_places)
+        and not pred_percent
+        and any(approximates(p, pred_places, y) for y in golds)
+    )

@@ -185,6 +185,7 @@ class _Parser:
         self.toks = tokens
         self.i = 0
         self.abs_depth = 0
+        self.bound: set[str] = set()  # index variables of an enclosing sum (i is then no constant)
 
     # -- token helpers -------------------------------------------------------------------------
     def peek(self, k: int = 0) -> Token | None:
@@ -260,7 +261,7 @@ class _Parser:
                 self.next()
                 left = _factorial(_scalar(left, "factorial"))
             elif self.starts_primary():
-                if _IMPLICIT < min_prec:
+                if min_prec > _IMPLICIT:
                     return left
                 right = self.parse_expr(_IMPLICIT + 1)
                 left = self.binary("*", left, right)
@@ -324,6 +325,14 @@ class _Parser:
             operand = self.parse_expr(_UNARY)
             return -_scalar(operand, "minus") if val == "-" else operand
         if kind == "num":
+            if self.at("_") and val.isdigit():  # 1010_2: a number in another base
+                from . import bigops
+
+                self.next()
+                base = _scalar(self.parse_script(), "base")
+                if not isinstance(base, sp.Integer):
+                    raise ParseError("a base must be an integer")
+                return bigops.in_base(val, int(base))
             return _number(val)
         if kind == "id":
             return self.parse_symbol(val)
@@ -360,6 +369,8 @@ class _Parser:
             self.next()
             sub = self.parse_script()
             return sp.Symbol(f"{name}_{sub}")
+        if name in self.bound:
+            return sp.Symbol(name)
         if name == "e":
             return sp.E
         if name == "i":
@@ -439,6 +450,14 @@ class _Parser:
             return self.parse_symbol(name)
         if name in _FUNCS:
             return self.parse_function(name)
+        if name in ("sum", "prod", "int", "lim"):
+            from . import bigops  # here, not at the top: bigops reads this module's names
+
+            if name == "int":
+                return bigops.integral(self)
+            if name == "lim":
+                return bigops.limit(self)
+            return bigops.sum_or_product(self, name)
         raise ParseError(f"unsupported command {cmd}")
 
     def parse_function(self, name: str) -> Any:

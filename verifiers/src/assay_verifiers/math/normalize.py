@@ -3,7 +3,7 @@
 Pure string work (no sympy), so the in-process fast path can compare answers cheaply. It strips
 what does not change the value: math delimiters, ``\\left``/``\\right``, spacing commands,
 ``\\text{}`` wrappers, units, degree signs, ``\\$``, thousands separators, trailing zeros,
-a leading ``x =``; and it maps unicode (minus, ``×``, ``½``, ``√``, ``π``, ``≤``) to LaTeX.
+a leading ``x =``; and it maps unicode (minus, times, vulgar fractions, roots, pi) to LaTeX.
 
 >>> normalize(r"$\\dfrac{1}{2}\\,\\text{cm}$")
 '\\\\frac{1}{2}'
@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from . import notation
+
 _UNICODE = {
     "\u2212": "-",  # minus sign
     "\u2010": "-",  # hyphens and dashes
@@ -27,7 +29,7 @@ _UNICODE = {
     "\ufe63": "-",  # small and fullwidth hyphen-minus, fullwidth plus
     "\uff0d": "-",
     "\uff0b": "+",
-    "\u2044": "/",  # fraction slash: 1⁄2
+    "\u2044": "/",  # fraction slash
     "\u2215": "/",  # division slash
     "\u200b": "",  # zero-width space, joiners, word joiner, byte-order mark
     "\u200c": "",
@@ -47,6 +49,12 @@ _UNICODE = {
     "\u222a": r"\cup ",
     "\u2229": r"\cap ",
     "\u00b0": r"^\circ",
+    "\u00a5": "",  # currency signs: yen/yuan, fullwidth yuan, euro, pound
+    "\uffe5": "",
+    "\u20ac": "",
+    "\u00a3": "",
+    "\u6216": " or ",  # Chinese "or", "and" between values
+    "\u548c": " and ",
     "\u00a0": " ",
     "\u2009": " ",
     "\u202f": " ",
@@ -89,7 +97,8 @@ _UNITS = (
     "numbers|integers|digits|values|solutions|cups|eggs|trees|bags|pens|pencils|candies"
 )
 _TEXT_CMD = re.compile(
-    r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{"
+    r"\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|"
+    r"mathtt|mbox|hbox|operatorname|boldsymbol|bm)\s*\{"
 )
 # One unambiguous run of spacing before the unit (``\s*(?:...)*\s*`` backtracked cubically on
 # long runs of spaces; whitespace is also collapsed before this runs).
@@ -101,16 +110,18 @@ _NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
 _LEADING_VAR = re.compile(
     r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z, ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
-# 1\frac{1}{2} as a whole answer is the mixed number 3/2, not the product 1/2.
-_MIXED = re.compile(r"^(-?)(\d{1,100})\s*\\frac\{(\d{1,100})\}\{(\d{1,100})\}$")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
 # Both start only at the first digit of a number and cannot backtrack over a run of zeros
 # twice (the lazy form was quadratic in a long number, and a prompt is normalised too).
 _TRAILING_ZEROS = re.compile(r"(?<!\d)(\d+\.\d*[1-9])0+(?!\d)|(?<!\d)(\d+\.)0+(?!\d)")
 _DANGLING_DOT = re.compile(r"(?<!\d)(\d+)\.(?!\d)")
+_TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
+_DEGREE = r"\^\s?(?:\{\s?\\circ\s?\}|\\circ)"
+_DEGREE_ARG = re.compile(r"(\d{1,10}(?:\.\d{1,10})?)\s?" + _DEGREE)
 _SPACING = re.compile(
-    r"(?<!\\)\\(?:[,;:! ]|quad|qquad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
+    r"(?<!\\)\\[,;:! ]"
+    r"|(?<!\\)\\(?:quad|qquad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
 )
 
 
@@ -186,16 +197,19 @@ def normalize_full(text: str) -> Normalized:
         s = _SUPERSCRIPT_RE.sub(lambda m: "^{" + "".join(_SUPERSCRIPT[c] for c in m[0]) + "}", s)
     if any(ch in s for ch in _VULGAR):
         s = _VULGAR_RE.sub(_vulgar, s)
+    s = notation.rewrite(s)
     s = _unwrap_text_commands(s)
-    s = re.sub(r"\\[dt]frac", r"\\frac", s)
     s = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq", s)
     s = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq", s)
     s = re.sub(r"\\ne(?![a-zA-Z])", r"\\neq", s)
     s = s.replace(r"\dots", r"\ldots").replace(r"\cdots", r"\ldots")
     s = _SPACING.sub(" ", s.replace(r"\!", ""))
     s = s.replace(r"\$", " ").replace(r"\#", " ")
-    # Degrees: 30^\circ, 30^{\circ}, 30 degrees (the unit list handles words).
-    s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", " ", s)
+    # Degrees: 30^\circ, 30^{\circ}, 30 degrees (the unit list handles words); inside a
+    # trigonometric function a degree angle becomes radians (\sin 30^\circ = 1/2).
+    if "\\circ" in s and _TRIG.search(s):
+        s = _DEGREE_ARG.sub(r"(\1\\pi/180)", s)
+    s = re.sub(_DEGREE, " ", s)
     s = s.replace(r"\circ", " ")
     s = re.sub(r"\s+", " ", s)  # runs of spaces made regexes below backtrack badly
     percent = False
@@ -217,10 +231,7 @@ def normalize_full(text: str) -> Normalized:
     s = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2), s)
     s = _DANGLING_DOT.sub(r"\1", s)
     s = _strip_braces(re.sub(r"\s+", " ", s).strip())
-    m = _MIXED.match(s)
-    if m and int(m.group(3)) < int(m.group(4)):
-        sign, whole, num, den = m.groups()
-        s = f"{sign}{int(whole) * int(den) + int(num)}/{den}"
+    s = _strip_braces(notation.whole_answer(s))
     full = s
     if s.count("=") == 1:
         s = _strip_braces(_LEADING_VAR.sub("", s, count=1))
@@ -274,9 +285,16 @@ def word_answer(text: str) -> str | None:
 
     Letters only, with a run of three or more that is not a math name: ``xy`` stays algebra.
     """
+    if text.casefold() in _SYNONYMS:
+        return _SYNONYMS[text.casefold()]
     if not _WORD_ANSWER.match(text) or not re.search(r"[A-Za-z]{3,}", _MATH_WORD.sub(" ", text)):
         return None
-    return " ".join(text.casefold().split())
+    word = " ".join(text.casefold().split())
+    return _SYNONYMS.get(word, word)
+
+
+# A yes/no answer to a true/false question (and back): the same verdict.
+_SYNONYMS = {"yes": "true", "no": "false", "correct": "true", "incorrect": "false"}
 
 
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s|$)")
@@ -284,11 +302,13 @@ _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s|$)")
 
 def choice_letter(text: str) -> str | None:
     """The multiple-choice letter an answer names (``(B)``, ``B.``, ``B) 12``), else None."""
-    s = normalize(text)
+    s = normalize(text).strip("*").strip()
     m = _CHOICE.match(s)
     if not m:
         return None
     rest = s[m.end() :].strip()
+    if rest[:1] in ("*", "+", "-", "/", "^", "=", "_", "\\") or re.match(r"[a-z]\b", rest):
+        return None  # E*2, B^2, A = 3: an expression, not an option
     if rest and re.search(r"\b(?:or|and)\b|,|[A-J]\)", rest):
         return None  # "A or B", "A, C": several letters are not one choice
     return m.group(1)

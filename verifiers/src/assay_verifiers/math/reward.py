@@ -25,8 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,9 +33,12 @@ from assay.errors import DeadlineExceeded, WorkerCrashed
 from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
-from .extract import DEFAULT_METHODS, METHODS, extract_answer, extract_choice
+from .choice import fallback_choice, letters_of
+from .echo import echoes
+from .extract import DEFAULT_METHODS, METHODS, answer_region, extract_answer
 from .fastpath import decimals, quick
-from .normalize import Normalized, choice_letter, leading_variable, normalize_full
+from .gold import alternatives, gold_parts, gold_text, is_prose, missing
+from .normalize import Normalized, leading_variable, normalize_full
 
 __all__ = ["MathOptions", "MathReward"]
 
@@ -52,12 +54,19 @@ class MathOptions(BaseModel):
     )
     last_number_fallback: bool = Field(True, description="fall back to the last number in the text")
     choices: bool = Field(True, description="a gold answer 'A'..'J' is a multiple-choice letter")
-    rel_tol: float = Field(1e-9, ge=0, description="relative tolerance for non-rational values")
+    numeric: Literal["rounded", "exact"] = Field(
+        "rounded",
+        description="numeric policy: 'rounded' (a decimal stands for an exact non-terminating "
+        "value it rounds: as many places as a decimal gold shows; 6 places and 6 significant "
+        "digits for an answer) or 'exact' (decimals are exact values, no rounding anywhere)",
+    )
     strict: bool = Field(
         False, description="expressions must simplify to equal, not just agree at points"
     )
-    gold_rounding: bool = Field(
-        True, description="a decimal gold (0.33) accepts an exact answer that rounds to it (1/3)"
+    answer_after: str | None = Field(
+        None,
+        description="score only what follows the last occurrence of this delimiter (e.g. "
+        "'</think>'); a completion without it has no answer",
     )
     reject_echo: bool = Field(
         True, description="an expression copied from the prompt is not an answer"
@@ -74,39 +83,7 @@ class MathOptions(BaseModel):
 
 _OUT_OF_MEMORY = 75  # exit status of a worker that ran out of memory
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
-_OPERATOR = re.compile(r"[-+*/^=<>]|\\[a-zA-Z]")
-
-
-def _number_text(x: Any) -> str:
-    """A number as plain digits: ``1e-05`` -> ``0.00001`` (no exponent for the parser to misread)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return str(x)
-    if isinstance(x, float) and x == x and abs(x) != float("inf"):
-        return format(Decimal(repr(x)), "f")
-    return str(x)
-
-
-def _missing(answer: Any) -> bool:
-    """A gold answer that is not there: None, NaN (a pandas gap), or a list holding one."""
-    if isinstance(answer, (list, tuple)):
-        return any(_missing(a) for a in answer)
-    if isinstance(answer, Decimal):
-        return answer.is_nan()
-    if isinstance(answer, float):
-        return answer != answer
-    return answer is None
-
-
-def _gold_text(answer: Any) -> str:
-    """The gold answer as text: a solution's last ``\\boxed{}`` or ``#### x``, a list joined."""
-    if isinstance(answer, (list, tuple)):
-        return ", ".join(_number_text(a) for a in answer)
-    text = _number_text(answer).strip()
-    if "\\boxed" in text or "\\fbox" in text or "####" in text:
-        got = extract_answer(text, ("boxed", "hash"))
-        if got.answer:
-            return got.answer
-    return text
+_PERCENT_QUESTION = re.compile(r"percent|\\?%|百分", re.I)
 
 
 class MathReward(Reward):
@@ -158,7 +135,7 @@ class MathReward(Reward):
 
                 check.warm()
                 o: MathOptions = self.options  # type: ignore[assignment]
-                self._tol = Tolerance(rel_tol=o.rel_tol, strict=o.strict)
+                self._tol = Tolerance(strict=o.strict, numeric=o.numeric)
                 size = o.workers or min(2, os.cpu_count() or 1)
                 self._pool = GuardedPool(size, memory_mb=o.memory_mb)  # on top of the image
                 # Distinct pending pairs of a batch run side by side, one thread per worker.
@@ -176,13 +153,28 @@ class MathReward(Reward):
 
     # -- scoring -------------------------------------------------------------------------------
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
+        """Score a batch; a list gold is a set of alternatives, any one of which counts."""
+        flat: list[Sample] = []
+        owner: list[int] = []
+        for i, s in enumerate(samples):
+            golds = _alternative_golds(s)
+            for g in golds:
+                flat.append(g)
+                owner.append(i)
+        scored = self._score_flat(flat)
+        out: list[Score | None] = [None] * len(samples)
+        for i, sc in zip(owner, scored, strict=True):
+            out[i] = _better(out[i], sc)  # type: ignore[arg-type]
+        return out  # type: ignore[return-value]
+
+    def _score_flat(self, samples: Sequence[Sample]) -> list[Score]:
         o: MathOptions = self.options  # type: ignore[assignment]
         out: list[Score | None] = [None] * len(samples)
         pending: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
         for i, s in enumerate(samples):
             try:
                 res = self._prepare(s, o)
-            except Exception as exc:  # a malformed sample must not sink the batch
+            except Exception as exc:  # noqa: BLE001 - a malformed sample must not sink the batch
                 out[i] = Score.error(f"cannot read sample: {type(exc).__name__}: {exc}")
                 continue
             if isinstance(res, Score):
@@ -239,18 +231,22 @@ class MathReward(Reward):
 
     def _prepare(self, s: Sample, o: MathOptions) -> Score | tuple[tuple[Any, ...], dict[str, Any]]:
         """A finished Score, or the key of the sympy work still to do plus the details."""
-        if _missing(s.answer) or (isinstance(s.answer, str) and not s.answer.strip()):
+        if missing(s.answer):
             return Score.unverifiable("sample has no gold answer")
-        gold_raw = _gold_text(s.answer)
+        gold_raw = gold_text(s.answer)
         if len(gold_raw) > o.max_answer_chars:
             return Score.unverifiable(f"gold answer longer than {o.max_answer_chars} characters")
         gold = normalize_full(gold_raw)
         if not gold.text:
             return Score.unverifiable("gold answer is empty after normalisation")
-        completion = s.completion_text
+        completion = answer_region(s.completion_text, o.answer_after)
+        if completion is None:
+            return Score.ok(0.0, f"no {o.answer_after!r} in the completion: no final answer")
         m = _CHOICE_GOLD.match(gold.text) if o.choices else None
         if m:
             return _score_choice(m.group(1), completion, self._methods, o)
+        if is_prose(gold.text, gold_raw):
+            return Score.unverifiable("gold answer is prose, not a checkable answer")
         ex = extract_answer(completion, self._methods, o.max_completion_chars)
         details: dict[str, Any] = {
             "extracted": list(ex.candidates),
@@ -259,8 +255,14 @@ class MathReward(Reward):
         }
         if not ex.candidates:
             return Score.ok(0.0, "no answer found in the completion", **details)
+        candidates = ex.candidates
+        parts = gold_parts(gold.text)
+        if parts > 1 and len(candidates) < parts <= len(ex.boxes):
+            candidates = ex.boxes[-parts:]  # the parts boxed in separate sentences
+        if len(candidates) > 1 and parts > 1:
+            candidates = (", ".join(candidates),)  # \boxed{2} and \boxed{3} for gold "2, 3"
         preds: list[Normalized] = []
-        for c in ex.candidates:
+        for c in candidates:
             if len(c) > o.max_answer_chars:
                 return Score.ok(
                     0.0, f"answer longer than {o.max_answer_chars} characters", **details
@@ -271,22 +273,24 @@ class MathReward(Reward):
         if not preds:
             return Score.ok(0.0, "empty answer", **details)
         details["extracted"] = [p.text for p in preds]
-        if o.reject_echo:
-            prompt = (
-                normalize_full(s.prompt_text[-o.max_completion_chars :]).text if s.prompt else ""
-            )
+        prompt_text = s.prompt_text[-o.max_completion_chars :] if s.prompt else ""
+        if o.reject_echo and prompt_text:
+            prompt = normalize_full(prompt_text).text
             for p in preds:
-                if _echoes(p.text, prompt, gold.text):
+                if echoes(p.text, prompt, gold.text):
                     return Score.ok(
                         0.0, "the answer repeats an expression from the question", **details
                     )
+        # p% is p/100; it is also p when the question asks for a percentage, or when there is
+        # no question to tell (the sign is then read as a unit, as Math-Verify reads it)
+        percent_q = not prompt_text.strip() or bool(_PERCENT_QUESTION.search(prompt_text))
         # Equations keep their left side ("y = 2x + 1") only when the gold one is an equation.
         eq = "=" in gold.full
         gvar = leading_variable(gold) if eq else None
         verdicts = [
             None  # x = 1 against y = 1: the texts after "=" agree, the variables do not
             if gvar and leading_variable(p) not in (None, gvar)
-            else quick(gold.text, p.text, gold.percent, p.percent, o.gold_rounding)
+            else quick(gold.text, p.text, gold.percent, p.percent, o.numeric, percent_q)
             for p in preds
         ]
         if any(v is False for v in verdicts):
@@ -295,12 +299,12 @@ class MathReward(Reward):
         if all(v is True for v in verdicts):
             return Score.ok(1.0, "equal to the gold answer", path="fast", **details)
         todo = tuple(
-            (p.full if eq else p.text, p.percent)
+            (p.full if eq else p.text, p.percent, decimals(p.text))
             for p, v in zip(preds, verdicts, strict=True)
             if v is not True
         )
-        places = decimals(gold.text) if o.gold_rounding else 0
-        key = (gold.full if eq else gold.text, gold.percent, places if places >= 2 else 0, todo)
+        places = decimals(gold.text)
+        key = (gold.full if eq else gold.text, gold.percent, percent_q, places, todo)
         return key, details
 
 
@@ -310,9 +314,9 @@ def _call_check(item: tuple[tuple[Any, ...], Any]) -> tuple[bool | None, str]:
 
     from .check import check
 
-    (gold, gold_percent, places, todo), tol = item
+    (gold, gold_percent, percent_q, places, todo), tol = item
     try:
-        return check(gold, gold_percent, todo, replace(tol, gold_decimals=places))
+        return check(gold, gold_percent, todo, replace(tol, gold_decimals=places), percent_q)
     except MemoryError:
         # The heap of a worker that hit its cap stays fragmented and near the cap; exit so
         # that the pool replaces it with a fresh one (the caller sees WorkerCrashed).
@@ -326,37 +330,19 @@ def _verdict_score(v: tuple[bool | None, str, str], details: dict[str, Any], pat
     return Score.ok(1.0 if verdict else 0.0, reason, path=path, **details)
 
 
-def _loose(text: str) -> str:
-    return re.sub(r"[\s{}]", "", text)
-
-
-def _echoes(pred: str, prompt: str, gold: str) -> bool:
-    """An expression (not a plain number) copied from the question, which is not the gold answer.
-
-    Not applied when the gold answer itself appears in the question (options listed in it).
-    """
-    if not prompt or len(pred) < 3 or not _OPERATOR.search(pred.lstrip("-")):
-        return False
-    p, g, q = _loose(pred), _loose(gold), _loose(prompt)
-    return p != g and p in q and g not in q
-
-
 def _score_choice(letter: str, completion: str, methods: tuple[str, ...], o: MathOptions) -> Score:
     ex = extract_answer(
         completion,
         [m for m in methods if m not in ("last_number", "last_math")],
         o.max_completion_chars,
     )
-    letters = {choice_letter(c) for c in ex.candidates} if ex.candidates else set()
+    letters = letters_of(ex.candidates) if ex.candidates else set()
+    method = ex.method
     if not letters or None in letters:
-        alt = extract_choice(completion, o.max_completion_chars)
-        if alt and not ex.candidates:
-            letters, ex_method = {alt}, "choice"
-        else:
-            ex_method = ex.method
-    else:
-        ex_method = ex.method
-    details = {"extracted": sorted(x for x in letters if x), "method": ex_method, "gold": letter}
+        alt = fallback_choice(completion, o.max_completion_chars)
+        if alt and (not ex.candidates or ex.method in ("bare", "bold")):
+            letters, method = {alt}, "choice"
+    details = {"extracted": sorted(x for x in letters if x), "method": method, "gold": letter}
     if not letters or letters == {None}:
         return Score.ok(0.0, "no choice letter found in the completion", **details)
     if letters != {letter}:
@@ -364,3 +350,33 @@ def _score_choice(letter: str, completion: str, methods: tuple[str, ...], o: Mat
             0.0, "a different choice" if len(letters) == 1 else "several choices", **details
         )
     return Score.ok(1.0, "the gold choice", path="fast", **details)
+
+
+def _alternative_golds(s: Sample) -> list[Sample]:
+    """One sample per alternative gold (a list gold); the sample itself otherwise."""
+    try:
+        if not isinstance(s.answer, (list, tuple)):
+            return [s]
+    except Exception:  # noqa: BLE001 - not a sample: _prepare reports it for this one only
+        return [s]
+    golds = alternatives(s.answer)
+    if len(golds) <= 1:
+        return [s.model_copy(update={"answer": golds[0] if golds else None})]
+    return [s.model_copy(update={"answer": g}) for g in golds]
+
+
+_RANK = {"ok1": 4, "ok0": 1, "timeout": 3, "error": 2, "unverifiable": 0}
+
+
+def _better(a: Score | None, b: Score) -> Score:
+    """Of two verdicts on alternative golds: a match wins, then a timeout or an error (the match
+    may be hidden there), then a mismatch; unverifiable only when nothing else is known."""
+    if a is None:
+        return b
+
+    def rank(x: Score) -> int:
+        if x.status == "ok":
+            return _RANK["ok1"] if x.value == 1.0 else _RANK["ok0"]
+        return _RANK.get(x.status, 0)
+
+    return b if rank(b) > rank(a) else a

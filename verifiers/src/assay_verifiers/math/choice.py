@@ -1,0 +1,55 @@
+"""The letter a completion picks in a multiple-choice question.
+
+First the final-answer rule of `extract` (``The answer is (C)``, ``\\boxed{B}``, ``答案是 B``,
+``所以选 B``); when nothing is stated, the last sentence that names exactly one option and
+chooses it without rejecting it: an option-by-option analysis ("(A) is wrong ... (D) is incorrect") names every
+letter, and the letters of rejected options do not count.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .normalize import choice_letter
+
+_SENTENCE = re.compile(r"[^.!?\u3002\uff01\uff1f\n]{1,400}")
+_LETTER = re.compile(
+    r"\(([A-J])\)|(?:option|choice|选项)[ \t]{0,2}\(?([A-J])\b|\b([A-J])[ \t]{0,2}(?:选项|项)"
+    r"|(?:^|[\s:\uff1a])([A-J])[ \t]{0,2}(?:[.):\uff1a]|$)|选[ \t]{0,2}([A-J])\b",
+    re.I,
+)
+_REJECTED = re.compile(
+    r"\b(?:not|incorrect|wrong|false|eliminat\w*|rule[sd]? out|cannot|isn't|doesn't|fails?|"
+    r"too (?:big|small|large|low|high|many|few)|impossible|invalid)\b|错|不|排除",
+    re.I,
+)
+_CHOSEN = re.compile(
+    r"\b(?:correct|right|true|works|answer|must be|should be|is the|choose|pick|select|"
+    r"therefore|thus|hence|so)\b|正确|选|答案|故",
+    re.I,
+)
+_ONLY_LETTER = re.compile(r"^\s*(?:option|choice|\u9009\u9879)?\s*\(?[A-J]\)?\s*$", re.I)
+
+
+def letters_of(candidates: tuple[str, ...]) -> set[str | None]:
+    """The letter each stated candidate names (None for one that names no single letter)."""
+    return {choice_letter(c) for c in candidates}
+
+
+def fallback_choice(text: str, max_chars: int = 20_000) -> str | None:
+    """The letter of the last sentence that names exactly one option, chooses it ("correct",
+    "must be", "so", "选"...) or is nothing but the letter, and does not reject it."""
+    tail = text[-max_chars:]
+    sentences = _SENTENCE.findall(tail)
+    for sentence in reversed(sentences[-40:]):
+        found = {
+            next(g for g in m.groups() if g).upper()
+            for m in _LETTER.finditer(sentence)
+            if not (m.group(4) and m.group(4).islower())
+        }
+        chosen = _CHOSEN.search(sentence) or _ONLY_LETTER.match(sentence)
+        if len(found) == 1 and chosen and not _REJECTED.search(sentence):
+            return found.pop()
+        if found:
+            continue  # a sentence about several options, or rejecting one: keep looking back
+    return None
