@@ -9,13 +9,22 @@ group shows up. The first test fails when a first-party reward has no case here.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import assay
 
-FIRST_PARTY = {"assay", "assay-verifiers", "assay-rm", "assay-trl", "assay-example-plugin"}
+FIRST_PARTY = {
+    "assay",
+    "assay-verifiers",
+    "assay-rm",
+    "assay-trl",
+    "assay-judge",
+    "assay-example-plugin",
+}
 
 PROMPTS = ["What is 2+3?", "What is 10-4?", "Name a colour.", "What is 7*6?"]
 ANSWERS = ["5", "6", "red", "42"]
@@ -38,6 +47,7 @@ def batch() -> list[dict[str, Any]]:
                     "completion": text,
                     "completion_ids": [ord(ch) % 97 for ch in text],  # one token per character
                     "answer": a,
+                    "other": f"The answer is {a}.",  # the second completion pairwise_judge reads
                     "metadata": {"json_schema": {"required": ["answer"]}},
                 }
             )
@@ -88,10 +98,35 @@ CASES: dict[str, list[tuple[str, Any, list[dict[str, Any]]]]] = {
     "reward_model": [("", "rm", [])],
     "process_reward": [("", "prm", [])],
     "online_reward_model": [("", "online", [])],
+    "judge": [("", "judge", [])],
+    "pairwise_judge": [("", "pairwise", [])],
 }
 
 
-def _options(options: Any) -> dict[str, Any]:
+def _judge_script(body: dict[str, Any]) -> str:
+    """A scripted judge (no model can be served here): the verdict is a function of the text."""
+    text = body["messages"][-1]["content"]
+    if "<response_1>" in text:  # pairwise: the shorter response wins
+        one = text.split("<response_1>")[1].split("</response_1>")[0]
+        two = text.split("<response_2>")[1].split("</response_2>")[0]
+        return json.dumps({"reasoning": "scripted", "winner": "1" if len(one) <= len(two) else "2"})
+    return json.dumps({"reasoning": "scripted", "score": 1 + len(text) % 5})
+
+
+@pytest.fixture(scope="module")
+def judge_server() -> Iterator[str]:
+    judge_testing = pytest.importorskip("assay_judge.testing")
+    with judge_testing.ScriptedChatServer(_judge_script) as server:
+        yield server.url
+
+
+def _options(options: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+    if options in ("judge", "pairwise"):
+        url = request.getfixturevalue("judge_server")
+        common = {"base_url": url, "model": "scripted", "cache": False, "deadline": 30.0}
+        if options == "judge":
+            return {**common, "rubric": {"likert": 5}}
+        return dict(common)
     if options == "rm":
         return _tiny("rm")
     if options == "prm":
@@ -124,14 +159,18 @@ def _table(results: Any) -> list[Any]:
 
 @pytest.mark.parametrize(("name", "options", "extra"), PARAMS)
 def test_same_results_inline_thread_process(
-    name: str, options: Any, extra: list[Any], monkeypatch: pytest.MonkeyPatch
+    name: str,
+    options: Any,
+    extra: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a tokenizer name must never reach the network
     try:
         assay.get_registry().get("reward", name)
     except assay.UnknownNameError:
         pytest.skip(f"{name}: its package is not installed here")
-    opts = _options(options)
+    opts = _options(options, request)
     spec_rows = [*extra, {"use": name, "name": "under_test", "with": {}}]
     rows = batch()
     tables = {}

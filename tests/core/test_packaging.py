@@ -18,6 +18,7 @@ MEMBERS = {
     "verifiers": "assay_verifiers",
     "plugins/assay-trl": "assay_trl",
     "plugins/assay-rm": "assay_rm",
+    "plugins/assay-judge": "assay_judge",
     "examples/assay-example-plugin": "assay_example",
 }
 

@@ -18,6 +18,7 @@ FIRST_PARTY_SRC = [
     ROOT / "verifiers" / "src",
     ROOT / "plugins" / "assay-rm" / "src",
     ROOT / "plugins" / "assay-trl" / "src",
+    ROOT / "plugins" / "assay-judge" / "src",
     ROOT / "examples",
 ]
 #: submodules documented as public (docs/pipelines.md, docs/hooks.md, README): their ``__all__``
