@@ -335,10 +335,16 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
     add_report_command(sub)
 
-    p = sub.add_parser("serve", help="serve a pipeline over HTTP (OpenRLHF remote reward model)")
+    p = sub.add_parser(
+        "serve",
+        help="serve a pipeline over HTTP (OpenRLHF remote reward model)",
+        description="POST {query, prompts, labels} to /get_reward (OpenRLHF's --remote_rm_url) "
+        "for {rewards, scores, extra_logs}; POST {samples: [...]} to /score for every "
+        "component's score; GET / names the pipeline and its components.",
+    )
     p.add_argument("--pipeline", "-p", required=True, help="pipeline spec: YAML/JSON path")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     p.set_defaults(func=cmd_serve)
 
     if with_plugins:
