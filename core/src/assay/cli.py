@@ -76,11 +76,17 @@ def _options_of(cls: Any) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a class)
         return _options_from_fields(cls)
     out: dict[str, Any] = {}
+    fields = getattr(cls.Options, "model_fields", {})
     for name, prop in schema.get("properties", {}).items():
+        default = prop.get("default")
+        f = fields.get(name)
+        if "default" not in prop and f is not None and not f.is_required():
+            default = f.get_default(call_default_factory=True)  # a default_factory's value
         out[name] = {
             "type": prop.get("type")
-            or " | ".join(str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", [])),
-            "default": prop.get("default"),
+            or " | ".join(str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", []))
+            or "any",
+            "default": default,
             "required": name in schema.get("required", []),
             "description": prop.get("description", ""),
         }
