@@ -75,7 +75,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(
         f"assay report: {summary.output}: {summary.samples} samples, "
-        f"{len(summary.components)} components, {len(summary.fired)} warnings"
+        f"{len(summary.components)} components, {len(summary.fired)} "
+        + ("warning" if len(summary.fired) == 1 else "warnings")
         + (f", {summary.skipped} lines skipped" if summary.skipped else ""),
         file=sys.stderr,
     )
