@@ -355,6 +355,17 @@ def test_rewards_lists_an_option_without_a_json_schema(assay_registry, capsys):
     assert main(["rewards"]) == 0 and "with_callable" in capsys.readouterr().out
 
 
+def test_rewards_shows_a_default_factorys_value(capsys):
+    from assay.cli import main
+
+    # math's `extract` and think_format's `sections` are lists made by a default_factory: the
+    # JSON schema has no default for them, which used to print as "= None".
+    assert main(["rewards", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["math"]["options"]["extract"]["default"][:2] == ["answer_tag", "boxed"]
+    assert rows["think_format"]["options"]["sections"]["default"] == ["think", "answer"]
+
+
 def test_score_details_writes_each_components_status_reason_and_details(tmp_path, em_spec):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text(

@@ -363,3 +363,23 @@ def test_any_label_shape_scores_every_row_without_raising():
             assert len(verl(["ds"] * len(rows), queries, labels, None)) == len(rows)
 
         check()
+
+
+def test_verl_per_sample_calls_give_the_same_keys_whatever_the_route():
+    # NaiveRewardManager calls once per sample and appends each key to a list: a key that only
+    # one route produces would leave those lists of different lengths.
+    pipe = load_pipeline(
+        {
+            "route": {
+                "by": "data_source",
+                "routes": {"qa": {"use": "exact_match"}},
+                "default": {"use": "constant", "with": {"value": 0.5}},
+            }
+        }
+    )
+    fn = pipe.as_verl()
+    qa = fn("qa", "4", "4", {})
+    other = fn("other", "4", "4", {})
+    assert (qa["score"], other["score"]) == (1.0, 0.5)
+    assert sorted(qa) == sorted(other)
+    assert other["exact_match"] == 0.0 and other["assay/exact_match/error"] == 0.0

@@ -76,11 +76,17 @@ def _options_of(cls: Any) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a class)
         return _options_from_fields(cls)
     out: dict[str, Any] = {}
+    fields = getattr(cls.Options, "model_fields", {})
     for name, prop in schema.get("properties", {}).items():
+        default = prop.get("default")
+        f = fields.get(name)
+        if "default" not in prop and f is not None and not f.is_required():
+            default = f.get_default(call_default_factory=True)  # a default_factory's value
         out[name] = {
             "type": prop.get("type")
-            or " | ".join(str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", [])),
-            "default": prop.get("default"),
+            or " | ".join(str(a.get("type", a.get("$ref", "?"))) for a in prop.get("anyOf", []))
+            or "any",
+            "default": default,
             "required": name in schema.get("required", []),
             "description": prop.get("description", ""),
         }
@@ -335,10 +341,16 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
     add_report_command(sub)
 
-    p = sub.add_parser("serve", help="serve a pipeline over HTTP (OpenRLHF remote reward model)")
+    p = sub.add_parser(
+        "serve",
+        help="serve a pipeline over HTTP (OpenRLHF remote reward model)",
+        description="POST {query, prompts, labels} to /get_reward (OpenRLHF's --remote_rm_url) "
+        "for {rewards, scores, extra_logs}; POST {samples: [...]} to /score for every "
+        "component's score; GET / names the pipeline and its components.",
+    )
     p.add_argument("--pipeline", "-p", required=True, help="pipeline spec: YAML/JSON path")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     p.set_defaults(func=cmd_serve)
 
     if with_plugins:

@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .adapter_policy import AdapterPolicy, NonOk, non_ok_indicators
+from .adapter_policy import NON_OK_STATUSES, AdapterPolicy, NonOk, non_ok_indicators, status_key
 from .payloads import (
     DEFAULT_END_TOKENS,
     as_tests,
@@ -151,14 +151,19 @@ class VerlComputeScore:
         rewards = self.policy.rewards(results)
         flags = non_ok_indicators(results)
         columns = {name: results.component(name) for name in results.component_names}
+        # Every component of the pipeline, not only those a route ran in this call: verl's
+        # per-sample manager collects each key into a list, so the keys must never vary.
+        names = list(dict.fromkeys([*self.pipeline.component_names, *columns]))
         out = []
         for i, r in enumerate(rewards):
             row: dict[str, float] = {"score": r if r is not None else 0.0}
-            for name, column in columns.items():
-                v = column[i]
+            for name in names:
+                v = columns[name][i] if name in columns else None
                 row[name] = v if v is not None else 0.0
-            for key, flag in flags.items():
-                row[key] = flag[i]
+            for name in names:
+                for status in NON_OK_STATUSES:
+                    key = status_key(name, status)
+                    row[key] = flags[key][i] if key in flags else 0.0
             out.append(row)
         return out
 

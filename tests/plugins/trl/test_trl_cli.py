@@ -112,6 +112,20 @@ def test_cli_dry_run_prints_the_resolved_config(capsys, tmp_path) -> None:
     assert shown["config"]["output_dir"] == str(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("pipeline", "message"),
+    [
+        ("nosuchreward", "no reward named 'nosuchreward'"),
+        ("{rewards: [{use: math, with: {tmeout: 1}}]}", "rewards[0].with.tmeout: unknown option"),
+    ],
+)
+def test_cli_dry_run_builds_the_pipeline(pipeline, message, capsys) -> None:
+    # A dry run validates the rewards too: a typo fails now, not after the model has loaded.
+    argv = ["train", "grpo", "--config", "grpo", "--set", f"pipeline={pipeline}", "--dry-run"]
+    assert _run(argv) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_cli_trains_in_process(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(["train", "grpo", "--config", "grpo", "--output-dir", str(out), *FAST]) == 0

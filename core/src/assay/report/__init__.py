@@ -56,7 +56,8 @@ def build_report(
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise ReportUnavailable(
-            "assay report draws with matplotlib: pip install 'assay[report]'"
+            "assay report draws with matplotlib: pip install matplotlib "
+            "(from a clone: pip install -e 'core[report]')"
         ) from exc
     from . import plots
     from .html import render

@@ -24,7 +24,8 @@ def add_report_command(subparsers: Any) -> argparse.ArgumentParser:
         help="explain a scored JSONL file in one self-contained HTML page",
         description="Distributions, statuses per component and route, reward against length, "
         "top and bottom samples with reasons, reward-hacking warnings; with --compare, what "
-        "changed from an earlier run. Needs matplotlib: pip install 'assay[report]'.",
+        "changed from an earlier run. Needs matplotlib (from a clone: pip install -e "
+        "'core[report]').",
     )
     p.add_argument("scored", help="output of `assay score` (best with --details)")
     p.add_argument("--output", "-o", default="report.html", help="HTML file to write")
@@ -74,7 +75,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(
         f"assay report: {summary.output}: {summary.samples} samples, "
-        f"{len(summary.components)} components, {len(summary.fired)} warnings"
+        f"{len(summary.components)} components, {len(summary.fired)} "
+        + ("warning" if len(summary.fired) == 1 else "warnings")
         + (f", {summary.skipped} lines skipped" if summary.skipped else ""),
         file=sys.stderr,
     )

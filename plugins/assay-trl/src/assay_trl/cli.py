@@ -88,6 +88,10 @@ def run_train(args: argparse.Namespace) -> int:
                 f"run `assay train {recipe.algorithm} ...` or edit `algorithm:`"
             )
         algo = algo_cls(recipe.config)
+        if args.dry_run and recipe.pipeline is not None:
+            from .rewards import load
+
+            load(recipe.resolved_pipeline())  # a reward name or option typo fails here, not later
     except UnknownNameError as exc:
         return _error(str(exc))
     except ValidationError as exc:

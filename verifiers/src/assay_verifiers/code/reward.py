@@ -129,7 +129,7 @@ class _Job:
 
 
 class CodeReward(Reward):
-    """Unit-test reward for code completions; see the module docstring.
+    """Unit-test reward for code completions (docs/code.md; the rules in the module docstring).
 
     >>> reward = CodeReward(partial_credit=True)                    # doctest: +SKIP
     >>> reward.score([{"completion": "def add(a, b): return a + b",

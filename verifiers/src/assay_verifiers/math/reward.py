@@ -87,7 +87,7 @@ _PERCENT_QUESTION = re.compile(r"percent|\\?%|百分", re.I)
 
 
 class MathReward(Reward):
-    """Math answer equivalence, safe and fast (see module docstring and docs/math.md)."""
+    """Math answer equivalence, safe and fast (docs/math.md)."""
 
     name = "math"
     Options = MathOptions

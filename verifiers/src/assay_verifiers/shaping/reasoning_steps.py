@@ -92,7 +92,7 @@ def step_texts(text: str, spans: dict[int, int]) -> set[str]:
 
 
 class ReasoningSteps(Reward):
-    """``min(1, distinct steps / min_steps)`` (see module docstring)."""
+    """``min(1, distinct steps / min_steps)`` (docs/shaping.md)."""
 
     name = "reasoning_steps"
     Options = ReasoningStepsOptions

@@ -59,7 +59,7 @@ def _split(text: str, unit: str) -> list[str]:
 
 
 class Repetition(Reward):
-    """Penalty in ``[max_penalty, 0]`` for repeated n-grams (see module docstring)."""
+    """Penalty in ``[max_penalty, 0]`` for repeated n-grams (docs/shaping.md)."""
 
     name = "repetition"
     Options = RepetitionOptions

@@ -85,7 +85,7 @@ def tag_credit(
 
 
 class TagCount(Reward):
-    """Fraction of the layout's tags that are well formed (see module docstring)."""
+    """Fraction of the layout's tags that are well formed (docs/shaping.md)."""
 
     name = "tag_count"
     Options = TagCountOptions
