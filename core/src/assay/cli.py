@@ -57,7 +57,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def _options_of(cls: Any) -> dict[str, Any]:
     try:
         schema = cls.Options.model_json_schema()
-    except Exception:  # an option type with no JSON schema (a callable, a custom class)
+    except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a custom class)
         return _options_from_fields(cls)
     out: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
@@ -202,7 +202,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             )
     except BrokenPipeError:  # stdout closed early (| head): main() treats it as done
         raise
-    except Exception as exc:  # disk full, a bug in a reward or plugin that escaped the pipeline
+    except Exception as exc:  # noqa: BLE001 - disk full, a bug in a reward or plugin that escaped the pipeline
         where = "" if output is None else f"; lines written to {output} are kept, re-run resumes"
         print(f"assay score: stopped: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return EXIT_FAILED
@@ -221,13 +221,41 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    import os
 
+    try:
+        from .serve import serve
+    except ImportError as exc:  # uvicorn / starlette missing
+        print(
+            f"assay serve: needs the serve extra ({exc.name} is missing): "
+            "pip install 'assay[serve]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.workers < 1 or args.max_batch < 1 or args.max_queue < 1 or args.max_wait_ms < 0:
+        print(
+            "assay serve: --workers, --max-batch and --max-queue must be at least 1, "
+            "--max-wait-ms at least 0",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     pipeline = _load("serve", args.pipeline)
     if pipeline is None:
         return EXIT_USAGE
     try:
-        serve(pipeline, args.host, args.port)
+        serve(
+            pipeline,
+            args.host,
+            args.port,
+            executor=args.executor,
+            workers=args.workers,
+            api_key=args.api_key or os.environ.get("ASSAY_API_KEY") or None,
+            max_batch=args.max_batch,
+            max_wait=args.max_wait_ms / 1000,
+            max_queue=args.max_queue,
+            batch_timeout=args.batch_timeout or None,
+            drain_timeout=args.drain_timeout,
+        )
     except OSError as exc:  # port in use, bad host, ...
         print(f"assay serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -261,10 +289,34 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256, help="lines scored and written at a time")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("serve", help="serve a pipeline over HTTP (OpenRLHF remote reward model)")
+    p = sub.add_parser(
+        "serve",
+        help="serve a pipeline over HTTP (OpenRLHF, slime, NeMo Gym, Assay shapes)",
+        description="A micro-batching reward server; see docs/serving.md.",
+    )
     p.add_argument("--pipeline", "-p", required=True, help="pipeline spec: YAML/JSON path")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--executor",
+        choices=["process", "thread", "ray"],
+        default="process",
+        help="where batches are scored: worker processes (default), the server's own "
+        "process, or Ray actors",
+    )
+    p.add_argument("--workers", type=int, default=1, help="scoring processes or Ray actors")
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (or ASSAY_API_KEY)")
+    p.add_argument("--max-batch", type=int, default=256, help="samples per score call at most")
+    p.add_argument(
+        "--max-wait-ms", type=float, default=5.0, help="how long a request waits for company"
+    )
+    p.add_argument(
+        "--max-queue", type=int, default=4096, help="samples waiting at most; past it, 503"
+    )
+    p.add_argument("--batch-timeout", type=float, default=300.0, help="seconds per batch (0: none)")
+    p.add_argument(
+        "--drain-timeout", type=float, default=30.0, help="seconds to finish work on shutdown"
+    )
     p.set_defaults(func=cmd_serve)
 
     if with_plugins:
@@ -279,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     # Plugins add subcommands; plain --help should still work if the registry cannot load.
     try:
         parser = build_parser(with_plugins=True)
-    except Exception as exc:  # strict mode, or a broken environment
+    except Exception as exc:  # noqa: BLE001 - strict mode, or a broken environment
         print(f"assay: {exc}", file=sys.stderr)
         return EXIT_USAGE
     args = parser.parse_args(argv)

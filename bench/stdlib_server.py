@@ -1,4 +1,6 @@
-"""A small HTTP endpoint over a pipeline, in the shape OpenRLHF's ``--remote_rm_url`` posts.
+"""The anchor for bench/scale.py: ``assay serve`` as it was before the ASGI server (a copy).
+
+A small HTTP endpoint over a pipeline, in the shape OpenRLHF's ``--remote_rm_url`` posts.
 
 ``POST /`` (or ``/get_reward``) with ``{"query": [...], "prompts": [...], "labels": [...]}``
 returns ``{"rewards": [...], "scores": [...], "extra_logs": {component: [...]}}``.
@@ -12,8 +14,8 @@ import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .adapters import OpenRLHFRewardFunc
-from .pipeline import Pipeline
+from assay import Pipeline
+from assay.adapters import OpenRLHFRewardFunc
 
 MAX_BODY = 64 * 1024 * 1024
 
@@ -32,10 +34,10 @@ def make_handler(pipeline: Pipeline) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:  # http.server API
             self._send(200, {"pipeline": pipeline.name, "components": pipeline.component_names})
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
+        def do_POST(self) -> None:  # http.server API
             try:
                 n = int(self.headers.get("Content-Length") or 0)
                 if n < 0:
@@ -61,7 +63,7 @@ def make_handler(pipeline: Pipeline) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"rewards": rewards, "scores": rewards, "extra_logs": logs})
             except (ValueError, TypeError, KeyError, RecursionError) as exc:
                 self._send(400, {"error": f"{type(exc).__name__}: {str(exc)[:500]}"})
-            except Exception as exc:  # never leave the client without an answer
+            except Exception as exc:  # noqa: BLE001 - never leave the client without an answer
                 self._send(500, {"error": f"{type(exc).__name__}: {str(exc)[:500]}"})
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet by default
