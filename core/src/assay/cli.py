@@ -1,8 +1,8 @@
 """The ``assay`` command line: plugins, rewards, score, serve, and subcommands from plugins.
 
 Exit codes: 0 success; 1 the job ran but some input lines were malformed (reported, skipped);
-2 bad usage, a bad pipeline spec, a missing or unreadable file, or an output path equal to the
-input; 3 the run stopped on an error part-way (what was written is kept; re-run to resume);
+2 bad usage, a bad pipeline spec, a missing or unreadable file, an output path equal to the
+input, or an output another run is writing; 3 the run stopped on an error part-way (what was written is kept; re-run to resume);
 130 interrupted.
 """
 
@@ -140,7 +140,7 @@ def _load(cmd: str, spec: str) -> Any:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .scorefile import _same_file, score_jsonl
+    from .scorefile import OutputLocked, _same_file, score_jsonl
 
     demo = args.input is None
     src = Path(args.input) if args.input else _data("demo.jsonl")
@@ -202,6 +202,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             )
     except BrokenPipeError:  # stdout closed early (| head): main() treats it as done
         raise
+    except OutputLocked as exc:
+        print(f"assay score: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - disk full, a bug in a reward or plugin that escaped the pipeline
         where = "" if output is None else f"; lines written to {output} are kept, re-run resumes"
         print(f"assay score: stopped: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
