@@ -172,6 +172,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"assay score: cannot read {src}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray_address:
+        import os
+
+        os.environ["RAY_ADDRESS"] = args.ray_address
     pipeline = _load("score", spec)
     if pipeline is None:
         return EXIT_USAGE
@@ -258,6 +262,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_queue=args.max_queue,
             batch_timeout=args.batch_timeout or None,
             drain_timeout=args.drain_timeout,
+            **({"address": args.ray_address} if args.executor == "ray" else {}),
         )
     except OSError as exc:  # port in use, bad host, ...
         print(f"assay serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -287,8 +292,14 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("input", nargs="?", help="input JSONL (omit to score the bundled demo)")
     p.add_argument("--pipeline", "-p", help="pipeline spec: YAML/JSON path")
     p.add_argument("--output", "-o", help="output JSONL (resumable); default stdout")
-    p.add_argument("--workers", type=int, default=None, help="parallel workers (thread/process)")
-    p.add_argument("--executor", choices=["inline", "thread", "process"], default="inline")
+    p.add_argument(
+        "--workers", type=int, default=None, help="parallel workers (threads, processes, actors)"
+    )
+    p.add_argument("--executor", choices=["inline", "thread", "process", "ray"], default="inline")
+    p.add_argument(
+        "--ray-address",
+        help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else local)",
+    )
     p.add_argument("--batch-size", type=int, default=256, help="lines scored and written at a time")
     p.set_defaults(func=cmd_score)
 
@@ -308,6 +319,10 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
         "process, or Ray actors",
     )
     p.add_argument("--workers", type=int, default=1, help="scoring processes or Ray actors")
+    p.add_argument(
+        "--ray-address",
+        help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else local)",
+    )
     p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (or ASSAY_API_KEY)")
     p.add_argument("--max-batch", type=int, default=256, help="samples per score call at most")
     p.add_argument(

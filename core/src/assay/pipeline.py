@@ -37,7 +37,7 @@ from .results import Results, _Batch, _with_bad_rows
 from .rewards import Reward
 from .spec import Combine, ComponentSpec, PipelineSpec, RouteSpec, parse_spec
 
-Executor = Literal["inline", "thread", "process"]
+Executor = Literal["inline", "thread", "process", "ray"]
 _SEVERITY = {"ok": 0, "unverifiable": 1, "timeout": 2, "error": 3}
 
 # -- samples ---------------------------------------------------------------------------------
@@ -148,6 +148,8 @@ class Component:
     timeout: float | None = None
     memory_mb: int | None = None
     workers: int = 2
+    num_cpus: float | None = None  # what a Ray actor holding this component reserves
+    num_gpus: float | None = None
     plugin: str | None = None
     version: str | None = None
     _pool: Any = field(default=None, repr=False)
@@ -364,6 +366,7 @@ class Pipeline:
         self._order = self._dependency_order()
         self._rowwise = bool(self.components) and all(c.rowwise for c in self.components)
         self._procs: tuple[int, Any] | None = None
+        self._ray: Any = None  # the Ray executor's actors, started on first use
         self._pool_lock = threading.Lock()
 
     @classmethod
@@ -375,11 +378,15 @@ class Pipeline:
         self,
         samples: Iterable[Sample | Mapping[str, Any]],
         *,
-        executor: Executor = "inline",
+        executor: Executor | Any = "inline",
         workers: int | None = None,
         chunk_size: int | None = None,
     ) -> Results:
-        """Score a batch. Results are in input order and identical whichever executor runs them."""
+        """Score a batch. Results are in input order and identical whichever executor runs them.
+
+        ``executor``: ``inline``, ``thread``, ``process``, ``ray`` (actors on a Ray cluster, see
+        `assay.ray_executor`), or an executor object with ``run(chunks) -> results`` such as a
+        `assay.ray_executor.RayExecutor` built with its own address and resources."""
         rows = samples if isinstance(samples, list) else list(samples)
         bad: dict[int, str] = {}
         good_idx: list[int] = []
@@ -409,12 +416,18 @@ class Pipeline:
         return self.score(samples)
 
     def _run(
-        self, uniq: list[Sample], executor: Executor, workers: int | None, chunk_size: int | None
+        self, uniq: list[Sample], executor: Any, workers: int | None, chunk_size: int | None
     ) -> _Batch:
         if not uniq:
             return _Batch([], None, None, {c.name: [] for c in self.components})
         if executor == "inline" or len(uniq) == 1:
             return self._score_unique(uniq)
+        if executor == "ray" or hasattr(executor, "run"):
+            ex = executor if hasattr(executor, "run") else self._ray_executor(workers or 2)
+            n = getattr(ex, "workers", workers or 2)
+            size = chunk_size or max(1, -(-len(uniq) // (n * 4)))
+            chunks = [uniq[i : i + size] for i in range(0, len(uniq), size)]
+            return _Batch.concat(ex.run(chunks))
         n = workers or 2
         size = chunk_size or max(1, -(-len(uniq) // (n * 4)))
         chunks = [uniq[i : i + size] for i in range(0, len(uniq), size)]
@@ -431,7 +444,18 @@ class Pipeline:
                     self._procs = (n, process_pool(self, n))
                 pool = self._procs[1]
             return _Batch.concat(run_in_processes(pool, chunks))
-        raise ValueError(f"unknown executor {executor!r}; use inline, thread or process")
+        raise ValueError(f"unknown executor {executor!r}; use inline, thread, process or ray")
+
+    def _ray_executor(self, workers: int) -> Any:
+        """This pipeline's Ray actors (started once, kept warm; restarted if ``workers`` changes)."""
+        with self._pool_lock:
+            if self._ray is None or self._ray.workers != workers:
+                from .ray_executor import RayExecutor
+
+                if self._ray is not None:
+                    self._ray.close()
+                self._ray = RayExecutor(self, workers)
+            return self._ray
 
     def _score_unique(self, samples: list[Sample]) -> _Batch:
         if self.route is not None:
@@ -574,6 +598,9 @@ class Pipeline:
         if self._procs is not None:
             self._procs[1].shutdown(cancel_futures=True)
             self._procs = None
+        if self._ray is not None:
+            self._ray.close()
+            self._ray = None
         for c in self.components:
             c.close()
         if self.route is not None:
@@ -582,6 +609,7 @@ class Pipeline:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_procs"] = None
+        state["_ray"] = None
         state.pop("_pool_lock", None)
         return state
 
@@ -751,6 +779,8 @@ def _build_component(spec: ComponentSpec, where: str) -> Component:
         timeout=spec.timeout,
         memory_mb=spec.memory_mb,
         workers=spec.workers or 2,
+        num_cpus=spec.num_cpus,
+        num_gpus=spec.num_gpus,
         plugin=plugin,
         version=version,
     )

@@ -1,0 +1,206 @@
+"""The Ray executor: long-lived actors that hold a pipeline warm, on one machine or a cluster.
+
+``pipe.score(rows, executor="ray", workers=4)`` (or ``assay score --executor ray``) starts
+``workers`` actors once per pipeline and keeps them: each holds its own copy of the pipeline,
+so sandbox pools, math workers and loaded reward models start once, not per batch. The batch is
+cut into chunks along what every reward allows (groups stay together), the chunks go to free
+actors, and the results come back merged in input order, identical to the inline executor.
+
+Where Ray runs: the cluster this process is already connected to (``ray.init`` called before),
+else ``address=`` or ``RAY_ADDRESS`` (an existing cluster, e.g. ``ray://head:10001`` or
+``auto``), else a local Ray started here.
+
+Faults: an actor that dies mid-chunk (killed, out of memory, a node lost) is replaced and its
+chunk retried once on the new actor, then each of its samples is marked ``error``. A chunk past
+``chunk_timeout`` seconds gets ``timeout`` results and its actor is replaced. Per-component
+deadlines and memory caps hold inside the actors as anywhere else (the component's worker
+processes are forked by the actor).
+
+What must be importable on the cluster's nodes: the pipeline travels to the actors pickled
+(cloudpickle). Reward functions and classes defined in ``__main__`` (a script, a notebook) travel
+by value; those defined in a module travel by reference, so that module (and every plugin the
+pipeline uses: ``assay``, ``assay_verifiers``, ``assay_sandbox``, ...) must be installed on every
+node, or shipped with ``runtime_env={"py_modules": [...]}`` (pass ``init_kwargs``), or marked
+with ``ray.cloudpickle.register_pickle_by_value(module)``.
+
+Resources: each actor holds every component, so it reserves the sum of the components'
+``num_cpus`` / ``num_gpus`` from the spec (one CPU where none says), unless given here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .results import _Batch
+
+if TYPE_CHECKING:
+    from .models import Sample
+    from .pipeline import Pipeline
+
+
+class _ScoringActor:
+    """One Ray actor: a warm copy of the pipeline."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def where(self) -> tuple[int, str]:
+        """(pid, node id): which process and node this actor runs in."""
+        import ray
+
+        return os.getpid(), ray.get_runtime_context().get_node_id()
+
+    def score(self, chunk: list[Sample]) -> _Batch:
+        return self.pipeline._score_unique(chunk)
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def pipeline_resources(pipeline: Any) -> tuple[float, float]:
+    """(num_cpus, num_gpus) an actor holding ``pipeline`` needs: the sum over its components
+    (nested pipelines and routes included) of what the spec asks for; one CPU where no
+    component says."""
+    cpus = gpus = 0.0
+    asked = False
+    stack = [pipeline]
+    while stack:
+        p = stack.pop()
+        for c in getattr(p, "components", []):
+            asked = asked or getattr(c, "num_cpus", None) is not None
+            cpus += getattr(c, "num_cpus", None) or 0.0
+            gpus += getattr(c, "num_gpus", None) or 0.0
+            if hasattr(c.reward, "components") or getattr(c.reward, "route", None) is not None:
+                stack.append(c.reward)
+        route = getattr(p, "route", None)
+        if route is not None:
+            stack.extend(route.targets())
+    return (cpus if asked else 1.0), gpus
+
+
+def failed_batch(n: int, status: str, reason: str) -> _Batch:
+    """Results for ``n`` samples that could not be scored, saying why."""
+    return _Batch([None] * n, [status] * n, [reason] * n, {})
+
+
+class RayExecutor:
+    """A pool of Ray actors holding ``pipeline``; `run` scores chunks on them."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        workers: int = 2,
+        *,
+        address: str | None = None,
+        num_cpus: float | None = None,
+        num_gpus: float | None = None,
+        chunk_timeout: float | None = None,
+        init_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise ImportError("the ray executor needs Ray: pip install 'assay[ray]'") from exc
+        if workers < 1:
+            raise ValueError("the ray executor needs at least one worker")
+        self._ray = ray
+        self.workers = workers
+        self.chunk_timeout = chunk_timeout
+        if not ray.is_initialized():
+            kw = dict(init_kwargs or {})
+            address = address or os.environ.get("RAY_ADDRESS") or None
+            if address is None:
+                kw.setdefault("include_dashboard", False)
+            ray.init(address=address, log_to_driver=False, **kw)
+        cpus, gpus = pipeline_resources(pipeline)
+        self.num_cpus = cpus if num_cpus is None else num_cpus
+        self.num_gpus = gpus if num_gpus is None else num_gpus
+        self._actor_cls = ray.remote(_ScoringActor).options(
+            num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=0
+        )
+        self._pipeline_ref = ray.put(pipeline)
+        self.actors = [self._spawn() for _ in range(workers)]
+        self.replaced = 0  # actors replaced after dying or running past the deadline
+
+    def _spawn(self) -> Any:
+        return self._actor_cls.remote(self._pipeline_ref)
+
+    def _replace(self, actor: Any) -> Any:
+        self._ray.kill(actor, no_restart=True)
+        self.replaced += 1
+        new = self._spawn()
+        self.actors = [new if a is actor else a for a in self.actors]
+        return new
+
+    def warm(self) -> None:
+        """Wait until every actor holds its pipeline (the first chunks then pay nothing)."""
+        self._ray.get([a.where.remote() for a in self.actors])
+
+    def where(self) -> list[tuple[int, str]]:
+        """(pid, node id) of each actor (for operators and tests)."""
+        return list(self._ray.get([a.where.remote() for a in self.actors]))
+
+    def run(self, chunks: Sequence[list[Sample]]) -> list[_Batch]:
+        """Score each chunk on a free actor; results in chunk order, never an exception for a
+        chunk (see the module docstring for how faults are reported)."""
+        ray = self._ray
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+        results: list[_Batch | None] = [None] * len(chunks)
+        tries = [0] * len(chunks)
+        todo = deque(range(len(chunks)))
+        free = deque(self.actors)
+        running: dict[Any, tuple[int, Any, float]] = {}
+        while todo or running:
+            while todo and free:
+                i, actor = todo.popleft(), free.popleft()
+                running[actor.score.remote(chunks[i])] = (i, actor, time.monotonic())
+            wait = None
+            if self.chunk_timeout is not None:
+                oldest = min(t for _, _, t in running.values())
+                wait = max(oldest + self.chunk_timeout - time.monotonic(), 0.0)
+            done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
+            if not done:  # the oldest chunk is past its deadline
+                for ref, (i, actor, t0) in list(running.items()):
+                    if time.monotonic() - t0 >= self.chunk_timeout:  # type: ignore[operator]
+                        del running[ref]
+                        why = f"chunk exceeded {self.chunk_timeout:g} s; actor replaced"
+                        results[i] = failed_batch(len(chunks[i]), "timeout", why)
+                        free.append(self._replace(actor))
+                continue
+            ref = done[0]
+            i, actor, _ = running.pop(ref)
+            try:
+                results[i] = ray.get(ref)
+                free.append(actor)
+            except RayActorError as exc:
+                free.append(self._replace(actor))
+                tries[i] += 1
+                if tries[i] < 2:
+                    todo.appendleft(i)
+                else:
+                    why = f"scoring actor died twice: {str(exc).splitlines()[0][:300]}"
+                    results[i] = failed_batch(len(chunks[i]), "error", why)
+            except (RayTaskError, GetTimeoutError) as exc:  # a bug that escaped the pipeline
+                cause = getattr(exc, "cause", None) or exc
+                why = f"{type(cause).__name__}: {str(cause).splitlines()[0][:300]}"
+                results[i] = failed_batch(len(chunks[i]), "error", why)
+                free.append(actor)
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        """Stop the actors (their pipelines release workers first). Idempotent."""
+        ray = self._ray
+        if not self.actors or not ray.is_initialized():
+            self.actors = []
+            return
+        with contextlib.suppress(Exception):  # a dead actor has nothing left to close
+            ray.get([a.close.remote() for a in self.actors], timeout=30)
+        for a in self.actors:
+            ray.kill(a, no_restart=True)
+        self.actors = []
