@@ -176,3 +176,19 @@ def test_cli_score_with_the_ray_executor(local_ray, tmp_path):
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == list(range(40))
     assert [r["reward"] for r in rows] == [float(i % 2) for i in range(40)]
+
+
+def test_serve_with_ray_actors(local_ray, assay_registry):
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("uvicorn")
+    from assay.serve import create_app, make_scorer
+
+    from .test_serve import running
+
+    assay_registry.add("reward", "right", right)
+    pipe = load_pipeline({"rewards": [{"use": "right"}]})
+    app = create_app(make_scorer(pipe, "ray", 2))
+    with running(app) as (url, _), httpx.Client(base_url=url, timeout=60) as c:
+        body = {"query": ["1", "2", "3"], "labels": ["1", "1", "3"]}
+        assert c.post("/get_reward", json=body).json()["rewards"] == [1.0, 0.0, 1.0]
+        assert len(app.state.assay.scorer.executor.where()) == 2

@@ -40,9 +40,9 @@ def failed_rows(n: int, status: str, reason: str) -> list[Row]:
     ]
 
 
-def score_rows(pipeline: Pipeline, samples: Sequence[Any]) -> list[Row]:
+def score_rows(pipeline: Pipeline, samples: Sequence[Any], executor: Any = "inline") -> list[Row]:
     """Score with ``pipeline`` and dump each result as a JSON-ready dict."""
-    return [r.model_dump(mode="json") for r in pipeline.score(list(samples))]
+    return [r.model_dump(mode="json") for r in pipeline.score(list(samples), executor=executor)]
 
 
 class ThreadScorer:
