@@ -8,7 +8,8 @@ actors, and the results come back merged in input order, identical to the inline
 
 Where Ray runs: the cluster this process is already connected to (``ray.init`` called before),
 else ``address=`` or ``RAY_ADDRESS`` (an existing cluster, e.g. ``ray://head:10001`` or
-``auto``), else a local Ray started here.
+``auto``), else a local Ray started here (its workers at nice 0, not Ray's default 15, so
+actors compete for the CPU on equal terms with the rest of the machine).
 
 Faults: an actor that dies mid-chunk (killed, out of memory, a node lost) is replaced and its
 chunk retried once on the new actor, then each of its samples is marked ``error``. A chunk past
@@ -114,8 +115,11 @@ class RayExecutor:
         if not ray.is_initialized():
             kw = dict(init_kwargs or {})
             address = address or os.environ.get("RAY_ADDRESS") or None
-            if address is None:
+            if address is None:  # a local Ray, started here
                 kw.setdefault("include_dashboard", False)
+                # Ray runs its workers at nice 15 by default: on a machine busy with other work
+                # the scoring actors would get a fraction of the CPU that inline scoring gets.
+                os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(address=address, log_to_driver=False, **kw)
         cpus, gpus = pipeline_resources(pipeline)
         self.num_cpus = cpus if num_cpus is None else num_cpus

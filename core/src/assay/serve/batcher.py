@@ -2,8 +2,10 @@
 
 A GRPO group posted as many one-sample requests (slime, NeMo Gym) then still shares the
 pipeline's dedupe and each reward's batching. A batch is sent when a scoring slot is free and
-either ``max_batch`` samples are waiting or the oldest request has waited ``max_wait`` seconds
-(bounded wait, bounded batch; a single request larger than ``max_batch`` is its own batch).
+either ``max_batch`` samples are waiting, the oldest request has waited ``max_wait`` seconds, or
+no request has arrived for ``max_wait / 5`` (a lone client is not held back for the whole wait,
+while a burst keeps gathering). Bounded wait, bounded batch; a single request larger than
+``max_batch`` is its own batch.
 While every slot is busy, requests gather in a queue of at most ``max_queue`` samples; past
 that `Overloaded` is raised (the server answers ``503`` with ``Retry-After``), never an
 unbounded backlog. ``max_batch=1`` turns merging off: each request is its own `score` call.
@@ -73,6 +75,7 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._seconds_per_sample = 0.001  # running estimate, for Retry-After
+        self._last_arrival = 0.0
 
     def start(self) -> None:
         if self._task is None:
@@ -88,6 +91,7 @@ class MicroBatcher:
                 self.retry_after(),
             )
         job = _Job(samples, asyncio.get_running_loop().create_future())
+        self._last_arrival = job.since
         self._pending.append(job)
         self._set_queued(self.queued + len(samples))
         self._idle.clear()
@@ -121,9 +125,13 @@ class MicroBatcher:
                 self._arrived.clear()
                 await self._arrived.wait()
             await self._slots.acquire()
-            # Gather: until the batch is full or the oldest request has waited max_wait.
-            deadline = self._pending[0].since + self.max_wait
-            while self.queued < self.max_batch and (left := deadline - time.monotonic()) > 0:
+            # Gather: until the batch is full, the oldest request has waited max_wait, or the
+            # arrivals have paused for a fifth of it.
+            deadline, gap = self._pending[0].since + self.max_wait, self.max_wait / 5
+            while self.queued < self.max_batch:
+                left = min(deadline, self._last_arrival + gap) - time.monotonic()
+                if left <= 0:
+                    break
                 self._arrived.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), left)
