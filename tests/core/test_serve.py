@@ -344,10 +344,10 @@ def test_load_64_clients_grpo_batches_none_lost_when_a_worker_is_killed(pipe):
         async def killer() -> None:
             while scorer.retries == 0 and not killed:
                 await asyncio.sleep(0.05)
-                if app.state.assay.batcher.inflight:
-                    pid = scorer.worker_pids()[0]
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
+                busy = scorer.worker_pids(busy=True)
+                if busy:  # a worker in the middle of a batch
+                    os.kill(busy[0], signal.SIGKILL)
+                    killed.append(busy[0])
 
         async def main() -> list[httpx.Response]:
             limits = httpx.Limits(max_connections=clients)
@@ -364,3 +364,41 @@ def test_load_64_clients_grpo_batches_none_lost_when_a_worker_is_killed(pipe):
         data = r.json()
         assert data["rewards"] == [1.0 if i % 2 == 0 else 0.0 for i in range(group)], data
     assert scorer.retries >= 1 and killed[0] not in scorer.worker_pids()
+
+
+def test_brief_rows_are_the_full_results_less_details(pipe, assay_registry):
+    def odd(sample):
+        if sample.completion_text == "boom":
+            raise ValueError("boom")
+        return "text" if sample.completion_text == "str" else None
+
+    assay_registry.add("reward", "odd", odd)
+    routed = load_pipeline(
+        {
+            "route": {
+                "by": "metadata.task",
+                "routes": {"a": {"rewards": [{"use": "right"}, {"use": "odd"}]}},
+                "default": {"use": "brief"},
+            }
+        }
+    )
+    rows = [
+        {"completion": "42", "answer": "42", "metadata": {"task": "a"}},
+        {"completion": "boom", "metadata": {"task": "a"}},
+        {"completion": "str", "metadata": {"task": "a"}},
+        {"completion": "long text", "metadata": {"task": "b"}},
+        {"completion": 7},
+    ]
+    results = routed.score(rows)
+    full = [r.model_dump(mode="json") for r in results]
+    expected = [
+        {
+            **{k: f[k] for k in ("reward", "status", "reason")},
+            "components": {
+                n: {"value": c["value"], "status": c["status"]} for n, c in f["components"].items()
+            },
+        }
+        for f in full
+    ]
+    assert results.brief() == expected
+    assert expected[2]["components"]["odd"]["status"] == "error"  # it returned a str

@@ -63,6 +63,41 @@ def _watch_parent(ppid: int) -> None:
             os._exit(1)
 
 
+#: Local TCP ports of servers in this process (``assay serve`` adds its own). A worker forked
+#: later closes its inherited copies of sockets on these ports, so that a connection the server
+#: closes is really closed (a copy held by a worker would leave the client waiting) and a
+#: stopped server's port is free.
+SERVER_PORTS: set[int] = set()
+
+
+def _close_server_sockets(ports: set[int]) -> None:
+    """In a freshly forked worker: close inherited TCP sockets whose local port is a server's."""
+    import socket
+    import stat
+
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: nothing to do
+        return
+    for fd in fds:
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            sock = socket.socket(fileno=fd)
+        except OSError:
+            continue
+        try:
+            mine = sock.family in (socket.AF_INET, socket.AF_INET6) and (
+                sock.getsockname()[1] in ports
+            )
+        except OSError:
+            mine = False
+        sock.detach()
+        if mine:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 def _worker_main(
     conn: Connection,
     memory_mb: int | None,
@@ -71,6 +106,8 @@ def _worker_main(
     ppid: int,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if SERVER_PORTS:
+        _close_server_sockets(SERVER_PORTS)
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
     if memory_mb:
         import resource
@@ -96,7 +133,7 @@ def _worker_main(
             reply = (False, exc)
         try:
             conn.send(reply)
-        except Exception as exc:  # unpicklable result or exception
+        except Exception as exc:  # noqa: BLE001 - unpicklable result or exception
             conn.send(
                 (False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})"))
             )
@@ -274,14 +311,21 @@ class GuardedPool:
         ``fn`` must be picklable (a module-level function).
         """
         end = None if timeout is None else time.monotonic() + timeout
-        w = self._acquire(timeout)
+        for attempt in range(2):
+            w = self._acquire(None if end is None else max(end - time.monotonic(), 0.0))
+            try:
+                w.conn.send((fn, args, kwargs))
+                break
+            except OSError:  # the worker died while idle (killed, OOM): nothing ran yet
+                code = w.exit_status(wait=1.0)
+                self._replace(w)
+                if attempt:
+                    raise WorkerCrashed(_describe_exit(code, self.memory_mb)) from None
+            except Exception:  # the call could not be pickled: the worker is fine
+                self._release(w)
+                raise
         if end is not None:
             timeout = max(end - time.monotonic(), 0.0)
-        try:
-            w.conn.send((fn, args, kwargs))
-        except Exception:
-            self._release(w)
-            raise
         try:
             ready = w.conn.poll(timeout)
         except (EOFError, OSError):

@@ -121,7 +121,7 @@ async def _score(state: ServerState, request: Request, parser: Any) -> Response:
             return _error(
                 413, f"{len(req.samples)} samples, over the {state.batcher.max_queue} queue limit"
             )
-        rows = await state.batcher.submit(req.samples)
+        rows = await state.batcher.submit(req.samples, req.full)
         return JSONResponse(req.respond(rows))
     except BadRequest as exc:
         return _error(400, str(exc))

@@ -41,15 +41,17 @@ class Overloaded(Exception):
 class _Job:
     samples: list[Any]
     future: asyncio.Future[list[Row]]
+    full: bool = True
     since: float = field(default_factory=time.monotonic)
 
 
 class MicroBatcher:
-    """Merges concurrent requests into batches for a blocking ``score(samples) -> rows``."""
+    """Merges concurrent requests into batches for a blocking ``score(samples, full) -> rows``
+    (``full``: whether any request of the batch needs full results)."""
 
     def __init__(
         self,
-        score: Callable[[list[Any]], list[Row]],
+        score: Callable[[list[Any], bool], list[Row]],
         *,
         concurrency: int = 1,
         max_batch: int = 256,
@@ -81,7 +83,7 @@ class MicroBatcher:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._dispatch_loop())
 
-    async def submit(self, samples: list[Any]) -> list[Row]:
+    async def submit(self, samples: list[Any], full: bool = True) -> list[Row]:
         """Score ``samples`` in the next batch; raises `Overloaded` when the queue is full."""
         if not samples:
             return []
@@ -90,7 +92,7 @@ class MicroBatcher:
                 f"queue full ({self.queued} of {self.max_queue} samples waiting)",
                 self.retry_after(),
             )
-        job = _Job(samples, asyncio.get_running_loop().create_future())
+        job = _Job(samples, asyncio.get_running_loop().create_future(), full)
         self._last_arrival = job.since
         self._pending.append(job)
         self._set_queued(self.queued + len(samples))
@@ -152,7 +154,8 @@ class MicroBatcher:
         samples = [s for job in jobs for s in job.samples]
         t0 = time.perf_counter()
         try:
-            rows = await asyncio.to_thread(self._score, samples)
+            full = any(job.full for job in jobs)
+            rows = await asyncio.to_thread(self._score, samples, full)
             if len(rows) != len(samples):
                 raise RuntimeError(f"scorer returned {len(rows)} rows for {len(samples)} samples")
         except BaseException as exc:  # noqa: BLE001 - every waiting request gets an answer

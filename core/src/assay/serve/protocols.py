@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-#: A scored row as the scoring workers return it: ``Result.model_dump(mode="json")``.
+#: A scored row as the scoring workers return it: ``Result.model_dump(mode="json")``, or its
+#: brief form (`assay.Results.brief`) where the request does not need details.
 Row = dict[str, Any]
 
 
@@ -38,6 +39,7 @@ class Request:
 
     samples: list[Any]
     respond: Callable[[list[Row]], Any]
+    full: bool = False  # needs full results (details, provenance), not the brief form
 
 
 def _list(body: dict[str, Any], *keys: str) -> list[Any] | None:
@@ -118,7 +120,7 @@ def assay(body: dict[str, Any]) -> Request:
         raise BadRequest("expected {'samples': [{...}, ...]}")
     missing = {i for i, s in enumerate(samples) if isinstance(s, dict) and "completion" not in s}
     if not missing:
-        return Request(samples, lambda rows: {"results": rows})
+        return Request(samples, lambda rows: {"results": rows}, full=True)
     todo = [s for i, s in enumerate(samples) if i not in missing]
 
     def respond(rows: list[Row]) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def assay(body: dict[str, Any]) -> Request:
             "results": [_MISSING if i in missing else next(scored) for i in range(len(samples))]
         }
 
-    return Request(todo, respond)
+    return Request(todo, respond, full=True)
 
 
 _MISSING: Row = {

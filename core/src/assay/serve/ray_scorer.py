@@ -46,11 +46,11 @@ class RayScorer:
             )
         self.executor.warm()
 
-    def score(self, samples: Sequence[Any]) -> list[Row]:
+    def score(self, samples: Sequence[Any], full: bool = True) -> list[Row]:
         with self._lock:
             if self.executor is None:
                 self.warm()
-            return score_rows(self.pipeline, samples, executor=self.executor)
+            return score_rows(self.pipeline, samples, full, executor=self.executor)
 
     def close(self) -> None:
         if self.executor is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from ..workers import SERVER_PORTS
 from .app import ServerState
 
 
@@ -36,6 +37,8 @@ class DrainingServer(uvicorn.Server):
         await super().startup(sockets)
         with contextlib.suppress(AttributeError, IndexError, OSError):
             self.port = self.servers[0].sockets[0].getsockname()[1]
+        if self.port is not None:  # workers forked from now on must not hold our sockets
+            SERVER_PORTS.add(self.port)
         if not self.should_exit:
             host = self.config.host
             print(f"assay: serving {self.state.name} on http://{host}:{self.port}", flush=True)
@@ -60,6 +63,10 @@ class DrainingServer(uvicorn.Server):
     async def _drain_then_exit(self) -> None:
         await self.state.batcher.wait_idle(self.drain_timeout)
         self.should_exit = True
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        await super().shutdown(sockets)
+        SERVER_PORTS.discard(self.port)  # type: ignore[arg-type]
 
 
 def run(

@@ -2,7 +2,8 @@
 
 Every scorer's `score` blocks, is safe to call from several threads at once (up to
 `concurrency` calls run in parallel), and returns one row per sample in input order: a
-``Result.model_dump(mode="json")`` dict. It never raises for a sample: a batch whose worker
+``Result.model_dump(mode="json")`` dict, or with ``full=False`` the brief form of
+`Results.brief` (values and statuses, no details: cheaper to build and to send). It never raises for a sample: a batch whose worker
 died is retried once on a fresh worker, then each of its samples gets an ``error`` row; a batch
 past ``batch_timeout`` gets ``timeout`` rows (its worker is killed and replaced).
 """
@@ -28,7 +29,7 @@ class Scorer(Protocol):
 
     def warm(self) -> None: ...
 
-    def score(self, samples: Sequence[Any]) -> list[Row]: ...
+    def score(self, samples: Sequence[Any], full: bool = True) -> list[Row]: ...
 
     def close(self) -> None: ...
 
@@ -40,9 +41,15 @@ def failed_rows(n: int, status: str, reason: str) -> list[Row]:
     ]
 
 
-def score_rows(pipeline: Pipeline, samples: Sequence[Any], executor: Any = "inline") -> list[Row]:
-    """Score with ``pipeline`` and dump each result as a JSON-ready dict."""
-    return [r.model_dump(mode="json") for r in pipeline.score(list(samples), executor=executor)]
+def score_rows(
+    pipeline: Pipeline, samples: Sequence[Any], full: bool = True, executor: Any = "inline"
+) -> list[Row]:
+    """Score with ``pipeline``: each result as a JSON-ready dict, in full
+    (``Result.model_dump``) or brief (`Results.brief`: values and statuses, no details)."""
+    results = pipeline.score(list(samples), executor=executor)
+    if not full:
+        return results.brief()
+    return [r.model_dump(mode="json") for r in results]
 
 
 class ThreadScorer:
@@ -56,9 +63,9 @@ class ThreadScorer:
     def warm(self) -> None:
         pass
 
-    def score(self, samples: Sequence[Any]) -> list[Row]:
+    def score(self, samples: Sequence[Any], full: bool = True) -> list[Row]:
         with self._lock:
-            return score_rows(self.pipeline, samples)
+            return score_rows(self.pipeline, samples, full)
 
     def close(self) -> None:
         self.pipeline.close()
@@ -72,8 +79,8 @@ def _install(pipeline: Pipeline) -> None:
     _PIPELINE = pipeline  # runs in the forked worker: the pipeline object is inherited
 
 
-def _score_in_worker(samples: list[Any]) -> list[Row]:
-    return score_rows(_PIPELINE, samples)
+def _score_in_worker(samples: list[Any], full: bool) -> list[Row]:
+    return score_rows(_PIPELINE, samples, full)
 
 
 class ProcessScorer:
@@ -105,17 +112,20 @@ class ProcessScorer:
     def warm(self) -> None:
         self.pool.warm()
 
-    def worker_pids(self) -> list[int]:
-        """The scoring workers' process ids (for operators and tests)."""
-        return sorted(w.pid for w in self.pool._all)
+    def worker_pids(self, busy: bool = False) -> list[int]:
+        """The scoring workers' process ids (``busy``: only those scoring a batch now)."""
+        workers = set(self.pool._all)
+        if busy:
+            workers -= set(self.pool._idle.queue)
+        return sorted(w.pid for w in workers)
 
-    def score(self, samples: Sequence[Any]) -> list[Row]:
+    def score(self, samples: Sequence[Any], full: bool = True) -> list[Row]:
         batch = list(samples)
         crash = ""
         for _attempt in range(2):
             try:
                 rows: list[Row] = self.pool.call(
-                    _score_in_worker, batch, timeout=self.batch_timeout
+                    _score_in_worker, batch, full, timeout=self.batch_timeout
                 )
                 return rows
             except WorkerCrashed as exc:
