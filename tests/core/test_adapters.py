@@ -159,7 +159,8 @@ def test_as_trl_bad_rows_do_not_sink_the_batch(pipe):
 
 def test_verl_batch_reward_manager_keywords_and_numpy_arrays(pipe):
     np = pytest.importorskip("numpy")
-    from assay.adapters import VerlComputeScore, verl_compute_score
+    from assay.adapters import VerlComputeScore
+    from assay.entrypoints import verl_compute_score
 
     cs = pipe.as_verl()
     kwargs = {  # how verl's BatchRewardManager calls compute_score

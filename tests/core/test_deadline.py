@@ -182,9 +182,12 @@ def test_memory_cap_is_on_top_of_the_inherited_image():
 def test_deadline_includes_waiting_for_a_free_worker():
     with GuardedPool(1) as pool:
         pool.warm()
-        t = threading.Thread(
-            target=lambda: pytest.raises(DeadlineExceeded, pool.call, _spin, timeout=1.5)
-        )
+
+        def expect_deadline() -> None:
+            with pytest.raises(DeadlineExceeded):
+                pool.call(_spin, timeout=1.5)
+
+        t = threading.Thread(target=expect_deadline)
         t.start()
         time.sleep(0.2)
         t0 = time.perf_counter()

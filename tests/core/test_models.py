@@ -55,7 +55,7 @@ def test_as_score(raw, value, status):
 
 
 def test_as_score_rejects_other_types():
-    with pytest.raises(TypeError, match="expected a float, None or assay.Score"):
+    with pytest.raises(TypeError, match=r"expected a float, None or assay\.Score"):
         as_score("1.0", "r")
 
 

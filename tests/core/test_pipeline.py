@@ -74,7 +74,6 @@ def rewards(assay_registry):
         assay_registry.add("reward", fn.__name__, fn)
     assay_registry.add("reward", "scaled", ScaledByCorrect)
     CALLS.clear()
-    yield
 
 
 S_GOOD = {"completion": "<think>x</think> 42", "answer": "42"}

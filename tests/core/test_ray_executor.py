@@ -59,6 +59,19 @@ def hang(sample):
     return 1.0
 
 
+def _sibling(path: str):
+    """A test module of this tree, by path (tests are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    file = Path(__file__).parents[1] / path
+    spec = importlib.util.spec_from_file_location(f"_assay_tests_{file.stem}", file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _dump(results):
     return [r.model_dump() for r in results]
 
@@ -183,7 +196,7 @@ def test_serve_with_ray_actors(local_ray, assay_registry):
     pytest.importorskip("uvicorn")
     from assay.serve import create_app, make_scorer
 
-    from .test_serve import running
+    running = _sibling("core/test_serve.py").running
 
     assay_registry.add("reward", "right", right)
     pipe = load_pipeline({"rewards": [{"use": "right"}]})
@@ -192,3 +205,32 @@ def test_serve_with_ray_actors(local_ray, assay_registry):
         body = {"query": ["1", "2", "3"], "labels": ["1", "1", "3"]}
         assert c.post("/get_reward", json=body).json()["rewards"] == [1.0, 0.0, 1.0]
         assert len(app.state.assay.scorer.executor.where()) == 2
+
+
+def test_every_first_party_reward_scores_the_same_on_ray_actors(local_ray, monkeypatch):
+    """The executor-equivalence batch (GRPO groups, smallest chunks the rewards allow) through
+    one pipeline holding every first-party reward, inline and on two actors."""
+    import assay
+
+    eq = _sibling("test_executor_equivalence.py")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reg = assay.get_registry()
+    comps = [assay.Component(assay.get_reward("math"), name="math")]
+    for name, cases in eq.CASES.items():
+        base = name.split("-")[0]
+        try:
+            reg.get("reward", base)
+        except assay.UnknownNameError:
+            continue  # its package is not installed here
+        for cid, options, _extra in cases:
+            if base == "math":
+                continue
+            if base in ("reward_model", "process_reward", "online_reward_model"):
+                pytest.importorskip("transformers")
+            reward = assay.get_reward(base, **eq._options(options))
+            comps.append(assay.Component(reward, name=f"{base}-{cid}" if cid else base))
+    rows = eq.batch()
+    with assay.Pipeline(comps) as pipe:
+        inline = eq._rounded(eq._table(pipe.score(rows)))
+        on_ray = eq._rounded(eq._table(pipe.score(rows, executor="ray", workers=2, chunk_size=1)))
+    assert on_ray == inline

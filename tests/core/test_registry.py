@@ -100,7 +100,7 @@ def test_strict_mode_makes_a_broken_plugin_fatal(fake_dists, monkeypatch):
     fake_dists("broken-plugin", "broken_plugin", BROKEN)
     block_all_but(monkeypatch, "broken_plugin", "builtins")
     monkeypatch.setenv("ASSAY_STRICT_PLUGINS", "1")
-    with pytest.raises(PluginLoadError, match="broken_plugin.*frobnicate"):
+    with pytest.raises(PluginLoadError, match=r"broken_plugin.*frobnicate"):
         get_registry()
 
 

@@ -12,38 +12,73 @@ from .hookspecs import hookimpl, hookspec
 
 __all__ = [
     "Algorithm",
+    "AssayError",
+    "Component",
+    "DeadlineExceeded",
+    "DuplicateNameError",
     "GuardedPool",
+    "NoOptions",
+    "OptionsError",
     "Pipeline",
+    "PluginLoadError",
+    "Register",
     "Result",
     "Results",
     "Reward",
+    "Router",
     "Sample",
     "Sampler",
     "Score",
+    "ScoreLike",
+    "SpecError",
+    "UnknownNameError",
+    "WorkerCrashed",
+    "__version__",
+    "as_score",
     "get_registry",
     "get_reward",
     "hookimpl",
     "hookspec",
+    "lift",
     "load_pipeline",
     "register",
     "reward",
+    "score_batch",
+    "trl_weights",
 ]
 
 _LAZY: dict[str, str] = {
+    "AssayError": "errors",
+    "DeadlineExceeded": "errors",
+    "DuplicateNameError": "errors",
+    "OptionsError": "errors",
+    "PluginLoadError": "errors",
+    "SpecError": "errors",
+    "UnknownNameError": "errors",
+    "WorkerCrashed": "errors",
     "Sample": "models",
     "Score": "models",
+    "ScoreLike": "models",
     "Result": "models",
+    "as_score": "models",
+    "NoOptions": "rewards",
     "Reward": "rewards",
-    "reward": "rewards",
+    "lift": "rewards",
+    "score_batch": "rewards",
     "Sampler": "interfaces",
     "Algorithm": "interfaces",
     "GuardedPool": "workers",
-    "Pipeline": "pipeline",
-    "Results": "pipeline",
-    "load_pipeline": "pipeline",
+    "Component": "components",
+    "Pipeline": "composed",
+    "Router": "routing",
+    "Results": "results",
+    "load_pipeline": "building",
+    "Register": "registry",
     "get_registry": "registry",
     "get_reward": "registry",
     "register": "registry",
+    "reward": "registry",
+    "trl_weights": "adapters",
 }
 
 
@@ -70,9 +105,26 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .adapters import trl_weights
+    from .building import load_pipeline
+    from .components import Component
+    from .composed import Pipeline
+    from .errors import (
+        AssayError,
+        DeadlineExceeded,
+        DuplicateNameError,
+        OptionsError,
+        PluginLoadError,
+        SpecError,
+        UnknownNameError,
+        WorkerCrashed,
+    )
     from .interfaces import Algorithm, Sampler
-    from .models import Result, Sample, Score
-    from .pipeline import Pipeline, Results, load_pipeline
-    from .registry import get_registry, get_reward, register
-    from .rewards import Reward, reward
+    from .models import Result, Sample, Score, ScoreLike, as_score
+    from .registry import Register, get_registry, get_reward, register, reward
+    from .results import Results
+    from .rewards import NoOptions, Reward, lift, score_batch
+    from .routing import Router
     from .workers import GuardedPool
+
+    __version__: str

@@ -12,13 +12,12 @@
   ``{"rewards", "scores", "extra_logs"}`` (torch tensors when torch is importable).
 
 For trainers that import a function by file path and name (verl's ``custom_reward_function``,
-OpenRLHF's ``--remote_rm_url`` file), `verl_compute_score` and `openrlhf_reward_func` below build
-the pipeline named by the ``ASSAY_PIPELINE`` environment variable (a YAML/JSON path) on first use.
+OpenRLHF's ``--remote_rm_url`` file), `assay.entrypoints` builds the pipeline named by the
+``ASSAY_PIPELINE`` environment variable on first use.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from .models import Sample
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline, Results
+    from .composed import Pipeline
+    from .results import Results
 
 ANSWER_ALIASES = ("answer", "solution", "ground_truth", "reference")
 
@@ -308,7 +308,7 @@ class OpenRLHFRewardFunc:
         try:
             import torch
 
-            t = lambda xs: torch.tensor(xs, dtype=torch.float32)  # noqa: E731
+            t = lambda xs: torch.tensor(xs, dtype=torch.float32)
         except ImportError:  # torch-free environments get lists
             t = list  # type: ignore[assignment]
         return {
@@ -316,44 +316,3 @@ class OpenRLHFRewardFunc:
             "scores": t(rewards),
             "extra_logs": {k: t(v) for k, v in logs.items()},
         }
-
-
-_ENV_PIPELINE: Pipeline | None = None
-_ENV_LOCK = threading.Lock()
-
-
-def pipeline_from_env() -> Pipeline:
-    """The pipeline named by ``ASSAY_PIPELINE`` (built once per process)."""
-    global _ENV_PIPELINE
-    with _ENV_LOCK:
-        if _ENV_PIPELINE is None:
-            path = os.environ.get("ASSAY_PIPELINE")
-            if not path:
-                raise RuntimeError("set ASSAY_PIPELINE to a pipeline spec (YAML/JSON path)")
-            from .pipeline import load_pipeline
-
-            _ENV_PIPELINE = load_pipeline(path)
-        return _ENV_PIPELINE
-
-
-def verl_compute_score(
-    data_source: Any = None,
-    solution_str: Any = None,
-    ground_truth: Any = None,
-    extra_info: Any = None,
-    **kw: Any,
-) -> Any:
-    """verl ``custom_reward_function`` entry: scores with the ``ASSAY_PIPELINE`` pipeline.
-
-    Single (``data_source, solution_str, ground_truth, extra_info``) or batched (lists, or the
-    batch reward manager's ``data_sources=, solution_strs=, ground_truths=, extra_infos=``)."""
-    return VerlComputeScore(pipeline_from_env())(
-        data_source, solution_str, ground_truth, extra_info, **kw
-    )
-
-
-def openrlhf_reward_func(
-    queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
-) -> dict[str, Any]:
-    """OpenRLHF reward function entry: scores with the ``ASSAY_PIPELINE`` pipeline."""
-    return OpenRLHFRewardFunc(pipeline_from_env())(queries, prompts, labels)

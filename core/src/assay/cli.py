@@ -57,7 +57,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def _options_of(cls: Any) -> dict[str, Any]:
     try:
         schema = cls.Options.model_json_schema()
-    except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a custom class)
+    except Exception:  # noqa: BLE001 - an option type with no JSON schema (a callable, a class)
         return _options_from_fields(cls)
     out: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
@@ -127,8 +127,8 @@ def _print_table(path: Path) -> None:
 
 def _load(cmd: str, spec: str) -> Any:
     """The pipeline of a spec, or None after printing why it cannot be built."""
+    from .building import load_pipeline
     from .errors import SpecError
-    from .pipeline import load_pipeline
 
     try:
         return load_pipeline(spec)
@@ -209,7 +209,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     except OutputLocked as exc:
         print(f"assay score: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - disk full, a bug in a reward or plugin that escaped the pipeline
+    except Exception as exc:  # noqa: BLE001 - disk full, a bug that escaped the pipeline
         where = "" if output is None else f"; lines written to {output} are kept, re-run resumes"
         print(f"assay score: stopped: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return EXIT_FAILED

@@ -1,4 +1,11 @@
-"""Error classes, each with a message that tells the user what to do next."""
+"""Error classes, each with a message that tells the user what to do next.
+
+Every error Assay and its first-party packages raise on purpose derives from `AssayError`
+(``assay_sandbox.SandboxError``, the verifiers' and ``assay_rm``'s errors included), and also
+from the builtin a caller would expect (``ValueError`` for bad input, ``KeyError`` for an
+unknown name, ``TimeoutError`` for a deadline), so ``except AssayError`` and
+``except ValueError`` both keep working. See ``docs/pipelines.md`` for the tree.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +63,9 @@ class UnknownNameError(AssayError, KeyError):
 
 
 class SpecError(AssayError, ValueError):
-    """A pipeline spec is invalid; the message names the offending key."""
+    """A pipeline is composed wrongly (a bad spec key, duplicate names, a dependency cycle):
+    the same error whether the pipeline comes from a spec or is built in Python; the message
+    names the offending key."""
 
     def __init__(self, path: str, problem: str) -> None:
         self.path, self.problem = path, problem
@@ -65,7 +74,41 @@ class SpecError(AssayError, ValueError):
         )
 
 
-class DeadlineExceeded(AssayError):
+class OptionsError(SpecError):
+    """A reward was given options its ``Options`` model rejects (an unknown or ill-typed key).
+
+    Raised by ``Reward(**options)`` and by a spec's ``with:`` block alike; ``problems`` holds
+    ``(location, message)`` pairs and ``known`` the reward's option names.
+    """
+
+    def __init__(
+        self, reward: str, problems: Sequence[tuple[str, str]], known: Sequence[str], where: str
+    ) -> None:
+        self.reward, self.problems, self.known = reward, list(problems), list(known)
+        parts = [f"{where}.{loc}: {msg}" if loc else f"{where}: {msg}" for loc, msg in problems]
+        names = ", ".join(known) or "none"
+        super().__init__("", "; ".join(parts) + f" (options of {reward!r}: {names})")
+
+    def at(self, where: str) -> OptionsError:
+        """The same problems, located under ``where`` (a spec key such as ``rewards[1].with``)."""
+        return OptionsError(self.reward, self.problems, self.known, where)
+
+
+class UnknownComponentError(SpecError, UnknownNameError):
+    """A spec names a reward no plugin registered: a `SpecError` (it names the spec key) and an
+    `UnknownNameError` (as the same mistake made in Python raises)."""
+
+    def __init__(self, path: str, cause: UnknownNameError) -> None:
+        self.kind, self.name = cause.kind, cause.name
+        self.path, self.problem = path, cause.message
+        self.message = f"pipeline spec: {path}: {cause.message}"
+        Exception.__init__(self, self.message)  # both bases' __init__ would format again
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DeadlineExceeded(AssayError, TimeoutError):
     """Work ran past its deadline and its worker process was killed."""
 
 

@@ -14,14 +14,14 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from .registry import RegisterFn, Registry
+    from .registry import Register, Registry
 
 hookspec = pluggy.HookspecMarker("assay")
 hookimpl = pluggy.HookimplMarker("assay")
 
 
 @hookspec
-def assay_register_rewards(register: RegisterFn) -> None:
+def assay_register_rewards(register: Register) -> None:
     """Register rewards: ``register(obj, name=None)``.
 
     ``obj`` is an `assay.Reward` subclass (its ``name`` is the key, its ``Options`` model the
@@ -31,7 +31,7 @@ def assay_register_rewards(register: RegisterFn) -> None:
 
 
 @hookspec
-def assay_register_samplers(register: RegisterFn) -> None:
+def assay_register_samplers(register: Register) -> None:
     """Register samplers (things that draw k completions per prompt): ``register(cls, name=None)``.
 
     ``cls`` follows `assay.Sampler`: ``cls(**options).sample(prompts, k) -> list[list[str]]``.
@@ -39,7 +39,7 @@ def assay_register_samplers(register: RegisterFn) -> None:
 
 
 @hookspec
-def assay_register_algorithms(register: RegisterFn) -> None:
+def assay_register_algorithms(register: Register) -> None:
     """Register training backends (GRPO, DAPO, DPO, ...): ``register(cls, name=None)``.
 
     ``cls`` follows `assay.Algorithm`: a ``Config`` pydantic model and
@@ -48,7 +48,7 @@ def assay_register_algorithms(register: RegisterFn) -> None:
 
 
 @hookspec
-def assay_register_sandboxes(register: RegisterFn) -> None:
+def assay_register_sandboxes(register: Register) -> None:
     """Register code-execution backends: ``register(cls, name=None)``.
 
     ``cls`` is a sandbox backend class; ``assay_sandbox`` documents the protocol it speaks.

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 from .results import _Batch
 
 if TYPE_CHECKING:
+    from .composed import Pipeline
     from .models import Sample
-    from .pipeline import Pipeline
 
 
 class _ScoringActor:
@@ -63,7 +63,7 @@ class _ScoringActor:
         self.pipeline.close()
 
 
-def pipeline_resources(pipeline: Any) -> tuple[float, float]:
+def pipeline_resources(pipeline: Pipeline) -> tuple[float, float]:
     """(num_cpus, num_gpus) an actor holding ``pipeline`` needs: the sum over its components
     (nested pipelines and routes included) of what the spec asks for; one CPU where no
     component says."""
@@ -72,15 +72,15 @@ def pipeline_resources(pipeline: Any) -> tuple[float, float]:
     stack = [pipeline]
     while stack:
         p = stack.pop()
-        for c in getattr(p, "components", []):
-            asked = asked or getattr(c, "num_cpus", None) is not None
-            cpus += getattr(c, "num_cpus", None) or 0.0
-            gpus += getattr(c, "num_gpus", None) or 0.0
-            if hasattr(c.reward, "components") or getattr(c.reward, "route", None) is not None:
-                stack.append(c.reward)
-        route = getattr(p, "route", None)
-        if route is not None:
-            stack.extend(route.targets())
+        for c in p.components:
+            asked = asked or c.num_cpus is not None
+            cpus += c.num_cpus or 0.0
+            gpus += c.num_gpus or 0.0
+            inner = getattr(c.reward, "pipeline", None)  # a nested pipeline (as a reward)
+            if inner is not None:
+                stack.append(inner)
+        if p.route is not None:
+            stack.extend(p.route.targets())
     return (cpus if asked else 1.0), gpus
 
 

@@ -1,9 +1,13 @@
 """The plugin manager and the registry of rewards, samplers, algorithms and sandboxes.
 
-Built lazily by `get_registry()` (never at import time): the pluggy manager loads every
-entry point of the ``assay`` group (first-party packages use the same group as third parties),
-then calls each plugin's registration hooks one plugin at a time, so every registered name is
-attributed to its plugin and a duplicate names both.
+Built lazily by `get_registry()` (never at import time, once even when several threads ask at
+the same moment): the pluggy manager loads every entry point of the ``assay`` group (first-party
+packages use the same group as third parties, loaded in entry-point name order), then calls each
+registration hook through pluggy's own list of implementations (``get_hookimpls()``), so
+``specname=``, ``tryfirst`` and ``trylast`` are honoured and the order is stable. Each
+implementation is called on its own with a `Register` bound to its plugin, so every registered
+name is attributed to its plugin, a duplicate names both, and a plugin whose hook raises is
+reported and skipped without stopping the others.
 
 Environment:
 - ``ASSAY_DISABLE_PLUGINS=a,b``: entry-point names (or distribution names) not to load.
@@ -19,19 +23,38 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pluggy
 
 from . import hookspecs
 from .errors import DuplicateNameError, PluginLoadError, UnknownNameError
+from .rewards import as_reward_class, lift
 
 Kind = Literal["reward", "sampler", "algorithm", "sandbox"]
 KINDS: tuple[Kind, ...] = ("reward", "sampler", "algorithm", "sandbox")
 ENTRY_POINT_GROUP = "assay"
 RUNTIME = "__runtime__"
 
-RegisterFn = Callable[..., None]
+
+class Register(Protocol):
+    """What a registration hook receives: ``register(obj, name=None)``.
+
+    Annotate hook implementations with it::
+
+        @assay.hookimpl
+        def assay_register_rewards(register: assay.Register) -> None:
+            register(MyReward)              # the key is MyReward.name
+            register(my_function, name="my_fn")
+
+    The name defaults to ``obj.name`` and then ``obj.__name__``; a name another plugin
+    registered for the same kind raises `DuplicateNameError` naming both plugins.
+    """
+
+    def __call__(self, obj: Any, name: str | None = None) -> None: ...
+
+
+RegisterFn = Register  # the former name, kept for plugins that annotate with it
 
 
 @dataclass(frozen=True)
@@ -99,15 +122,13 @@ class Registry:
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         if kind == "reward":
-            from .rewards import as_reward_class
-
             obj = as_reward_class(obj, name)
         with self._lock:
             old = self._entries[kind].get(name)
-            if old is not None and not replace and old.obj is not obj:
-                # Re-running a notebook cell re-registers the same function: allow that.
-                if not (plugin == RUNTIME and old.plugin == RUNTIME):
-                    raise DuplicateNameError(kind, name, old.plugin, plugin)
+            # Re-running a notebook cell re-registers the same function: allow that.
+            rerun = plugin == RUNTIME and old is not None and old.plugin == RUNTIME
+            if old is not None and not replace and old.obj is not obj and not rerun:
+                raise DuplicateNameError(kind, name, old.plugin, plugin)
             entry = Entry(kind, name, obj, plugin, distribution, version)
             self._entries[kind][name] = entry
             if plugin in self.plugins:
@@ -137,9 +158,8 @@ class Registry:
         """Load entry-point plugins and run every plugin's registration hooks."""
         if entry_points:
             self._load_entry_points()
-        for plugin in list(self.pm.get_plugins()):
-            self._register_from(plugin)
-        self._configure()
+        self._register_from(None)
+        self._call_hook("assay_configure", None, registry=self)
         return self
 
     def register_plugin(self, module: Any, name: str | None = None) -> str:
@@ -151,7 +171,7 @@ class Registry:
             pname, PluginInfo(pname, None, None, getattr(module, "__name__", repr(module)))
         )
         self._register_from(module)
-        self._call_one("assay_configure", module, registry=self)
+        self._call_hook("assay_configure", module, registry=self)
         return pname
 
     def unregister_plugin(self, name: str) -> None:
@@ -167,7 +187,10 @@ class Registry:
 
     def _load_entry_points(self) -> None:
         blocked = _blocked()
-        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        # Name order: pluggy calls later registrations first, so a stable load order is a stable
+        # hook order whatever order the installer wrote the distributions in.
+        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
+        for ep in eps:
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
             if ep.name in blocked or (dist and dist in blocked):
@@ -177,13 +200,13 @@ class Registry:
                 continue
             try:
                 module = ep.load()
-            except (Exception, SystemExit) as exc:  # a broken plugin must not break the host
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not break the host
                 reason = f"{type(exc).__name__}: {exc}"
                 self._fail(ep.name, dist, reason, "import", exc)
                 continue
             try:  # pluggy checks the hook signatures here (a hookimpl with a wrong argument)
                 self.pm.register(module, name=ep.name)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - reported against the plugin, then skipped
                 self._fail(ep.name, dist, f"{type(exc).__name__}: {exc}", "register", exc)
                 continue
             self.plugins[ep.name] = PluginInfo(ep.name, dist, version, ep.value)
@@ -202,41 +225,55 @@ class Registry:
             stacklevel=3,
         )
 
-    def _register_from(self, plugin: Any) -> None:
-        pname = self.pm.get_name(plugin) or repr(plugin)
+    def _register_from(self, only: Any | None) -> None:
+        """Run the registration hooks (of every plugin, or of ``only``), each implementation
+        with a `Register` bound to its plugin."""
+        for hook, kind in _REGISTRATION_HOOKS.items():
+            for impl in self._impls(hook, only):
+                self._call_impl(hook, impl, register=self._register_for(impl.plugin_name, kind))
+
+    def _register_for(self, pname: str, kind: Kind) -> Register:
         info = self.plugins.get(pname)
         dist = info.distribution if info else None
         version = info.version if info else None
-        for hook, kind in _REGISTRATION_HOOKS.items():
 
-            def register(obj: Any, name: str | None = None, *, _kind: Kind = kind) -> None:
-                key = name or getattr(obj, "name", None) or getattr(obj, "__name__", None)
-                if not key:
-                    raise ValueError(f"cannot tell the name of {obj!r}: pass name=...")
-                self.add(_kind, key, obj, plugin=pname, distribution=dist, version=version)
+        def register(obj: Any, name: str | None = None) -> None:
+            key = name or getattr(obj, "name", None) or getattr(obj, "__name__", None)
+            if not key:
+                raise ValueError(f"cannot tell the name of {obj!r}: pass name=...")
+            self.add(kind, key, obj, plugin=pname, distribution=dist, version=version)
 
-            self._call_one(hook, plugin, register=register)
+        return register
 
-    def _call_one(self, hook: str, plugin: Any, **kwargs: Any) -> None:
-        """Call one plugin's implementation of a hook; failures are reported, not raised."""
-        impl = getattr(plugin, hook, None)
-        if impl is None:
-            return
-        pname = self.pm.get_name(plugin) or repr(plugin)
+    def _impls(self, hook: str, only: Any | None) -> list[pluggy.HookImpl]:
+        """A hook's implementations in pluggy's call order (tryfirst first, trylast last, then
+        the later-registered first), optionally of one plugin only."""
+        caller = getattr(self.pm.hook, hook)
+        impls = list(reversed(caller.get_hookimpls()))
+        # Wrappers wrap a call chain; registration hooks have none to wrap, so they are skipped.
+        return [
+            i
+            for i in impls
+            if (only is None or i.plugin is only) and not (i.hookwrapper or i.wrapper)
+        ]
+
+    def _call_hook(self, hook: str, only: Any | None, **kwargs: Any) -> None:
+        for impl in self._impls(hook, only):
+            self._call_impl(hook, impl, **kwargs)
+
+    def _call_impl(self, hook: str, impl: pluggy.HookImpl, **kwargs: Any) -> None:
+        """Call one implementation of a hook; failures are reported against its plugin."""
+        pname = impl.plugin_name
         try:
-            impl(**kwargs)
+            impl.function(*(kwargs[a] for a in impl.argnames))
         except DuplicateNameError:
             raise
-        except (Exception, SystemExit) as exc:  # a hook calling sys.exit() must not end the host
+        except (Exception, SystemExit) as exc:
             info = self.plugins.get(pname)
             reason = f"{type(exc).__name__}: {exc}"
             if os.environ.get("ASSAY_DEBUG"):
                 reason += "\n" + traceback.format_exc()
             self._fail(pname, info.distribution if info else None, reason, hook, exc)
-
-    def _configure(self) -> None:
-        for plugin in list(self.pm.get_plugins()):
-            self._call_one("assay_configure", plugin, registry=self)
 
     def check_pending(self) -> None:
         """Fail loudly on hook implementations that match no spec (a misspelt hook name).
@@ -257,8 +294,7 @@ class Registry:
 
     # -- typed hook calls (pluggy's own calls are untyped) ---------------------------------
     def add_commands(self, subparsers: Any) -> None:
-        for plugin in list(self.pm.get_plugins()):
-            self._call_one("assay_add_commands", plugin, subparsers=subparsers)
+        self._call_hook("assay_add_commands", None, subparsers=subparsers)
 
 
 _REGISTRATION_HOOKS: dict[str, Kind] = {
@@ -277,24 +313,33 @@ def make_plugin_manager() -> pluggy.PluginManager:
 
 
 _registry: Registry | None = None
-_registry_lock = threading.Lock()
+_building: Registry | None = None  # the registry being built, seen only by the building thread
+_registry_lock = threading.RLock()
 
 
 def get_registry() -> Registry:
-    """The process-wide registry, built (plugins loaded, hooks run) on first use."""
-    global _registry
-    if _registry is None:
-        with _registry_lock:
-            if _registry is None:
-                reg = Registry()
-                _registry = reg  # visible to runtime registrations made while loading
-                try:
-                    reg.load()
-                    reg.check_pending()
-                except BaseException:
-                    _registry = None
-                    raise
-    return _registry
+    """The process-wide registry, built (plugins loaded, hooks run) on first use.
+
+    Threads asking while it is being built wait for it; a plugin that registers at import
+    time (``@assay.reward`` in its module) gets the registry being built, on the same thread.
+    """
+    global _registry, _building
+    reg = _registry
+    if reg is not None:
+        return reg
+    with _registry_lock:
+        if _registry is not None:
+            return _registry
+        if _building is not None:  # re-entered from a plugin loading on this thread
+            return _building
+        reg = _building = Registry()
+        try:
+            reg.load()
+            reg.check_pending()
+        finally:
+            _building = None
+        _registry = reg
+        return reg
 
 
 def reset_registry() -> None:
@@ -315,3 +360,43 @@ def register(kind: Kind, obj: Any, name: str | None = None, *, replace: bool = F
 def get_reward(name: str, **options: Any) -> Any:
     """Instantiate a registered reward with its options."""
     return get_registry().get("reward", name).obj(**options)
+
+
+def reward(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    batch: bool | None = None,
+    expensive: bool = False,
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+    split: str | None = None,
+    replace: bool = False,
+) -> Any:
+    """Decorator: register a function as a reward at runtime (no package needed, e.g. a notebook).
+
+    >>> import assay
+    >>> @assay.reward
+    ... def short(sample, limit: int = 100):
+    ...     return 1.0 if len(sample.completion_text) <= limit else 0.0
+
+    The function is returned unchanged, so it stays callable and picklable. ``split`` says what
+    an executor may split a batch along (`assay.Reward.split_by`).
+    """
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        cls = lift(
+            f,
+            name,
+            batch=batch,
+            expensive=expensive,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            split=split,
+        )
+        get_registry().add("reward", cls.name, cls, plugin=RUNTIME, replace=replace)
+        return f
+
+    if fn is not None:
+        return deco(fn)
+    return deco

@@ -28,6 +28,10 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from .models import Sample, Score, ScoreLike
 
+#: `Reward.split_by` values: any split is safe / never split the batch.
+ROW = "row"
+WHOLE = "batch"
+
 
 class NoOptions(BaseModel):
     """Options model of a reward that takes none: any key is an error."""
@@ -51,6 +55,8 @@ class Reward(abc.ABC):
     #: Scores each sample on its own, with no per-batch set-up worth sharing, so a pipeline may
     #: call it on cache-sized slices of a large batch (plain per-sample functions are).
     rowwise: ClassVar[bool] = False
+    #: What an executor may split a batch along without changing any score (see `split_by`).
+    split: ClassVar[str] = ROW
 
     def __init__(self, **options: Any) -> None:
         self.options = self.Options.model_validate(options)
@@ -58,6 +64,17 @@ class Reward(abc.ABC):
     @abc.abstractmethod
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
         """Score a batch; one entry per sample, in order."""
+
+    def split_by(self) -> str:
+        """What a batch may be split along for parallel scoring without changing any score.
+
+        `ROW` (``"row"``): each sample is scored on its own, any split is safe (the default);
+        `WHOLE` (``"batch"``): the scores depend on the whole batch, never split it; otherwise a
+        dotted sample path (``"prompt"``, ``"metadata.group"``): samples sharing its value are
+        scored together (e.g. a GRPO group normalised within itself). Override it when the answer
+        depends on the options (``length`` is per group in ``kimi`` mode only).
+        """
+        return type(self).split
 
     def dependencies(self) -> list[str]:
         """Names of pipeline components whose scores this reward reads (e.g. cosine length
@@ -79,7 +96,7 @@ class Reward(abc.ABC):
         """Async scoring; the default runs `score` on a thread so the event loop stays free."""
         return await asyncio.to_thread(self.score, samples)
 
-    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+    def close(self) -> None:
         """Release workers, models, sandboxes. Idempotent."""
 
     def __repr__(self) -> str:
@@ -167,7 +184,7 @@ class FunctionReward(Reward):
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as (function, how it was lifted, options): the class itself is made at runtime."""
         cls = type(self)
-        lifted = (cls.name, cls.batch, cls.expensive, cls.timeout, cls.memory_mb)
+        lifted = (cls.name, cls.batch, cls.expensive, cls.timeout, cls.memory_mb, cls.split)
         return (_rebuild, (cls.fn, lifted, self.options.model_dump()))
 
     def _columns(self, samples: Sequence[Sample]) -> dict[str, list[Any]]:
@@ -224,8 +241,13 @@ def lift(
     expensive: bool = False,
     timeout: float | None = None,
     memory_mb: int | None = None,
+    split: str | None = None,
 ) -> type[FunctionReward]:
-    """Make a `Reward` class out of a function; its keyword parameters become options."""
+    """Make a `Reward` class out of a function; its keyword parameters become options.
+
+    ``split`` (see `Reward.split_by`) defaults to ``"row"`` for a per-sample function and to
+    ``"batch"`` for a batch function, which sees the whole batch and may depend on all of it.
+    """
     reward_name = name or getattr(fn, "__name__", None)
     if not reward_name or reward_name == "<lambda>":
         raise ValueError("a lambda needs an explicit name: assay.reward(name='...')")
@@ -245,6 +267,7 @@ def lift(
         "is_async": inspect.iscoroutinefunction(fn),
         "rowwise": not is_batch and not inspect.iscoroutinefunction(fn),
         "columns": _named_columns(fn),
+        "split": split or (WHOLE if is_batch else ROW),
         "expensive": expensive,
         "timeout": timeout,
         "memory_mb": memory_mb,
@@ -257,8 +280,16 @@ def lift(
 
 
 def _rebuild(fn: Callable[..., Any], lifted: tuple[Any, ...], options: dict[str, Any]) -> Reward:
-    name, batch, expensive, timeout, memory_mb = lifted
-    cls = lift(fn, name, batch=batch, expensive=expensive, timeout=timeout, memory_mb=memory_mb)
+    name, batch, expensive, timeout, memory_mb, split = lifted
+    cls = lift(
+        fn,
+        name,
+        batch=batch,
+        expensive=expensive,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        split=split,
+    )
     return cls(**options)
 
 
@@ -267,38 +298,6 @@ def score_batch(reward: Reward, samples: Sequence[Sample]) -> list[Score]:
     from .models import as_score
 
     return [as_score(v, reward.name) for v in reward.score(samples)]
-
-
-def reward(
-    fn: Callable[..., Any] | None = None,
-    *,
-    name: str | None = None,
-    batch: bool | None = None,
-    expensive: bool = False,
-    timeout: float | None = None,
-    memory_mb: int | None = None,
-    replace: bool = False,
-) -> Any:
-    """Decorator: register a function as a reward at runtime (no package needed, e.g. a notebook).
-
-    >>> import assay
-    >>> @assay.reward
-    ... def short(sample, limit: int = 100):
-    ...     return 1.0 if len(sample.completion_text) <= limit else 0.0
-
-    The function is returned unchanged, so it stays callable and picklable.
-    """
-
-    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
-        from .registry import get_registry
-
-        cls = lift(f, name, batch=batch, expensive=expensive, timeout=timeout, memory_mb=memory_mb)
-        get_registry().add("reward", cls.name, cls, plugin="__runtime__", replace=replace)
-        return f
-
-    if fn is not None:
-        return deco(fn)
-    return deco
 
 
 def as_reward_class(obj: Any, name: str | None = None) -> type[Reward]:

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .composed import Pipeline
 from .errors import AssayError
+from .executors import Executor
 from .models import Result
-from .pipeline import Executor, Pipeline
 
 
 class OutputLocked(AssayError, RuntimeError):

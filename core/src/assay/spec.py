@@ -163,8 +163,10 @@ def parse_spec(spec: PipelineSpec | dict[str, Any] | str | Path) -> PipelineSpec
     """Validate a spec (a model, a dict, a YAML/JSON path, or a YAML/JSON string)."""
     if isinstance(spec, PipelineSpec):
         return spec
+    base: Path | None = None
     if isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and "{" not in spec):
         data = read_spec_file(spec)
+        base = Path(spec).parent
     elif isinstance(spec, str):
         import yaml
 
@@ -179,7 +181,7 @@ def parse_spec(spec: PipelineSpec | dict[str, Any] | str | Path) -> PipelineSpec
     if "rewards" not in data and "route" not in data and "use" in data:
         data = {"name": data.get("name") or data["use"], "rewards": [data]}  # a single component
     try:
-        return PipelineSpec.model_validate(data)
+        parsed = PipelineSpec.model_validate(data)
     except SpecError:
         raise
     except ValidationError as exc:
@@ -188,3 +190,22 @@ def parse_spec(spec: PipelineSpec | dict[str, Any] | str | Path) -> PipelineSpec
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         raise SpecError(_loc(err["loc"]), msg) from None
+    if base is not None:
+        _anchor(parsed, base)
+    return parsed
+
+
+def _anchor(spec: PipelineSpec, base: Path) -> None:
+    """Make the relative paths of nested pipelines relative to ``base`` (the directory of the
+    spec file that names them), not to the working directory."""
+    targets: list[Any] = list(spec.rewards)
+    if spec.route is not None:
+        targets += [*spec.route.routes.values(), spec.route.default]
+    for t in targets:
+        if isinstance(t, PipelineSpec):
+            _anchor(t, base)
+        elif isinstance(t, ComponentSpec):
+            if isinstance(t.pipeline, PipelineSpec):
+                _anchor(t.pipeline, base)
+            elif isinstance(t.pipeline, str) and not Path(t.pipeline).is_absolute():
+                t.pipeline = str(base / t.pipeline)

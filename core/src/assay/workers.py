@@ -18,6 +18,7 @@ cheap checks in-process and send only the expensive part here.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import multiprocessing as mp
 import os
@@ -25,6 +26,7 @@ import queue
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,11 +131,11 @@ def _worker_main(
         fn, args, kwargs = msg
         try:
             reply: tuple[bool, Any] = (True, fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
+        except BaseException as exc:
             reply = (False, exc)
         try:
             conn.send(reply)
-        except Exception as exc:  # noqa: BLE001 - unpicklable result or exception
+        except Exception as exc:
             conn.send(
                 (False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})"))
             )
@@ -155,7 +157,7 @@ class _Worker:
             try:
                 parent.close()
                 _worker_main(child, memory_mb, initializer, initargs, ppid)
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 code = 70
             finally:
                 os._exit(code)
@@ -238,6 +240,7 @@ class GuardedPool:
         self._lock = threading.Lock()
         self._started = 0
         self._closed = False
+        _LIVE.add(self)
         self._pid = os.getpid()
         self.kills = 0  # workers killed on deadline or crash (observability, tests)
 
@@ -354,7 +357,7 @@ class GuardedPool:
         t0 = time.perf_counter()
         try:
             value = self.call(fn, *args, timeout=timeout)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             return Outcome(None, exc, time.perf_counter() - t0)
         return Outcome(value, None, time.perf_counter() - t0)
 
@@ -386,8 +389,24 @@ class GuardedPool:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        # No module globals here: at interpreter exit they may already be None, and anything
+        # raised in __del__ is printed as "Exception ignored in ...". Live pools were closed by
+        # the atexit hook below before that point.
+        try:
             self.close()
+        except BaseException:
+            pass
+
+
+_LIVE: weakref.WeakSet[GuardedPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_pools() -> None:
+    """Stop the workers of every pool still open at exit, while the interpreter is whole."""
+    for pool in list(_LIVE):
+        with contextlib.suppress(Exception):
+            pool.close()
 
 
 def _describe_exit(code: int | None, memory_mb: int | None) -> str:

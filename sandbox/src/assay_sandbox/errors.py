@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from assay import AssayError
 
-class SandboxError(Exception):
-    """Base class of assay_sandbox's errors."""
+
+class SandboxError(AssayError):
+    """Base class of assay_sandbox's errors (an `assay.AssayError`)."""
 
 
 class SandboxUnavailable(SandboxError):

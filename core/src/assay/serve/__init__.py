@@ -21,7 +21,7 @@ from .runner import run
 from .scorers import ProcessScorer, Scorer, ThreadScorer
 
 if TYPE_CHECKING:
-    from ..pipeline import Pipeline
+    from ..composed import Pipeline
 
 __all__ = ["ProcessScorer", "Scorer", "ThreadScorer", "create_app", "make_scorer", "run", "serve"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .scorers import Row, score_rows
 
 if TYPE_CHECKING:
-    from ..pipeline import Pipeline
+    from ..composed import Pipeline
 
 
 class RayScorer:

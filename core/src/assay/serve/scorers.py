@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import DeadlineExceeded, WorkerCrashed
 
 if TYPE_CHECKING:
-    from ..pipeline import Pipeline
+    from ..composed import Pipeline
 
 Row = dict[str, Any]
 

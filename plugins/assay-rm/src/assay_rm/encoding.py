@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from assay import AssayError
 from assay.models import Sample
 
 
-class EncodingError(ValueError):
+class EncodingError(AssayError, ValueError):
     """A sample cannot be turned into model input (malformed chat messages, no chat template)."""
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assay import AssayError
 
-class ModelLoadError(ValueError):
+
+class ModelLoadError(AssayError, ValueError):
     """The reward model or its tokenizer could not be loaded; the message says what to pass."""
 
 

@@ -69,6 +69,7 @@ class OnlineRewardModel(Reward):
 
     name = "online_reward_model"
     Options = OnlineRewardOptions
+    split = "batch"  # one call is one policy step, and the model learns in this process
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from assay import AssayError
 from assay.models import Sample
 
 from .scoring import as_sample
@@ -26,7 +27,7 @@ from .scoring import as_sample
 Pair = dict[str, Any]  # {"prompt": ..., "chosen": ..., "rejected": ...} as TRL reads it
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(AssayError, ValueError):
     """The training data cannot train anything (no pairs, malformed rows)."""
 
 

@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from assay import AssayError
+
 __all__ = [
     "AssertsTests",
     "CallCase",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 
-class TestSpecError(ValueError):
+class TestSpecError(AssayError, ValueError):
     """`Sample.tests` is missing or malformed; the sample cannot be verified."""
 
     __test__ = False  # not a pytest class

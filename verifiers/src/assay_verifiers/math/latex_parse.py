@@ -25,8 +25,10 @@ from typing import Any, Union
 
 import sympy as sp
 
+from assay import AssayError
 
-class ParseError(ValueError):
+
+class ParseError(AssayError, ValueError):
     """The text is not an answer this parser understands."""
 
 

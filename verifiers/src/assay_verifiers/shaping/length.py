@@ -98,6 +98,10 @@ class Length(Reward):
     def dependencies(self) -> list[str]:
         return [] if self.options.mode == "range" else [self.options.correctness]
 
+    def split_by(self) -> str:
+        """``kimi`` compares lengths within each prompt's group: never split a group."""
+        return "prompt" if self.options.mode == "kimi" else "row"
+
     def close(self) -> None:
         if self._correctness is not None:
             self._correctness.close()
