@@ -66,7 +66,8 @@ class DrainingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: Any = None) -> None:
         await super().shutdown(sockets)
-        SERVER_PORTS.discard(self.port)  # type: ignore[arg-type]
+        if self.port is not None:
+            SERVER_PORTS.discard(self.port)
 
 
 def run(
