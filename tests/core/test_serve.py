@@ -402,3 +402,21 @@ def test_brief_rows_are_the_full_results_less_details(pipe, assay_registry):
     ]
     assert results.brief() == expected
     assert expected[2]["components"]["odd"]["status"] == "error"  # it returned a str
+
+
+def test_a_nan_reward_is_null_in_the_answer(assay_registry):
+    def nan(sample):
+        return float("nan")
+
+    assay_registry.add("reward", "nan", nan)
+    pipe = load_pipeline({"rewards": [{"use": "nan"}]})
+    app = create_app(ThreadScorer(pipe))
+    with running(app) as (url, _), httpx.Client(base_url=url, timeout=30) as c:
+        for path, body in [
+            ("/score", {"samples": [{"completion": "a"}]}),
+            ("/get_reward", {"query": ["a"]}),
+            ("/reward", {"prompt": "q", "response": "a", "label": None}),
+        ]:
+            r = c.post(path, json=body)
+            assert r.status_code == 200, r.text
+            assert "NaN" not in r.text and "null" in r.text

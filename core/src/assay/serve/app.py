@@ -9,6 +9,7 @@ Routes: ``POST /get_reward`` (OpenRLHF), ``POST /score`` (Assay), ``POST /reward
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
@@ -28,6 +29,7 @@ from .protocols import PARSERS, BadRequest, detect
 from .scorers import Scorer
 
 MAX_BODY = 64 * 1024 * 1024
+_OFF_LOOP = 256 * 1024  # bodies and answers past this size are (de)coded on a worker thread
 _OPEN = ("/health", "/ready")
 
 
@@ -64,13 +66,39 @@ class ServerState:
         )
 
 
+class _JSON(JSONResponse):
+    """JSON out: a non-finite float (a reward that returned NaN) becomes null rather than
+    invalid JSON or a failed answer; anything else unencodable is written as its ``str``."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, default=str)
+        except ValueError:
+            text = json.dumps(_finite(content), ensure_ascii=False, default=str)
+        return text.encode("utf-8")
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
 def _error(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=code, headers=headers)
+    return _JSON({"error": message}, status_code=code, headers=headers)
 
 
 def _unavailable(reason: str, retry_after: float) -> JSONResponse:
     retry = str(max(1, math.ceil(retry_after)))
     return _error(503, reason, {"Retry-After": retry})
+
+
+class _TooLargeError(Exception):
+    """The body is over `MAX_BODY` (answered ``413``)."""
 
 
 async def _body(request: Request) -> Any:
@@ -87,13 +115,11 @@ async def _body(request: Request) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
+        if len(raw) > _OFF_LOOP:  # a large body is decoded off the event loop
+            return await asyncio.to_thread(json.loads, raw)
         return json.loads(raw or b"{}")
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"not valid JSON: {str(exc)[:200]}") from None
-
-
-class _TooLargeError(Exception):
-    """The body is over `MAX_BODY` (answered ``413``)."""
 
 
 def _scoring_route(endpoint: str, parser: Callable[[Any], Any] | None) -> Callable[..., Any]:
@@ -122,7 +148,9 @@ async def _score(state: ServerState, request: Request, parser: Any) -> Response:
                 413, f"{len(req.samples)} samples, over the {state.batcher.max_queue} queue limit"
             )
         rows = await state.batcher.submit(req.samples, req.full)
-        return JSONResponse(req.respond(rows))
+        if len(rows) > 1000:  # a large answer is built and encoded off the event loop
+            return await asyncio.to_thread(lambda: _JSON(req.respond(rows)))
+        return _JSON(req.respond(rows))
     except BadRequest as exc:
         return _error(400, str(exc))
     except _TooLargeError:
@@ -135,7 +163,7 @@ async def _score(state: ServerState, request: Request, parser: Any) -> Response:
 
 async def health(request: Request) -> Response:
     state: ServerState = request.app.state.assay
-    return JSONResponse({"status": "ok", "pipeline": state.name, "components": state.components})
+    return _JSON({"status": "ok", "pipeline": state.name, "components": state.components})
 
 
 async def ready(request: Request) -> Response:
@@ -144,9 +172,7 @@ async def ready(request: Request) -> Response:
         return _unavailable("draining", 5.0)
     if not state.ready:
         return _unavailable("starting", 1.0)
-    return JSONResponse(
-        {"ready": True, "queue": state.batcher.queued, "inflight": state.batcher.inflight}
-    )
+    return _JSON({"ready": True, "queue": state.batcher.queued, "inflight": state.batcher.inflight})
 
 
 async def metrics(request: Request) -> Response:
@@ -202,8 +228,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
-        import asyncio
-
         await asyncio.to_thread(scorer.warm)
         batcher.start()
         state.ready = True

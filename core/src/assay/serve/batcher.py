@@ -3,10 +3,11 @@
 A GRPO group posted as many one-sample requests (slime, NeMo Gym) then still shares the
 pipeline's dedupe and each reward's batching. A batch is sent when a scoring slot is free and
 either ``max_batch`` samples are waiting, the oldest request has waited ``max_wait`` seconds, or
-no request has arrived for ``max_wait / 5`` (a lone client is not held back for the whole wait,
-while a burst keeps gathering). Bounded wait, bounded batch; a single request larger than
-``max_batch`` is its own batch.
-While every slot is busy, requests gather in a queue of at most ``max_queue`` samples; past
+no request has arrived for ``max_wait / 5`` (a burst keeps gathering, a lone request does not
+wait the whole time). When waiting stops bringing company (one client at a time), batches go
+out at once, with a wait every 16th batch to notice when concurrent clients return; under load
+requests still merge while the workers are busy. Bounded wait, bounded batch; a single request
+larger than ``max_batch`` is its own batch. While every slot is busy, requests gather in a queue of at most ``max_queue`` samples; past
 that `Overloaded` is raised (the server answers ``503`` with ``Retry-After``), never an
 unbounded backlog. ``max_batch=1`` turns merging off: each request is its own `score` call.
 
@@ -78,6 +79,8 @@ class MicroBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._seconds_per_sample = 0.001  # running estimate, for Retry-After
         self._last_arrival = 0.0
+        self._gain = 1.0  # how often waiting brought company (moving average)
+        self._batches = 0
 
     def start(self) -> None:
         if self._task is None:
@@ -128,15 +131,22 @@ class MicroBatcher:
                 await self._arrived.wait()
             await self._slots.acquire()
             # Gather: until the batch is full, the oldest request has waited max_wait, or the
-            # arrivals have paused for a fifth of it.
+            # arrivals have paused for a fifth of it. Skipped while waiting has stopped paying
+            # (a lone client), except every 16th batch, to notice company coming back.
             deadline, gap = self._pending[0].since + self.max_wait, self.max_wait / 5
-            while self.queued < self.max_batch:
+            self._batches += 1
+            wait = self._gain >= 0.1 or self._batches % 16 == 0
+            before = len(self._pending)
+            while wait and self.queued < self.max_batch:
                 left = min(deadline, self._last_arrival + gap) - time.monotonic()
                 if left <= 0:
                     break
                 self._arrived.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), left)
+            if wait:
+                gained = 1.0 if len(self._pending) > before else 0.0
+                self._gain = 0.9 * self._gain + 0.1 * gained
             jobs = [self._pending.popleft()]
             n = len(jobs[0].samples)
             while self._pending and n + len(self._pending[0].samples) <= self.max_batch:
