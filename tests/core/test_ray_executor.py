@@ -234,3 +234,10 @@ def test_every_first_party_reward_scores_the_same_on_ray_actors(local_ray, monke
         inline = eq._rounded(eq._table(pipe.score(rows)))
         on_ray = eq._rounded(eq._table(pipe.score(rows, executor="ray", workers=2, chunk_size=1)))
     assert on_ray == inline
+
+
+def test_an_actor_no_node_can_hold_is_a_clear_error(local_ray, assay_registry):
+    assay_registry.add("reward", "right", right)
+    pipe = load_pipeline({"rewards": [{"use": "right", "num_gpus": 1}]})
+    with pipe, pytest.raises(ValueError, match=r"needs 1 CPU and 1 GPU .* no node has that"):
+        pipe.score(_rows(4), executor="ray", workers=1)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -102,6 +103,7 @@ class RayExecutor:
         num_gpus: float | None = None,
         chunk_timeout: float | None = None,
         init_kwargs: dict[str, Any] | None = None,
+        check_resources: bool = True,
     ) -> None:
         try:
             import ray
@@ -124,12 +126,31 @@ class RayExecutor:
         cpus, gpus = pipeline_resources(pipeline)
         self.num_cpus = cpus if num_cpus is None else num_cpus
         self.num_gpus = gpus if num_gpus is None else num_gpus
+        if check_resources:
+            self._check_fits()
+        self._run_lock = threading.Lock()
         self._actor_cls = ray.remote(_ScoringActor).options(
             num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=0
         )
         self._pipeline_ref = ray.put(pipeline)
         self.actors = [self._spawn() for _ in range(workers)]
         self.replaced = 0  # actors replaced after dying or running past the deadline
+
+    def _check_fits(self) -> None:
+        """Fail at once, saying why, when no node of the cluster can hold one actor (else Ray
+        would leave the actors pending and the scoring waiting forever). An autoscaling cluster
+        whose nodes come later: ``check_resources=False``."""
+        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
+        if any(
+            r.get("CPU", 0.0) >= self.num_cpus and r.get("GPU", 0.0) >= self.num_gpus for r in nodes
+        ):
+            return
+        have = ", ".join(f"{r.get('CPU', 0):g} CPU / {r.get('GPU', 0):g} GPU" for r in nodes)
+        raise ValueError(
+            f"each Ray actor needs {self.num_cpus:g} CPU and {self.num_gpus:g} GPU (the sum of "
+            f"the components' num_cpus / num_gpus), but no node has that (nodes: {have or 'none'}); "
+            "lower them in the spec, pass num_cpus= / num_gpus=, or add such a node"
+        )
 
     def _spawn(self) -> Any:
         return self._actor_cls.remote(self._pipeline_ref)
@@ -152,6 +173,10 @@ class RayExecutor:
     def run(self, chunks: Sequence[list[Sample]]) -> list[_Batch]:
         """Score each chunk on a free actor; results in chunk order, never an exception for a
         chunk (see the module docstring for how faults are reported)."""
+        with self._run_lock:  # one run at a time owns the actors (calls from threads queue)
+            return self._run(chunks)
+
+    def _run(self, chunks: Sequence[list[Sample]]) -> list[_Batch]:
         ray = self._ray
         from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
