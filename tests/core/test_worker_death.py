@@ -22,7 +22,7 @@ def test_a_worker_forked_after_the_server_started_holds_none_of_its_sockets():
     """Else a connection the server closes stays open in the worker, and its client waits."""
     import socket
 
-    from assay.workers import SERVER_PORTS
+    from assay.inherited import SERVER_PORTS
 
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]

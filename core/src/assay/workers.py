@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .errors import DeadlineExceeded, WorkerCrashed
+from .inherited import SERVER_PORTS, close_server_sockets
 
 _MB = 1024 * 1024
 
@@ -65,41 +66,6 @@ def _watch_parent(ppid: int) -> None:
             os._exit(1)
 
 
-#: Local TCP ports of servers in this process (``assay serve`` adds its own). A worker forked
-#: later closes its inherited copies of sockets on these ports, so that a connection the server
-#: closes is really closed (a copy held by a worker would leave the client waiting) and a
-#: stopped server's port is free.
-SERVER_PORTS: set[int] = set()
-
-
-def _close_server_sockets(ports: set[int]) -> None:
-    """In a freshly forked worker: close inherited TCP sockets whose local port is a server's."""
-    import socket
-    import stat
-
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:  # no /proc: nothing to do
-        return
-    for fd in fds:
-        try:
-            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                continue
-            sock = socket.socket(fileno=fd)
-        except OSError:
-            continue
-        try:
-            mine = sock.family in (socket.AF_INET, socket.AF_INET6) and (
-                sock.getsockname()[1] in ports
-            )
-        except OSError:
-            mine = False
-        sock.detach()
-        if mine:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
 def _worker_main(
     conn: Connection,
     memory_mb: int | None,
@@ -109,7 +75,7 @@ def _worker_main(
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if SERVER_PORTS:
-        _close_server_sockets(SERVER_PORTS)
+        close_server_sockets(SERVER_PORTS)
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
     if memory_mb:
         import resource

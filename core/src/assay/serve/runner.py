@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from ..workers import SERVER_PORTS
+from ..inherited import SERVER_PORTS
 from .app import ServerState
 
 
