@@ -241,3 +241,31 @@ def test_an_actor_no_node_can_hold_is_a_clear_error(local_ray, assay_registry):
     pipe = load_pipeline({"rewards": [{"use": "right", "num_gpus": 1}]})
     with pipe, pytest.raises(ValueError, match=r"needs 1 CPU and 1 GPU .* no node has that"):
         pipe.score(_rows(4), executor="ray", workers=1)
+
+
+def test_a_reward_defined_in_a_script_reaches_the_actors(local_ray, tmp_path):
+    """A script's own reward (in ``__main__``) travels to the actors by value; the script joins
+    this test's cluster through ``RAY_ADDRESS`` as a user's script joins theirs."""
+    import json
+    import subprocess
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import json\n"
+        "import assay\n\n"
+        "@assay.reward\n"
+        "def shouty(sample):\n"
+        "    return float(sample.completion_text.isupper())\n\n"
+        "rows = [{'completion': c} for c in ['A', 'b', 'CC', 'dd'] * 3]\n"
+        "with assay.load_pipeline({'rewards': [{'use': 'shouty'}]}) as pipe:\n"
+        "    out = pipe.score(rows, executor='ray', workers=2)\n"
+        "    print(json.dumps([out.rewards, len(pipe._ray.where())]))\n"
+    )
+    address = ray.get_runtime_context().gcs_address
+    env = {**os.environ, "RAY_ADDRESS": address}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rewards, actors = json.loads(done.stdout.strip().splitlines()[-1])
+    assert rewards == [1.0, 0.0, 1.0, 0.0] * 3 and actors == 2
