@@ -269,3 +269,21 @@ def test_a_reward_defined_in_a_script_reaches_the_actors(local_ray, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     rewards, actors = json.loads(done.stdout.strip().splitlines()[-1])
     assert rewards == [1.0, 0.0, 1.0, 0.0] * 3 and actors == 2
+
+
+def test_cli_serve_says_why_the_actors_cannot_start(local_ray, tmp_path):
+    import subprocess
+
+    spec = tmp_path / "rm.yaml"
+    spec.write_text("rewards:\n  - use: exact_match\n    num_gpus: 1\n")
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    argv = ["serve", "-p", str(spec), "--port", "0", "--executor", "ray"]
+    done = subprocess.run(
+        [sys.executable, "-m", "assay.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "did not start" in done.stderr and "no node has that" in done.stderr

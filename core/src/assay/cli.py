@@ -267,6 +267,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:  # port in use, bad host, ...
         print(f"assay serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (RuntimeError, ValueError, ImportError) as exc:  # workers or Ray could not start
+        print(f"assay serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

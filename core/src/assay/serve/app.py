@@ -53,6 +53,7 @@ class ServerState:
         self.batcher = batcher
         self.metrics = metrics
         self.ready = False
+        self.startup_error: BaseException | None = None  # why the workers did not start
         self.draining = False
 
     def authorized(self, request: Request) -> bool:
@@ -228,7 +229,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
-        await asyncio.to_thread(scorer.warm)
+        try:
+            await asyncio.to_thread(scorer.warm)
+        except BaseException as exc:
+            state.startup_error = exc
+            raise
         batcher.start()
         state.ready = True
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from typing import Any
 
 import uvicorn
@@ -91,8 +90,13 @@ def run(
     server = DrainingServer(config, state, drain_timeout)
     try:
         server.run()
+    except SystemExit:  # uvicorn exits when the app failed to start: say why below
+        if state.startup_error is None and server.started:
+            raise
     finally:
         state.scorer.close()
+    if state.startup_error is not None:
+        exc = state.startup_error
+        raise RuntimeError(f"the scoring workers did not start: {type(exc).__name__}: {exc}")
     if not server.started:
-        print(f"assay serve: could not start on {host}:{port}", file=sys.stderr)
         raise OSError(f"could not listen on {host}:{port}")
