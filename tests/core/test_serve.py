@@ -420,3 +420,33 @@ def test_a_nan_reward_is_null_in_the_answer(assay_registry):
             r = c.post(path, json=body)
             assert r.status_code == 200, r.text
             assert "NaN" not in r.text and "null" in r.text
+
+
+def test_a_request_that_kills_its_worker_fails_alone(assay_registry):
+    """A sample that crashes the scoring worker (here: exits it) every time: its request gets
+    `error` rows after the retry; the requests micro-batched with it are scored."""
+    import asyncio
+    import os
+
+    def fragile(sample):
+        if sample.completion_text == "poison":
+            os._exit(1)
+        return 1.0
+
+    assay_registry.add("reward", "fragile", fragile)
+    pipe = load_pipeline({"rewards": [{"use": "fragile"}]})
+    scorer = ProcessScorer(pipe, workers=1, batch_timeout=60)
+    app = create_app(scorer, max_batch=64, max_wait=0.2)
+    with running(app) as (url, _):
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+                bodies = [{"query": ["fine", "also fine"]} for _ in range(7)]
+                bodies.insert(3, {"query": ["fine", "poison"]})
+                return await asyncio.gather(*(c.post("/get_reward", json=b) for b in bodies))
+
+        responses = asyncio.run(burst())
+    data = [r.json() for r in responses]
+    assert [d["statuses"] for d in data[:3] + data[4:]] == [["ok", "ok"]] * 7
+    assert data[3]["statuses"] == ["error", "error"] and "died twice" in data[3]["errors"][1]
+    assert scorer.retries == 4  # the merged batch twice, then the poisoned request twice

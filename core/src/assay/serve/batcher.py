@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .metrics import ServerMetrics
+from .scorers import BatchCrashed, failed_rows
 
 Row = dict[str, Any]
 
@@ -165,7 +166,10 @@ class MicroBatcher:
         t0 = time.perf_counter()
         try:
             full = any(job.full for job in jobs)
-            rows = await asyncio.to_thread(self._score, samples, full)
+            try:
+                rows = await asyncio.to_thread(self._score, samples, full)
+            except BatchCrashed as exc:
+                rows = await self._one_by_one(jobs, full, exc)
             if len(rows) != len(samples):
                 raise RuntimeError(f"scorer returned {len(rows)} rows for {len(samples)} samples")
         except BaseException as exc:  # noqa: BLE001 - every waiting request gets an answer
@@ -189,6 +193,19 @@ class MicroBatcher:
             self._slots.release()
             if not self.busy:
                 self._idle.set()
+
+    async def _one_by_one(self, jobs: list[_Job], full: bool, exc: BatchCrashed) -> list[Row]:
+        """After a batch killed two workers: each request alone, so that only a request that
+        kills workers by itself gets ``error`` rows and the others are scored."""
+        if len(jobs) == 1:
+            return failed_rows(len(jobs[0].samples), "error", str(exc))
+        rows: list[Row] = []
+        for job in jobs:
+            try:
+                rows += await asyncio.to_thread(self._score, job.samples, full)
+            except BatchCrashed as again:
+                rows += failed_rows(len(job.samples), "error", str(again))
+        return rows
 
     async def close(self) -> None:
         if self._task is not None:

@@ -3,9 +3,10 @@
 Every scorer's `score` blocks, is safe to call from several threads at once (up to
 `concurrency` calls run in parallel), and returns one row per sample in input order: a
 ``Result.model_dump(mode="json")`` dict, or with ``full=False`` the brief form of
-`Results.brief` (values and statuses, no details: cheaper to build and to send). It never raises for a sample: a batch whose worker
-died is retried once on a fresh worker, then each of its samples gets an ``error`` row; a batch
-past ``batch_timeout`` gets ``timeout`` rows (its worker is killed and replaced).
+`Results.brief` (values and statuses, no details: cheaper to build and to send). A batch whose worker died is retried once on a fresh
+worker; if that one dies too, `BatchCrashed` is raised (the batcher then scores the batch's
+requests one by one, so only the request that kills workers fails). A batch past
+``batch_timeout`` gets ``timeout`` rows (its worker is killed and replaced).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class Scorer(Protocol):
     def score(self, samples: Sequence[Any], full: bool = True) -> list[Row]: ...
 
     def close(self) -> None: ...
+
+
+class BatchCrashed(Exception):
+    """The batch killed its worker twice (on the first worker and on its replacement)."""
 
 
 def failed_rows(n: int, status: str, reason: str) -> list[Row]:
@@ -134,7 +139,7 @@ class ProcessScorer:
             except DeadlineExceeded:
                 why = f"batch of {len(batch)} exceeded {self.batch_timeout:g} s; worker killed"
                 return failed_rows(len(batch), "timeout", why)
-        return failed_rows(len(batch), "error", f"scoring worker died twice: {crash}")
+        raise BatchCrashed(f"scoring worker died twice: {crash}")
 
     def close(self) -> None:
         self.pool.close()
