@@ -144,9 +144,10 @@ class Pipeline:
             return _Batch([], None, None, {c.name: [] for c in self.components})
         if runner is not None or executor == "ray":  # every chunk on an actor, even one
             runner = runner or self._ray_executor(workers or 2)
-            chunks = plan_chunks(uniq, self.split(), runner.workers, chunk_size)
+            split = self.split()
+            chunks = plan_chunks(uniq, split, runner.workers, chunk_size)
             parts = [[uniq[i] for i in c] for c in chunks]
-            return merge_chunks(runner.run(parts), chunks)
+            return merge_chunks(runner.run(parts, split), chunks)
         if executor == "inline" or len(uniq) == 1:
             return self._score_unique(uniq)
         n = workers or 2

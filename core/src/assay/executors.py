@@ -57,7 +57,7 @@ class ChunkRunner(Protocol):
 
     workers: int
 
-    def run(self, chunks: Sequence[list[Sample]]) -> list[_Batch]: ...
+    def run(self, chunks: Sequence[list[Sample]], split: Split = None) -> list[_Batch]: ...
 
 
 def join_splits(splits: Iterable[str | Split]) -> Split:

@@ -12,7 +12,9 @@ else ``address=`` or ``RAY_ADDRESS`` (an existing cluster, e.g. ``ray://head:100
 actors compete for the CPU on equal terms with the rest of the machine).
 
 Faults: an actor that dies mid-chunk (killed, out of memory, a node lost) is replaced and its
-chunk retried once on the new actor, then each of its samples is marked ``error``. A chunk past
+chunk retried once on the new actor. If that one dies too, the chunk is cut into the smallest
+pieces the rewards allow (single samples, or whole groups) and each piece is scored once more:
+a piece that kills its actor again is marked ``error``, the rest of the chunk is scored. A chunk past
 ``chunk_timeout`` seconds gets ``timeout`` results and its actor is replaced. Per-component
 deadlines and memory caps hold inside the actors as anywhere else (the component's worker
 processes are forked by the actor).
@@ -38,6 +40,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .executors import Split, merge_chunks, plan_chunks
 from .results import _Batch
 
 if TYPE_CHECKING:
@@ -140,7 +143,8 @@ class RayExecutor:
         """Fail at once, saying why, when no node of the cluster can hold one actor (else Ray
         would leave the actors pending and the scoring waiting forever). An autoscaling cluster
         whose nodes come later: ``check_resources=False``."""
-        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
+        alive = [n for n in self._ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+        nodes = [n.get("Resources", {}) for n in alive]
         if any(
             r.get("CPU", 0.0) >= self.num_cpus and r.get("GPU", 0.0) >= self.num_gpus for r in nodes
         ):
@@ -170,57 +174,83 @@ class RayExecutor:
         """(pid, node id) of each actor (for operators and tests)."""
         return list(self._ray.get([a.where.remote() for a in self.actors]))
 
-    def run(self, chunks: Sequence[list[Sample]]) -> list[_Batch]:
+    def run(self, chunks: Sequence[list[Sample]], split: Split = None) -> list[_Batch]:
         """Score each chunk on a free actor; results in chunk order, never an exception for a
-        chunk (see the module docstring for how faults are reported)."""
+        chunk (see the module docstring for how faults are reported). ``split`` (what the
+        pipeline allows a batch to be cut along) lets a chunk that killed two actors be cut
+        into its smallest pieces, so that only the piece that kills actors fails."""
         with self._run_lock:  # one run at a time owns the actors (calls from threads queue)
-            return self._run(chunks)
+            return self._run(chunks, split)
 
-    def _run(self, chunks: Sequence[list[Sample]]) -> list[_Batch]:
+    def _run(self, chunks: Sequence[list[Sample]], split: Split) -> list[_Batch]:
         ray = self._ray
         from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-        results: list[_Batch | None] = [None] * len(chunks)
-        tries = [0] * len(chunks)
-        todo = deque(range(len(chunks)))
+        # A work item: samples, the chunk they belong to, their positions in it (None: all).
+        items: list[tuple[list[Sample], int, list[int] | None]] = [
+            (c, i, None) for i, c in enumerate(chunks)
+        ]
+        tries = [0] * len(items)
+        parts: dict[int, list[tuple[list[int] | None, _Batch]]] = {}
+        todo = deque(range(len(items)))
         free = deque(self.actors)
         running: dict[Any, tuple[int, Any, float]] = {}
+
+        def finish(k: int, batch: _Batch) -> None:
+            _, owner, where = items[k]
+            parts.setdefault(owner, []).append((where, batch))
+
         while todo or running:
             while todo and free:
-                i, actor = todo.popleft(), free.popleft()
-                running[actor.score.remote(chunks[i])] = (i, actor, time.monotonic())
+                k, actor = todo.popleft(), free.popleft()
+                running[actor.score.remote(items[k][0])] = (k, actor, time.monotonic())
             wait = None
             if self.chunk_timeout is not None:
                 oldest = min(t for _, _, t in running.values())
                 wait = max(oldest + self.chunk_timeout - time.monotonic(), 0.0)
             done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
             if not done:  # the oldest chunk is past its deadline
-                for ref, (i, actor, t0) in list(running.items()):
+                for ref, (k, actor, t0) in list(running.items()):
                     if time.monotonic() - t0 >= self.chunk_timeout:  # type: ignore[operator]
                         del running[ref]
                         why = f"chunk exceeded {self.chunk_timeout:g} s; actor replaced"
-                        results[i] = failed_batch(len(chunks[i]), "timeout", why)
+                        finish(k, failed_batch(len(items[k][0]), "timeout", why))
                         free.append(self._replace(actor))
                 continue
             ref = done[0]
-            i, actor, _ = running.pop(ref)
+            k, actor, _ = running.pop(ref)
             try:
-                results[i] = ray.get(ref)
+                finish(k, ray.get(ref))
                 free.append(actor)
             except RayActorError as exc:
                 free.append(self._replace(actor))
-                tries[i] += 1
-                if tries[i] < 2:
-                    todo.appendleft(i)
+                tries[k] += 1
+                samples, owner, where = items[k]
+                pieces = plan_chunks(samples, split, 1, 1) if tries[k] == 2 else []
+                if tries[k] < 2:
+                    todo.appendleft(k)
+                elif len(pieces) > 1:  # isolate what kills actors: each piece once more
+                    for piece in pieces:
+                        pos = piece if where is None else [where[j] for j in piece]
+                        items.append(([samples[j] for j in piece], owner, pos))
+                        tries.append(1)
+                        todo.append(len(items) - 1)
                 else:
                     why = f"scoring actor died twice: {str(exc).splitlines()[0][:300]}"
-                    results[i] = failed_batch(len(chunks[i]), "error", why)
+                    finish(k, failed_batch(len(samples), "error", why))
             except (RayTaskError, GetTimeoutError) as exc:  # a bug that escaped the pipeline
                 cause = getattr(exc, "cause", None) or exc
                 why = f"{type(cause).__name__}: {str(cause).splitlines()[0][:300]}"
-                results[i] = failed_batch(len(chunks[i]), "error", why)
+                finish(k, failed_batch(len(items[k][0]), "error", why))
                 free.append(actor)
-        return [r for r in results if r is not None]
+        out = []
+        for i in range(len(chunks)):
+            got = parts[i]
+            if len(got) == 1 and got[0][0] is None:
+                out.append(got[0][1])
+            else:
+                out.append(merge_chunks([b for _, b in got], [w or [] for w, _ in got]))
+        return out
 
     def close(self) -> None:
         """Stop the actors (their pipelines release workers first). Idempotent."""
