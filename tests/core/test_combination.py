@@ -21,7 +21,7 @@ class T:
     weight: float = 1.0
     gate: bool = False
     threshold: float = 1.0
-    penalty: bool = False
+    penalty: bool | str = False
 
 
 def oracle(comps: list[T], values: list[Any], how: str) -> tuple[float | None, str, str]:
@@ -52,7 +52,10 @@ def oracle(comps: list[T], values: list[Any], how: str) -> tuple[float | None, s
             continue
         if v is None:
             continue
-        if c.penalty:
+        if c.penalty == "below":
+            if v < c.threshold:
+                penalties += abs(c.weight) * (c.threshold - v)
+        elif c.penalty:
             penalties += abs(c.weight * v)
         else:
             terms.append(c.weight * v)
@@ -95,7 +98,7 @@ term = st.builds(
     weight=finite,
     gate=st.booleans(),
     threshold=st.sampled_from([0.0, 0.5, 1.0]),
-    penalty=st.booleans(),
+    penalty=st.sampled_from([False, True, "below"]),
 )
 
 

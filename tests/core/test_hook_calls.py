@@ -125,3 +125,27 @@ def test_registry_is_built_once_when_threads_race_for_it() -> None:
         assert "exact_match" in got[0].names("reward")
     finally:
         reset_registry()
+
+
+def test_registry_add_checks_each_kind_against_its_base_class() -> None:
+    import pytest
+
+    reg = Registry()
+
+    class NotASampler:
+        name = "nope"
+
+    with pytest.raises(TypeError, match=r"must subclass assay\.Sampler"):
+        reg.add("sampler", "nope", NotASampler)
+    with pytest.raises(TypeError, match=r"must subclass assay\.Algorithm"):
+        reg.add("algorithm", "nope", NotASampler)
+    with pytest.raises(TypeError, match="register a class"):
+        reg.add("sandbox", "nope", object())
+
+    class Echo(assay.Sampler):
+        name = "echo"
+
+        def sample(self, prompts: Any, k: int = 1, **generation: Any) -> list[list[str]]:
+            return [[p] * k for p in prompts]
+
+    assert reg.add("sampler", "echo", Echo).obj is Echo

@@ -133,6 +133,41 @@ def test_penalty_is_subtracted_after_combining():
     assert r.reward == pytest.approx(1.0 - 2.0 * len(S_GOOD["completion"]) / 100)
 
 
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    # correct (1.0) + fmt as `penalty: below` (weight 0.5, threshold 1.0): a failed format costs
+    # 0.5, a good one nothing; `penalty: true` on the same good-is-high reward costs the good one.
+    [(S_GOOD, 1.0), (S_NOFMT, 0.5), (S_WRONG, 0.0)],
+)
+def test_penalty_below_punishes_low_values(sample, expected):
+    below = load_pipeline(
+        {"rewards": [{"use": "correct"}, {"use": "fmt", "penalty": "below", "weight": 0.5}]}
+    )
+    assert below.score([sample])[0].reward == pytest.approx(expected)
+    plain = load_pipeline(
+        {"rewards": [{"use": "correct"}, {"use": "fmt", "penalty": True, "weight": 0.5}]}
+    )
+    if sample is S_GOOD:
+        assert plain.score([sample])[0].reward == pytest.approx(0.5)  # the good sample pays
+
+
+def test_penalty_below_respects_the_threshold_and_rejects_other_words():
+    pipe = load_pipeline(
+        {
+            "rewards": [
+                {"use": "correct"},
+                {"use": "long_penalty", "penalty": "below", "weight": -2.0, "threshold": 0.5},
+            ]
+        }
+    )
+    short = dict(S_GOOD, completion="42")  # correct 1.0; long_penalty 0.02 < 0.5: pays 2 * 0.48
+    assert pipe.score([short])[0].reward == pytest.approx(1.0 - 2.0 * 0.48)
+    long = dict(S_GOOD, completion="x" * 98 + "42")  # long_penalty 1.0 >= 0.5: pays nothing
+    assert pipe.score([long])[0].reward == pytest.approx(1.0)
+    with pytest.raises(SpecError):
+        load_pipeline({"rewards": [{"use": "correct", "penalty": "above"}]})
+
+
 def test_routing_by_metadata_with_default():
     pipe = load_pipeline(
         {

@@ -24,7 +24,7 @@ FAST = Limits(wall_s=2, cpu_s=2)
 
 
 @pytest.mark.parametrize(
-    "source, stdin, status, stdout, exit_code",
+    ("source", "stdin", "status", "stdout", "exit_code"),
     [
         ("print(input()[::-1])", "abc\n", "ok", "cba\n", 0),
         ("import sys; print(sys.stdin.read().split())", "1 2\n3", "ok", "['1', '2', '3']\n", 0),
@@ -66,7 +66,7 @@ def test_large_stdin_and_stdout(process_pool: SandboxPool) -> None:
 
 
 @pytest.mark.parametrize(
-    "source, fn, args, kwargs, value",
+    ("source", "fn", "args", "kwargs", "value"),
     [
         ("def f(a, b): return a + b", "f", [1, 2], {}, 3),
         ("def f(): return True", "f", [], {}, True),
@@ -109,7 +109,7 @@ def test_call_non_finite_floats(process_pool: SandboxPool) -> None:
 
 
 @pytest.mark.parametrize(
-    "source, fn, status, reason",
+    ("source", "fn", "status", "reason"),
     [
         ("class C: pass\ndef f(): return C()", "f", "error", "unencodable return value: C"),
         (
@@ -168,7 +168,7 @@ def test_cases_load_error(process_pool: SandboxPool) -> None:
 
 
 @pytest.mark.parametrize(
-    "source, statements, status, completed, n_results",
+    ("source", "statements", "status", "completed", "n_results"),
     [
         ("def f(x): return x + 1", ["assert f(1) == 2", "assert f(2) == 3"], "ok", 2, 2),
         (
@@ -238,9 +238,11 @@ REBIND_THE_RUNNER = {
         "import builtins\n_m = builtins.memoryview\n"
         "builtins.memoryview = lambda d: _m(bytes(d).replace(b'\"ok\":false', b'\"ok\":true'))\n"
     ),
-    "the server module's globals": (
-        "import sys, builtins\n_srv = sys.modules['assay_sandbox.server']\n"
-        "_srv.exec = lambda *a, **k: None\n_srv.isinstance = lambda *a: False\n"
+    "the sandbox modules' globals": (
+        "import sys, builtins\n"
+        "for _n in ('server', 'runners', 'zygote', 'verdicts'):\n"
+        "    _srv = sys.modules['assay_sandbox.' + _n]\n"
+        "    _srv.exec = lambda *a, **k: None\n    _srv.isinstance = lambda *a: False\n"
     ),
 }
 
@@ -292,7 +294,7 @@ def test_batch_keeps_order_and_kinds(process_pool: SandboxPool) -> None:
 
 
 def test_limits_are_validated() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="greater than 0"):
         Limits(wall_s=0)
     with pytest.raises(ValueError, match="wal_s"):
         Limits(wal_s=1)  # type: ignore[call-arg]
@@ -390,6 +392,7 @@ def test_no_capabilities_and_no_privileges(process_pool: SandboxPool) -> None:
     )
     res = process_pool.run_script(src)
     fields = dict(line.split() for line in res.stdout.splitlines())
+    assert res.status == "ok", res
     for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(fields[cap], 16) == 0, (cap, fields)
     assert fields["NoNewPrivs"] == "1" and fields["Seccomp"] == "2" and fields["Uid"] == "1000"
@@ -423,3 +426,15 @@ def test_multiprocessing_and_subprocess_work_inside(process_pool: SandboxPool) -
     )
     res = process_pool.run_script(src, limits=Limits(wall_s=20))
     assert (res.status, res.stdout) == ("ok", "[0, 1, 4, 9]\n7\n"), res
+
+
+def test_backends_resolve_only_through_the_registry() -> None:
+    from assay_sandbox.backend import SandboxBackend, resolve_backend
+    from assay_sandbox.process_backend import ProcessBackend
+
+    assert isinstance(resolve_backend("process", {}), ProcessBackend)
+    assert isinstance(resolve_backend(ProcessBackend, {}), SandboxBackend)
+    with pytest.raises(KeyError):  # assay.errors.UnknownNameError
+        resolve_backend("no-such-backend", {})
+    with pytest.raises(TypeError, match="not a sandbox backend"):
+        resolve_backend(object(), {})

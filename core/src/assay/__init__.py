@@ -18,6 +18,7 @@ __all__ = [
     "DuplicateNameError",
     "GuardedPool",
     "NoOptions",
+    "NonOkRateExceeded",
     "OptionsError",
     "Pipeline",
     "PluginLoadError",
@@ -51,6 +52,7 @@ _LAZY: dict[str, str] = {
     "AssayError": "errors",
     "DeadlineExceeded": "errors",
     "DuplicateNameError": "errors",
+    "NonOkRateExceeded": "errors",
     "OptionsError": "errors",
     "PluginLoadError": "errors",
     "SpecError": "errors",
@@ -61,7 +63,7 @@ _LAZY: dict[str, str] = {
     "ScoreLike": "models",
     "Result": "models",
     "as_score": "models",
-    "NoOptions": "rewards",
+    "NoOptions": "models",
     "Reward": "rewards",
     "lift": "rewards",
     "score_batch": "rewards",
@@ -84,12 +86,9 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from ._version import __version__
 
-        try:
-            return version("assay")
-        except PackageNotFoundError:  # a source tree without install
-            return "0.0.0"
+        return __version__
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'assay' has no attribute {name!r}")
@@ -113,6 +112,7 @@ if TYPE_CHECKING:
         AssayError,
         DeadlineExceeded,
         DuplicateNameError,
+        NonOkRateExceeded,
         OptionsError,
         PluginLoadError,
         SpecError,
@@ -120,10 +120,10 @@ if TYPE_CHECKING:
         WorkerCrashed,
     )
     from .interfaces import Algorithm, Sampler
-    from .models import Result, Sample, Score, ScoreLike, as_score
+    from .models import NoOptions, Result, Sample, Score, ScoreLike, as_score
     from .registry import Register, get_registry, get_reward, register, reward
     from .results import Results
-    from .rewards import NoOptions, Reward, lift, score_batch
+    from .rewards import Reward, lift, score_batch
     from .routing import Router
     from .workers import GuardedPool
 

@@ -22,11 +22,24 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .models import Sample
+from .adapter_policy import AdapterPolicy, NonOk, non_ok_counts
+from .openrlhf_adapter import OpenRLHFRewardFunc
+from .verl_adapter import VerlComputeScore
+from .verl_adapter import check_lengths as _check_lengths
+from .verl_adapter import is_batch as _is_batch
 
 if TYPE_CHECKING:
     from .composed import Pipeline
     from .results import Results
+
+__all__ = [
+    "ANSWER_ALIASES",
+    "OpenRLHFRewardFunc",
+    "TRLReward",
+    "VerlComputeScore",
+    "as_trl",
+    "trl_weights",
+]
 
 ANSWER_ALIASES = ("answer", "solution", "ground_truth", "reference")
 
@@ -57,29 +70,6 @@ def _sample(prompt: Any, completion: Any, cols: dict[str, Any]) -> dict[str, Any
     if "metadata" in data and not isinstance(data["metadata"], dict):
         data["metadata_value"] = data.pop("metadata")
     return data
-
-
-def _check_lengths(what: str, **cols: Sequence[Any]) -> int:
-    """The common length of per-sample inputs; a clear error when they disagree."""
-    lengths = {k: len(v) for k, v in cols.items()}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(
-            f"{what}: per-sample inputs differ in length: "
-            + ", ".join(f"{k}={n}" for k, n in lengths.items())
-        )
-    return next(iter(lengths.values()), 0)
-
-
-def _is_batch(x: Any) -> bool:
-    """A per-sample column: a list, tuple or array (numpy, as verl passes), not a string/dict."""
-    if isinstance(x, (list, tuple)):
-        return True
-    return (
-        hasattr(x, "__len__")
-        and hasattr(x, "tolist")
-        and getattr(x, "ndim", 0) == 1
-        and not isinstance(x, (str, bytes))
-    )
 
 
 def _plain(x: Any) -> Any:
@@ -117,10 +107,12 @@ class TRLReward:
         component: str | None = None,
         weight: float = 1.0,
         cache: _LastBatch | None = None,
+        policy: AdapterPolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.component = component
         self.weight = weight
+        self.policy = policy or AdapterPolicy()
         self._cache = cache or _LastBatch()
         self.__name__ = pipeline.name if component is None else f"{pipeline.name}/{component}"
         self.__qualname__ = self.__name__
@@ -159,9 +151,13 @@ class TRLReward:
     ) -> list[float | None]:
         if completion_ids is not None:
             columns["completion_ids"] = list(completion_ids)
+        log_metric = columns.pop("log_metric", None)
+        log_extra = columns.pop("log_extra", None)
         results = self._results(prompts, list(completions), columns)
         if self.component is None:
-            return results.rewards
+            rewards = self.policy.rewards(results)
+            _report(results, log_metric, log_extra)
+            return rewards
         if self.component not in results.component_names:
             return [None] * len(results)
         return results.component(self.component)
@@ -179,10 +175,38 @@ class TRLReward:
         return f"<TRLReward {self.__name__} weight={self.weight:g}>"
 
 
-def as_trl(pipeline: Pipeline, components: bool = False) -> list[TRLReward]:
-    """TRL ``reward_funcs`` for a pipeline (see module docstring)."""
+def _report(results: Results, log_metric: Any, log_extra: Any) -> None:
+    """Tell TRL what was not scored ``ok``: per component and status, the batch's count as a
+    metric (``assay/math/unverifiable``), and each sample's status and reason as a column of the
+    completions table (``assay_status``)."""
+    if callable(log_metric):
+        for key, count in non_ok_counts(results).items():
+            log_metric(key, float(count))
+    if callable(log_extra):
+        statuses = results.statuses
+        if any(st != "ok" for st in statuses):
+            column = [
+                "ok" if st == "ok" else f"{st}: {results[i].reason}"
+                for i, st in enumerate(statuses)
+            ]
+        else:
+            column = ["ok"] * len(statuses)
+        log_extra("assay_status", column)
+
+
+def as_trl(
+    pipeline: Pipeline,
+    components: bool = False,
+    *,
+    non_ok: NonOk = "pipeline",
+    max_non_ok_rate: float | None = None,
+) -> list[TRLReward]:
+    """TRL ``reward_funcs`` for a pipeline (see module docstring). ``non_ok`` and
+    ``max_non_ok_rate``: what a sample that was not scored ``ok`` counts as
+    (`assay.adapter_policy.AdapterPolicy`; ``mask`` gives None, which TRL ignores)."""
     cache = _LastBatch()
-    funcs = [TRLReward(pipeline, None, 1.0, cache)]
+    policy = AdapterPolicy(non_ok, max_non_ok_rate)
+    funcs = [TRLReward(pipeline, None, 1.0, cache, policy)]
     if components:
         funcs += [TRLReward(pipeline, name, 0.0, cache) for name in pipeline.component_names]
     return funcs
@@ -191,128 +215,3 @@ def as_trl(pipeline: Pipeline, components: bool = False) -> list[TRLReward]:
 def trl_weights(funcs: Sequence[Any]) -> list[float]:
     """``reward_weights`` for TRL's config matching `as_trl` output (plain callables weigh 1.0)."""
     return [float(getattr(f, "weight", 1.0)) for f in funcs]
-
-
-def _ground_truth_fields(ground_truth: Any, extra_info: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {"answer": ground_truth}
-    if isinstance(ground_truth, dict) and "type" in ground_truth:  # code tests as ground truth
-        fields = {"tests": ground_truth}
-    if isinstance(extra_info, dict):
-        extra = dict(extra_info)
-        if "tests" in extra:
-            fields["tests"] = extra.pop("tests")
-        fields["metadata"] = extra
-    return fields
-
-
-class VerlComputeScore:
-    """verl ``compute_score`` over a pipeline: data_source goes to ``metadata.data_source``."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.__name__ = "compute_score"
-
-    def _rows(
-        self, ds: Sequence[Any], sol: Sequence[Any], gt: Sequence[Any], extra: Sequence[Any]
-    ) -> list[dict[str, float]]:
-        _check_lengths(
-            "verl compute_score",
-            data_source=ds,
-            solution_str=sol,
-            ground_truth=gt,
-            extra_info=extra,
-        )
-        samples = []
-        for d, s, g, e in zip(ds, sol, gt, extra):
-            d, g, e = _plain(d), _plain(g), _plain(e)
-            f = _ground_truth_fields(g, e)
-            meta = f.setdefault("metadata", {})
-            meta.setdefault("data_source", d)
-            meta.setdefault("task", d)
-            f["completion"] = s if s is not None else ""
-            samples.append(f)  # validated by the pipeline: a bad row is an error, not a crash
-        results = self.pipeline.score(samples)
-        out = []
-        for r in results:
-            row = {"score": r.reward if r.reward is not None else 0.0}
-            for name, sc in r.components.items():
-                row[name] = sc.value if sc.value is not None else 0.0
-            out.append(row)
-        return out
-
-    def __call__(
-        self,
-        data_source: Any = None,
-        solution_str: Any = None,
-        ground_truth: Any = None,
-        extra_info: Any = None,
-        **kw: Any,
-    ) -> Any:
-        # verl's batched reward manager calls compute_score(data_sources=, solution_strs=,
-        # ground_truths=, extra_infos=) with numpy object arrays.
-        batched = "solution_strs" in kw
-        if batched:
-            data_source = kw.get("data_sources", data_source)
-            solution_str = kw["solution_strs"]
-            ground_truth = kw.get("ground_truths", ground_truth)
-            extra_info = kw.get("extra_infos", extra_info)
-        if batched or _is_batch(solution_str):
-            sol = list(solution_str)
-            n = len(sol)
-
-            def col(x: Any) -> list[Any]:
-                return list(x) if _is_batch(x) else [x] * n  # a scalar applies to every sample
-
-            return self._rows(col(data_source), sol, col(ground_truth), col(extra_info))
-        return self._rows([data_source], [solution_str], [ground_truth], [extra_info])[0]
-
-
-class OpenRLHFRewardFunc:
-    """OpenRLHF ``reward_func(queries, prompts, labels)`` over a pipeline.
-
-    ``queries`` are prompt + response; the response is the query with the prompt removed.
-    """
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.__name__ = "reward_func"
-
-    def scores(
-        self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None
-    ) -> tuple[list[float], dict[str, list[float]]]:
-        queries = list(queries)
-        prompts = list(prompts) if prompts is not None else [""] * len(queries)
-        labels = list(labels) if labels is not None else [None] * len(queries)
-        _check_lengths("OpenRLHF reward_func", queries=queries, prompts=prompts, labels=labels)
-        samples: list[Any] = []
-        for q, p, label in zip(queries, prompts, labels):
-            q = "" if q is None else q
-            p = "" if p is None else p
-            if isinstance(q, str) and isinstance(p, str):
-                completion = q[len(p) :] if p and q.startswith(p) else q
-                samples.append(Sample(prompt=p, completion=completion, answer=_plain(label)))
-            else:  # validated by the pipeline: an error result for this row only
-                samples.append({"prompt": p, "completion": q, "answer": _plain(label)})
-        results = self.pipeline.score(samples)
-        rewards = [r if r is not None else 0.0 for r in results.rewards]
-        logs = {
-            name: [v if v is not None else 0.0 for v in results.component(name)]
-            for name in results.component_names
-        }
-        return rewards, logs
-
-    def __call__(
-        self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
-    ) -> dict[str, Any]:
-        rewards, logs = self.scores(queries, prompts, labels)
-        try:
-            import torch
-
-            t = lambda xs: torch.tensor(xs, dtype=torch.float32)
-        except ImportError:  # torch-free environments get lists
-            t = list  # type: ignore[assignment]
-        return {
-            "rewards": t(rewards),
-            "scores": t(rewards),
-            "extra_logs": {k: t(v) for k, v in logs.items()},
-        }

@@ -75,7 +75,7 @@ def _make_reward(spec: ComponentSpec, where: str) -> tuple[Reward, str | None, s
         ]
         known = list(entry.obj.Options.model_fields)
         raise OptionsError(spec.use or "", problems, known, f"{where}.with") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a reward that cannot start (bad path, no model)
         raise SpecError(
             f"{where}.use", f"{spec.use!r} failed to start: {type(exc).__name__}: {exc}"
         ) from None

@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from .hookspecs import hookimpl
 from .models import Sample, ScoreLike
 from .rewards import Reward
+
+if TYPE_CHECKING:
+    from .registry import Register
 
 
 def _normalise(text: str, case: bool, strip: bool) -> str:
@@ -27,7 +31,7 @@ class ExactMatchOptions(BaseModel):
     normalize_whitespace: bool = True
 
 
-class ExactMatch(Reward):
+class ExactMatch(Reward[ExactMatchOptions]):
     """1.0 when the completion equals ``answer`` as text (after optional case/space folding).
 
     Not applicable (None) when the sample has no answer.
@@ -64,7 +68,7 @@ def _compile(pattern: str, flags: str) -> re.Pattern[str]:
     return re.compile(pattern, f)
 
 
-class RegexMatch(Reward):
+class RegexMatch(Reward[RegexOptions]):
     """1.0 when the completion matches ``pattern`` (``full`` for the whole text), else 0.0."""
 
     name = "regex"
@@ -87,7 +91,7 @@ class ConstantOptions(BaseModel):
     value: float = 0.0
 
 
-class Constant(Reward):
+class Constant(Reward[ConstantOptions]):
     """Always ``value``: a baseline, or a fixed bonus/penalty term in a pipeline."""
 
     name = "constant"
@@ -99,6 +103,6 @@ class Constant(Reward):
 
 
 @hookimpl
-def assay_register_rewards(register) -> None:  # type: ignore[no-untyped-def]
+def assay_register_rewards(register: Register) -> None:
     for cls in (ExactMatch, RegexMatch, Constant):
         register(cls)

@@ -1,21 +1,27 @@
 """The ``assay`` command line: plugins, rewards, score, serve, and subcommands from plugins.
 
-Exit codes: 0 success; 1 the job ran but some input lines were malformed (reported, skipped);
+Exit codes: 0 success; 1 the job ran but some input lines were malformed (reported, skipped),
+or (``assay plugins``) a plugin failed to load;
 2 bad usage, a bad pipeline spec, a missing or unreadable file, an output path equal to the
-input, or an output another run is writing; 3 the run stopped on an error part-way (what was written is kept; re-run to resume);
+input, or an output another run is writing; 3 the run stopped on an error part-way (what was
+written is kept; re-run to resume);
 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shlex
+import signal
 import sys
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _PLURAL = {"sandbox": "sandboxes"}
 
 
@@ -27,7 +33,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from .registry import get_registry
 
     reg = get_registry()
-    plugins = [
+    plugins: list[dict[str, Any]] = [
         {
             "name": p.name,
             "distribution": p.distribution,
@@ -41,9 +47,20 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         {"name": f.plugin, "distribution": f.distribution, "stage": f.stage, "reason": f.reason}
         for f in reg.failures
     ]
+    # A plugin that failed to load is reported and skipped (a broken plugin must not take the
+    # CLI down), but the exit status says so: scripts and CI can gate on `assay plugins`.
+    status = EXIT_PARTIAL if failures else EXIT_OK
     if args.json:
         print(json.dumps({"plugins": plugins, "failed": failures}, indent=2))
-        return EXIT_OK
+        return status
+    if args.check:
+        for f in failures:
+            print(
+                f"{f['name']}  ({f['distribution'] or '?'})  FAILED at {f['stage']}: {f['reason']}",
+                file=sys.stderr,
+            )
+        print(f"assay plugins: {len(plugins)} loaded, {len(failures)} failed", file=sys.stderr)
+        return status
     for p in plugins:
         dist = f"{p['distribution']} {p['version']}" if p["distribution"] else "runtime"
         print(f"{p['name']}  ({dist})")
@@ -51,7 +68,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             print(f"    {_PLURAL.get(kind, kind + 's'):<11} {', '.join(names)}")
     for f in failures:
         print(f"{f['name']}  ({f['distribution'] or '?'})  FAILED at {f['stage']}: {f['reason']}")
-    return EXIT_OK
+    return status
 
 
 def _options_of(cls: Any) -> dict[str, Any]:
@@ -88,7 +105,7 @@ def cmd_rewards(args: argparse.Namespace) -> int:
     from .registry import get_registry
 
     reg = get_registry()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in reg.entries("reward"):
         doc = (e.obj.__doc__ or "").strip().splitlines()
         rows.append(
@@ -137,6 +154,42 @@ def _load(cmd: str, spec: str) -> Any:
     except (OSError, ValueError) as exc:  # a directory, an unreadable or non-UTF-8 file, ...
         print(f"assay {cmd}: pipeline spec {spec}: {type(exc).__name__}: {exc}", file=sys.stderr)
     return None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a job scheduler, ``timeout``) stops a run the way Ctrl-C does, so the lines
+    already written are flushed and the user is told how to resume."""
+
+    def raise_interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _resume_hint(output: str | Path | None, demo: bool, argv: list[str]) -> str:
+    """What an interrupted ``assay score`` says: what was kept and the command that resumes."""
+    if output is None or demo:
+        return (
+            "assay score: interrupted; the output went to stdout and cannot be resumed: "
+            "pass --output FILE to make a run resumable"
+        )
+    from .scorefile import completed_lines
+
+    done = completed_lines(Path(output))
+    command = shlex.join(["assay", *argv])
+    return (
+        f"assay score: interrupted; {done} scored lines are kept in {output}. "
+        f"To resume, run the same command again (lines already scored are skipped): {command}"
+    )
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -195,7 +248,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         table_path = Path(tempfile.mkdtemp(prefix="assay-demo-")) / "scored.jsonl"
         output = table_path
     try:
-        with pipeline:
+        with pipeline, _sigterm_as_interrupt():
             report = score_jsonl(
                 src,
                 pipeline,
@@ -203,12 +256,16 @@ def cmd_score(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 executor=args.executor,
                 workers=args.workers,
+                details=args.details,
             )
     except BrokenPipeError:  # stdout closed early (| head): main() treats it as done
         raise
     except OutputLocked as exc:
         print(f"assay score: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(_resume_hint(output, table_path is not None, args.argv), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - disk full, a bug that escaped the pipeline
         where = "" if output is None else f"; lines written to {output} are kept, re-run resumes"
         print(f"assay score: stopped: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
@@ -279,8 +336,17 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("plugins", help="installed plugins and what each provides")
+    p = sub.add_parser(
+        "plugins",
+        help="installed plugins and what each provides",
+        description="Exits 1 when a plugin failed to load (it is listed with the reason).",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="print only failures and a count (for CI); exit 1 on any",
+    )
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("rewards", help="available rewards and their options")
@@ -304,7 +370,16 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
         help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else local)",
     )
     p.add_argument("--batch-size", type=int, default=256, help="lines scored and written at a time")
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="also write `scores`: each component's value, status, reason and details",
+    )
     p.set_defaults(func=cmd_score)
+
+    from .report.command import add_report_command
+
+    add_report_command(sub)
 
     p = sub.add_parser(
         "serve",
@@ -356,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"assay: {exc}", file=sys.stderr)
         return EXIT_USAGE
     args = parser.parse_args(argv)
+    args.argv = argv  # an interrupted run prints the command that resumes it
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

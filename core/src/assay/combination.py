@@ -8,7 +8,10 @@ status ``error``. The worst status among the components (``error`` > ``timeout``
 
 Then: gates (``gate=True``) must reach their ``threshold`` for the other terms to count, and
 their own ``weight * value`` always counts; penalties (``penalty=True``) have
-``|weight * value|`` subtracted after combining; the other terms are ``weight * value``. The
+``|weight * value|`` subtracted after combining (so a reward whose high values are good, put as a
+penalty, punishes the good samples), and ``penalty="below"`` subtracts
+``|weight| * (threshold - value)`` when the value falls below ``threshold`` (it punishes low
+values: a failed format check, a short answer); the other terms are ``weight * value``. The
 terms (gates first, then the others, in component order) are combined with ``sum``, ``mean``,
 ``min`` or ``max``. No term and no penalty: the reward is 0.0 when some component had a value
 (e.g. a failed gate), None when nothing applied.
@@ -41,7 +44,7 @@ class Term(Protocol):
     weight: float
     gate: bool
     threshold: float
-    penalty: bool
+    penalty: bool | str
 
 
 Values = list[float | None]
@@ -82,10 +85,10 @@ def _fused(terms: Sequence[Term], cols: list[list[ScoreLike]], how: Combine) -> 
                 acc = [w[0] * v for v in cols[0]]  # type: ignore[operator]  # TypeError: not all numbers
             elif len(cols) == 2:
                 w0, w1 = w
-                acc = [w0 * a + w1 * b for a, b in zip(*cols)]  # type: ignore[operator]  # idem
+                acc = [w0 * a + w1 * b for a, b in zip(*cols)]
             elif len(cols) == 3:
                 w0, w1, w2 = w
-                acc = [w0 * a + w1 * b + w2 * c for a, b, c in zip(*cols)]  # type: ignore[operator]  # idem
+                acc = [w0 * a + w1 * b + w2 * c for a, b, c in zip(*cols)]
             else:
                 return None
             if how == "mean" and len(cols) > 1:
@@ -157,7 +160,14 @@ def _rewards(terms: Sequence[Term], values: list[Values], how: Combine, n: int) 
         if t.penalty and not t.gate:  # a gate that is also a penalty counts as a gate
             if penalties is None:
                 penalties = [0.0] * n
-            penalties = [p if v is None else p + abs(w * v) for p, v in zip(penalties, vals)]
+            if t.penalty == "below":
+                th, aw = t.threshold, abs(w)
+                penalties = [
+                    p if v is None or v >= th else p + aw * (th - v)
+                    for p, v in zip(penalties, vals)
+                ]
+            else:
+                penalties = [p if v is None else p + abs(w * v) for p, v in zip(penalties, vals)]
             continue
         col: Values = [None if v is None else w * v for v in vals]
         if passed is not None and not t.gate:

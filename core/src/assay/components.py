@@ -47,7 +47,7 @@ class Component:
     weight: float = 1.0
     gate: bool = False
     threshold: float = 1.0
-    penalty: bool = False
+    penalty: bool | str = False  # True: subtract |weight * value|; "below": see combination
     timeout: float | None = None
     memory_mb: int | None = None
     workers: int = 2
@@ -119,7 +119,7 @@ class Component:
             if len(out) != len(samples):
                 raise ValueError(f"returned {len(out)} scores for {len(samples)} samples")
             return out
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a reward's failure becomes error scores
             if len(samples) == 1:
                 return [Score.error(f"{type(exc).__name__}: {exc}")]
             # One bad sample must not sink the batch: retry one by one to isolate it.

@@ -255,15 +255,18 @@ class Pipeline:
         """This pipeline as a `Reward`, e.g. a component of another pipeline."""
         return PipelineReward(self)
 
-    def as_trl(self, components: bool = False) -> list[TRLReward]:
-        """TRL ``reward_funcs``: the combined reward, plus one logger per component if asked."""
-        return as_trl(self, components=components)
+    def as_trl(self, components: bool = False, **options: Any) -> list[TRLReward]:
+        """TRL ``reward_funcs``: the combined reward, plus one logger per component if asked
+        (``options``: `assay.adapters.as_trl`'s ``non_ok``, ``max_non_ok_rate``)."""
+        return as_trl(self, components=components, **options)
 
-    def as_verl(self) -> VerlComputeScore:
-        return VerlComputeScore(self)
+    def as_verl(self, **options: Any) -> VerlComputeScore:
+        """verl ``compute_score`` (options: `assay.verl_adapter.VerlComputeScore`)."""
+        return VerlComputeScore(self, **options)
 
-    def as_openrlhf(self) -> OpenRLHFRewardFunc:
-        return OpenRLHFRewardFunc(self)
+    def as_openrlhf(self, **options: Any) -> OpenRLHFRewardFunc:
+        """OpenRLHF ``reward_func`` (options: `assay.openrlhf_adapter.OpenRLHFRewardFunc`)."""
+        return OpenRLHFRewardFunc(self, **options)
 
     @property
     def component_names(self) -> list[str]:

@@ -114,3 +114,8 @@ class DeadlineExceeded(AssayError, TimeoutError):
 
 class WorkerCrashed(AssayError):
     """A worker process died (out of memory, a crash in C code) while doing the work."""
+
+
+class NonOkRateExceeded(AssayError, RuntimeError):
+    """Too many recent samples could not be scored ``ok`` by a trainer adapter (its
+    ``max_non_ok_rate``): stop the run rather than train on rewards that measure nothing."""

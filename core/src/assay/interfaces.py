@@ -7,21 +7,21 @@ plugin documents the rest of its contract.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from .models import NoOptions
 
-class EmptyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+EmptyConfig = NoOptions  # the former name of the one empty-options model
 
 
 class Sampler(abc.ABC):
     """Draws ``k`` completions for each prompt (transformers ``generate``, vLLM, an HTTP endpoint)."""
 
     name: ClassVar[str] = ""
-    Options: ClassVar[type[BaseModel]] = EmptyConfig
+    Options: ClassVar[type[BaseModel]] = NoOptions
 
     @abc.abstractmethod
     def sample(self, prompts: Sequence[Any], k: int = 1, **generation: Any) -> list[list[str]]:
@@ -32,8 +32,24 @@ class Algorithm(abc.ABC):
     """A training backend. ``Config`` validates the recipe; `train` runs it."""
 
     name: ClassVar[str] = ""
-    Config: ClassVar[type[BaseModel]] = EmptyConfig
+    Config: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, config: BaseModel | Mapping[str, Any] | None = None, **overrides: Any):
+        data = config.model_dump(exclude_unset=True) if isinstance(config, BaseModel) else {}
+        if isinstance(config, Mapping):
+            data = dict(config)
+        data.update(overrides)
+        self.config = self.Config.model_validate(data)
 
     @abc.abstractmethod
-    def train(self, **kwargs: Any) -> Any:
-        """Train and return whatever the backend's trainer returns (e.g. the TRL trainer)."""
+    def train(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        dataset: Any = None,
+        pipeline: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Train ``model`` on ``dataset`` with ``pipeline`` as the reward (the contract of
+        ``assay_register_algorithms``) and return what the backend's trainer returns (e.g. the
+        TRL trainer, whose ``state.log_history`` holds the logs)."""

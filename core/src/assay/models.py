@@ -149,3 +149,10 @@ class Result(BaseModel):
     def rewards(self) -> dict[str, float | None]:
         """Component name -> value, as `assay score` writes it."""
         return {name: s.value for name, s in self.components.items()}
+
+
+class NoOptions(BaseModel):
+    """The one options model of a reward, sampler or algorithm that takes none: any key is an
+    error."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -29,6 +29,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import DuplicateNameError, PluginLoadError, UnknownNameError
+from .interfaces import Algorithm, Sampler
 from .rewards import as_reward_class, lift
 
 Kind = Literal["reward", "sampler", "algorithm", "sandbox"]
@@ -123,6 +124,8 @@ class Registry:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         if kind == "reward":
             obj = as_reward_class(obj, name)
+        else:
+            _check_kind(kind, name, obj)
         with self._lock:
             old = self._entries[kind].get(name)
             # Re-running a notebook cell re-registers the same function: allow that.
@@ -268,7 +271,7 @@ class Registry:
             impl.function(*(kwargs[a] for a in impl.argnames))
         except DuplicateNameError:
             raise
-        except (Exception, SystemExit) as exc:
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin must not end the host
             info = self.plugins.get(pname)
             reason = f"{type(exc).__name__}: {exc}"
             if os.environ.get("ASSAY_DEBUG"):
@@ -295,6 +298,18 @@ class Registry:
     # -- typed hook calls (pluggy's own calls are untyped) ---------------------------------
     def add_commands(self, subparsers: Any) -> None:
         self._call_hook("assay_add_commands", None, subparsers=subparsers)
+
+
+_BASES: dict[str, type] = {"sampler": Sampler, "algorithm": Algorithm}
+
+
+def _check_kind(kind: Kind, name: str, obj: Any) -> None:
+    """Samplers and algorithms are subclasses of their base class; sandboxes are classes."""
+    if not isinstance(obj, type):
+        raise TypeError(f"{kind} {name!r}: register a class, got {type(obj).__name__} {obj!r}")
+    base = _BASES.get(kind)
+    if base is not None and not issubclass(obj, base):
+        raise TypeError(f"{kind} {name!r}: {obj.__name__} must subclass assay.{base.__name__}")
 
 
 _REGISTRATION_HOOKS: dict[str, Kind] = {

@@ -94,6 +94,15 @@ class Results(Sequence[Result]):
         col = self._b.components[name]
         return [v.value if isinstance(v, Score) else (None if v is None else float(v)) for v in col]
 
+    def component_statuses(self, name: str) -> list[str]:
+        """One component's status per sample (``absent`` where a route did not run it)."""
+        col = self._b.components[name]
+        present = self._b.present.get(name) if self._b.present else None
+        out: list[str] = [v.status if isinstance(v, Score) else "ok" for v in col]
+        if present is not None:
+            out = [st if here else "absent" for st, here in zip(out, present)]
+        return out
+
     @property
     def component_names(self) -> list[str]:
         return list(self._b.components)
@@ -118,7 +127,7 @@ class Results(Sequence[Result]):
             comps[name] = s
         status = b.statuses[i] if b.statuses else "ok"
         reason = b.reasons[i] if b.reasons else ""
-        return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]
+        return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]  # statuses hold Status values only
 
     def brief(self) -> list[dict[str, Any]]:
         """Per sample, ``{"reward", "status", "reason", "components": {name: {"value",

@@ -22,33 +22,38 @@ import abc
 import asyncio
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic
 
 from pydantic import BaseModel, ConfigDict, create_model
+from typing_extensions import TypeVar
 
-from .models import Sample, Score, ScoreLike
+from .models import NoOptions, Sample, Score, ScoreLike
+
+#: The options model of a reward; `Reward[MyOptions]` types ``self.options`` as ``MyOptions``.
+OptionsT = TypeVar("OptionsT", bound=BaseModel, default=BaseModel)
 
 #: `Reward.split_by` values: any split is safe / never split the batch.
 ROW = "row"
 WHOLE = "batch"
 
 
-class NoOptions(BaseModel):
-    """Options model of a reward that takes none: any key is an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class Reward(abc.ABC):
+class Reward(abc.ABC, Generic[OptionsT]):
     """Base class of every reward.
 
     Subclasses set ``name`` (the registry key), optionally an ``Options`` model, and implement
-    `score`. ``timeout`` / ``memory_mb`` are defaults for the hard deadline the pipeline applies
+    `score`. Parametrise with the options model so ``self.options`` is typed without casts::
+
+        class Shout(Reward[ShoutOptions]):
+            name = "shout"
+            Options = ShoutOptions
+
+     ``timeout`` / ``memory_mb`` are defaults for the hard deadline the pipeline applies
     when the reward is marked ``expensive`` (or when a pipeline component asks for one).
     """
 
     name: ClassVar[str] = ""
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: type[OptionsT]  # NoOptions unless a subclass sets it (assigned below the class)
+    options: OptionsT
     expensive: ClassVar[bool] = False
     timeout: ClassVar[float | None] = None
     memory_mb: ClassVar[int | None] = None
@@ -103,6 +108,8 @@ class Reward(abc.ABC):
         opts = self.options.model_dump(exclude_defaults=True) if self.options else {}
         return f"<reward {self.name} {opts}>" if opts else f"<reward {self.name}>"
 
+
+Reward.Options = NoOptions  # type: ignore[misc]  # the default of a generic class attribute
 
 _BATCH_FIRST_PARAMS = ("prompts", "completions")
 
@@ -176,7 +183,8 @@ class FunctionReward(Reward):
                 )
             return out
         if type(self).is_async:
-            return _run_sync(self._gather(samples, opts))
+            gathered: list[ScoreLike] = _run_sync(self._gather(samples, opts))
+            return gathered
         if opts:
             return [fn(s, **opts) for s in samples]
         return list(map(fn, samples))
@@ -303,11 +311,12 @@ def score_batch(reward: Reward, samples: Sequence[Sample]) -> list[Score]:
 def as_reward_class(obj: Any, name: str | None = None) -> type[Reward]:
     """Accept a `Reward` subclass or a plain function, as plugins register them."""
     if isinstance(obj, type) and issubclass(obj, Reward):
-        if name and name != obj.name:
-            obj = type(obj.__name__, (obj,), {"name": name, "__module__": obj.__module__})
-        if not obj.name:
-            raise ValueError(f"reward class {obj.__name__} has no `name`")
-        return obj
+        cls: type[Reward] = obj
+        if name and name != cls.name:
+            cls = type(cls.__name__, (cls,), {"name": name, "__module__": cls.__module__})
+        if not cls.name:
+            raise ValueError(f"reward class {cls.__name__} has no `name`")
+        return cls
     if callable(obj):
         return lift(obj, name)
     raise TypeError(f"cannot register {obj!r} as a reward: give a Reward subclass or a function")

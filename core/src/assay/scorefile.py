@@ -10,6 +10,10 @@ lines already written (a partial last line is cut off first), so the output neve
 twice. The output may not be the input file (`ValueError`), and only one run writes to it at a
 time: a second writer is refused with `OutputLocked` (an exclusive ``flock`` on the output,
 held for the whole run; on systems without ``fcntl`` there is no lock).
+
+With ``details=True`` each line also gets ``scores``: component -> ``{value, status, reason,
+details, plugin, version}``, so a scored file says why each sample got what it got (what
+``assay report`` reads).
 """
 
 from __future__ import annotations
@@ -111,7 +115,20 @@ def completed_lines(out: Path) -> int:
 _MISSING = Result(reward=None, status="error", reason="missing field: completion")
 
 
-def _row(obj: dict[str, Any], result: Any) -> dict[str, Any]:
+def component_scores(result: Result) -> dict[str, dict[str, Any]]:
+    """Each component's full verdict as JSON-ready fields (``--details``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, sc in result.components.items():
+        entry: dict[str, Any] = {"value": sc.value, "status": sc.status, "reason": sc.reason}
+        if sc.details:
+            entry["details"] = sc.details
+        if sc.plugin is not None:
+            entry["plugin"], entry["version"] = sc.plugin, sc.version
+        out[name] = entry
+    return out
+
+
+def _row(obj: dict[str, Any], result: Any, details: bool = False) -> dict[str, Any]:
     row = dict(obj)
     row["reward"] = result.reward
     row["rewards"] = result.rewards
@@ -120,10 +137,12 @@ def _row(obj: dict[str, Any], result: Any) -> dict[str, Any]:
         row["error"] = result.reason
     else:
         row.pop("error", None)
+    if details:
+        row["scores"] = component_scores(result)
     return row
 
 
-def _dumps(obj: dict[str, Any], result: Any, encoding: str = "utf-8") -> str:
+def _dumps(obj: dict[str, Any], result: Any, encoding: str = "utf-8", details: bool = False) -> str:
     """The output line; an input that cannot be written back (absurd nesting) still gets one
     line, with its result and the reason, so the output keeps one line per input line.
 
@@ -131,7 +150,7 @@ def _dumps(obj: dict[str, Any], result: Any, encoding: str = "utf-8") -> str:
     input, which JSON allows but UTF-8 does not) is written as ``\\u`` escapes instead of
     failing the write of the whole batch."""
     try:
-        row = _row(obj, result)
+        row = _row(obj, result, details)
         line = json.dumps(row, ensure_ascii=False, default=str)
         if not line.isascii():
             try:
@@ -199,6 +218,7 @@ def score_jsonl(
     workers: int | None = None,
     out_stream: IO[str] | None = None,
     progress: bool = True,
+    details: bool = False,
 ) -> ScoreReport:
     """Score ``input_path`` into ``output`` (or ``out_stream``); see the module docstring."""
     src = Path(input_path)
@@ -241,7 +261,7 @@ def score_jsonl(
         lines = []
         for obj, res in zip(pending, results):
             report.statuses[res.status] = report.statuses.get(res.status, 0) + 1
-            lines.append(_dumps(obj, res, encoding))
+            lines.append(_dumps(obj, res, encoding, details))
         fh.write("\n".join(lines) + "\n")  # one write per batch: a crash cuts at most this batch
         fh.flush()
         report.scored += len(pending)

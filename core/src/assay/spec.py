@@ -45,7 +45,7 @@ class ComponentSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, alias="with")
     gate: bool = False
     threshold: float = Field(default=1.0, allow_inf_nan=False)
-    penalty: bool = False
+    penalty: Union[bool, Literal["below"]] = False
     timeout: float | None = Field(default=None, gt=0)
     memory_mb: int | None = Field(default=None, gt=0)
     workers: int | None = Field(default=None, ge=1)

@@ -97,11 +97,11 @@ def _worker_main(
         fn, args, kwargs = msg
         try:
             reply: tuple[bool, Any] = (True, fn(*args, **kwargs))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
             reply = (False, exc)
         try:
             conn.send(reply)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
             conn.send(
                 (False, RuntimeError(f"{type(exc).__name__}: {exc} (sending {reply[1]!r:.200})"))
             )
@@ -114,7 +114,7 @@ class _Worker:
     daemonic processes, such as `multiprocessing.Pool` workers.
     """
 
-    def __init__(self, memory_mb: int | None, initializer: Any, initargs: tuple) -> None:
+    def __init__(self, memory_mb: int | None, initializer: Any, initargs: tuple[Any, ...]) -> None:
         parent, child = mp.Pipe(duplex=True)
         ppid = os.getpid()
         pid = os.fork()
@@ -123,7 +123,7 @@ class _Worker:
             try:
                 parent.close()
                 _worker_main(child, memory_mb, initializer, initargs, ppid)
-            except BaseException:
+            except BaseException:  # noqa: BLE001 - the worker must end in os._exit
                 code = 70
             finally:
                 os._exit(code)
@@ -323,7 +323,7 @@ class GuardedPool:
         t0 = time.perf_counter()
         try:
             value = self.call(fn, *args, timeout=timeout)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the outcome carries it to the caller
             return Outcome(None, exc, time.perf_counter() - t0)
         return Outcome(value, None, time.perf_counter() - t0)
 
@@ -358,9 +358,9 @@ class GuardedPool:
         # No module globals here: at interpreter exit they may already be None, and anything
         # raised in __del__ is printed as "Exception ignored in ...". Live pools were closed by
         # the atexit hook below before that point.
-        try:
+        try:  # noqa: SIM105 - contextlib may be gone at exit
             self.close()
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - nothing is left to report a failed close to
             pass
 
 

@@ -11,8 +11,10 @@ See ``docs/sandbox.md`` for the contract, the isolation layers and the limits.
 from __future__ import annotations
 
 from .errors import SandboxError, SandboxUnavailable, WorkerLost
+from .languages import LANGUAGES, ToolchainMissing, find_toolchain
 from .limits import Limits
 from .pool import SandboxPool, open_sandbox
+from .programs import CompileCache, CompiledProgram, CompileLimits, CompileResult, NativeRunner
 from .results import (
     CallCase,
     CallRequest,
@@ -26,16 +28,24 @@ from .results import (
     StatementsRequest,
     StatementsResult,
     StdioCase,
+    TestsRequest,
+    TestsResult,
 )
 
 __all__ = [
+    "LANGUAGES",
     "CallCase",
     "CallRequest",
     "CallResult",
     "CaseResult",
     "CasesRequest",
+    "CompileCache",
+    "CompileLimits",
+    "CompileResult",
+    "CompiledProgram",
     "ExecResult",
     "Limits",
+    "NativeRunner",
     "SandboxError",
     "SandboxPool",
     "SandboxUnavailable",
@@ -45,6 +55,10 @@ __all__ = [
     "StatementsRequest",
     "StatementsResult",
     "StdioCase",
+    "TestsRequest",
+    "TestsResult",
+    "ToolchainMissing",
     "WorkerLost",
+    "find_toolchain",
     "open_sandbox",
 ]

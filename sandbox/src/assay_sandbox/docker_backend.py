@@ -48,6 +48,11 @@ class DockerOptions(BaseModel):
     )
     seccomp: bool = True
     start_timeout_s: float = 60.0
+    languages: list[str] = Field(
+        default_factory=list,
+        description="toolchains to put in the image built offline (c, cpp, java, javascript, "
+        "rust, go): their Debian packages, see assay_sandbox.toolchain_image",
+    )
 
 
 class DockerTransport(Transport):
@@ -119,7 +124,14 @@ class DockerBackend:
         from .image import ensure_image, python_paths
 
         self.python = self.options.python or python_paths()[0]
-        self.image = self.options.image or ensure_image(self.client)
+        if self.options.image:
+            self.image = self.options.image
+        elif self.options.languages:  # compilers too (one image per set of languages)
+            from .toolchain_image import ensure_toolchain_image
+
+            self.image = ensure_toolchain_image(self.client, self.options.languages)
+        else:
+            self.image = ensure_image(self.client)
         self._uids = itertools.count(self.options.uid_base)
 
     def start_worker(self, index: int) -> Transport:
@@ -139,7 +151,10 @@ class DockerBackend:
             security_opt=["no-new-privileges"],
             read_only=True,
             tmpfs={
-                "/sandbox": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",
+                # exec only where compiled programs must run from the work dir (docker's
+                # tmpfs default is noexec)
+                "/sandbox": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}"
+                + (",exec" if o.languages else ""),
                 "/tmp": "size=64k,mode=0755",  # root-owned: the worker uid cannot write here
                 "/dev/shm": f"size={o.work_mb}m,mode=0700,uid={uid},gid={uid}",  # emptied too
             },

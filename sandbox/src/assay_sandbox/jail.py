@@ -177,6 +177,7 @@ def _mkdirs(path: str) -> None:
 
 
 DEVICES = ("null", "zero", "full", "random", "urandom")
+MQUEUE = "/dev/mqueue"
 
 
 def build_root(
@@ -212,6 +213,12 @@ def build_root(
     _mkdirs(new_root + work)
     os.symlink(work.lstrip("/"), new_root + "/tmp")
     os.symlink(work, new_root + "/dev/shm")  # POSIX semaphores (multiprocessing) live there
+    # POSIX message queues of this IPC namespace, visible so the zygote can remove them.
+    _mkdirs(new_root + MQUEUE)
+    try:
+        mount("mqueue", new_root + MQUEUE, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        os.rmdir(new_root + MQUEUE)
     if proc:
         _mkdirs(new_root + "/proc")
         # Must happen while the host /proc is still visible (the kernel checks for it).

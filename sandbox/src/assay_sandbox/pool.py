@@ -8,16 +8,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
 from . import codec
+from .answers import build as _build
+from .answers import case as _case
+from .answers import with_value as _with_value
+from .backend import SandboxBackend, resolve_backend
 from .errors import SandboxError, WorkerLost
 from .limits import Limits
 from .protocol import Transport
@@ -27,35 +32,18 @@ from .results import (
     CallResult,
     CaseResult,
     CasesRequest,
-    ExecResult,
     Request,
     ScriptRequest,
     ScriptResult,
     StatementsRequest,
     StatementsResult,
     StdioCase,
+    TestsRequest,
+    TestsResult,
 )
 
-R = TypeVar("R", bound=ExecResult)
 GRACE_S = 3.0  # on top of the run's own deadline, before the parent gives up on a worker
 _REQUEST = TypeAdapter(Request)
-
-
-def resolve_backend(backend: Any, options: dict[str, Any]) -> Any:
-    """A backend instance from a name (``process``, ``docker``, or a registered one), class or instance."""
-    if not isinstance(backend, str):
-        return backend(**options) if isinstance(backend, type) else backend
-    if backend == "process":
-        from .process_backend import ProcessBackend
-
-        return ProcessBackend(**options)
-    if backend == "docker":
-        from .docker_backend import DockerBackend
-
-        return DockerBackend(**options)
-    import assay
-
-    return assay.get_registry().get("sandbox", backend).obj(**options)
 
 
 class _Worker:
@@ -84,7 +72,7 @@ class SandboxPool:
 
     def __init__(
         self,
-        backend: Any = "process",
+        backend: str | type | SandboxBackend = "process",
         workers: int = 2,
         limits: Limits | dict[str, Any] | None = None,
         **backend_options: Any,
@@ -93,7 +81,7 @@ class SandboxPool:
             raise ValueError("SandboxPool needs at least one worker")
         self.size = workers
         self.limits = Limits.model_validate(limits or {})
-        self.backend = resolve_backend(backend, backend_options)
+        self.backend: SandboxBackend = resolve_backend(backend, backend_options)
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
@@ -108,9 +96,7 @@ class SandboxPool:
         if failed:  # do not leak the workers that did start
             for t in started:
                 t.kill()
-            close = getattr(self.backend, "close", None)
-            if close is not None:
-                close()
+            self.backend.close()
             raise failed[0]
         for t in started:
             w = _Worker(t)
@@ -154,16 +140,22 @@ class SandboxPool:
             resp = w.request(req, timeout)
         except (TimeoutError, WorkerLost, OSError, ValueError) as exc:
             self._discard(w)
-            status = "timeout" if isinstance(exc, TimeoutError) else "error"
             return {
-                "status": status,
+                "status": "error",
+                "fault": "sandbox",
                 "reason": f"sandbox worker lost ({exc}); replaced",
                 "isolation": w.t.isolation,
             }
         except BaseException:
             self._discard(w)
             raise
-        self._release(w)
+        if not isinstance(resp, dict):
+            self._discard(w)
+            return {"status": "error", "fault": "sandbox", "reason": "malformed worker answer"}
+        if resp.get("health"):  # the worker failed its own health check: replace it
+            self._discard(w)
+        else:
+            self._release(w)
         return resp
 
     # -- the API -------------------------------------------------------------------------------
@@ -191,7 +183,9 @@ class SandboxPool:
         try:
             enc_args, enc_kwargs = codec.encode(list(args)), codec.encode(dict(kwargs or {}))
         except codec.Unencodable as exc:
-            return CallResult(status="error", reason=f"arguments: {exc}", isolation=self.isolation)
+            return CallResult(
+                status="error", fault="task", reason=f"arguments: {exc}", isolation=self.isolation
+            )
         req = {
             "mode": "call",
             "source": source,
@@ -240,13 +234,18 @@ class SandboxPool:
                 ]
             except codec.Unencodable as exc:
                 return [
-                    CaseResult(status="error", reason=f"arguments: {exc}", isolation=self.isolation)
+                    CaseResult(
+                        status="error",
+                        fault="task",
+                        reason=f"arguments: {exc}",
+                        isolation=self.isolation,
+                    )
                     for _ in parsed
                 ]
         resp = self._run(req, lim, extra_s=0.05 * len(parsed))
         cases_out = resp.get("cases") or []
         if len(cases_out) != len(parsed):
-            base = {k: resp.get(k) for k in ("status", "reason")}
+            base = {k: resp.get(k) for k in ("status", "reason", "fault")}
             cases_out = [dict(base)] * len(parsed)
         out = []
         for c in cases_out:
@@ -273,6 +272,42 @@ class SandboxPool:
         if resp.get("status") in ("timeout", "error") and "completed" not in resp:
             resp.setdefault("completed", 0)
         return _build(StatementsResult, resp)
+
+    def run_tests(
+        self,
+        source: str,
+        statements: Sequence[str],
+        *,
+        setup: str = "",
+        shared: str = "",
+        exports: Sequence[str] = (),
+        keep: Sequence[str] = (),
+        limits: Limits | None = None,
+        case_wall_s: float | None = None,
+    ) -> TestsResult:
+        """Run trusted test ``statements`` against ``source`` with the verdict out of its reach.
+
+        Two processes: the candidate's runs ``shared`` then ``source``; a trusted test runner
+        runs ``shared``, ``setup`` and each statement, and reaches the names in ``exports`` that
+        ``source`` defines through proxies (see ``docs/code.md``). Names ``setup`` defines win
+        over the candidate's, except those in ``keep``. ``case_wall_s`` is a soft limit per
+        statement (``TimeoutError``); ``limits.wall_s`` bounds the whole run.
+        """
+        lim = limits or self.limits
+        req = {
+            "mode": "tests",
+            "source": source,
+            "statements": list(statements),
+            "setup": setup,
+            "shared": shared,
+            "exports": list(exports),
+            "keep": list(keep),
+            "case_s": case_wall_s,
+            "value_bytes": max(lim.stdout_bytes * 4, 16 << 20),
+        }
+        resp = self._run(req, lim)
+        resp.setdefault("completed", 0)
+        return _build(TestsResult, resp)
 
     # -- async twins: run in a thread, so the event loop never blocks ---------------------------
     async def arun_script(
@@ -316,6 +351,17 @@ class SandboxPool:
             return self.run_cases(r.source, r.cases, r.limits, r.case_wall_s)
         if isinstance(r, StatementsRequest):
             return self.run_statements(r.source, r.statements, r.setup, r.limits)
+        if isinstance(r, TestsRequest):
+            return self.run_tests(
+                r.source,
+                r.statements,
+                setup=r.setup,
+                shared=r.shared,
+                exports=r.exports,
+                keep=r.keep,
+                limits=r.limits,
+                case_wall_s=r.case_wall_s,
+            )
         raise TypeError(f"not a sandbox request: {type(r).__name__}")
 
     def batch(self, requests: Sequence[Request | dict[str, Any]]) -> list[Any]:
@@ -349,9 +395,7 @@ class SandboxPool:
             self._all.clear()
         for w in workers:
             w.t.kill()
-        close = getattr(self.backend, "close", None)
-        if close is not None:
-            close()
+        self.backend.close()
 
     def __enter__(self) -> SandboxPool:
         return self
@@ -360,52 +404,10 @@ class SandboxPool:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
-
-
-def _case(c: Any) -> StdioCase | CallCase:
-    if isinstance(c, (StdioCase, CallCase)):
-        return c
-    if isinstance(c, dict):
-        return (
-            CallCase(**c)
-            if "fn_name" in c
-            else StdioCase(**{k: v for k, v in c.items() if k != "kind" or v == "stdio"})
-        )
-    raise TypeError(f"not a case: {type(c).__name__}")
-
-
-def _build(model: type[R], resp: dict[str, Any]) -> R:
-    fields = {k: v for k, v in resp.items() if k in model.model_fields}
-    try:
-        return model(**fields)
-    except ValueError as exc:  # a malformed answer from a worker is a sandbox error
-        return model(
-            status="error",
-            reason=f"bad worker answer: {exc}"[:300],
-            isolation=resp.get("isolation", ""),
-        )
-
-
-def _with_value(model: type[R], resp: dict[str, Any]) -> R:
-    resp = dict(resp)
-    raw = resp.pop("value", None)
-    res = _build(model, resp)
-    if raw is not None and res.status == "ok":
-        try:
-            res.value = codec.decode(raw)  # type: ignore[attr-defined]
-        except codec.Undecodable as exc:
-            res.status = "error"
-            res.reason = f"undecodable return value: {exc}"
-    return res
 
 
 def open_sandbox(backend: str = "process", **kwargs: Any) -> SandboxPool:
     """A `SandboxPool` whose backend is looked up in the assay registry (kind ``sandbox``)."""
-    import assay
-
-    cls = assay.get_registry().get("sandbox", backend).obj
-    return SandboxPool(backend=cls, **kwargs)
+    return SandboxPool(backend=backend, **kwargs)

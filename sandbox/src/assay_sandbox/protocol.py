@@ -1,7 +1,7 @@
 """The parent's side of the fork-server protocol: bootstrap, framing, transports.
 
 A worker is ``python -I -S -c BOOTSTRAP``. Its first input frame carries the sources of
-`codec`, `jail` and `server` and the config; from then on each request frame gets one response
+the sandbox-side modules (`MODULES`) and the config; from then on each request frame gets one response
 frame (4-byte big-endian length, UTF-8 JSON). During start-up the worker may send
 ``{"op": "map", "pid": N}`` (write my uid/gid maps) before ``{"op": "ready", "isolation": ...}``.
 The transport is a pair of pipes for the process backend and a Docker attach socket for the
@@ -10,6 +10,7 @@ docker backend; the protocol is the same.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -18,8 +19,25 @@ from importlib import resources
 from typing import Any
 
 from .errors import WorkerLost
+from .framing import encode_frame
 
-MODULES = ("codec", "jail", "server")
+# In dependency order: each module imports only those before it.
+MODULES = (
+    "codec",
+    "jail",
+    "framing",
+    "native",
+    "supervise",
+    "verdicts",
+    "runners",
+    "cleanup",
+    "child",
+    "proxy",
+    "remote",
+    "testrun",
+    "zygote",
+    "server",
+)
 
 BOOTSTRAP = """\
 import json, os, sys, types
@@ -53,11 +71,6 @@ def module_sources() -> list[tuple[str, str]]:
         pkg = resources.files("assay_sandbox")
         _SOURCES = [(m, (pkg / f"{m}.py").read_text(encoding="utf-8")) for m in MODULES]
     return _SOURCES
-
-
-def encode_frame(obj: Any) -> bytes:
-    data = json.dumps(obj, separators=(",", ":")).encode()
-    return len(data).to_bytes(4, "big") + data
 
 
 def boot_frame(config: dict[str, Any]) -> bytes:
@@ -131,13 +144,11 @@ class PipeTransport(Transport):
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            try:
+            try:  # noqa: SIM105 (plain try: contextlib may be patched by the program / kept stdlib-minimal)
                 self.proc.kill()  # by PID (Popen), never by name
             except ProcessLookupError:
                 pass
         self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 f.close()
-            except OSError:
-                pass

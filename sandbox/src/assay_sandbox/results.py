@@ -6,6 +6,12 @@ Status values (every result): ``ok`` (the program ran and exited, whatever its e
 ``error`` (the sandbox itself failed, or the value could not be carried back).
 `StatementsResult` adds ``failed`` (a statement raised) and ``exit`` (the process ended early
 without an exception: ``sys.exit``, ``os._exit``...).
+
+Every result also says whose failure it is (``fault``), decided where it happened: ``None`` when
+the status is ``ok``; ``candidate`` (the program did it: raised, timed out, crashed, returned
+something that cannot come back, exited early); ``sandbox`` (a worker was lost, the server
+failed, an answer was malformed); ``task`` (the task's own code or arguments: trusted setup that
+raises, a test that imports a module the sandbox lacks, arguments that cannot be encoded).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .limits import Limits
 
 Status = Literal["ok", "exception", "timeout", "memory", "crash", "output_limit", "error"]
+Fault = Literal["candidate", "sandbox", "task"]
 StatementsStatus = Literal[
     "ok", "failed", "exit", "exception", "timeout", "memory", "crash", "output_limit", "error"
 ]
@@ -36,6 +43,7 @@ class ExecResult(BaseModel):
     exit_code: int | None = None
     signal: int | None = None
     error: str | None = None
+    fault: Fault | None = None
 
     @property
     def ok(self) -> bool:
@@ -67,6 +75,7 @@ class StatementOutcome(BaseModel):
 
     ok: bool
     error: str | None = None
+    fault: Fault | None = None
 
 
 class StatementsResult(ExecResult):
@@ -76,6 +85,15 @@ class StatementsResult(ExecResult):
     completed: int = 0
     results: list[StatementOutcome] = Field(default_factory=list)
     load_error: str | None = None
+
+
+class TestsResult(StatementsResult):
+    """`SandboxPool.run_tests`: outcomes reported by the trusted test runner, never the candidate.
+
+    ``results[i].fault`` says whose failure statement ``i`` is (``candidate`` or ``task``).
+    """
+
+    __test__ = False  # not a pytest class
 
 
 class StdioCase(BaseModel):
@@ -131,4 +149,16 @@ class StatementsRequest(BaseModel):
     limits: Limits | None = None
 
 
-Request = Union[ScriptRequest, CallRequest, CasesRequest, StatementsRequest]
+class TestsRequest(BaseModel):
+    kind: Literal["tests"] = "tests"
+    source: str
+    statements: list[str]
+    setup: str = ""
+    shared: str = ""
+    exports: list[str] = Field(default_factory=list)
+    keep: list[str] = Field(default_factory=list)
+    limits: Limits | None = None
+    case_wall_s: float | None = None
+
+
+Request = Union[ScriptRequest, CallRequest, CasesRequest, StatementsRequest, TestsRequest]

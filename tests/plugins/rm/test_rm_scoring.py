@@ -428,7 +428,7 @@ def test_prefix_groups_leave_rows_whose_tail_is_only_padding_whole() -> None:
     assert prefix_groups([[1, 2], [1, 2]], 2, pad) == ([], [0, 1])  # nothing left to continue
     system = [7] * 20  # shared by every row; each question by some
     rows = [system + [1] * 6 + [k] for k in (3, 4, 5)] + [system + [2] * 6 + [k] for k in (3, 4)]
-    rows += [system + [8, 8, 8, 8, 8], system + [9]]
+    rows += [[*system, 8, 8, 8, 8, 8], [*system, 9]]
     groups, rest = prefix_groups(rows, 4, pad)
     assert sorted(groups) == [(20, [5, 6]), (26, [0, 1, 2]), (26, [3, 4])] and rest == []
 

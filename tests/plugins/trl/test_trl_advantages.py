@@ -87,8 +87,8 @@ def test_gae_matches_textbook_and_ignores_padding(gamma, lam) -> None:
     v = [0.3, 0.5, 0.7]
     exp_adv, exp_ret = _gae_by_hand(r, v, gamma, lam)
     # the same trajectory followed by padding that holds garbage
-    rewards = T([r + [5.0]])
-    values = T([v + [9.0]])
+    rewards = T([[*r, 5.0]])
+    values = T([[*v, 9.0]])
     mask = T([[1, 1, 1, 0]])
     adv, ret = gae(rewards, values, mask, gamma, lam)
     assert adv[0, :3].tolist() == pytest.approx(exp_adv)

@@ -66,6 +66,8 @@ def test_every_issue_algorithm_exists() -> None:
     wanted = {
         "grpo", "dr_grpo", "dapo", "gspo", "sapo", "rloo", "remax", "reinforce_pp", "ppo",
         "dpo", "kto", "orpo", "simpo",
+        # issue 19: the seeds' remaining algorithms
+        "gtpo", "trpo", "plackett_luce", "star", "rft",
     }  # fmt: skip
     assert set(ALGORITHMS) == wanted
 
@@ -159,7 +161,7 @@ def test_ppo_critic_trains_and_is_checkpointed(
 def test_missing_experimental_trainer_says_what_to_do(monkeypatch, tmp_path) -> None:
     algo = get_algorithm("orpo", output_dir=str(tmp_path))
     monkeypatch.setattr(type(algo), "trainer_path", "trl.experimental.gone:ORPOTrainer")
-    with pytest.raises(TrainerUnavailable, match="tested with TRL 1.16"):
+    with pytest.raises(TrainerUnavailable, match=r"tested with TRL 1\.16"):
         algo.train("tiny", dataset=["a"], pipeline="char_fraction")
 
 
@@ -177,7 +179,7 @@ def test_chat_datasets_train_and_score_the_assistant_message(name, online_settin
     trainer = get_algorithm(
         name, online_settings(max_steps=2, per_device_train_batch_size=8)
     ).train("tiny:abcdefgh", dataset=CHAT, pipeline="char_fraction")
-    completion = list(trainer._logs["completion"])[0]
+    completion = next(iter(trainer._logs["completion"]))
     assert completion[0]["role"] == "assistant"
     rewards = logged(trainer, "reward")
     assert rewards and all(0.0 <= r <= 1.0 for r in rewards)

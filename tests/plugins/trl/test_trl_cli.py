@@ -118,6 +118,30 @@ def test_cli_trains_in_process(tmp_path, capsys) -> None:
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["steps"] == 2 and summary["output_dir"] == str(out)
     assert "first_reward" in summary
+    # The trained policy is saved (the packaged recipe sets save_strategy: no) and loads back.
+    assert summary["saved"] == str(out)
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(out).config.vocab_size > 0
+
+
+def test_recipe_output_dir_resolves_like_its_dataset(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "prompts.jsonl").write_text('{"prompt": "abc"}\n')
+    (folder / "recipe.yaml").write_text("dataset: prompts.jsonl\nconfig: {output_dir: runs/one}\n")
+    monkeypatch.chdir(tmp_path)
+    recipe = load_recipe(folder / "recipe.yaml")
+    assert recipe.resolved_dataset() == str(folder / "prompts.jsonl")
+    assert recipe.config["output_dir"] == str(folder / "runs" / "one")
+    # Typed on the command line: relative to where the command runs.
+    typed = load_recipe(folder / "recipe.yaml", ["config.output_dir=elsewhere"])
+    assert typed.config["output_dir"] == "elsewhere"
+    absolute = tmp_path / "abs"
+    (folder / "abs.yaml").write_text(f"config: {{output_dir: {absolute}}}\n")
+    assert load_recipe(folder / "abs.yaml").config["output_dir"] == str(absolute)
+    assert load_recipe("grpo").config["output_dir"] == "outputs/grpo"  # packaged: cwd
 
 
 def test_cli_trains_a_preference_backend(tmp_path, capsys) -> None:

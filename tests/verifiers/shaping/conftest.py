@@ -8,7 +8,24 @@ import pytest
 
 from assay.models import Sample
 
-VOCAB_WORDS = "the a cat sat on mat dog ran far step one two three <think> </think> 猫".split()
+VOCAB_WORDS = [
+    "the",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "dog",
+    "ran",
+    "far",
+    "step",
+    "one",
+    "two",
+    "three",
+    "<think>",
+    "</think>",
+    "猫",
+]
 
 
 def build_tokenizer(directory: Path) -> str:

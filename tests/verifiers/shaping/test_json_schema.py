@@ -141,7 +141,7 @@ def test_unresolvable_ref_is_an_error_for_that_sample_only() -> None:
 
 
 def test_bad_model_path_and_credit_name_the_option() -> None:
-    with pytest.raises(ValueError, match="`model`.*no_such_module"):
+    with pytest.raises(ValueError, match=r"`model`.*no_such_module"):
         JsonSchema(model="no_such_module_xyz:Cart")
     with pytest.raises(ValueError, match="`model`"):
         JsonSchema(model=f"{__name__}:NoSuchClass")

@@ -11,7 +11,22 @@ import pytest
 import assay
 from assay.adapters import trl_weights
 
-WORDS = "the a cat sat on mat <think> </think> <answer> </answer> 4 2 + =".split()
+WORDS = [
+    "the",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "4",
+    "2",
+    "+",
+    "=",
+]
 
 
 def test_grpo_step_feeds_completion_ids_to_overlong_and_repetition(

@@ -103,7 +103,7 @@ def encode_samples(
     if texts:
         try:
             batch = tokenizer(text=texts)["input_ids"]
-        except Exception:  # one bad text (e.g. a lone surrogate) fails the whole call
+        except Exception:  # noqa: BLE001 - one bad text (e.g. a lone surrogate) fails the whole call
             batch = [_encode_text(tokenizer, t) for t in texts]
         for i, ids in zip(where, batch, strict=True):
             out[i] = ids if isinstance(ids, EncodingError) else list(ids)
@@ -113,7 +113,7 @@ def encode_samples(
 def _encode_text(tokenizer: Any, text: str) -> list[int] | EncodingError:
     try:
         return list(tokenizer(text=text)["input_ids"])
-    except Exception as exc:  # the tokenizer rejects this text; the rest of the batch goes on
+    except Exception as exc:  # noqa: BLE001 - the tokenizer rejects this text; the rest of the batch goes on
         return EncodingError(f"the tokenizer cannot encode this text: {type(exc).__name__}: {exc}")
 
 

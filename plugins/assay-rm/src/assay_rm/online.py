@@ -158,7 +158,7 @@ class OnlineRewardModel(Reward):
         """The verifier's labels; a verifier crash leaves the batch unlabelled (and is logged)."""
         try:
             return label_outcomes(samples, self._verifier)
-        except Exception as exc:  # the policy run must go on; the record says what happened
+        except Exception as exc:  # noqa: BLE001 - the policy run must go on; the record says what happened
             self._verify_error = f"{type(exc).__name__}: {exc}"
             return [None] * len(samples)
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
     """Length of the longest prefix all rows share (that of the least and greatest row)."""
-    return len(os.path.commonprefix(list(rows)))
+    return len(os.path.commonprefix(list(rows)))  # noqa: RUF071 - token-id rows, not paths
 
 
 def prefix_groups(

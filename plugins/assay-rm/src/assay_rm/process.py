@@ -154,7 +154,7 @@ class ProcessRewardScorer(RewardModelScorer):
                 continue
             try:
                 ids, pos = encode_steps(self.tokenizer, s.prompt_text, steps, self.step_tag)
-            except Exception as exc:  # the tokenizer rejects this text (e.g. a lone surrogate)
+            except Exception as exc:  # noqa: BLE001 - the tokenizer rejects this text (e.g. a lone surrogate)
                 out.append(f"cannot encode sample: {type(exc).__name__}: {exc}")
                 continue
             if self.max_length is not None and len(ids) > self.max_length:

@@ -1,6 +1,7 @@
 """Assay training backends on TRL: online RL (GRPO, Dr. GRPO, DAPO, GSPO, SAPO, RLOO, ReMax,
-REINFORCE++, PPO) and preference optimisation on verifier-scored samples (DPO/IPO, KTO, ORPO,
-SimPO), a transformers/vLLM sampler, and ``assay train``.
+REINFORCE++, PPO, GTPO, TRPO), preference optimisation on verifier-scored samples (DPO/IPO, KTO,
+ORPO, SimPO, Plackett-Luce), fine-tuning on verified samples (STaR, RFT), a transformers/vLLM
+sampler, and ``assay train``.
 
 >>> from assay_trl import get_algorithm
 >>> algo = get_algorithm("grpo", learning_rate=1e-6, max_steps=10)
@@ -29,8 +30,11 @@ from .online import (
     ReinforcePP,
     ReMax,
 )
+from .online_trpo_gtpo import GTPO, TRPO, TRPO_GTPO_ALGORITHMS
+from .plackett_luce import PlackettLuce
 from .preference import DPO, KTO, ORPO, PREFERENCE_ALGORITHMS, PreferenceAlgorithm, SimPO
 from .samplers import TransformersSampler, VLLMSampler
+from .self_training import RFT, SELF_TRAINING_ALGORITHMS, SelfTrainingAlgorithm, STaR
 
 __all__ = [
     "ALGORITHMS",
@@ -38,17 +42,23 @@ __all__ = [
     "DPO",
     "GRPO",
     "GSPO",
+    "GTPO",
     "KTO",
     "ORPO",
     "PPO",
+    "RFT",
     "RLOO",
     "SAPO",
+    "TRPO",
     "DrGRPO",
     "OnlineAlgorithm",
     "OnlineConfig",
+    "PlackettLuce",
     "PreferenceAlgorithm",
     "ReMax",
     "ReinforcePP",
+    "STaR",
+    "SelfTrainingAlgorithm",
     "SimPO",
     "TRLAlgorithm",
     "TrainConfig",
@@ -58,7 +68,14 @@ __all__ = [
 ]
 
 ALGORITHMS: dict[str, type[TRLAlgorithm]] = {
-    cls.name: cls for cls in (*ONLINE_ALGORITHMS, *PREFERENCE_ALGORITHMS)
+    cls.name: cls
+    for cls in (
+        *ONLINE_ALGORITHMS,
+        *TRPO_GTPO_ALGORITHMS,
+        *PREFERENCE_ALGORITHMS,
+        PlackettLuce,
+        *SELF_TRAINING_ALGORITHMS,
+    )
 }
 
 

@@ -10,6 +10,8 @@
   batch-normalised advantages; PPO's advantage whitening).
 - `zero_std_groups`: groups whose rewards all agree, which carry no signal (DAPO dynamic sampling).
 - `group_mean_baseline`: ``R - mean(R of the group)`` (REINFORCE++-baseline).
+- `entropy_weighted_advantages`: GTPO / GRPO-S (Tan et al., 2025) token or sequence rewards
+  shaped by the policy entropy, normalised over the group.
 """
 
 from __future__ import annotations
@@ -134,3 +136,72 @@ def group_mean_baseline(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
     groups = rewards.view(-1, group_size)
     mean = torch.nanmean(groups, dim=1, keepdim=True)
     return (groups - mean).view(-1)
+
+
+def entropy_weighted_advantages(
+    rewards: torch.Tensor,
+    entropies: torch.Tensor,
+    mask: torch.Tensor,
+    group_size: int,
+    alpha1: float = 1.0,
+    alpha2: float = 0.1,
+    level: str = "token",
+    eps: float = 1e-6,
+) -> torch.Tensor:
+    """GTPO's entropy-weighted advantages (Tan et al., 2025; seed 002, section 6.5), shape (B, T).
+
+    In each group, O+ are the completions above the group's mean reward, O- those below. With
+    ``d_t`` (``h_t``) the number of O+ (O-) completions that still have a token at position t:
+
+        O+:  r_it = alpha1 R_i + alpha2 * d_t * H_it / sum_{k in O+} H_kt
+        O-:  r_jt = alpha1 R_j - alpha2 * h_t * (1/H_jt) / sum_{k in O-} (1/H_kt)
+
+    so a confident (low-entropy) token of a failure is punished most and an uncertain
+    (high-entropy) token of a success rewarded most. ``level="sequence"`` (GRPO-S) uses each
+    completion's mean entropy instead of ``H_it`` (``d``, ``h`` = set sizes). The shaped rewards
+    are normalised by the mean and std over every valid token (sequence) of the group; groups
+    without spread and rows with NaN reward get 0.
+    """
+    import torch
+
+    b, t = entropies.shape
+    g = group_size
+    maskf = mask.to(entropies.dtype)
+    r = rewards.to(entropies.dtype)
+    scored = ~torch.isnan(r)
+    r0 = torch.nan_to_num(r, nan=0.0).view(-1, g)
+    sc = scored.view(-1, g).to(entropies.dtype)
+    mean = (r0 * sc).sum(1, keepdim=True) / sc.sum(1, keepdim=True).clamp(min=1.0)
+    pos = ((r0 > mean + eps) & (sc > 0)).to(entropies.dtype)  # (n, g)
+    neg = ((r0 < mean - eps) & (sc > 0)).to(entropies.dtype)
+    if level == "sequence":
+        ent = (entropies * maskf).sum(1) / maskf.sum(1).clamp(min=1.0)
+        h = ent.view(-1, g).clamp(min=eps)
+        w_pos = pos * h
+        w_neg = neg / h
+        share_pos = pos.sum(1, keepdim=True) * w_pos / w_pos.sum(1, keepdim=True).clamp(min=eps)
+        share_neg = neg.sum(1, keepdim=True) * w_neg / w_neg.sum(1, keepdim=True).clamp(min=eps)
+        shaped = alpha1 * r0 + alpha2 * (share_pos - share_neg)
+        valid = sc
+        n = valid.sum(1, keepdim=True).clamp(min=1.0)
+        mu = (shaped * valid).sum(1, keepdim=True) / n
+        var = (((shaped - mu) ** 2) * valid).sum(1, keepdim=True) / (n - 1).clamp(min=1.0)
+        adv = (shaped - mu) / (var.sqrt() + eps) * valid
+        adv = torch.where(var > eps**2, adv, torch.zeros_like(adv))
+        return adv.view(-1, 1).expand(b, t) * maskf
+    h = entropies.view(-1, g, t).clamp(min=eps)
+    m = maskf.view(-1, g, t) * sc.unsqueeze(-1)
+    pos_t = pos.unsqueeze(-1) * m
+    neg_t = neg.unsqueeze(-1) * m
+    w_pos = pos_t * h
+    w_neg = neg_t / h
+    share_pos = pos_t.sum(1, keepdim=True) * w_pos / w_pos.sum(1, keepdim=True).clamp(min=eps)
+    share_neg = neg_t.sum(1, keepdim=True) * w_neg / w_neg.sum(1, keepdim=True).clamp(min=eps)
+    shaped = alpha1 * r0.unsqueeze(-1) + alpha2 * (share_pos - share_neg)
+    n = m.sum((1, 2), keepdim=True).clamp(min=1.0)
+    mu = (shaped * m).sum((1, 2), keepdim=True) / n
+    var = (((shaped - mu) ** 2) * m).sum((1, 2), keepdim=True) / (n - 1).clamp(min=1.0)
+    adv = (shaped - mu) / (var.sqrt() + eps) * m
+    spread = (pos.sum(1) > 0) & (neg.sum(1) > 0)  # a group with no O+ or no O- teaches nothing
+    adv = adv * spread.view(-1, 1, 1).to(adv.dtype)
+    return adv.reshape(b, t)

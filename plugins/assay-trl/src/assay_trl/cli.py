@@ -2,7 +2,9 @@
 
 The algorithm is looked up in the assay registry (so a third-party backend registered through
 ``assay_register_algorithms`` trains the same way); progress and each reward component are logged
-per step by TRL's own logging; checkpoints land where TRL puts them (``config.output_dir``).
+per step by TRL's own logging; checkpoints land where TRL puts them (``config.output_dir``), and
+the trained policy is saved there at the end (``--no-save`` to skip), so that folder loads back as
+a ``model:``.
 Exit codes: 0 trained, 2 bad recipe / data / rewards, 1 training failed.
 """
 
@@ -21,7 +23,7 @@ def add_train_command(subparsers: Any) -> argparse.ArgumentParser:
         "train",
         help="train a model with an assay pipeline as reward (GRPO, DAPO, PPO, DPO, ...)",
         description="Train ALGORITHM on the recipe's model and data, with its assay pipeline "
-        "as the reward. Checkpoints go to config.output_dir.",
+        "as the reward. Checkpoints and, at the end, the trained policy go to config.output_dir.",
     )
     parser.add_argument("algorithm", help="registered algorithm name (see `assay plugins`)")
     parser.add_argument(
@@ -48,6 +50,11 @@ def add_train_command(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="validate the recipe and print it, do not train"
+    )
+    parser.add_argument(
+        "--no-save",
+        action="store_true",
+        help="do not save the trained policy into config.output_dir at the end",
     )
     parser.set_defaults(func=run_train)
     return parser
@@ -108,11 +115,23 @@ def run_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("assay train: interrupted", file=sys.stderr)
         return 130
-    _summary(args.algorithm, trainer)
+    saved = None if args.no_save else _save_policy(trainer)
+    _summary(args.algorithm, trainer, saved)
     return EXIT_OK
 
 
-def _summary(algorithm: str, trainer: Any) -> None:
+def _save_policy(trainer: Any) -> str | None:
+    """Save the trained policy (weights and tokenizer) into the run's ``output_dir``, so the
+    folder loads back as ``model:``; checkpoints (``save_strategy``) are for resuming."""
+    save = getattr(trainer, "save_model", None)
+    out = getattr(getattr(trainer, "args", None), "output_dir", None)
+    if save is None or out is None:  # a third-party backend that saves on its own
+        return None
+    save(out)
+    return str(out)
+
+
+def _summary(algorithm: str, trainer: Any, saved: str | None = None) -> None:
     state = getattr(trainer, "state", None)
     history = getattr(state, "log_history", []) if state is not None else []
     rewards = [h["reward"] for h in history if "reward" in h]
@@ -120,6 +139,7 @@ def _summary(algorithm: str, trainer: Any) -> None:
         "algorithm": algorithm,
         "steps": getattr(state, "global_step", None),
         "output_dir": getattr(getattr(trainer, "args", None), "output_dir", None),
+        "saved": saved,
     }
     if rewards:
         line["first_reward"], line["last_reward"] = rewards[0], rewards[-1]

@@ -28,3 +28,8 @@ class TrainerUnavailable(TrainError, ImportError):
 
 class NoPreferencePairs(TrainError, RuntimeError):
     """Every prompt's completions scored the same, so no (chosen, rejected) pair could be built."""
+
+
+class NoAcceptedSamples(TrainError, RuntimeError):
+    """STaR / RFT: the verifier accepted no sampled completion in any round, so there is nothing
+    to fine-tune on."""

@@ -1,4 +1,5 @@
-"""Online RL backends: GRPO, Dr. GRPO, DAPO, GSPO, SAPO, RLOO, ReMax, REINFORCE++ and PPO.
+"""Online RL backends: GRPO, Dr. GRPO, DAPO, GSPO, SAPO, RLOO, ReMax, REINFORCE++ and PPO
+(GTPO and TRPO: `online_trpo_gtpo`).
 
 Each maps to a TRL trainer (or a subclass of GRPOTrainer where TRL lacks the algorithm) with the
 settings its paper prescribes; ``docs/trl.md`` has the table. All of them sample completions
@@ -57,6 +58,10 @@ class OnlineAlgorithm(TRLAlgorithm):
         """Reward functions the algorithm itself adds (e.g. DAPO's overlong penalty)."""
         return []
 
+    def trainer_kwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments for the trainer (e.g. TRPO's ``peft_config``)."""
+        return {}
+
     def build(
         self,
         model: Any,
@@ -86,6 +91,7 @@ class OnlineAlgorithm(TRLAlgorithm):
             train_dataset=train_dataset,
             processing_class=tokenizer,
             callbacks=callbacks,
+            **self.trainer_kwargs(),
         )
 
     def train(  # type: ignore[override]

@@ -3,6 +3,9 @@
 For each prompt the pipeline scores its ``k`` sampled completions; the highest and the lowest
 make a (chosen, rejected) pair when they differ by more than ``min_margin`` (ties teach nothing and
 are skipped). KTO takes the same two as one desirable and one undesirable example.
+
+With a pairwise judge (``pair_judge``, e.g. assay-judge's ``pairwise_judge``) the pair comes
+from head-to-head comparisons instead of scores: see `judged_pairs`.
 """
 
 from __future__ import annotations
@@ -94,3 +97,73 @@ def _as_completion(prompt: Any, text: Any) -> Any:
     if isinstance(prompt, list) and isinstance(text, str):
         return [{"role": "assistant", "content": text}]
     return text
+
+
+def load_pair_judge(spec: dict[str, Any]) -> Any:
+    """A pairwise judge from ``{"use": NAME, "with": {options}}`` (``use`` defaults to
+    ``pairwise_judge``, from assay-judge): any registered reward that scores a sample's
+    ``completion`` against its ``other`` with a preference in [0, 1]."""
+    import assay
+
+    unknown = set(spec) - {"use", "with"}
+    if unknown:
+        raise ValueError(f"pair_judge takes `use` and `with`, not {sorted(unknown)}")
+    return assay.get_reward(spec.get("use", "pairwise_judge"), **(spec.get("with") or {}))
+
+
+def judged_pairs(
+    rows: Sequence[dict[str, Any]],
+    completions: Sequence[Sequence[Any]],
+    judge: Any,
+    min_margin: float = 0.0,
+) -> list[dict[str, Any]]:
+    """Pairs chosen by a pairwise judge: per prompt, every two distinct completions are compared
+    (one judge batch for all prompts; the judge controls position bias itself), each completion's
+    win rate is its mean preference, and the highest and lowest win rates make the pair when they
+    differ by more than ``min_margin``. Comparisons the judge could not decide (None, error) do
+    not count. ``chosen_reward``/``rejected_reward`` are the win rates."""
+    import assay
+
+    samples, where = [], []
+    for p, (row, group) in enumerate(zip(rows, completions, strict=True)):
+        distinct = list({_key(c): c for c in group}.values())
+        extra = {k: v for k, v in row.items() if k not in ("prompt", "completion", "other")}
+        for i, a in enumerate(distinct):
+            for b in distinct[i + 1 :]:
+                fields = {**extra, "prompt": row["prompt"], "completion": a, "other": b}
+                samples.append(assay.Sample.model_validate(fields))
+                where.append((p, a, b))
+    wins: list[dict[str, list[float]]] = [{} for _ in rows]
+    for (p, a, b), s in zip(where, judge.score(samples) if samples else [], strict=True):
+        value = s.value if isinstance(s, assay.Score) and s.status == "ok" else s
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+            continue  # undecided, or the judge failed on this comparison
+        wins[p].setdefault(_key(a), []).append(float(value))
+        wins[p].setdefault(_key(b), []).append(1.0 - float(value))
+    pairs = []
+    for row, group, w in zip(rows, completions, wins, strict=True):
+        rated = [
+            (sum(v) / len(v), c)
+            for c in {_key(c): c for c in group}.values()
+            if (v := w.get(_key(c)))
+        ]
+        if len(rated) < 2:
+            continue
+        best = max(rated, key=lambda rc: rc[0])
+        worst = min(rated, key=lambda rc: rc[0])
+        if best[0] - worst[0] <= min_margin:
+            continue
+        pairs.append(
+            {
+                "prompt": row["prompt"],
+                "chosen": _as_completion(row["prompt"], best[1]),
+                "rejected": _as_completion(row["prompt"], worst[1]),
+                "chosen_reward": best[0],
+                "rejected_reward": worst[0],
+            }
+        )
+    return pairs
+
+
+def _key(completion: Any) -> str:
+    return completion if isinstance(completion, str) else repr(completion)

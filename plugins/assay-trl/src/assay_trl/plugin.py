@@ -12,14 +12,23 @@ import assay
 
 from .cli import add_train_command
 from .online import ONLINE_ALGORITHMS
+from .online_trpo_gtpo import TRPO_GTPO_ALGORITHMS
+from .plackett_luce import PlackettLuce
 from .preference import PREFERENCE_ALGORITHMS
 from .samplers import samplers
+from .self_training import SELF_TRAINING_ALGORITHMS
 from .toy import CharFraction
 
 
 @assay.hookimpl
 def assay_register_algorithms(register: Any) -> None:
-    for cls in (*ONLINE_ALGORITHMS, *PREFERENCE_ALGORITHMS):
+    for cls in (
+        *ONLINE_ALGORITHMS,
+        *TRPO_GTPO_ALGORITHMS,
+        *PREFERENCE_ALGORITHMS,
+        PlackettLuce,
+        *SELF_TRAINING_ALGORITHMS,
+    ):
         register(cls)
 
 

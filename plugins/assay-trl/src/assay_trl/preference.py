@@ -22,7 +22,13 @@ from .algorithm import TrainConfig, TRLAlgorithm
 from .data import load_prompts
 from .errors import NoPreferencePairs, TrainError
 from .loading import ensure_on_disk, load_model_and_tokenizer, snapshot
-from .pairs import best_worst_pairs, score_groups, unpaired_examples
+from .pairs import (
+    best_worst_pairs,
+    judged_pairs,
+    load_pair_judge,
+    score_groups,
+    unpaired_examples,
+)
 from .rewards import trl_reward_funcs
 
 logger = logging.getLogger(__name__)
@@ -43,6 +49,11 @@ class PreferenceConfig(TrainConfig):
     top_p: float = 1.0
     sampler: Literal["transformers", "vllm"] = "transformers"
     min_margin: float = Field(default=0.0, ge=0.0, description="least best-worst reward gap")
+    pair_judge: dict[str, Any] | None = Field(
+        default=None,
+        description="pairs from a pairwise judge ({use: pairwise_judge, with: {...}}) "
+        "instead of the pipeline's best/worst; the pipeline is then optional (statistics only)",
+    )
     max_length: int | None = 1024
     evaluate: bool = Field(default=True, description="score fresh samples after the last round")
     eval_prompts: int | None = Field(
@@ -60,6 +71,7 @@ SAMPLING_FIELDS = frozenset(
         "top_p",
         "sampler",
         "min_margin",
+        "pair_judge",
         "evaluate",
         "eval_prompts",
     }
@@ -123,7 +135,11 @@ class PreferenceAlgorithm(TRLAlgorithm):
         args_cls = self.load_class(self.config_path)
         model, tokenizer = load_model_and_tokenizer(model, tokenizer, dtype=c.dtype, seed=c.seed)
         prompts = load_prompts(dataset)
-        funcs, weights = trl_reward_funcs(pipeline, components=False)
+        judge = load_pair_judge(c.pair_judge) if c.pair_judge else None
+        if pipeline is None and judge is not None:
+            funcs, weights = [], []  # judge-only: no reward statistics
+        else:
+            funcs, weights = trl_reward_funcs(pipeline, components=False)
         rows = [dict(r) for r in prompts]
         shards = _shards(rows, c.rounds) if c.split_rounds else [rows] * c.rounds
         out = Path(c.output_dir)
@@ -140,7 +156,10 @@ class PreferenceAlgorithm(TRLAlgorithm):
             completions = sampler.sample([row["prompt"] for row in shard], c.k)
             del sampler  # a vLLM engine holds GPU memory the trainer needs
             rewards = score_groups(shard, completions, funcs, weights)
-            pairs = best_worst_pairs(shard, completions, rewards, c.min_margin)
+            if judge is not None:
+                pairs = judged_pairs(shard, completions, judge, c.min_margin)
+            else:
+                pairs = best_worst_pairs(shard, completions, rewards, c.min_margin)
             history.append(_round_stats(r, rewards, len(pairs), len(shard)))
             logger.info("round %d: %s", r, history[-1])
             if not pairs:

@@ -9,6 +9,8 @@
 ``--set key=value`` overrides any of it: ``config.learning_rate=1e-5`` (or just
 ``learning_rate=1e-5``: keys that are not recipe sections go to ``config``), values parsed as YAML.
 A packaged recipe is named by its file stem: ``--config grpo`` loads ``assay_trl/recipes/grpo.yaml``.
+Relative paths in a recipe file (``dataset``, ``pipeline``, ``config.output_dir``) are relative to
+the recipe's folder; a packaged recipe's to the working directory.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def load_recipe(name_or_path: str | Path, overrides: list[str] | None = None) ->
         raise RecipeError(f"{name_or_path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise RecipeError(f"{name_or_path}: a recipe is a mapping with keys {', '.join(SECTIONS)}")
+    _resolve_output_dir(data, base)
     data = apply_overrides(data, overrides or [])
     try:
         recipe = Recipe.model_validate(data)
@@ -135,6 +138,18 @@ def load_recipe(name_or_path: str | Path, overrides: list[str] | None = None) ->
         raise RecipeError(f"{name_or_path}: {_first_error(exc)}") from exc
     recipe.base = base
     return recipe
+
+
+def _resolve_output_dir(data: dict[str, Any], base: Path | None) -> None:
+    """A relative ``config.output_dir`` written in a recipe file is relative to the recipe's
+    folder, like its ``dataset`` and ``pipeline``; one given on the command line (``--set``,
+    ``--output-dir``) stays relative to the working directory, as a typed path is."""
+    config = data.get("config")
+    if base is None or not isinstance(config, dict):
+        return
+    out = config.get("output_dir")
+    if isinstance(out, str) and out and not Path(out).expanduser().is_absolute():
+        config["output_dir"] = str(base / out)
 
 
 def _first_error(exc: ValidationError) -> str:

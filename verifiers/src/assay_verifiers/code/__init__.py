@@ -1,7 +1,8 @@
 """The ``code`` reward: unit tests run in the sandbox, verdicts the candidate cannot forge.
 
 Modules: `specs` (the four test forms), `extract` (finding the program in a completion),
-`compare` (trusted comparisons of values and outputs), `harness` (hardening trusted test code),
+`compare` (trusted comparisons of values and outputs), `plan` (how asserts/check tests run),
+`prelude` (the LeetCode import prelude),
 `reward` (the `CodeReward` itself), `plugin` (registration).
 """
 

@@ -7,15 +7,18 @@ Per sample: validate the tests (`specs`), find the program (`extract`), run it i
   case passes only when the program exited with status 0 and its output matches;
 - ``call``: return values come back decoded with exact types and are compared here
   (`compare.values_equal`); expected values never enter the sandbox;
-- ``asserts`` / ``check``: the trusted test code runs in the sandbox after hardening
-  (`harness`); a case passes only when its statement ran to completion, as counted by the
-  sandbox over a channel the candidate cannot write to. Early exits, crashes and kills stop
-  the count; printed text is never a verdict.
+- ``asserts`` / ``check``: the trusted test code runs in the sandbox in a test-runner process
+  the candidate's code never runs in (`plan`, ``SandboxPool.run_tests``); it calls the
+  candidate's functions through proxies that carry plain values only. A case passes only when
+  the runner reports its statement completed; nothing the candidate prints, exits with or
+  returns can reach that report.
 
 The value is the fraction of cases passed with ``partial_credit``, else 1.0 only when every case
 passed. A program that does not parse, raises on load, times out or crashes scores 0.0 with
-status ``ok`` (it is the candidate's failure); malformed tests give ``unverifiable``; a failure
-of the sandbox itself gives ``error``. ``details`` holds ``passed``, ``failed``, ``total``, the
+status ``ok`` (it is the candidate's failure); malformed tests, or tests that cannot run here
+(the sandbox says ``fault="task"``), give ``unverifiable``; a failure of the sandbox itself
+(``fault="sandbox"``) gives ``error``. Every sandbox result says whose failure it is; the
+reward reads that field, never the wording of an error message. ``details`` holds ``passed``, ``failed``, ``total``, the
 first failure (truncated), ``duration_s``, ``isolation`` and how the program was found.
 
 The reward enforces its own hard deadlines (the sandbox kills the program), so it is not
@@ -25,10 +28,10 @@ The reward enforces its own hard deadlines (the sandbox kills the program), so i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
-import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -43,13 +46,16 @@ from assay import Reward, Sample, Score
 
 from .compare import OutputMode, outputs_match, short, values_equal
 from .extract import defined_names, extract_program, fenced_blocks, parses
-from .harness import Harness, build_harness
+from .native_judge import score_stdio_job
+from .plan import TestPlan, plan_tests
+from .polyglot import UnknownLanguage, choose_language, extract_native, language_named
+from .prelude import PRELUDE
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
 __all__ = ["CodeOptions", "CodeReward"]
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
-_HARNESS_CACHE = 1024
+_PLAN_CACHE = 1024
 
 
 class CodeOptions(BaseModel):
@@ -67,6 +73,11 @@ class CodeOptions(BaseModel):
     backend: str = Field(
         default="process", description="Sandbox backend (registry kind 'sandbox')."
     )
+    backend_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of the backend, e.g. docker's {'languages': ['cpp']} (toolchains "
+        "in its image).",
+    )
     output_mode: OutputMode = Field(
         default="lines", description="stdio comparison: exact, lines, tokens."
     )
@@ -80,12 +91,28 @@ class CodeOptions(BaseModel):
     )
     tuples_as_lists: bool = Field(default=True, description="call: tuples compare as lists (JSON).")
     harden: bool = Field(
-        default=True, description="asserts/check: rewrite test code against lying values."
+        default=True,
+        description="Kept for old specs; no effect: asserts/check verdicts are decided in a "
+        "process the candidate never runs in, so there is no test code left to harden.",
+    )
+    prelude: bool = Field(
+        default=False,
+        description="Run the LeetCode/LiveCodeBench import prelude (List, Optional, "
+        "defaultdict, heapq, ListNode, TreeNode, ...) before the program.",
     )
     failure_chars: int = Field(default=300, ge=40, description="Truncation of the first failure.")
     max_chars: int = Field(
         default=200_000, ge=1, description="Longer completions score 0 without being parsed or run."
     )
+    language: str = Field(
+        default="auto",
+        description="Force a language (python, c, cpp, java, javascript, rust, go); auto: the "
+        "task's, else the completion's fence, else python.",
+    )
+    compile_timeout: float = Field(
+        default=30.0, gt=0, description="Wall and CPU seconds per compile."
+    )
+    checker_timeout: float = Field(default=10.0, gt=0, description="Wall seconds per checker run.")
 
 
 @dataclass
@@ -98,6 +125,7 @@ class _Job:
     how: str
     key: str
     prefix: str | None = None
+    language: str = "python"
 
 
 class CodeReward(Reward):
@@ -119,12 +147,12 @@ class CodeReward(Reward):
         self._lock = threading.Lock()
         self._threads: ThreadPoolExecutor | None = None
         self._owner = os.getpid()  # the process whose sandbox pool this is
-        self._tag = secrets.token_hex(8)
-        self._harnesses: OrderedDict[str, Harness] = OrderedDict()
+        self._plans: OrderedDict[str, TestPlan] = OrderedDict()
+        self._native: Any = None  # NativeRunner (compile-once cache) over the pool
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_pool=None, _threads=None, _harnesses=OrderedDict())
+        state.update(_pool=None, _threads=None, _plans=OrderedDict(), _native=None)
         state.pop("_lock", None)
         return state
 
@@ -138,6 +166,7 @@ class CodeReward(Reward):
         with self._lock:
             if self._owner != os.getpid():  # a forked copy: the inherited pool is the parent's
                 self._pool, self._threads, self._owner = None, None, os.getpid()
+                self._native = None
             if self._pool is None:
                 from assay_sandbox import Limits, open_sandbox
 
@@ -147,7 +176,10 @@ class CodeReward(Reward):
                     memory_mb=self.opts.memory_mb,
                 )
                 self._pool = open_sandbox(
-                    self.opts.backend, workers=self.opts.workers, limits=limits
+                    self.opts.backend,
+                    workers=self.opts.workers,
+                    limits=limits,
+                    **self.opts.backend_options,
                 )
                 self._threads = ThreadPoolExecutor(
                     max_workers=max(2, self.opts.workers * 2), thread_name_prefix="assay-code"
@@ -158,6 +190,7 @@ class CodeReward(Reward):
         with self._lock:
             pool, self._pool = self._pool, None
             threads, self._threads = self._threads, None
+            self._native = None
             if self._owner != os.getpid():  # never stop the parent's workers from a fork
                 pool, threads, self._owner = None, None, os.getpid()
         if threads is not None:
@@ -166,10 +199,8 @@ class CodeReward(Reward):
             pool.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     # -- preparing ----------------------------------------------------------------------------
 
@@ -189,6 +220,16 @@ class CodeReward(Reward):
             n = _n_cases(spec)
             return Score.ok(0.0, f"completion longer than {self.opts.max_chars} characters",
                             form=spec.type, passed=0, failed=n, total=n)  # fmt: skip
+        task_lang = (getattr(spec, "language", None), (s.metadata or {}).get("language"))
+        try:
+            named = language_named(*task_lang, self.opts.language)
+            language = choose_language(completion, *task_lang, self.opts.language)
+        except UnknownLanguage as e:
+            return Score.unverifiable(str(e))
+        if language != "python" and (named or isinstance(spec, StdioTests)):
+            return self._prepare_native(spec, completion, language)
+        # Another language's fence on a Python-only form: judged as Python (and fails), never
+        # unverifiable, or answering in C++ would dodge every 0.
         found = extract_program(completion, prefix=prefix, entry_point=entry)
         program = found.program
         if not program.strip():
@@ -204,6 +245,35 @@ class CodeReward(Reward):
         ).hexdigest()
         return _Job(spec.type, spec, program, found.how, digest, prefix)
 
+    def _prepare_native(self, spec: Any, completion: str, language: str) -> _Job | Score:
+        """A job for a program in another language (``stdio`` tasks only)."""
+        if not isinstance(spec, StdioTests):
+            return Score.unverifiable(
+                f"{language}: only stdio tests run in languages other than Python, not {spec.type}"
+            )
+        program, how = extract_native(completion, language)
+        if not program.strip():
+            n = _n_cases(spec)
+            return Score.ok(0.0, f"no {language} code in the completion", form=spec.type,
+                            passed=0, failed=n, total=n, language=language)  # fmt: skip
+        digest = hashlib.sha256(
+            json.dumps([language, program, spec.model_dump(mode="json")], sort_keys=True).encode(
+                "utf-8", "surrogatepass"
+            )
+        ).hexdigest()
+        return _Job(spec.type, spec, program, how, digest, None, language)
+
+    def _native_runner(self, pool: Any) -> Any:
+        """The reward's `NativeRunner` (its compile cache lives as long as the pool)."""
+        with self._lock:
+            if self._native is None or self._native.pool is not pool:
+                from assay_sandbox import CompileLimits, NativeRunner
+
+                limits = CompileLimits(wall_s=self.opts.compile_timeout,
+                                       cpu_s=self.opts.compile_timeout)  # fmt: skip
+                self._native = NativeRunner(pool, compile_limits=limits)
+            return self._native
+
     # -- running ------------------------------------------------------------------------------
 
     def _run(self, job: _Job) -> Score:
@@ -212,7 +282,7 @@ class CodeReward(Reward):
             score = self._dispatch(job)
         except _BadArguments as e:
             return Score.unverifiable(f"call arguments the sandbox cannot carry: {e}")
-        except Exception as e:  # the sandbox itself failed: not the candidate's fault
+        except Exception as e:  # noqa: BLE001 (the sandbox itself failed: not the candidate's fault)
             return Score.error(f"sandbox failed: {type(e).__name__}: {short(str(e), 200)}")
         score.details.setdefault("duration_s", round(time.perf_counter() - start, 4))
         score.details["extraction"] = job.how
@@ -222,11 +292,18 @@ class CodeReward(Reward):
     def _dispatch(self, job: _Job) -> Score:
         pool = self._sandbox()
         spec = job.spec
+        program = f"{PRELUDE}\n{job.program}" if self.opts.prelude else job.program
+        if job.language != "python" or (
+            isinstance(spec, StdioTests) and (spec.checker is not None or spec.subtasks)
+        ):  # compiled languages, special judges, IOI subtasks
+            runner = self._native_runner(pool)
+            source = program if job.language == "python" else job.program
+            return score_stdio_job(runner, pool, spec, source, job.language, self.opts)
         if isinstance(spec, StdioTests):
             from assay_sandbox import StdioCase
 
             cases = [StdioCase(stdin=c.input) for c in spec.cases]
-            results = pool.run_cases(job.program, cases, case_wall_s=self.opts.case_timeout)
+            results = pool.run_cases(program, cases, case_wall_s=self.opts.case_timeout)
             return self._judge_stdio(spec, results, pool)
         if isinstance(spec, CallTests):
             from assay_sandbox import CallCase
@@ -235,33 +312,38 @@ class CodeReward(Reward):
             cases = [
                 CallCase(fn_name=spec.fn_name, args=c.args, kwargs=c.kwargs) for c in spec.cases
             ]
-            results = pool.run_cases(job.program, cases, case_wall_s=self.opts.case_timeout)
+            results = pool.run_cases(program, cases, case_wall_s=self.opts.case_timeout)
             return self._judge_call(spec, results, pool)
-        harness = self._harness(spec, job.prefix)
-        setup, statements = harness.render()  # a fresh secret per run
-        result = pool.run_statements(job.program, statements, setup=setup)
-        return self._judge_statements(harness, result, pool)
+        plan = self._plan(spec, job.prefix)
+        result = pool.run_tests(
+            job.program,
+            plan.statements,
+            setup=plan.setup,
+            shared=plan.shared,
+            exports=plan.exports,
+            keep=plan.keep,
+            case_wall_s=self.opts.case_timeout,
+        )
+        return self._judge_tests(plan, result, pool)
 
-    def _harness(self, spec: AssertsTests | CheckTests, prefix: str | None) -> Harness:
-        """Harnesses cached by test spec (a GRPO group shares one), names random per reward."""
+    def _plan(self, spec: AssertsTests | CheckTests, prefix: str | None) -> TestPlan:
+        """Plans cached by test spec (a GRPO group shares one)."""
         key = spec.model_dump_json() + "\0" + (prefix or "")
         with self._lock:
-            h = self._harnesses.get(key)
-            if h is not None:
-                self._harnesses.move_to_end(key)
-                return h
-        h = build_harness(
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
+        plan = plan_tests(
             spec,
-            hardened=self.opts.harden,
-            tag=self._tag,
-            case_timeout=self.opts.case_timeout,
             prefix=prefix if isinstance(spec, CheckTests) else None,
+            prelude=self.opts.prelude,
         )
         with self._lock:
-            self._harnesses[key] = h
-            while len(self._harnesses) > _HARNESS_CACHE:
-                self._harnesses.popitem(last=False)
-        return h
+            self._plans[key] = plan
+            while len(self._plans) > _PLAN_CACHE:
+                self._plans.popitem(last=False)
+        return plan
 
     async def _arun(self, job: _Job) -> Score:
         # The sandbox call blocks a worker thread, never the event loop.
@@ -317,38 +399,39 @@ class CodeReward(Reward):
                 )
         return self._finish(passed, len(spec.cases), first, pool, case_status=_tally(statuses))
 
-    def _judge_statements(self, harness: Any, result: Any, pool: Any) -> Score:
-        total = harness.cases
+    def _judge_tests(self, plan: TestPlan, result: Any, pool: Any) -> Score:
+        total = len(plan.statements)
         status = getattr(result, "status", "error")
-        if status == "error":
+        fault = getattr(result, "fault", None)
+        if fault == "sandbox" or status == "error":
             raise RuntimeError(getattr(result, "reason", "") or "sandbox error")
         load_error = getattr(result, "load_error", None)
+        outcomes = list(getattr(result, "results", []) or [])
+        task_failure = next((o for o in outcomes if not o.ok and o.fault == "task"), None)
+        if load_error and fault == "task":
+            return Score.unverifiable(short(f"the task's test code cannot run: {load_error}",
+                                            self.opts.failure_chars))  # fmt: skip
+        if task_failure is not None:
+            return Score.unverifiable(short(f"the task's test code cannot run: {task_failure.error}",
+                                            self.opts.failure_chars))  # fmt: skip
         if load_error:
             return self._finish(0, total, f"the program raised on load: {load_error}", pool,
                                 status=status)  # fmt: skip
-        outcomes = list(getattr(result, "results", []) or [])
         completed = int(getattr(result, "completed", 0) or 0)
-        first = None
-        for i, o in enumerate(outcomes[: harness.first_case]):
-            if not o.ok:
-                return self._finish(0, total, f"test {harness.labels[i]} failed: {o.error}", pool,
-                                    status=status)  # fmt: skip
-        passed = 0
+        passed, first = 0, None
         for j in range(total):
-            idx = harness.first_case + j
-            label = harness.labels[idx]
-            o = outcomes[idx] if idx < len(outcomes) else None
+            o = outcomes[j] if j < len(outcomes) else None
             if o is not None and o.ok:
                 passed += 1
             elif first is None:
-                if o is not None and not o.ok:
-                    first = f"{label}: {o.error or 'failed'}"
+                if o is not None:
+                    first = f"{plan.labels[j]}: {o.error or 'failed'}"
                 else:
-                    first = f"{label}: not reached ({_describe_stop(result)})"
-        # Outcomes and count both come over the sandbox's authenticated channel; never count
-        # more passes than completions.
+                    first = f"{plan.labels[j]}: not reached ({_describe_stop(result)})"
+        # Outcomes and count both come from the trusted runner; never count more passes than
+        # completions, and a run that ended badly after every case passed still fails one.
         passed = min(passed, completed)
-        if passed == total and status != "ok":  # every case ran, then the process misbehaved
+        if passed == total and status != "ok":
             passed, first = max(total - 1, 0), f"the run ended with {_describe_stop(result)}"
         return self._finish(passed, total, first, pool, status=status)
 
@@ -359,7 +442,7 @@ class CodeReward(Reward):
         for s in samples:
             try:
                 out.append(self._prepare(s))
-            except Exception as e:  # a malformed sample: its own error, the batch goes on
+            except Exception as e:  # noqa: BLE001 (a malformed sample: its own error, the batch goes on)
                 out.append(Score.error(f"cannot prepare the sample: {type(e).__name__}: {e}"))
         return out
 
@@ -420,31 +503,21 @@ def _entry_point(spec: Any) -> str | None:
     return None
 
 
-# Reasons the sandbox gives with status "error" that are the candidate's doing ("not run: exited
-# with status N": the program's process ended at load, e.g. ``os._exit(0)``, before any case).
-_CANDIDATE_ERRORS = (
-    "unencodable",
-    "undecodable",
-    "exited with status",
-    "the program exited",
-    "not run: exited with status",
-)
-
-
 class _BadArguments(ValueError):
     """A ``call`` case whose arguments the sandbox cannot carry (the test's fault)."""
 
 
 def _raise_on_sandbox_failure(r: Any) -> None:
-    """Raise when a case failed because of the sandbox or the test, not the candidate."""
-    if getattr(r, "status", None) != "error":
-        return
-    reason = str(getattr(r, "reason", "") or getattr(r, "error", "") or "")
-    if reason.startswith(_CANDIDATE_ERRORS):
-        return  # e.g. a return value that cannot come back, an exit before returning
-    if reason.startswith("arguments:"):
-        raise _BadArguments(reason)
-    raise RuntimeError(reason or "sandbox error")
+    """Raise when a case failed because of the sandbox or the test, not the candidate.
+
+    Decided by the result's structured ``fault`` (set where the failure happened), never by
+    the wording of its reason: a program cannot talk its failure into someone else's.
+    """
+    fault = getattr(r, "fault", None)
+    if fault == "task":
+        raise _BadArguments(str(getattr(r, "reason", "") or "the task's arguments"))
+    if fault == "sandbox" or (getattr(r, "status", None) == "error" and fault is None):
+        raise RuntimeError(str(getattr(r, "reason", "") or "sandbox error"))
 
 
 def _prompt_prefix(prompt: str, entry: str) -> str | None:

@@ -17,7 +17,17 @@ import ast
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .judge_specs import Checker, Subtask
 
 from assay import AssayError
 
@@ -98,12 +108,32 @@ class StdioCase(BaseModel):
     input: str = ""
     output: str
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _null_input_is_empty(cls, v: Any) -> Any:
+        return "" if v is None else v  # datasets write a case without stdin as null
+
 
 class StdioTests(_Spec):
-    """CodeContests / APPS style: a program reads stdin; its whole stdout is compared."""
+    """CodeContests / APPS style: a program reads stdin; its whole stdout is compared (or a
+    task-supplied ``checker`` decides); ``subtasks`` score IOI style; ``language`` names the
+    language the task expects (see `judge_specs` and `docs/code.md`)."""
 
     type: Literal["stdio"] = "stdio"
     cases: list[StdioCase] = Field(min_length=1)
+    language: str | None = None
+    checker: Checker | None = None
+    subtasks: list[Subtask] | None = None
+
+    @model_validator(mode="after")
+    def _subtask_cases_exist(self) -> StdioTests:
+        for i, sub in enumerate(self.subtasks or ()):
+            bad = [c for c in sub.cases if not 0 <= c < len(self.cases)]
+            if bad:
+                raise ValueError(f"subtasks.{i}: case {bad[0]} does not exist")
+        if self.subtasks is not None and not self.subtasks:
+            raise ValueError("subtasks: give at least one, or leave it out")
+        return self
 
 
 class CallCase(BaseModel):

@@ -160,7 +160,7 @@ class JsonSchema(Reward):
         if checker is None and self._model is None:
             try:
                 checker = self._checker_for(sample)
-            except Exception as exc:  # bad per-sample schema: this sample's error, not the batch's
+            except Exception as exc:  # noqa: BLE001 - bad per-sample schema: this sample's error, not the batch's
                 return Score.error(f"invalid metadata.json_schema: {_short(exc)}")
             if checker is None:
                 return Score.unverifiable("no schema: set `schema`/`model` or metadata.json_schema")
@@ -182,7 +182,7 @@ class JsonSchema(Reward):
                 return Score.ok(o.parse_credit, f"{path}: {err.get('msg', '')}", path=path)
             except RecursionError:
                 return Score.ok(o.parse_credit, "document nested too deeply to validate")
-            except Exception as exc:  # a validator of the model that raised something else
+            except Exception as exc:  # noqa: BLE001 - a validator of the model that raised something else
                 return Score.error(f"model validation failed: {_short(exc)}")
             return Score.ok(1.0, f"valid ({where})")
         return self._validate(checker, doc, where)
@@ -194,7 +194,7 @@ class JsonSchema(Reward):
             err = best_match(checker.iter_errors(doc))
         except RecursionError:
             return Score.ok(self.options.parse_credit, "document nested too deeply to validate")
-        except Exception as exc:  # e.g. a `$ref` that resolves nowhere: this sample's error
+        except Exception as exc:  # noqa: BLE001 - e.g. a `$ref` that resolves nowhere: this sample's error
             return Score.error(f"schema could not be applied: {_short(exc)}")
         if err is None:
             return Score.ok(1.0, f"valid ({where})")

@@ -1,0 +1,49 @@
+"""Frames of the fork-server protocol: a 4-byte big-endian length, then UTF-8 JSON.
+
+Stdlib-only: shared by the parent (`assay_sandbox.protocol`) and the server inside the sandbox,
+which receives this module's source at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+MAX_FRAME = 256 * 1024 * 1024
+
+
+def encode_frame(obj: Any) -> bytes:
+    """``obj`` as one frame (length prefix included)."""
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    return len(data).to_bytes(4, "big") + data
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_frame(fd: int) -> Any:
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    n = int.from_bytes(head, "big")
+    if n > MAX_FRAME:
+        raise ValueError(f"frame of {n} bytes is too large")
+    body = _read_exact(fd, n)
+    if body is None:
+        return None
+    return json.loads(body)
+
+
+def write_frame(fd: int, obj: Any) -> None:
+    view = memoryview(encode_frame(obj))
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]

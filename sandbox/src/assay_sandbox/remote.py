@@ -1,0 +1,241 @@
+"""The trusted runner's view of the candidate: a connection and `Remote` proxies (see `proxy`).
+
+Stdlib-only (shipped into the sandbox); runs in the test runner, never in the candidate's
+process. Everything that comes back is decoded as data (bounded, exact types) and checked for
+shape; nothing the candidate built is ever called here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import signal
+import socket
+from typing import Any
+
+from assay_sandbox import codec
+from assay_sandbox.proxy import CandidateError, CandidateGone, Uncrossable, recv_msg, send_msg
+
+_MUTABLE = (list, dict, set, bytearray)
+
+
+GRACE_S = 0.5  # how long an interrupted call may take to answer before its process is killed
+
+
+class Connection:
+    """Calls into the candidate's process over one socket (see `assay_sandbox.proxy`)."""
+
+    def __init__(self, sock: socket.socket, classes: dict[str, type], cap: int) -> None:
+        self.sock, self.classes, self.cap = sock, classes, cap
+        # Only the task's own Exception classes: a BaseException would escape the test's handlers
+        self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, Exception)}
+        self.pid = 0
+        self.gone = False
+
+    def loaded(self) -> dict[str, Any]:
+        """The candidate's first message: ``{"exports", "pid"}`` or ``{"load_error"}``."""
+        msg = recv_msg(self.sock, self.cap)
+        if not isinstance(msg, dict):
+            self.gone = True
+            raise CandidateGone("the candidate's process ended while loading")
+        pid = msg.get("pid")
+        if type(pid) is int and 1 < pid != os.getpid():
+            self.pid = pid
+        return msg
+
+    def kill(self) -> None:
+        """The candidate's process is of no more use: stop it, fail every later call."""
+        self.gone = True
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def interrupt(self) -> None:
+        """A call ran past the statement's time: interrupt it, drop its answer, or kill."""
+        if not self.pid:
+            self.kill()
+            return
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGINT)
+        self.sock.settimeout(GRACE_S)
+        try:
+            if recv_msg(self.sock, self.cap) is None:
+                self.kill()
+        except (OSError, CandidateGone, ValueError):
+            self.kill()
+        finally:
+            if not self.gone:
+                self.sock.settimeout(None)
+
+    def request(self, req: dict[str, Any]) -> Any:
+        if self.gone:
+            raise CandidateGone("the candidate's process is gone (an earlier call ended it)")
+        try:
+            send_msg(self.sock, req)
+            reply = recv_msg(self.sock, self.cap)
+        except TimeoutError:  # the statement's time ran out (SIGALRM)
+            self.interrupt()
+            raise
+        except (OSError, ValueError):
+            reply = None
+        if not isinstance(reply, dict):
+            self.kill()
+            raise CandidateGone("the candidate's process ended during the call")
+        return reply
+
+    # -- values ----------------------------------------------------------------------------------
+    def out(self, value: Any) -> dict[str, Any]:
+        if type(value) is Remote:
+            if value._conn is not self:
+                raise Uncrossable("a candidate object of another run")
+            return {"h": value._h}
+        try:
+            return {"v": codec.encode_tree(value, self.classes)}
+        except codec.Unencodable as exc:
+            if exc.type_name in ("Remote", "structure nested too deep"):
+                # built from what the candidate returned (a handle put in a container, a value
+                # nested one level too deep): the candidate's doing, not the test's
+                raise CandidateError(
+                    f"cannot pass back what the candidate returned: {exc}"
+                ) from None
+            raise Uncrossable(
+                f"cannot pass {type(value).__name__} to the candidate: {exc}"
+            ) from None
+        except (RecursionError, ValueError) as exc:
+            raise CandidateError(f"cannot pass back what the candidate returned: {exc}") from None
+
+    def result(self, reply: dict[str, Any]) -> Any:
+        if "v" in reply:
+            try:
+                return codec.decode_tree(reply["v"], self.classes)
+            except codec.Undecodable as exc:
+                raise CandidateGone(f"the candidate's value could not be decoded: {exc}") from None
+        if type(reply.get("h")) is int:
+            return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
+        raised = reply.get("exc")
+        if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
+            raise self.exception(*raised)
+        raise CandidateGone("the candidate sent something that is not a reply")
+
+    def exception(self, name: str, base: str, message: str) -> Exception:
+        cls: type[Exception] = CandidateError
+        found = self.exc_classes.get(name) or getattr(builtins, base, None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            cls = found
+        exc: Exception
+        try:
+            exc = (
+                cls(message) if cls is not CandidateError else CandidateError(f"{name}: {message}")
+            )
+        except Exception:  # noqa: BLE001 (a task exception class with another signature)
+            exc = CandidateError(f"{name}: {message}")
+        exc._assay_from_candidate = True  # type: ignore[attr-defined]  # (its ImportError is its own)
+        return exc
+
+    def op(self, h: int, op: str, **fields: Any) -> Any:
+        return self.result(self.request({"op": op, "h": h, **fields}))
+
+    def call(self, h: int, args: tuple, kwargs: dict[str, Any]) -> Any:
+        back = any(_mutable(a) for a in args) or any(_mutable(v) for v in kwargs.values())
+        req = {
+            "args": [self.out(a) for a in args],
+            "kwargs": {str(k): self.out(v) for k, v in kwargs.items()},
+            "back": back,
+        }
+        reply = self.request({"op": "call", "h": h, **req})
+        value = self.result(reply)
+        if back and reply.get("back") is not None:
+            self.write_back(args, kwargs, reply["back"])
+        return value
+
+    def write_back(self, args: tuple, kwargs: dict[str, Any], tree: Any) -> None:
+        try:
+            new_args, new_kwargs = codec.decode_tree(tree, self.classes)
+        except (codec.Undecodable, TypeError, ValueError):
+            return
+        if type(new_args) is not list or type(new_kwargs) is not dict:
+            return
+        pairs = list(zip(args, new_args)) + [
+            (v, new_kwargs[k]) for k, v in kwargs.items() if k in new_kwargs
+        ]
+        for old, new in pairs:
+            _update(old, new)
+
+
+def _mutable(value: Any) -> bool:
+    t = type(value)
+    return t in _MUTABLE or (
+        t is not Remote and hasattr(value, "__dict__") and not isinstance(value, type)
+    )
+
+
+def _update(old: Any, new: Any) -> None:
+    """Write ``new`` into ``old`` in place (same type only)."""
+    t = type(old)
+    if t is not type(new):
+        return
+    if t is list or t is bytearray:
+        old[:] = new
+    elif t is dict or t is set:
+        old.clear()
+        old.update(new)
+    elif hasattr(old, "__dict__") and not isinstance(old, type):
+        old.__dict__.clear()
+        old.__dict__.update(new.__dict__)
+
+
+class Remote:
+    """A function, class or object that lives in the candidate's process (see `proxy`)."""
+
+    __slots__ = ("_conn", "_h", "_type")
+
+    def __init__(self, conn: Connection, h: int, type_name: str) -> None:
+        self._conn, self._h, self._type = conn, h, type_name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._conn.call(self._h, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # protocols the test runner probes for are not crossed
+        return self._conn.op(self._h, "getattr", name=name)
+
+    def __iter__(self) -> Any:
+        it = self._conn.op(self._h, "iter")
+        return it if type(it) is Remote else iter(it)
+
+    def __next__(self) -> Any:
+        return self._conn.op(self._h, "next")
+
+    def __len__(self) -> int:
+        n = self._conn.op(self._h, "len")
+        if type(n) is not int:
+            raise CandidateGone("len() of a candidate object did not give an int")
+        return n
+
+    def __bool__(self) -> bool:
+        b = self._conn.op(self._h, "bool")
+        if type(b) is not bool:
+            raise CandidateGone("bool() of a candidate object did not give a bool")
+        return b
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._conn.op(self._h, "getitem", key=self._conn.out(key))
+
+    def __contains__(self, key: Any) -> bool:
+        b = self._conn.op(self._h, "contains", key=self._conn.out(key))
+        if type(b) is not bool:
+            raise CandidateGone("`in` on a candidate object did not give a bool")
+        return b
+
+    def __repr__(self) -> str:
+        return f"<candidate {self._type} object>"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other  # identity only: the candidate's __eq__ never decides a test
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other

@@ -1,0 +1,394 @@
+"""The zygote: serves requests, one fork per execution, inside the worker's isolation.
+
+Stdlib-only (shipped into the sandbox). For each request: pipes for stdin/stdout/stderr plus a
+verdict channel (a Unix socket whose reader sees the writer's pid), one ``fork``; the child drops
+to the sandbox uid (`assay_sandbox.child`) and runs a runner (`assay_sandbox.runners`); the
+zygote supervises it (`assay_sandbox.supervise`), kills every process left, empties the work dir
+(`assay_sandbox.cleanup`), checks that it is clean again, and answers with the verdict
+(`assay_sandbox.verdicts`). A ``tests`` request forks two processes: the candidate's and a
+trusted test runner that reaches it through proxies (`assay_sandbox.testrun`).
+
+A worker whose health check fails after an execution (a work dir it could not empty, a process
+that survived) says so in its answer (``health``) and exits; the pool replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from assay_sandbox import jail, native, runners, testrun
+from assay_sandbox.child import enter_child
+from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
+from assay_sandbox.framing import read_frame, write_frame
+from assay_sandbox.runners import Channel, error_text, flush
+from assay_sandbox.supervise import Sink, big_pipe, channel_pair, drain, execution_sinks, supervise
+from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
+
+PRELOAD = [
+    "math",
+    "cmath",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "json",
+    "random",
+    "decimal",
+    "fractions",
+    "typing",
+    "dataclasses",
+    "operator",
+    "copy",
+    "statistics",
+    "array",
+    "enum",
+    "io",
+    "traceback",
+]
+
+
+class Zygote:
+    """Serves requests on ``in_fd``/``out_fd``; see the module docstring."""
+
+    def __init__(
+        self, cfg: dict[str, Any], in_fd: int, out_fd: int, layers: list[str], notes: list[str]
+    ) -> None:
+        self.cfg, self.in_fd, self.out_fd = cfg, in_fd, out_fd
+        self.layers, self.notes = layers, notes
+        self.sick: str | None = None  # set when the last execution left the worker unclean
+        self.pid_ns = os.getpid() == 1
+        self.uid = cfg.get("run_uid")
+        self.gid = cfg.get("run_gid")
+        self.work = cfg.get("work", "/sandbox")
+        # One private work dir for the life of the worker, emptied after every execution.
+        self.shared_work = "namespaces" in layers or bool(cfg.get("container"))
+        if "namespaces" in layers:
+            size = int(cfg.get("work_mb", 64))
+            opts = f"size={size}m,nr_inodes=4096,mode=0700,uid={self.uid},gid={self.gid}"
+            jail.mount("tmpfs", self.work, "tmpfs", jail.MS_NOSUID | jail.MS_NODEV, opts)
+        if not self.pid_ns:
+            try:
+                jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)
+            except OSError:
+                notes.append("no child subreaper: orphans may escape cleanup")
+        sys.path.extend(cfg.get("sys_path") or ())
+        for name in (*PRELOAD, "socket", "struct", "ctypes"):
+            with contextlib.suppress(ImportError):
+                __import__(name)
+        # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
+        # could otherwise interrupt the zygote. Executions get the default handler back.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        gc.freeze()  # children's collections skip (and do not copy-on-write) the zygote's objects
+        if "namespaces" in layers and not jail.drop_bounding_set():
+            notes.append("the capability bounding set could not be emptied")
+        # no_new_privs, then the seccomp filter, on the zygote itself: every execution inherits
+        # both through fork for free. The zygote needs nothing the filter denies from here on.
+        jail.prctl(jail.PR_SET_NO_NEW_PRIVS, 1)
+        if cfg.get("seccomp", True) and jail.seccomp_supported():
+            try:
+                jail.SeccompFilter(deny_kill_all=not self.pid_ns).install()
+                layers.append("seccomp")
+            except OSError as exc:
+                notes.append(f"seccomp unavailable: {exc}")
+        elif cfg.get("seccomp", True):
+            notes.append("seccomp unavailable on this architecture")
+        if not ({"namespaces", "docker"} & set(layers)):
+            layers.insert(0, "rlimits")
+        self.isolation = "+".join(layers)
+
+    # -- main loop ---------------------------------------------------------------------------
+    def serve(self) -> None:
+        write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
+        while True:
+            try:
+                req = read_frame(self.in_fd)
+            except (OSError, ValueError):
+                return
+            if req is None or req.get("op") == "exit":
+                return
+            t0 = time.monotonic()
+            self.sick = None
+            try:
+                resp = self.handle(req)
+            except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
+                resp = {
+                    "status": "error",
+                    "fault": "sandbox",
+                    "reason": f"sandbox server: {error_text(exc)}",
+                }
+                self.sick = f"the server raised {type(exc).__name__}"
+                with contextlib.suppress(Exception):
+                    kill_all(self.pid_ns)
+            resp.setdefault("duration_s", time.monotonic() - t0)
+            resp["id"] = req.get("id")
+            resp["isolation"] = self.isolation
+            if self.sick:
+                resp["health"] = self.sick
+            write_frame(self.out_fd, resp)
+            if self.sick:
+                return  # the pool replaces this worker
+
+    def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        if req.get("op") == "ping":
+            return {"status": "ok", "reason": "pong"}
+        if req.get("language") == "native":  # compilers, compiled programs, other runtimes
+            return native.handle(self, req)
+        if req.get("language", "python") != "python":
+            return {"status": "error", "reason": f"unsupported language {req.get('language')!r}"}
+        mode = req.get("mode")
+        if mode == "cases" and req.get("case_kind") == "stdio":
+            return self.stdio_cases(req)
+        if mode not in ("script", "call", "cases", "statements", "tests"):
+            return {"status": "error", "reason": f"unknown mode {mode!r}"}
+        # Compile here, once: the child inherits the code objects through fork (and for stdio
+        # cases every case reuses them). Compiling runs none of the program's code.
+        try:
+            req["_code"] = compile(
+                req["source"], "main.py" if mode == "script" else "solution.py", "exec"
+            )
+        except (
+            SyntaxError,
+            ValueError,
+            RecursionError,
+            MemoryError,
+        ) as exc:  # ValueError: NUL bytes
+            if mode in ("statements", "tests"):
+                return {
+                    "status": "failed",
+                    "fault": "candidate",
+                    "reason": "source does not compile",
+                    "load_error": f"source: {error_text(exc)}",
+                    "completed": 0,
+                    "results": [],
+                }
+            return {
+                "status": "exception",
+                "fault": "candidate",
+                "reason": "source does not compile",
+                "error": error_text(exc),
+            }
+        if mode == "tests":
+            req["_shared"] = try_compile(req.get("shared") or "", "shared.py")
+            req["_setup"] = try_compile(req.get("setup") or "", "tests_setup.py")
+            req["_statements"] = [
+                try_compile(stmt, f"test_{i}.py") for i, stmt in enumerate(req["statements"])
+            ]
+            return self.execute_tests(req, req["limits"])
+        if mode == "statements":
+            req["_setup"] = try_compile(req.get("setup") or "", "setup.py")
+            req["_statements"] = [
+                try_compile(stmt, f"statement_{i}.py") for i, stmt in enumerate(req["statements"])
+            ]
+        return self.execute(req, req["limits"])
+
+    def stdio_cases(self, req: dict[str, Any]) -> dict[str, Any]:
+        limits = req["limits"]
+        try:
+            req["_code"] = compile(req["source"], "main.py", "exec")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            err = error_text(exc)
+            cases = [
+                {"status": "exception", "error": err, "reason": "source does not compile"}
+                for _ in req["cases"]
+            ]
+            return {
+                "status": "exception",
+                "fault": "candidate",
+                "reason": "source does not compile",
+                "error": err,
+                "cases": cases,
+            }
+        t_end = time.monotonic() + float(limits["wall_s"])
+        case_wall = float(req["case_wall_s"])
+        out = []
+        for case in req["cases"]:
+            left = t_end - time.monotonic()
+            if left <= 0:
+                out.append(
+                    {"status": "timeout", "reason": "total deadline passed before this case"}
+                )
+                continue
+            one = dict(req, mode="script", stdin=case.get("stdin", ""))
+            lim = dict(limits, wall_s=min(case_wall, left))
+            res = self.execute(one, lim)
+            out.append(res)
+        statuses = {c["status"] for c in out}
+        status = "ok" if statuses <= {"ok"} else sorted(statuses - {"ok"})[0]
+        return {
+            "status": status,
+            "reason": f"{sum(c['status'] == 'ok' for c in out)}/{len(out)} cases ran",
+            "cases": out,
+        }
+
+    # -- one execution -----------------------------------------------------------------------
+    def _fork(
+        self,
+        work: str,
+        limits: dict[str, Any],
+        stdio: tuple[int, int, int],
+        keep: list[int],
+        close: list[int],
+        run: Any,
+        trusted: bool = False,
+    ) -> int:
+        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there."""
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 70
+        try:
+            for fd in (*close, self.in_fd, self.out_fd):
+                os.close(fd)
+            fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
+            code = run(*fds)
+        except BaseException as exc:  # noqa: BLE001 (a setup failure goes to stderr, never into a verdict)
+            with contextlib.suppress(OSError):
+                os.write(2, f"sandbox child setup failed: {error_text(exc)}\n".encode())
+        finally:
+            flush()
+            os._exit(code)
+
+    def _memory_cap(self, limits: dict[str, Any]) -> int:
+        """The cap over the program and all its children (pid namespace only: /proc is ours)."""
+        return int(limits["memory_mb"]) * 1024 * 1024 if self.pid_ns else 0
+
+    def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        nonce = os.urandom(16).hex()
+        work = self.prepare_work()
+        in_r, in_w = big_pipe()
+        out_r, out_w = big_pipe()
+        err_r, err_w = big_pipe()
+        ch_r, ch_w = channel_pair()
+        t0 = time.monotonic()
+        pid = self._fork(
+            work,
+            limits,
+            (in_r, out_w, err_w),
+            [ch_w],
+            [in_w, out_r, err_r, ch_r],
+            lambda ch: self.run_child(req, Channel(ch, nonce)),
+        )
+        for fd in (in_r, out_w, err_w, ch_w):
+            os.close(fd)
+        sinks = execution_sinks(limits, out_r, err_r, ch_r, pid)
+        try:
+            status, stopped, rusage = supervise(
+                pid,
+                sinks,
+                in_w,
+                req.get("stdin", "").encode(),
+                t0 + float(limits["wall_s"]),
+                self._memory_cap(limits),
+            )
+            duration = time.monotonic() - t0
+            self.finish(sinks, work)
+        finally:
+            for fd in sinks:
+                os.close(fd)
+        msgs = messages(bytes(sinks[ch_r].data), nonce)
+        res = base_fields(duration, sinks, out_r, err_r, status, rusage)
+        if any(s.overflow for s in sinks.values()):  # also what arrived while draining
+            stopped = stopped or "output_limit"
+        res.update(verdict(req, limits, status, stopped, msgs, sinks, res))
+        return res
+
+    def execute_tests(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        """The candidate's process and the trusted test runner (see `assay_sandbox.testrun`)."""
+        nonce = os.urandom(16).hex()
+        work = self.prepare_work()
+        in_r, in_w = big_pipe()
+        os.close(in_w)  # neither reads stdin
+        out_r, out_w = big_pipe()
+        err_r, err_w = big_pipe()
+        ch_r, ch_w = channel_pair()
+        ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
+        t0 = time.monotonic()
+        stdio = (in_r, out_w, err_w)
+        cand = self._fork(
+            work,
+            limits,
+            stdio,
+            [ctl_c],
+            [out_r, err_r, ch_r, ch_w, ctl_t],
+            lambda ctl: testrun.run_candidate(req, ctl),
+        )
+        runner = self._fork(
+            work,
+            limits,
+            stdio,
+            [ch_w, ctl_t],
+            [out_r, err_r, ch_r, ctl_c],
+            lambda ch, ctl: testrun.run_tests(req, Channel(ch, nonce), ctl),
+            trusted=True,
+        )
+        for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
+            os.close(fd)
+        sinks = execution_sinks(limits, out_r, err_r, ch_r, runner)
+        try:
+            status, stopped, rusage = supervise(
+                runner, sinks, None, b"", t0 + float(limits["wall_s"]), self._memory_cap(limits)
+            )
+            duration = time.monotonic() - t0
+            cand_status = None
+            with contextlib.suppress(ChildProcessError):
+                done, st = os.waitpid(cand, os.WNOHANG)
+                cand_status = st if done else None
+            self.finish(sinks, work)
+        finally:
+            for fd in sinks:
+                os.close(fd)
+        msgs = messages(bytes(sinks[ch_r].data), nonce)
+        res = base_fields(duration, sinks, out_r, err_r, status, rusage)
+        if any(s.overflow for s in sinks.values()):
+            stopped = stopped or "output_limit"
+        res.update(tests_verdict(req, limits, status, stopped, msgs, sinks, cand_status))
+        return res
+
+    def run_child(self, req: dict[str, Any], chan: Channel) -> int:
+        if req.get("language") == "native":
+            return native.run_child(req, chan)
+        mode = req["mode"]
+        if mode == "script":
+            return runners.child_script(req, chan)
+        if mode == "call":
+            return runners.child_call(req, chan)
+        if mode == "statements":
+            return runners.child_statements(req, chan)
+        return runners.child_call_cases(req, chan, self.cfg)
+
+    # -- work dir, cleanup, health -------------------------------------------------------------
+    def prepare_work(self) -> str:
+        if self.shared_work:
+            return self.work
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix="assay-work-", dir=self.cfg.get("work_parent"))
+        if self.uid is not None:
+            os.chown(path, self.uid, self.gid if self.gid is not None else -1)
+        return path
+
+    def finish(self, sinks: dict[int, Sink], work: str) -> None:
+        """After an execution: kill what is left, read the pipes dry, clean up, check health."""
+        kill_all(self.pid_ns)
+        drain(sinks)
+        clean = empty_dir(work)
+        for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
+            clean = empty_dir(extra) and clean
+        if "namespaces" in self.layers or self.cfg.get("container"):
+            remove_ipc(None)  # the worker's own IPC namespace: everything in it goes
+        elif self.uid is not None:  # the host's: what the program's uid made
+            remove_ipc(self.uid)
+        self.sick = health(work, self.pid_ns) or (None if clean else "cleanup failed")
+        if not self.shared_work:
+            with contextlib.suppress(OSError):
+                os.rmdir(work)

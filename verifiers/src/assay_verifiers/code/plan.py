@@ -1,0 +1,94 @@
+"""How the ``asserts`` and ``check`` forms run: a plan for the sandbox's ``run_tests``.
+
+The trusted test code never runs in the candidate's process. `plan_tests` splits a spec into
+
+- ``shared``: trusted code both processes run first (the optional import prelude, the task's
+  ``setup``), so helper classes such as ``ListNode`` exist on both sides and cross as values;
+- ``setup``: trusted code only the test runner runs (HumanEval's prompt and ``check`` code), so
+  helpers the tests call (``poly``, ``encode_cyclic``) are the task's even when the completion
+  redefines them;
+- ``statements``: the test cases, run by the test runner one by one;
+- ``exports``: the names the tests take from the candidate (the entry point; for ``asserts``,
+  every name the asserts use that the setup does not define and that is not a builtin), reached
+  through proxies; ``keep``: exported names that win over the runner's own definitions (the
+  entry point, which HumanEval's prompt defines as a stub).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+
+from .prelude import PRELUDE
+from .specs import AssertsTests, CheckTests
+
+__all__ = ["TestPlan", "plan_tests"]
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    """The arguments of ``SandboxPool.run_tests`` for one spec (the program aside)."""
+
+    __test__ = False  # not a pytest class
+
+    shared: str
+    setup: str
+    statements: list[str]
+    exports: list[str]
+    keep: list[str]
+    labels: list[str]
+
+
+def _parses(src: str) -> bool:
+    try:
+        ast.parse(src)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _short(src: str, limit: int = 80) -> str:
+    one = " ".join(src.split())
+    return f"({one})" if len(one) <= limit else f"({one[: limit - 3]}...)"
+
+
+def _used_names(sources: list[str]) -> list[str]:
+    names: set[str] = set()
+    for src in sources:
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+    return sorted(names - _BUILTINS)
+
+
+def plan_tests(
+    spec: AssertsTests | CheckTests, prefix: str | None = None, prelude: bool = False
+) -> TestPlan:
+    """The plan for ``spec``; ``prefix`` is the task's start of the program (``check`` form)."""
+    shared = PRELUDE if prelude else ""
+    if isinstance(spec, AssertsTests):
+        if spec.setup.strip():
+            shared = f"{shared}\n{spec.setup}" if shared else spec.setup
+        statements = list(spec.asserts)
+        return TestPlan(
+            shared=shared,
+            setup="",
+            statements=statements,
+            exports=_used_names(statements),
+            keep=[],
+            labels=[f"asserts[{i}] {_short(s)}" for i, s in enumerate(statements)],
+        )
+    parts = [prefix] if prefix and prefix.strip() and _parses(prefix) else []
+    parts.append(spec.check)
+    call = f"{spec.check_name}({spec.entry_point})"
+    return TestPlan(
+        shared=shared,
+        setup="\n\n".join(parts),
+        statements=[call],
+        exports=[spec.entry_point],
+        keep=[spec.entry_point],
+        labels=[call],
+    )
