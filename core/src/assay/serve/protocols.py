@@ -6,9 +6,10 @@ and a function that turns the scored rows back into the protocol's response. A b
 wrong shape raises `BadRequest` (answered ``400``). Every parser is linear in the body size.
 
 - OpenRLHF (``--remote_rm_url``): ``{"query": [...], "prompts": [...], "labels": [...]}`` ->
-  ``{"rewards": [...], "scores": [...], "extra_logs": {component: [...]}}``; a query starting
-  with its prompt is scored on the rest. OpenRLHF needs floats, so a reward of None is sent as
-  ``0.0``; ``statuses`` and ``errors`` say which rows those are.
+  ``{"rewards": [...], "scores": [...], "extra_logs": {component: [...],
+  "assay/<component>/<status>": [...]}}``, samples read as `assay.openrlhf_adapter` reads them.
+  OpenRLHF needs floats, so a reward of None is sent as ``0.0``; ``statuses`` and ``errors``
+  say which rows those are.
 - Assay: ``{"samples": [{...}, ...]}`` -> ``{"results": [Result, ...]}`` (full results).
 - slime (``--rm-url``): ``{"prompt", "response", "label"}`` (or a list of them) ->
   ``{"reward", "rewards", "status", "error"?}`` (a list for a list); use ``--reward-key reward``.
@@ -72,7 +73,12 @@ def _rewards(row: Row) -> dict[str, float | None]:
 
 
 def openrlhf(body: dict[str, Any]) -> Request:
-    """OpenRLHF's remote reward model request (``query`` / ``queries``, ``prompts``, ``labels``)."""
+    """OpenRLHF's remote reward model request (``query`` / ``queries``, ``prompts``, ``labels``),
+    read as `assay.openrlhf_adapter` reads it (the response split from the query, end tokens
+    removed, a JSON label decoded into answer/tests/metadata)."""
+    from ..adapter_policy import NON_OK_STATUSES, status_key
+    from ..openrlhf_adapter import openrlhf_sample
+
     queries = _list(body, "query", "queries") or []
     prompts = _list(body, "prompts")
     labels = _list(body, "labels")
@@ -85,17 +91,18 @@ def openrlhf(body: dict[str, Any]) -> Request:
             "per-sample lists differ in length: "
             f"query={len(queries)}, prompts={len(prompts)}, labels={len(labels)}"
         )
-    samples: list[dict[str, Any]] = []
-    for q, p, label in zip(queries, prompts, labels):
-        q = "" if q is None else q
-        p = "" if p is None else p
-        if isinstance(q, str) and isinstance(p, str) and p and q.startswith(p):
-            q = q[len(p) :]
-        samples.append({"prompt": p, "completion": q, "answer": label})
+    samples = [openrlhf_sample(q, p, label) for q, p, label in zip(queries, prompts, labels)]
 
     def respond(rows: list[Row]) -> dict[str, Any]:
         rewards = [0.0 if r["reward"] is None else r["reward"] for r in rows]
-        logs = {n: [0.0 if v is None else v for v in col] for n, col in _values(rows).items()}
+        values = _values(rows)
+        logs: dict[str, list[float]] = {
+            n: [0.0 if v is None else v for v in col] for n, col in values.items()
+        }
+        for name in values:  # OpenRLHF logs the mean: the rate of each non-ok status
+            statuses = [r["components"].get(name, {}).get("status", "absent") for r in rows]
+            for status in NON_OK_STATUSES:
+                logs[status_key(name, status)] = [1.0 if s == status else 0.0 for s in statuses]
         return {
             "rewards": rewards,
             "scores": rewards,
