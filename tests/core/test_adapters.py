@@ -1,11 +1,8 @@
-"""Adapters: TRL reward_funcs, verl compute_score, OpenRLHF reward_func, the HTTP endpoint."""
+"""Adapters: TRL reward_funcs, verl compute_score, OpenRLHF reward_func (HTTP: test_serve.py)."""
 
 from __future__ import annotations
 
-import json
 import pickle
-import threading
-import urllib.request
 
 import pytest
 
@@ -156,32 +153,6 @@ def test_openrlhf_reward_func_strips_the_prompt(pipe):
     assert out["extra_logs"]["assay/right/error"].tolist() == [0.0, 0.0]
 
 
-def test_http_endpoint_openrlhf_shape(pipe):
-    from http.server import ThreadingHTTPServer
-
-    from assay.server import make_handler
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(pipe))
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/get_reward"
-        body = json.dumps({"query": ["p42"], "prompts": ["p"], "labels": ["42"]}).encode()
-        req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            data = json.loads(resp.read())
-        assert data["rewards"] == [1.5] and data["extra_logs"]["right"] == [1.0]
-        req = urllib.request.Request(
-            url, data=b"[1, 2]", headers={"Content-Type": "application/json"}
-        )
-        with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(req, timeout=10)
-        assert e.value.code == 400
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_as_trl_bad_rows_do_not_sink_the_batch(pipe):
     (fn,) = pipe.as_trl()
     # None completion is an empty completion; a prompt of the wrong type is an error (None)
@@ -227,40 +198,3 @@ def test_openrlhf_reward_func_tolerates_none_and_rejects_mismatched_lengths(pipe
     assert rewards == [1.5, 0.5, 0.0] and len(logs["right"]) == 3
     with pytest.raises(ValueError, match="differ in length"):
         fn.scores(["p42", "x"], ["p"], ["42"])
-
-
-def test_http_endpoint_answers_hostile_bodies_with_400(pipe):
-    import http.client
-    from http.server import ThreadingHTTPServer
-
-    from assay.server import make_handler
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(pipe))
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-
-    def post(path, body, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
-        try:
-            c.request("POST", path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, json.loads(r.read())
-        finally:
-            c.close()
-
-    try:
-        assert post("/get_reward", b"[" * 100_000)[0] == 400  # nesting past the recursion limit
-        assert post("/get_reward", json.dumps({"query": "p42", "labels": ["42"]}))[0] == 400
-        assert post("/get_reward", json.dumps({"query": ["a"], "labels": "a"}))[0] == 400
-        status, data = post("/get_reward", json.dumps({"query": ["a", "b"], "prompts": [""]}))
-        assert status == 400 and "length" in data["error"]
-        assert post("/score", json.dumps({"samples": "abc"}))[0] == 400
-        assert post("/score", json.dumps({"samples": {"completion": "a"}}))[0] == 400
-        assert post("/get_reward", b"{}", {"Content-Length": "-1"})[0] == 400
-        status, data = post(
-            "/get_reward", json.dumps({"query": ["42", None], "labels": ["42"] * 2})
-        )
-        assert status == 200 and data["rewards"] == [1.5, 0.5]  # still serving, per-row results
-    finally:
-        server.shutdown()
-        server.server_close()

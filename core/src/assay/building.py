@@ -100,6 +100,8 @@ def _build_component(spec: ComponentSpec, where: str) -> Component:
         timeout=spec.timeout,
         memory_mb=spec.memory_mb,
         workers=spec.workers or 2,
+        num_cpus=spec.num_cpus,
+        num_gpus=spec.num_gpus,
         plugin=plugin,
         version=version,
     )

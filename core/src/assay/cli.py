@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 the job ran but some input lines were malformed (reported, skipped),
 or (``assay plugins``) a plugin failed to load;
-2 bad usage, a bad pipeline spec, a missing or unreadable file, or an output path equal to the
-input; 3 the run stopped on an error part-way (what was written is kept; re-run to resume);
+2 bad usage, a bad pipeline spec, a missing or unreadable file, an output path equal to the
+input, or an output another run is writing; 3 the run stopped on an error part-way (what was
+written is kept; re-run to resume);
 130 interrupted.
 """
 
@@ -198,7 +199,7 @@ def _resume_hint(output: str | Path | None, demo: bool, argv: list[str]) -> str:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .scorefile import _same_file, score_jsonl
+    from .scorefile import OutputLocked, _same_file, score_jsonl
 
     demo = args.input is None
     src = Path(args.input) if args.input else _data("demo.jsonl")
@@ -230,6 +231,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"assay score: cannot read {src}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray_address:
+        import os
+
+        os.environ["RAY_ADDRESS"] = args.ray_address
     pipeline = _load("score", spec)
     if pipeline is None:
         return EXIT_USAGE
@@ -261,6 +266,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             )
     except BrokenPipeError:  # stdout closed early (| head): main() treats it as done
         raise
+    except OutputLocked as exc:
+        print(f"assay score: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(_resume_hint(output, table_path is not None, args.argv), file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -280,20 +288,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_PARTIAL if report.malformed else EXIT_OK
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
-
-    pipeline = _load("serve", args.pipeline)
-    if pipeline is None:
-        return EXIT_USAGE
-    try:
-        serve(pipeline, args.host, args.port)
-    except OSError as exc:  # port in use, bad host, ...
-        print(f"assay serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
@@ -327,8 +321,14 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("input", nargs="?", help="input JSONL (omit to score the bundled demo)")
     p.add_argument("--pipeline", "-p", help="pipeline spec: YAML/JSON path")
     p.add_argument("--output", "-o", help="output JSONL (resumable); default stdout")
-    p.add_argument("--workers", type=int, default=None, help="parallel workers (thread/process)")
-    p.add_argument("--executor", choices=["inline", "thread", "process"], default="inline")
+    p.add_argument(
+        "--workers", type=int, default=None, help="parallel workers (threads, processes, actors)"
+    )
+    p.add_argument("--executor", choices=["inline", "thread", "process", "ray"], default="inline")
+    p.add_argument(
+        "--ray-address",
+        help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else local)",
+    )
     p.add_argument("--batch-size", type=int, default=256, help="lines scored and written at a time")
     p.add_argument(
         "--details",
@@ -341,17 +341,9 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
     add_report_command(sub)
 
-    p = sub.add_parser(
-        "serve",
-        help="serve a pipeline over HTTP (OpenRLHF remote reward model)",
-        description="POST {query, prompts, labels} to /get_reward (OpenRLHF's --remote_rm_url) "
-        "for {rewards, scores, extra_logs}; POST {samples: [...]} to /score for every "
-        "component's score; GET / names the pipeline and its components.",
-    )
-    p.add_argument("--pipeline", "-p", required=True, help="pipeline spec: YAML/JSON path")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    p.set_defaults(func=cmd_serve)
+    from .serve_command import add_serve_command
+
+    add_serve_command(sub)
 
     if with_plugins:
         from .registry import get_registry

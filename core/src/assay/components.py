@@ -51,6 +51,8 @@ class Component:
     timeout: float | None = None
     memory_mb: int | None = None
     workers: int = 2
+    num_cpus: float | None = None  # what a Ray actor holding this component reserves
+    num_gpus: float | None = None
     plugin: str | None = None
     version: str | None = None
     _pool: GuardedPool | None = field(default=None, repr=False)

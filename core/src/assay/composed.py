@@ -43,6 +43,8 @@ from .rewards import Reward
 from .samples import dedupe, validate_rows
 
 if TYPE_CHECKING:
+    from .executors import ChunkRunner
+    from .ray_executor import RayExecutor
     from .routing import Router
     from .spec import PipelineSpec
 
@@ -87,6 +89,7 @@ class Pipeline:
         self._order = self._dependency_order()
         self._rowwise = bool(self.components) and all(c.rowwise for c in self.components)
         self._procs: tuple[int, ProcessPoolExecutor] | None = None
+        self._ray: RayExecutor | None = None  # the Ray executor's actors, started on first use
         self._pool_lock = threading.Lock()
 
     # -- scoring ------------------------------------------------------------------------------
@@ -94,11 +97,15 @@ class Pipeline:
         self,
         samples: Iterable[Sample | Mapping[str, Any]],
         *,
-        executor: Executor = "inline",
+        executor: Executor | ChunkRunner = "inline",
         workers: int | None = None,
         chunk_size: int | None = None,
     ) -> Results:
-        """Score a batch. Results are in input order and identical whichever executor runs them."""
+        """Score a batch. Results are in input order and identical whichever executor runs them.
+
+        ``executor``: ``inline``, ``thread``, ``process``, ``ray`` (warm actors on a Ray cluster,
+        see `assay.ray_executor`), or an object with ``workers`` and ``run(chunks) -> results``
+        such as a `assay.ray_executor.RayExecutor` built with its own address and resources."""
         rows = samples if isinstance(samples, list) else list(samples)
         good, good_idx, bad = validate_rows(rows)
         uniq, inverse = dedupe(good) if self.dedupe else (good, None)
@@ -122,12 +129,25 @@ class Pipeline:
         return join_splits(c.split_by() for c in self.components)
 
     def _run(
-        self, uniq: list[Sample], executor: Executor, workers: int | None, chunk_size: int | None
+        self,
+        uniq: list[Sample],
+        executor: Executor | ChunkRunner,
+        workers: int | None,
+        chunk_size: int | None,
     ) -> _Batch:
-        if executor not in EXECUTORS:
-            raise ValueError(f"unknown executor {executor!r}; use inline, thread or process")
+        runner: ChunkRunner | None = None
+        if not isinstance(executor, str):
+            runner = executor
+        elif executor not in EXECUTORS:
+            raise ValueError(f"unknown executor {executor!r}; use inline, thread, process or ray")
         if not uniq:
             return _Batch([], None, None, {c.name: [] for c in self.components})
+        if runner is not None or executor == "ray":  # every chunk on an actor, even one
+            runner = runner or self._ray_executor(workers or 2)
+            split = self.split()
+            chunks = plan_chunks(uniq, split, runner.workers, chunk_size)
+            parts = [[uniq[i] for i in c] for c in chunks]
+            return merge_chunks(runner.run(parts, split), chunks)
         if executor == "inline" or len(uniq) == 1:
             return self._score_unique(uniq)
         n = workers or 2
@@ -144,6 +164,17 @@ class Pipeline:
                 self._procs = (n, process_pool(self, n))
             pool = self._procs[1]
         return merge_chunks(run_in_processes(pool, parts), chunks)
+
+    def _ray_executor(self, workers: int) -> RayExecutor:
+        """This pipeline's Ray actors (started once, kept warm; restarted if ``workers`` changes)."""
+        with self._pool_lock:
+            if self._ray is None or self._ray.workers != workers:
+                from .ray_executor import RayExecutor
+
+                if self._ray is not None:
+                    self._ray.close()
+                self._ray = RayExecutor(self, workers)
+            return self._ray
 
     def _score_unique(self, samples: list[Sample]) -> _Batch:
         if self.route is not None:
@@ -248,6 +279,9 @@ class Pipeline:
         if self._procs is not None:
             self._procs[1].shutdown(cancel_futures=True)
             self._procs = None
+        if self._ray is not None:
+            self._ray.close()
+            self._ray = None
         for c in self.components:
             c.close()
         if self.route is not None:
@@ -256,6 +290,7 @@ class Pipeline:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_procs"] = None
+        state["_ray"] = None
         state.pop("_pool_lock", None)
         return state
 

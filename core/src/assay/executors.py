@@ -1,5 +1,5 @@
-"""Executors: where the chunks of a batch are scored (inline, threads, forked processes), and
-the one place that decides how a batch is cut into chunks.
+"""Executors: where the chunks of a batch are scored (inline, threads, forked processes, Ray
+actors: `assay.ray_executor`), and the one place that decides how a batch is cut into chunks.
 
 A batch is split only along what every reward of the pipeline allows (`Reward.split_by`):
 anywhere when all are row-wise, never when one needs the whole batch, and otherwise so that
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .models import Sample
 from .results import _Batch
@@ -26,8 +26,8 @@ from .rewards import ROW, WHOLE
 from .samples import group_value
 from .workers import _mp_context
 
-Executor = Literal["inline", "thread", "process"]
-EXECUTORS: tuple[str, ...] = ("inline", "thread", "process")
+Executor = Literal["inline", "thread", "process", "ray"]
+EXECUTORS: tuple[str, ...] = ("inline", "thread", "process", "ray")
 
 #: What a batch may be split along: None (never split), () (anywhere) or group key paths.
 Split = tuple[str, ...] | None
@@ -39,6 +39,7 @@ ROW_CHUNK = 1024
 __all__ = [
     "EXECUTORS",
     "ROW_CHUNK",
+    "ChunkRunner",
     "Executor",
     "Split",
     "join_splits",
@@ -48,6 +49,15 @@ __all__ = [
     "run_in_processes",
     "run_in_threads",
 ]
+
+
+class ChunkRunner(Protocol):
+    """An executor object (``Pipeline.score(executor=...)``): scores chunks somewhere, such as
+    `assay.ray_executor.RayExecutor`'s actors; results in chunk order."""
+
+    workers: int
+
+    def run(self, chunks: Sequence[list[Sample]], split: Split = None) -> list[_Batch]: ...
 
 
 def join_splits(splits: Iterable[str | Split]) -> Split:

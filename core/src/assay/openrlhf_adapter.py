@@ -34,6 +34,23 @@ if TYPE_CHECKING:
     from .composed import Pipeline
 
 
+def openrlhf_sample(
+    query: Any, prompt: Any, label: Any, end_tokens: Sequence[str] = DEFAULT_END_TOKENS
+) -> dict[str, Any]:
+    """One sample's fields from what OpenRLHF sends (see the module docstring); a query or prompt
+    of the wrong type is left for the pipeline to reject (an ``error`` for that row only)."""
+    fields = label_fields(label) if label is not None else {}
+    q = "" if query is None else query
+    p = "" if prompt is None else prompt
+    if isinstance(q, str) and isinstance(p, str):
+        _, completion = split_query(q, p, end_tokens)
+        fields["prompt"] = strip_leading_tokens(p, end_tokens)
+        fields["completion"] = completion
+    else:
+        fields["prompt"], fields["completion"] = plain(p), plain(q)
+    return fields
+
+
 class OpenRLHFRewardFunc:
     """OpenRLHF ``reward_func`` over a pipeline (see the module docstring).
 
@@ -61,18 +78,8 @@ class OpenRLHFRewardFunc:
         self.__name__ = "reward_func"
 
     def sample(self, query: Any, prompt: Any, label: Any) -> dict[str, Any]:
-        """One sample's fields; a query or prompt of the wrong type is left for the pipeline to
-        reject (an ``error`` for that row only)."""
-        fields = label_fields(label) if label is not None else {}
-        q = "" if query is None else query
-        p = "" if prompt is None else prompt
-        if isinstance(q, str) and isinstance(p, str):
-            _, completion = split_query(q, p, self.end_tokens)
-            fields["prompt"] = strip_leading_tokens(p, self.end_tokens)
-            fields["completion"] = completion
-        else:
-            fields["prompt"], fields["completion"] = plain(p), plain(q)
-        return fields
+        """One sample's fields (`openrlhf_sample`)."""
+        return openrlhf_sample(query, prompt, label, self.end_tokens)
 
     def scores(
         self, queries: Sequence[Any], prompts: Sequence[Any] | None, labels: Sequence[Any] | None

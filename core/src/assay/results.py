@@ -113,7 +113,11 @@ class Results(Sequence[Result]):
         for name, col in b.components.items():
             if b.present is not None and name in b.present and not b.present[name][i]:
                 continue
-            s = as_score(col[i], name)
+            try:
+                s = as_score(col[i], name)
+            except TypeError as exc:  # the reward returned neither a number, None nor a Score
+                s = Score.error(str(exc))
+                s.reward = name
             if isinstance(col[i], Score):
                 s = s.model_copy()
                 s.reward = s.reward or name
@@ -124,6 +128,32 @@ class Results(Sequence[Result]):
         status = b.statuses[i] if b.statuses else "ok"
         reason = b.reasons[i] if b.reasons else ""
         return Result(reward=b.rewards[i], status=status, reason=reason, components=comps)  # type: ignore[arg-type]  # statuses hold Status values only
+
+    def brief(self) -> list[dict[str, Any]]:
+        """Per sample, ``{"reward", "status", "reason", "components": {name: {"value",
+        "status"}}}``: what a trainer and a metrics counter read, built from the columns without
+        making a `Result` per sample (a reward server answers with these)."""
+        b = self._b
+        n = len(b.rewards)
+        statuses = b.statuses or ["ok"] * n
+        reasons = b.reasons or [""] * n
+        rows: list[dict[str, Any]] = [
+            {"reward": r, "status": st, "reason": why, "components": {}}
+            for r, st, why in zip(b.rewards, statuses, reasons)
+        ]
+        for name, col in b.components.items():
+            present = b.present.get(name) if b.present else None
+            for i, (row, v) in enumerate(zip(rows, col)):
+                if present is not None and not present[i]:
+                    continue
+                if isinstance(v, Score):
+                    comp = {"value": v.value, "status": v.status}
+                elif v is None or isinstance(v, (int, float)):
+                    comp = {"value": None if v is None else float(v), "status": "ok"}
+                else:  # the combination already marked the row: not a number
+                    comp = {"value": None, "status": "error"}
+                row["components"][name] = comp
+        return rows
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):

@@ -7,7 +7,9 @@ whose fields have the wrong types, gets status ``error`` and the reason. A line 
 JSON object is reported with its line number and skipped. Output is written batch by batch and
 flushed, so a run killed at any point loses at most the batch in flight; re-running skips the
 lines already written (a partial last line is cut off first), so the output never holds a line
-twice. The output may not be the input file (`ValueError`).
+twice. The output may not be the input file (`ValueError`), and only one run writes to it at a
+time: a second writer is refused with `OutputLocked` (an exclusive ``flock`` on the output,
+held for the whole run; on systems without ``fcntl`` there is no lock).
 
 With ``details=True`` each line also gets ``scores``: component -> ``{value, status, reason,
 details, plugin, version}``, so a scored file says why each sample got what it got (what
@@ -26,8 +28,38 @@ from pathlib import Path
 from typing import IO, Any
 
 from .composed import Pipeline
+from .errors import AssayError
 from .executors import Executor
 from .models import Result
+
+
+class OutputLocked(AssayError, RuntimeError):
+    """Another run is writing to the same output file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is being written by another run; wait for it to finish (re-running then "
+            "resumes) or write to another path"
+        )
+
+
+def lock_output(path: Path) -> IO[bytes] | None:
+    """Take an exclusive lock on ``path`` (created if missing) for as long as the returned file
+    stays open; raises `OutputLocked` at once if another writer holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    fh = path.open("ab")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise OutputLocked(path) from None
+    except OSError:  # a file system without flock: write without the lock
+        return fh
+    return fh
 
 
 @dataclass
@@ -194,12 +226,19 @@ def score_jsonl(
     t0 = time.perf_counter()
     skip = 0
     fh: IO[str]
+    lock: IO[bytes] | None = None
     if output is not None:
         out = Path(output)
         if _same_file(src, out):
             raise ValueError(f"the output {out} is the input file: write to another path")
         out.parent.mkdir(parents=True, exist_ok=True)
-        skip = completed_lines(out)
+        lock = lock_output(out)  # before reading what is done: another writer may be appending
+        try:
+            skip = completed_lines(out)
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
         fh = out.open("a", encoding="utf-8")
     else:
         fh = out_stream or sys.stdout
@@ -244,6 +283,8 @@ def score_jsonl(
         if output is not None:
             os.fsync(fh.fileno())
             fh.close()
+        if lock is not None:
+            lock.close()
         if bar:
             bar.update(report.resumed + report.scored, force=True)
             bar.close()

@@ -49,6 +49,9 @@ class ComponentSpec(BaseModel):
     timeout: float | None = Field(default=None, gt=0)
     memory_mb: int | None = Field(default=None, gt=0)
     workers: int | None = Field(default=None, ge=1)
+    #: what a Ray actor reserves for this component (``executor="ray"``; e.g. 1 GPU for an RM)
+    num_cpus: float | None = Field(default=None, ge=0)
+    num_gpus: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _one_source(self) -> ComponentSpec:

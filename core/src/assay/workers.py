@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .errors import DeadlineExceeded, WorkerCrashed
+from .inherited import SERVER_PORTS, close_server_sockets
 
 _MB = 1024 * 1024
 
@@ -73,6 +74,8 @@ def _worker_main(
     ppid: int,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if SERVER_PORTS:
+        close_server_sockets(SERVER_PORTS)
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
     if memory_mb:
         import resource
@@ -277,14 +280,21 @@ class GuardedPool:
         ``fn`` must be picklable (a module-level function).
         """
         end = None if timeout is None else time.monotonic() + timeout
-        w = self._acquire(timeout)
+        for attempt in range(2):
+            w = self._acquire(None if end is None else max(end - time.monotonic(), 0.0))
+            try:
+                w.conn.send((fn, args, kwargs))
+                break
+            except OSError:  # the worker died while idle (killed, OOM): nothing ran yet
+                code = w.exit_status(wait=1.0)
+                self._replace(w)
+                if attempt:
+                    raise WorkerCrashed(_describe_exit(code, self.memory_mb)) from None
+            except Exception:  # the call could not be pickled: the worker is fine
+                self._release(w)
+                raise
         if end is not None:
             timeout = max(end - time.monotonic(), 0.0)
-        try:
-            w.conn.send((fn, args, kwargs))
-        except Exception:
-            self._release(w)
-            raise
         try:
             ready = w.conn.poll(timeout)
         except (EOFError, OSError):

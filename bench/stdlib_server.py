@@ -1,4 +1,6 @@
-"""A small HTTP endpoint over a pipeline, in the shape OpenRLHF's ``--remote_rm_url`` posts.
+"""The anchor for bench/scale.py: ``assay serve`` as it was before the ASGI server (a copy).
+
+A small HTTP endpoint over a pipeline, in the shape OpenRLHF's ``--remote_rm_url`` posts.
 
 ``POST /`` (or ``/get_reward``) with ``{"query": [...], "prompts": [...], "labels": [...]}``
 returns ``{"rewards": [...], "scores": [...], "extra_logs": {component: [...]}}``.
@@ -12,8 +14,8 @@ import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .adapters import OpenRLHFRewardFunc
-from .composed import Pipeline
+from assay import Pipeline
+from assay.adapters import OpenRLHFRewardFunc
 
 MAX_BODY = 64 * 1024 * 1024
 
@@ -32,10 +34,10 @@ def make_handler(pipeline: Pipeline) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:
+        def do_GET(self) -> None:  # http.server API
             self._send(200, {"pipeline": pipeline.name, "components": pipeline.component_names})
 
-        def do_POST(self) -> None:
+        def do_POST(self) -> None:  # http.server API
             try:
                 n = int(self.headers.get("Content-Length") or 0)
                 if n < 0:
