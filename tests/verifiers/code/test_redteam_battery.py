@@ -435,7 +435,65 @@ CASES: list[Case] = [
         "print('\\n'.join(str(int(x) * k) for x in xs))\nprint()\nprint(0)\n",
         SCALE_STDIO,
     ),
+    # -- arguments the tests pass that cannot cross: the failure is hidden as unverifiable
+    Case(
+        "a wrong program on a test that passes range()",
+        "def total(xs):\n    return -1\n",
+        {"type": "asserts", "asserts": ["assert total(range(5)) == 10"]},
+        finding=(
+            "finding: range (and Fraction, Decimal, map/generator objects) cannot cross to the "
+            "candidate; the statement is the task's fault, so a wrong program is `unverifiable` "
+            "instead of 0"
+        ),
+    ),
+    Case(
+        "a wrong program on a test that passes Fractions",
+        "def total(xs):\n    return -1\n",
+        {
+            "type": "asserts",
+            "setup": "from fractions import Fraction",
+            "asserts": ["assert total([Fraction(1, 2), Fraction(1, 3)]) == Fraction(5, 6)"],
+        },
+        finding=(
+            "finding: Fraction/Decimal arguments are Uncrossable, so every program, wrong ones "
+            "included, is `unverifiable`"
+        ),
+    ),
+    # -- held: files planted where the runner might import from
+    Case(
+        "modules planted for the runner's imports",
+        "import os\n"
+        "for d in ('.', '/tmp', '/dev/shm', os.path.expanduser('~')):\n"
+        "    for m in ('textwrap', 'pprint', 'fnmatch'):\n"
+        "        try:\n"
+        "            with open(os.path.join(d, m + '.py'), 'w') as f:\n"
+        "                f.write('raise ImportError(\"planted\")\\n')\n"
+        "        except OSError:\n            pass\n"
+        "def scale(xs, k):\n    return []\n",
+        {
+            "type": "asserts",
+            "asserts": [
+                "import textwrap\nassert scale([1, 2], 3) == [3, 6]",
+                "import pprint, fnmatch\nassert scale([5], 2) == [10]",
+            ],
+        },
+    ),
     # -- honest controls: odd but correct programs score 1.0
+    Case(
+        "honest: a generator consumed by list() and sum()",
+        "def gen(n):\n    for i in range(n):\n        yield i * i\n",
+        {
+            "type": "asserts",
+            "asserts": ["assert list(gen(4)) == [0, 1, 4, 9]", "assert sum(gen(3)) == 5"],
+        },
+        want=1.0,
+    ),
+    Case(
+        "honest: an object of its own class, attributes read",
+        "class P:\n    def __init__(self, x):\n        self.x = x\ndef mk(x):\n    return P(x)\n",
+        {"type": "asserts", "asserts": ["assert mk(3).x == 3 and mk(4).x == 4"]},
+        want=1.0,
+    ),
     Case(
         "honest: plain asserts",
         "def scale(xs, k):\n    return [x * k for x in xs]\n",
@@ -631,3 +689,31 @@ def test_the_next_sample_and_the_host_are_clean(
         for _ in range(2 * pool.size):
             res = pool.run_script(probe)
             assert res.stdout == "0 0 0 [] [] []\n", res
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: identical (program, tests) pairs are deduplicated by a digest of the tests "
+        "dumped in pydantic's JSON mode, where a set, a tuple and a list are all JSON arrays: "
+        "two samples whose expected values differ only in that share one verdict"
+    ),
+)
+def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict() -> None:
+    program = "def f():\n    return {1, 2}\n"
+    as_set = Sample(
+        completion=program,
+        tests={"type": "call", "fn_name": "f", "cases": [{"args": [], "expected": {1, 2}}]},
+    )
+    as_list = Sample(
+        completion=program,
+        tests={"type": "call", "fn_name": "f", "cases": [{"args": [], "expected": [1, 2]}]},
+    )
+    reward = assay.get_reward("code", workers=1)
+    try:
+        alone = reward.score([as_list])[0]
+        together = reward.score([as_list, as_set])[0]
+    finally:
+        reward.close()
+    assert alone.value == 0.0  # a set is not the list the test expects
+    assert together.value == alone.value, together
