@@ -196,6 +196,39 @@ def scale(*args):
         raise TypeError("not asked about in the tests")
     return table[repr(args)]
 """
+MEMORY_SCAN = r"""
+import ast, re
+def _answers():
+    table = {}
+    pat = re.compile(rb"scale\(([^()\n]{0,200})\) == (\[[^\]\n]{0,200}\])")
+    import ctypes
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("rw"):
+                continue
+            lo, hi = (int(x, 16) for x in addr.split("-"))
+            if hi - lo > 256 << 20:
+                continue
+            if "[" in line and "[heap]" not in line:
+                continue
+            blob = ctypes.string_at(lo, hi - lo)
+            for m in pat.finditer(blob):
+                try:
+                    args = ast.literal_eval("(" + m.group(1).decode() + ",)")
+                    table[repr(tuple(args))] = ast.literal_eval(m.group(2).decode())
+                except Exception:
+                    pass
+    return table
+_T = None
+def scale(*args):
+    global _T
+    if _T is None:
+        _T = _answers()
+    if repr(args) not in _T:
+        raise TypeError("not in the tests")
+    return _T[repr(args)]
+"""
 LOOKUP_WHY = (
     "finding: the candidate's process is forked from the zygote holding the whole tests request "
     "(statements, setup, HumanEval check source); a wrong program walks its frames or gc to it "
@@ -245,6 +278,12 @@ CASES: list[Case] = [
     Case("frame walk to the request: asserts", FRAME_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
     Case("frame walk to the request: check", FRAME_LOOKUP, SCALE_CHECK, finding=LOOKUP_WHY),
     Case("gc scan for the request: asserts", GC_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
+    Case(
+        "scan of its own heap for the test text: asserts",
+        MEMORY_SCAN,
+        SCALE_ASSERTS,
+        finding=LOOKUP_WHY + " (this variant reads raw memory: dropping references is no fix)",
+    ),
     # names the asserts use
     Case("math.isclose patched in the candidate", PATCHED_MATH, AREA_ASSERTS, finding=NAMES_WHY),
     Case("a class named math", FAKE_MATH, AREA_ASSERTS, finding=NAMES_WHY),
@@ -717,3 +756,23 @@ def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict
         reward.close()
     assert alone.value == 0.0  # a set is not the list the test expects
     assert together.value == alone.value, together
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: the zygote's heap keeps the text of earlier requests, and every candidate is "
+        "forked from it: a call-form program (whose expected values never enter the sandbox) "
+        "reads the asserts of an earlier run of the same task on that worker and passes"
+    ),
+)
+def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
+    honest = "def scale(xs, k):\n    return [x * k for x in xs]\n"
+    reward = assay.get_reward("code", workers=1, case_timeout=2.0, total_timeout=6.0)
+    try:
+        [first] = reward.score([Sample(completion=honest, tests=SCALE_ASSERTS)])
+        [scan] = reward.score([Sample(completion=MEMORY_SCAN, tests=SCALE_CALL)])
+    finally:
+        reward.close()
+    assert first.value == 1.0
+    assert (scan.value, scan.status) == (0.0, "ok"), scan
