@@ -1,0 +1,788 @@
+"""A red team's held-out style battery against the ``code`` reward (issue 13, second round).
+
+Every attack is a *wrong* program (it does not compute the task) that tries to be scored above
+0, to turn its failure into ``unverifiable``/``error``, or to damage the host. None of them is a
+copy of the issue's examples or of ``test_hostile_verdicts.py``: they are new variants and new
+families (answers read back from the request, names the tests use that are not the function under
+test, builtin-named entry points, control-flow exceptions crossing from a call, lying container
+protocols on handles, type confusion inside dict keys, memory held outside the address space,
+signals at the runner and the zygote, forged case messages, exhaustion of pids and inodes).
+
+The public API only: ``assay.get_reward("code", ...)`` scoring ``Sample``s whose ``tests`` take
+every form (``asserts`` with ``setup``, HumanEval ``check``, ``call``, ``stdio``). Honest
+controls (odd but correct programs) must score 1.0.
+
+Attacks that currently get through are real findings: each is marked
+``xfail(strict=True, reason="finding: ...")`` so the suite stays green and the fix flips it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+import assay
+from assay import Sample
+from assay_verifiers.code.compare import values_equal
+
+# -- the tasks ---------------------------------------------------------------------------------
+# scale(xs, k) returns [x * k for x in xs]
+SCALE_ASSERTS = {
+    "type": "asserts",
+    "setup": "import math",
+    "asserts": [
+        "assert scale([1, 2], 3) == [3, 6]",
+        "assert scale([5], 2) == [10]",
+    ],
+}
+SCALE_CHECK = {
+    "type": "check",
+    "entry_point": "scale",
+    "check": (
+        "def check(candidate):\n"
+        "    assert candidate([1, 2], 3) == [3, 6]\n"
+        "    assert candidate([5], 2) == [10]\n"
+        "    try:\n"
+        "        candidate(None, 1)\n"
+        "    except TypeError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        raise AssertionError('no TypeError')\n"
+    ),
+}
+SCALE_CALL = {
+    "type": "call",
+    "fn_name": "scale",
+    "cases": [
+        {"args": [[1, 2], 3], "expected": [3, 6]},
+        {"args": [[5], 2], "expected": [10]},
+    ],
+}
+SCALE_STDIO = {  # read n numbers and k, print each times k on one line
+    "type": "stdio",
+    "cases": [
+        {"input": "2\n1 2\n3\n", "output": "3 6\n"},
+        {"input": "1\n5\n2\n", "output": "10\n"},
+    ],
+}
+# circle area, MBPP style: the asserts use `math` without importing it (MBPP solutions import it)
+AREA_ASSERTS = {
+    "type": "asserts",
+    "asserts": [
+        "assert math.isclose(area(2), 12.566, rel_tol=1e-3)",
+        "assert math.isclose(area(1), 3.1416, rel_tol=1e-3)",
+    ],
+}
+# anagram groups compared through a name the solution usually imports
+COUNTER_ASSERTS = {
+    "type": "asserts",
+    "asserts": [
+        "assert Counter(letters('abca')) == Counter(['a', 'a', 'b', 'c'])",
+        "assert Counter(letters('zz')) == Counter(['z', 'z'])",
+    ],
+}
+# a task whose function shares its name with a builtin
+SORTED_ASSERTS = {"type": "asserts", "asserts": ["assert sorted([3, 1, 2]) == [1, 2, 3]"]}
+MAX_ASSERTS = {"type": "asserts", "asserts": ["assert max([3, 1, 2]) == 3"]}
+SORTED_CHECK = {
+    "type": "check",
+    "entry_point": "sorted",
+    "check": "def check(candidate):\n    assert candidate([3, 1, 2]) == [1, 2, 3]\n",
+}
+# predicate tasks through map(): a common shape for "all of these are even"
+EVEN_ASSERTS = {
+    "type": "asserts",
+    "asserts": [
+        "assert all(map(is_even, [2, 4, 6]))",
+        "assert not any(map(is_even, [1, 3, 5]))",
+    ],
+}
+EVEN_CHECK = {
+    "type": "check",
+    "entry_point": "is_even",
+    "check": (
+        "def check(candidate):\n"
+        "    for ok in map(candidate, [2, 4, 6]):\n"
+        "        assert ok\n"
+        "    assert all(map(candidate, [10, 12]))\n"
+    ),
+}
+# membership tests on a returned collection
+DIVISORS_ASSERTS = {
+    "type": "asserts",
+    "asserts": [
+        "assert 6 in divisors(12)",
+        "assert 4 in divisors(12) and 1 in divisors(12)",
+        "assert 7 in divisors(14)",
+    ],
+}
+DIVISORS_CHECK = {
+    "type": "check",
+    "entry_point": "divisors",
+    "check": (
+        "def check(candidate):\n"
+        "    r = candidate(12)\n"
+        "    assert len(r) == 6\n"
+        "    assert 4 in r and 6 in r and 12 in r\n"
+    ),
+}
+BIG_CALL = {"type": "call", "fn_name": "f", "cases": [{"args": [], "expected": 2**53 + 1}]}
+TUPLE_KEY_CALL = {
+    "type": "call",
+    "fn_name": "f",
+    "cases": [{"args": [], "expected": {(1, 2): "a"}}],
+}
+BIG_ASSERTS = {"type": "asserts", "asserts": ["assert f(1) == 10**5000 + 1"]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One program scored against one test form; ``want`` is the value a sound reward gives."""
+
+    name: str
+    program: str
+    tests: dict[str, Any]
+    want: float = 0.0
+    finding: str | None = None  # why it currently gets through (the test is a strict xfail)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+# -- answers read back from the request the candidate's process was forked with -----------------
+FRAME_LOOKUP = r"""
+import ast, sys
+def _answers():
+    f = sys._getframe()
+    while f is not None and not (isinstance(f.f_locals.get("req"), dict)
+                                 and "statements" in f.f_locals["req"]):
+        f = f.f_back
+    req, table = f.f_locals["req"], {}
+    for src in list(req.get("statements") or []) + [req.get("setup") or ""]:
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Compare) and isinstance(node.left, ast.Call):
+                try:
+                    args = tuple(ast.literal_eval(a) for a in node.left.args)
+                    table[repr(args)] = ast.literal_eval(node.comparators[0])
+                except Exception:
+                    pass
+    return table
+def scale(*args):
+    table = _answers()
+    if repr(args) not in table:
+        raise TypeError("not asked about in the tests")
+    return table[repr(args)]
+"""
+GC_LOOKUP = r"""
+import ast, gc
+def _answers():
+    table = {}
+    for o in gc.get_objects():
+        if type(o) is dict and "statements" in o and "exports" in o:
+            for src in list(o["statements"]) + [o.get("setup") or ""]:
+                for node in ast.walk(ast.parse(src)):
+                    if isinstance(node, ast.Compare) and isinstance(node.left, ast.Call):
+                        try:
+                            key = repr(tuple(ast.literal_eval(a) for a in node.left.args))
+                            table[key] = ast.literal_eval(node.comparators[0])
+                        except Exception:
+                            pass
+    return table
+def scale(*args):
+    table = _answers()
+    if repr(args) not in table:
+        raise TypeError("not asked about in the tests")
+    return table[repr(args)]
+"""
+MEMORY_SCAN = r"""
+import ast, re
+def _answers():
+    table = {}
+    pat = re.compile(rb"scale\(([^()\n]{0,200})\) == (\[[^\]\n]{0,200}\])")
+    import ctypes
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("rw"):
+                continue
+            lo, hi = (int(x, 16) for x in addr.split("-"))
+            if hi - lo > 256 << 20:
+                continue
+            if "[" in line and "[heap]" not in line:
+                continue
+            blob = ctypes.string_at(lo, hi - lo)
+            for m in pat.finditer(blob):
+                try:
+                    args = ast.literal_eval("(" + m.group(1).decode() + ",)")
+                    table[repr(tuple(args))] = ast.literal_eval(m.group(2).decode())
+                except Exception:
+                    pass
+    return table
+_T = None
+def scale(*args):
+    global _T
+    if _T is None:
+        _T = _answers()
+    if repr(args) not in _T:
+        raise TypeError("not in the tests")
+    return _T[repr(args)]
+"""
+LOOKUP_WHY = (
+    "finding: the candidate's process is forked from the zygote holding the whole tests request "
+    "(statements, setup, HumanEval check source); a wrong program walks its frames or gc to it "
+    "and returns the asserted literals"
+)
+
+# -- names the tests use that are not the function under test ---------------------------------
+PATCHED_MATH = "import math\nmath.isclose = lambda *a, **k: True\ndef area(r):\n    return 0.0\n"
+FAKE_MATH = (
+    "class math:\n    @staticmethod\n    def isclose(*a, **k):\n        return True\n"
+    "def area(r):\n    return 0.0\n"
+)
+FAKE_COUNTER = "def Counter(*a):\n    return 1\ndef letters(s):\n    return []\n"
+NAMES_WHY = (
+    "finding: every non-builtin name an assert uses and the setup does not define is taken from "
+    "the candidate (a handle), so a module the tests use unimported (`math`, `Counter`) is the "
+    "candidate's, and its `isclose`/constructor decides the comparison"
+)
+BUILTIN_WHY = (
+    "finding: names that are builtins are never taken from the candidate, so a task whose entry "
+    "point is named like a builtin is judged against the builtin itself: a wrong or empty "
+    "program passes"
+)
+
+# -- control-flow exceptions crossing from a call -------------------------------------------------
+STOP = "def is_even(n):\n    raise StopIteration\n"
+STOP_WHY = (
+    "finding: a StopIteration the candidate raises from a call is re-raised as StopIteration in "
+    "the runner; inside map() it ends the iteration early, so all(...)/for loops see no item"
+)
+
+# -- lying container protocols on a handle ---------------------------------------------------------
+CONTAINS_ALL = (
+    "class _Everything:\n"
+    "    def __contains__(self, x):\n        return True\n"
+    "    def __len__(self):\n        return 6\n"
+    "def divisors(n):\n    return _Everything()\n"
+)
+CONTAINS_WHY = (
+    "finding: `in` (and len, bool) on a returned handle is answered by the candidate's own "
+    "__contains__/__len__; an object that contains everything passes every membership test, "
+    "which no honest value can"
+)
+
+CASES: list[Case] = [
+    # the request in the candidate's memory
+    Case("frame walk to the request: asserts", FRAME_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
+    Case("frame walk to the request: check", FRAME_LOOKUP, SCALE_CHECK, finding=LOOKUP_WHY),
+    Case("gc scan for the request: asserts", GC_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
+    Case(
+        "scan of its own heap for the test text: asserts",
+        MEMORY_SCAN,
+        SCALE_ASSERTS,
+        finding=LOOKUP_WHY + " (this variant reads raw memory: dropping references is no fix)",
+    ),
+    # names the asserts use
+    Case("math.isclose patched in the candidate", PATCHED_MATH, AREA_ASSERTS, finding=NAMES_WHY),
+    Case("a class named math", FAKE_MATH, AREA_ASSERTS, finding=NAMES_WHY),
+    Case("Counter defined by the candidate", FAKE_COUNTER, COUNTER_ASSERTS, finding=NAMES_WHY),
+    # builtin-named entry points
+    Case(
+        "entry point named sorted: asserts",
+        "def sorted(xs):\n    return xs\n",
+        SORTED_ASSERTS,
+        finding=BUILTIN_WHY,
+    ),
+    Case(
+        "entry point named sorted: check",
+        "def sorted(xs):\n    return xs\n",
+        SORTED_CHECK,
+        finding=BUILTIN_WHY,
+    ),
+    Case("empty program for a builtin-named task", "x = 1\n", MAX_ASSERTS, finding=BUILTIN_WHY),
+    # StopIteration through map()
+    Case("StopIteration ends map(): asserts", STOP, EVEN_ASSERTS, finding=STOP_WHY),
+    Case("StopIteration ends map(): check", STOP, EVEN_CHECK, finding=STOP_WHY),
+    # lying handles
+    Case(
+        "contains-everything handle: asserts", CONTAINS_ALL, DIVISORS_ASSERTS, finding=CONTAINS_WHY
+    ),
+    Case("contains-everything handle: check", CONTAINS_ALL, DIVISORS_CHECK, finding=CONTAINS_WHY),
+    # type confusion in the trusted comparison (call form)
+    Case(
+        "int_float: a float that rounds to the expected int",
+        "def f():\n    return 9007199254740992.0\n",
+        BIG_CALL,
+        options={"int_float": True},
+        finding=(
+            "finding: with int_float, ints and floats are compared after float(): any float "
+            "within rounding of a big expected int (> 2**53) passes"
+        ),
+    ),
+    Case(
+        "True inside a tuple dict key",
+        "def f():\n    return {(True, 2): 'a'}\n",
+        TUPLE_KEY_CALL,
+        finding=(
+            "finding: values_equal keys dicts by (type(k), k) only at the top level: (True, 2) "
+            "equals (1, 2) as a key, so exact types do not hold inside tuple/frozenset keys"
+        ),
+    ),
+    # -- held: attacks the reward answers with 0 today (keep them that way)
+    Case(
+        "signal barrage at pid 1 and the runner",
+        "import os, signal\nme = os.getpid()\n"
+        "for sig in range(1, 65):\n"
+        "    if sig in (signal.SIGKILL, signal.SIGSTOP):\n        continue\n"
+        "    for target in (1, me + 1, me - 1):\n"
+        "        try:\n            os.kill(target, sig)\n        except Exception:\n            pass\n"
+        "def scale(xs, k):\n    return [0] * len(xs)\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "kill every other process at load: check",
+        "import os, signal\n"
+        "for p in os.listdir('/proc'):\n"
+        "    if p.isdigit() and int(p) not in (1, os.getpid()):\n"
+        "        try:\n            os.kill(int(p), signal.SIGKILL)\n"
+        "        except Exception:\n            pass\n"
+        "def scale(xs, k):\n    return []\n",
+        SCALE_CHECK,
+    ),
+    Case(
+        "SIGSTOP everything it can",
+        "import os, signal\ntry:\n    os.kill(-1, signal.SIGSTOP)\nexcept Exception:\n    pass\n"
+        "def scale(xs, k):\n    return []\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "SIGALRM sprayed at the runner from a thread",
+        "import os, signal, threading, time\n"
+        "def spam():\n"
+        "    end = time.time() + 1.0\n"
+        "    while time.time() < end:\n"
+        "        for t in (os.getpid() + 1, os.getpid() - 1):\n"
+        "            try:\n                os.kill(t, signal.SIGALRM)\n"
+        "            except Exception:\n                pass\n"
+        "threading.Thread(target=spam, daemon=True).start()\n"
+        "def scale(xs, k):\n    return []\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "forged case messages from the loader's frame: call",
+        "import sys\nf = sys._getframe()\n"
+        "while f is not None and 'chan' not in f.f_locals:\n    f = f.f_back\n"
+        "if f is not None:\n"
+        "    for i in range(len(f.f_locals['req']['cases'])):\n"
+        "        f.f_locals['chan'].send(t='case', i=i, status='error', fault='sandbox',\n"
+        "                                reason='sandbox failure')\n"
+        "def scale(xs, k):\n    return []\n",
+        SCALE_CALL,
+    ),
+    Case(
+        "a builtin exception name faked by its own class: check",
+        "class TypeError(Exception):\n    pass\ndef scale(xs, k):\n    raise TypeError('wrong')\n",
+        SCALE_CHECK,
+    ),
+    Case(
+        "a SIGINT handler that answers late",
+        "import signal, time\n"
+        "signal.signal(signal.SIGINT, lambda *a: None)\n"
+        "def scale(xs, k):\n    time.sleep(3)\n    return [x * k for x in xs]\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "a generator whose iteration raises: asserts",
+        "def scale(xs, k):\n    yield xs[0] * k\n    raise MemoryError('fake')\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "a value nested 10,000 deep: call",
+        "def scale(xs, k):\n    v = []\n    for _ in range(10000):\n        v = [v]\n    return v\n",
+        SCALE_CALL,
+    ),
+    Case(
+        "a value nested 10,000 deep: asserts",
+        "def scale(xs, k):\n    v = []\n    for _ in range(10000):\n        v = [v]\n    return v\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "NaN everywhere: call with float_tol",
+        "def scale(xs, k):\n    return [float('nan')] * len(xs)\n",
+        SCALE_CALL,
+        options={"float_tol": 1e-6, "int_float": True},
+    ),
+    Case(
+        "an always-equal list subclass: call",
+        "class L(list):\n    def __eq__(self, o):\n        return True\n"
+        "def scale(xs, k):\n    return L()\n",
+        SCALE_CALL,
+    ),
+    Case(
+        "a huge wrong int: call",
+        "def scale(xs, k):\n    return 10**5000\n",
+        SCALE_CALL,
+    ),
+    Case(
+        "read the tests from /proc and disk",
+        "import os\nfound = []\n"
+        "for p in os.listdir('/proc'):\n"
+        "    for what in ('cmdline', 'environ'):\n"
+        "        try:\n            found.append(open(f'/proc/{p}/{what}', 'rb').read())\n"
+        "        except Exception:\n            pass\n"
+        "def scale(xs, k):\n"
+        "    blob = b''.join(found)\n"
+        "    return [int(blob.count(b'assert'))] * len(xs)\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "stdout and stderr floods after a right first answer",
+        "import sys\ncalls = 0\n"
+        "def scale(xs, k):\n"
+        "    global calls\n    calls += 1\n"
+        "    if calls > 1:\n"
+        "        sys.stdout.write('x' * (1 << 26)); sys.stderr.write('y' * (1 << 26))\n"
+        "    return [x * k for x in xs] if calls == 1 else []\n",
+        {**SCALE_ASSERTS, "asserts": SCALE_ASSERTS["asserts"][:2]},
+        options={"partial_credit": False},
+    ),
+    Case(
+        "fork bomb at load",
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "inodes and tmpfs space exhausted",
+        "import os\n"
+        "for d in ('.', '/tmp', '/dev/shm'):\n"
+        "    for i in range(20000):\n"
+        "        try:\n            open(f'{d}/f{i}', 'w').close()\n"
+        "        except OSError:\n            break\n"
+        "def scale(xs, k):\n    return []\n",
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "stdio: the first line of the answer, then a crash",
+        "n = int(input())\nxs = input().split()\nprint(int(xs[0]) * 3)\nraise SystemExit(3)\n",
+        SCALE_STDIO,
+    ),
+    Case(
+        "stdio: the right numbers on the wrong number of lines",
+        "n = int(input())\nxs = input().split()\nk = int(input())\n"
+        "print('\\n'.join(str(int(x) * k) for x in xs))\nprint()\nprint(0)\n",
+        SCALE_STDIO,
+    ),
+    # -- arguments the tests pass that cannot cross: the failure is hidden as unverifiable
+    Case(
+        "a wrong program on a test that passes range()",
+        "def total(xs):\n    return -1\n",
+        {"type": "asserts", "asserts": ["assert total(range(5)) == 10"]},
+        finding=(
+            "finding: range (and Fraction, Decimal, map/generator objects) cannot cross to the "
+            "candidate; the statement is the task's fault, so a wrong program is `unverifiable` "
+            "instead of 0"
+        ),
+    ),
+    Case(
+        "a wrong program on a test that passes Fractions",
+        "def total(xs):\n    return -1\n",
+        {
+            "type": "asserts",
+            "setup": "from fractions import Fraction",
+            "asserts": ["assert total([Fraction(1, 2), Fraction(1, 3)]) == Fraction(5, 6)"],
+        },
+        finding=(
+            "finding: Fraction/Decimal arguments are Uncrossable, so every program, wrong ones "
+            "included, is `unverifiable`"
+        ),
+    ),
+    Case(
+        "a wrong program on a test that passes a lambda",
+        "def apply(fn, xs):\n    return xs\n",
+        {"type": "asserts", "asserts": ["assert apply(lambda x: x + 1, [1, 2]) == [2, 3]"]},
+        finding=(
+            "finding (documented limitation): a callable argument cannot cross, so map/filter-"
+            "style tasks are `unverifiable` for every program; a reverse proxy (the candidate "
+            "calling back into the runner) would make them judgeable"
+        ),
+    ),
+    # -- held: files planted where the runner might import from
+    Case(
+        "modules planted for the runner's imports",
+        "import os\n"
+        "for d in ('.', '/tmp', '/dev/shm', os.path.expanduser('~')):\n"
+        "    for m in ('textwrap', 'pprint', 'fnmatch'):\n"
+        "        try:\n"
+        "            with open(os.path.join(d, m + '.py'), 'w') as f:\n"
+        "                f.write('raise ImportError(\"planted\")\\n')\n"
+        "        except OSError:\n            pass\n"
+        "def scale(xs, k):\n    return []\n",
+        {
+            "type": "asserts",
+            "asserts": [
+                "import textwrap\nassert scale([1, 2], 3) == [3, 6]",
+                "import pprint, fnmatch\nassert scale([5], 2) == [10]",
+            ],
+        },
+    ),
+    # -- honest controls: odd but correct programs score 1.0
+    Case(
+        "honest: a generator consumed by list() and sum()",
+        "def gen(n):\n    for i in range(n):\n        yield i * i\n",
+        {
+            "type": "asserts",
+            "asserts": ["assert list(gen(4)) == [0, 1, 4, 9]", "assert sum(gen(3)) == 5"],
+        },
+        want=1.0,
+    ),
+    Case(
+        "honest: an object of its own class, attributes read",
+        "class P:\n    def __init__(self, x):\n        self.x = x\ndef mk(x):\n    return P(x)\n",
+        {"type": "asserts", "asserts": ["assert mk(3).x == 3 and mk(4).x == 4"]},
+        want=1.0,
+    ),
+    Case(
+        "honest: plain asserts",
+        "def scale(xs, k):\n    return [x * k for x in xs]\n",
+        SCALE_ASSERTS,
+        want=1.0,
+    ),
+    Case(
+        "honest: check with a TypeError",
+        "def scale(xs, k):\n    return [x * k for x in xs]\n",
+        SCALE_CHECK,
+        want=1.0,
+    ),
+    Case(
+        "honest: call", "def scale(xs, k):\n    return [x * k for x in xs]\n", SCALE_CALL, want=1.0
+    ),
+    Case(
+        "honest: stdio",
+        "input()\nxs = input().split()\nk = int(input())\nprint(*(int(x) * k for x in xs))\n",
+        SCALE_STDIO,
+        want=1.0,
+    ),
+    Case(
+        "honest: math imported by the solution",
+        "import math\ndef area(r):\n    return math.pi * r * r\n",
+        AREA_ASSERTS,
+        want=1.0,
+    ),
+    Case("honest: is_even", "def is_even(n):\n    return n % 2 == 0\n", EVEN_CHECK, want=1.0),
+    Case(
+        "honest: divisors as a generator-built list",
+        "def divisors(n):\n    return [d for d in range(1, n + 1) if n % d == 0]\n",
+        DIVISORS_CHECK,
+        want=1.0,
+    ),
+    Case(
+        "honest: a result past the int-to-str digit limit",
+        "def f(n):\n    return 10**5000 + n\n",
+        BIG_ASSERTS,
+        want=1.0,
+        finding=(
+            "finding (false 0): the candidate's reply is json.dumps'ed and an int over "
+            "sys.get_int_max_str_digits raises ValueError outside the handled path; the "
+            "candidate's process dies and a correct answer scores 0 (status crash)"
+        ),
+    ),
+]
+
+
+def _options(case: Case) -> dict[str, Any]:
+    return {"partial_credit": True, **case.options}
+
+
+@pytest.fixture(scope="module")
+def rewards() -> Iterator[dict[str, Any]]:
+    made: dict[str, Any] = {}
+
+    def get(options: dict[str, Any]) -> Any:
+        key = repr(sorted(options.items()))
+        if key not in made:
+            made[key] = assay.get_reward(
+                "code", case_timeout=1.5, total_timeout=6.0, memory_mb=512, **options
+            )
+        return made[key]
+
+    yield {"get": get, "made": made}
+    for r in made.values():
+        r.close()
+
+
+@pytest.fixture(scope="module")
+def scored(rewards: dict[str, Any]) -> dict[str, Any]:
+    """Every case, batched by reward options (one sandbox pool per option set)."""
+    groups: dict[str, list[Case]] = {}
+    for case in CASES:
+        groups.setdefault(repr(sorted(_options(case).items())), []).append(case)
+    out = {}
+    for cases in groups.values():
+        reward = rewards["get"](_options(cases[0]))
+        scores = reward.score([Sample(completion=c.program, tests=c.tests) for c in cases])
+        out.update({c.name: s for c, s in zip(cases, scores, strict=True)})
+    return out
+
+
+def _param(case: Case) -> Any:
+    marks = [pytest.mark.xfail(strict=True, reason=case.finding)] if case.finding else []
+    return pytest.param(case.name, marks=marks, id=case.name)
+
+
+def test_names_are_unique_and_the_battery_is_broad() -> None:
+    names = [c.name for c in CASES]
+    assert len(names) == len(set(names))
+    assert sum(c.want == 0.0 for c in CASES) >= 30
+    assert sum(c.want == 1.0 for c in CASES) >= 7
+
+
+@pytest.mark.parametrize("name", [_param(c) for c in CASES if c.want == 0.0])
+def test_attack_scores_zero(scored: dict[str, Any], name: str) -> None:
+    s = scored[name]
+    assert (s.value, s.status) == (0.0, "ok"), (name, s.value, s.status, s.reason)
+
+
+@pytest.mark.parametrize("name", [_param(c) for c in CASES if c.want == 1.0])
+def test_honest_control_scores_one(scored: dict[str, Any], name: str) -> None:
+    s = scored[name]
+    assert (s.value, s.status) == (1.0, "ok"), (name, s.value, s.status, s.reason)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: exact types stop at the top level of dict keys in the public comparison: "
+        "(True, 2) equals (1, 2), frozenset({True}) equals frozenset({1})"
+    ),
+)
+def test_exact_types_hold_inside_dict_keys() -> None:
+    assert not values_equal({(True, 2): "a"}, {(1, 2): "a"})
+    assert not values_equal({frozenset({True}): 1}, {frozenset({1}): 1})
+
+
+MEMFD_HOG = r"""
+import os, time
+def hold(mb):
+    held, fds = 0, []
+    block = b"\1" * (1 << 20)
+    try:
+        while held < mb:
+            fd = os.memfd_create("x")
+            fds.append(fd)
+            for _ in range(16):
+                os.write(fd, block)
+                held += 1
+    except OSError:
+        pass
+    return held, fds
+pipe_r, pipe_w = os.pipe()
+for _ in range(2):
+    if os.fork() == 0:
+        n, _fds = hold(300)
+        os.write(pipe_w, n.to_bytes(4, "big"))
+        time.sleep(30)
+        os._exit(0)
+mine, fds = hold(300)
+kids = sum(int.from_bytes(os.read(pipe_r, 4), "big") for _ in range(2))
+def scale(xs, k):
+    raise ValueError(f"held={mine + kids}MB")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: memory_mb caps the address space and the tree's RSS, not memfd / tmpfs pages: "
+        "a program and two forked children hold 3x the cap of host memory for the whole run "
+        "(written, never mapped); many more children hold many times more"
+    ),
+)
+def test_memory_written_to_memfds_counts_against_the_cap() -> None:
+    reward = assay.get_reward("code", case_timeout=2.0, total_timeout=6.0, memory_mb=256)
+    try:
+        [s] = reward.score([Sample(completion=MEMFD_HOG, tests=SCALE_ASSERTS)])
+    finally:
+        reward.close()
+    assert s.value == 0.0 and s.status == "ok", s
+    held = re.search(r"held=(\d+)MB", s.details.get("first_failure") or "")
+    # a cap that held would have killed the tree (status memory) before the program could report
+    assert held is None or int(held.group(1)) <= 256, s.details
+
+
+def test_the_next_sample_and_the_host_are_clean(
+    scored: dict[str, Any], rewards: dict[str, Any]
+) -> None:
+    """After the battery: every pool still scores an honest program, no stray process, no
+    worker replaced for good reasons gone bad, nothing left in the work dir or the IPC tables."""
+    probe = (
+        "import os\n"
+        "def rows(n):\n    return len(open('/proc/sysvipc/' + n).read().splitlines()) - 1\n"
+        "mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []\n"
+        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
+        "print(rows('shm'), rows('msg'), rows('sem'), mq, os.listdir('.'), procs)\n"
+    )
+    for reward in rewards["made"].values():
+        [s] = reward.score(
+            [
+                Sample(
+                    completion="def scale(xs, k):\n    return [x * k for x in xs]\n",
+                    tests=SCALE_ASSERTS,
+                )
+            ]
+        )
+        assert (s.value, s.status) == (1.0, "ok"), s
+        pool = reward._sandbox()
+        assert pool.stray_processes() == []
+        for _ in range(2 * pool.size):
+            res = pool.run_script(probe)
+            assert res.stdout == "0 0 0 [] [] []\n", res
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: identical (program, tests) pairs are deduplicated by a digest of the tests "
+        "dumped in pydantic's JSON mode, where a set, a tuple and a list are all JSON arrays: "
+        "two samples whose expected values differ only in that share one verdict"
+    ),
+)
+def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict() -> None:
+    program = "def f():\n    return {1, 2}\n"
+    as_set = Sample(
+        completion=program,
+        tests={"type": "call", "fn_name": "f", "cases": [{"args": [], "expected": {1, 2}}]},
+    )
+    as_list = Sample(
+        completion=program,
+        tests={"type": "call", "fn_name": "f", "cases": [{"args": [], "expected": [1, 2]}]},
+    )
+    reward = assay.get_reward("code", workers=1)
+    try:
+        alone = reward.score([as_list])[0]
+        together = reward.score([as_list, as_set])[0]
+    finally:
+        reward.close()
+    assert alone.value == 0.0  # a set is not the list the test expects
+    assert together.value == alone.value, together
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: the zygote's heap keeps the text of earlier requests, and every candidate is "
+        "forked from it: a call-form program (whose expected values never enter the sandbox) "
+        "reads the asserts of an earlier run of the same task on that worker and passes"
+    ),
+)
+def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
+    honest = "def scale(xs, k):\n    return [x * k for x in xs]\n"
+    reward = assay.get_reward("code", workers=1, case_timeout=2.0, total_timeout=6.0)
+    try:
+        [first] = reward.score([Sample(completion=honest, tests=SCALE_ASSERTS)])
+        [scan] = reward.score([Sample(completion=MEMORY_SCAN, tests=SCALE_CALL)])
+    finally:
+        reward.close()
+    assert first.value == 1.0
+    assert (scan.value, scan.status) == (0.0, "ok"), scan
