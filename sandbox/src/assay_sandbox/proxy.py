@@ -91,14 +91,18 @@ class _Table:
 
     def __init__(self, classes: dict[str, type]) -> None:
         self.objects: list[Any] = []
+        self.numbers: dict[int, int] = {}  # id -> number: an object crosses as one handle
         self.classes = classes
 
     def wrap(self, value: Any) -> dict[str, Any]:
         try:
             return {"v": codec.encode_tree(value, self.classes)}
         except (codec.Unencodable, RecursionError, ValueError):
-            self.objects.append(value)
-            return {"h": len(self.objects) - 1, "type": type(value).__name__[:80]}
+            n = self.numbers.get(id(value))
+            if n is None:  # the table keeps every object alive, so ids stay unique
+                n = self.numbers[id(value)] = len(self.objects)
+                self.objects.append(value)
+            return {"h": n, "type": type(value).__name__[:80]}
 
     def unwrap(self, item: Any) -> Any:
         if "h" in item:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -90,6 +91,11 @@ class Connection:
             if value._conn is not self:
                 raise Uncrossable("a candidate object of another run")
             return {"h": value._h}
+        if _is_iterator(value):  # a generator or map() the test passes: its items cross
+            items = codec.Materialized(itertools.islice(value, MAX_ITER_ITEMS + 1))
+            if len(items) > MAX_ITER_ITEMS:
+                raise Uncrossable(f"an iterator of more than {MAX_ITER_ITEMS} items")
+            value = items
         try:
             return {"v": codec.encode_tree(value, self.classes)}
         except codec.Unencodable as exc:
@@ -105,7 +111,10 @@ class Connection:
         except (RecursionError, ValueError) as exc:
             raise CandidateError(f"cannot pass back what the candidate returned: {exc}") from None
 
-    def result(self, reply: dict[str, Any]) -> Any:
+    def result(self, reply: dict[str, Any], stops: bool = False) -> Any:
+        """The value a reply stands for, or raise what the candidate raised. Only a ``next``
+        (``stops``) may end an iteration: a StopIteration from a call or any other operation
+        would silently end the test's own loop (``map``, ``all``), so it is a plain failure."""
         if "v" in reply:
             try:
                 return codec.decode_tree(reply["v"], self.classes)
@@ -115,7 +124,11 @@ class Connection:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         raised = reply.get("exc")
         if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
-            raise self.exception(*raised)
+            exc = self.exception(*raised)
+            if not stops and isinstance(exc, (StopIteration, StopAsyncIteration)):
+                exc = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
+                exc._assay_from_candidate = True  # type: ignore[attr-defined]
+            raise exc
         raise CandidateGone("the candidate sent something that is not a reply")
 
     def exception(self, name: str, base: str, message: str) -> Exception:
@@ -134,7 +147,7 @@ class Connection:
         return exc
 
     def op(self, h: int, op: str, **fields: Any) -> Any:
-        return self.result(self.request({"op": op, "h": h, **fields}))
+        return self.result(self.request({"op": op, "h": h, **fields}), op == "next")
 
     def call(self, h: int, args: tuple, kwargs: dict[str, Any]) -> Any:
         back = any(_mutable(a) for a in args) or any(_mutable(v) for v in kwargs.values())
@@ -161,6 +174,19 @@ class Connection:
         ]
         for old, new in pairs:
             _update(old, new)
+
+
+MAX_ITER_ITEMS = 100_000
+
+
+def _is_iterator(value: Any) -> bool:
+    t = type(value)
+    return (
+        t is not Remote
+        and hasattr(t, "__next__")
+        and hasattr(t, "__iter__")
+        and t.__module__ in ("builtins", "itertools")
+    )
 
 
 def _mutable(value: Any) -> bool:
@@ -208,26 +234,33 @@ class Remote:
     def __next__(self) -> Any:
         return self._conn.op(self._h, "next")
 
+    # len, bool and `in` are answered here, from the items the object yields (each crossing as a
+    # value and compared by the runner's own ==), never by the candidate's __len__, __bool__ or
+    # __contains__: an object cannot claim what no honest value could (containing everything).
+    def _items(self) -> Any:
+        it = self._conn.op(self._h, "iter")
+        return it if type(it) is Remote else iter(it)
+
     def __len__(self) -> int:
-        n = self._conn.op(self._h, "len")
-        if type(n) is not int:
-            raise CandidateGone("len() of a candidate object did not give an int")
-        return n
+        it = self._items()
+        if type(it) is Remote and it._h == self._h:  # an iterator has no len (list() then
+            raise TypeError(f"object of type {self._type!r} has no len()")  # iterates it)
+        return sum(1 for _ in it)
 
     def __bool__(self) -> bool:
-        b = self._conn.op(self._h, "bool")
-        if type(b) is not bool:
-            raise CandidateGone("bool() of a candidate object did not give a bool")
-        return b
+        try:
+            it = self._items()
+        except TypeError:
+            return True  # not a container: truthy, as any object without __len__
+        if type(it) is Remote and it._h == self._h:
+            return True  # an iterator (a generator): truthy, and not consumed
+        return any(True for _ in it)
 
     def __getitem__(self, key: Any) -> Any:
         return self._conn.op(self._h, "getitem", key=self._conn.out(key))
 
     def __contains__(self, key: Any) -> bool:
-        b = self._conn.op(self._h, "contains", key=self._conn.out(key))
-        if type(b) is not bool:
-            raise CandidateGone("`in` on a candidate object did not give a bool")
-        return b
+        return any(item is key or item == key for item in self._items())
 
     def __repr__(self) -> str:
         return f"<candidate {self._type} object>"

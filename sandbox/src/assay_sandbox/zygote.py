@@ -57,6 +57,24 @@ PRELOAD = [
 ]
 
 
+def _read_exact_into(fd: int, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            raise ValueError("the request stream ended inside a frame")
+        out += chunk
+    return out
+
+
+def _read_tests(fd: int) -> dict[str, Any]:
+    """The test code frame (in the test runner's fork): ``statements`` and ``setup`` only."""
+    frame = read_frame(fd)
+    if not isinstance(frame, dict):
+        raise ValueError("no test code followed the tests request")
+    return {"statements": list(frame.get("statements") or []), "setup": frame.get("setup") or ""}
+
+
 class Zygote:
     """Serves requests on ``in_fd``/``out_fd``; see the module docstring."""
 
@@ -65,6 +83,7 @@ class Zygote:
     ) -> None:
         self.cfg, self.in_fd, self.out_fd = cfg, in_fd, out_fd
         self.layers, self.notes = layers, notes
+        self.follow_pending = False  # a tests request's second frame is still unread
         self.sick: str | None = None  # set when the last execution left the worker unclean
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
@@ -118,6 +137,7 @@ class Zygote:
                 return
             t0 = time.monotonic()
             self.sick = None
+            self.follow_pending = req.get("_follow") is True
             try:
                 resp = self.handle(req)
             except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
@@ -129,6 +149,11 @@ class Zygote:
                 self.sick = f"the server raised {type(exc).__name__}"
                 with contextlib.suppress(Exception):
                     kill_all(self.pid_ns)
+            if self.follow_pending:  # no test runner read the test code: skip it unseen
+                try:
+                    self.discard_follow()
+                except (OSError, ValueError):
+                    return
             resp.setdefault("duration_s", time.monotonic() - t0)
             resp["id"] = req.get("id")
             resp["isolation"] = self.isolation
@@ -179,10 +204,6 @@ class Zygote:
             }
         if mode == "tests":
             req["_shared"] = try_compile(req.get("shared") or "", "shared.py")
-            req["_setup"] = try_compile(req.get("setup") or "", "tests_setup.py")
-            req["_statements"] = [
-                try_compile(stmt, f"test_{i}.py") for i, stmt in enumerate(req["statements"])
-            ]
             return self.execute_tests(req, req["limits"])
         if mode == "statements":
             req["_setup"] = try_compile(req.get("setup") or "", "setup.py")
@@ -240,13 +261,19 @@ class Zygote:
         close: list[int],
         run: Any,
         trusted: bool = False,
+        first: Any = None,
     ) -> int:
-        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there."""
+        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there.
+
+        ``first`` runs in the child before anything else (while it still holds the request fd).
+        """
         pid = os.fork()
         if pid:
             return pid
         code = 70
         try:
+            if first is not None:
+                first()
             for fd in (*close, self.in_fd, self.out_fd):
                 os.close(fd)
             fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
@@ -314,6 +341,19 @@ class Zygote:
         ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
         t0 = time.monotonic()
         stdio = (in_r, out_w, err_w)
+        # The runner first: it reads the test code (the request's second frame) itself, before it
+        # drops its privileges; the zygote, and so the candidate forked from it, never holds it.
+        runner = self._fork(
+            work,
+            limits,
+            stdio,
+            [ch_w, ctl_t],
+            [out_r, err_r, ch_r, ctl_c],
+            lambda ch, ctl: testrun.run_tests(testrun.compile_tests(req), Channel(ch, nonce), ctl),
+            trusted=True,
+            first=lambda: req.update(_read_tests(self.in_fd)),
+        )
+        self.follow_pending = False
         cand = self._fork(
             work,
             limits,
@@ -321,15 +361,6 @@ class Zygote:
             [ctl_c],
             [out_r, err_r, ch_r, ch_w, ctl_t],
             lambda ctl: testrun.run_candidate(req, ctl),
-        )
-        runner = self._fork(
-            work,
-            limits,
-            stdio,
-            [ch_w, ctl_t],
-            [out_r, err_r, ch_r, ctl_c],
-            lambda ch, ctl: testrun.run_tests(req, Channel(ch, nonce), ctl),
-            trusted=True,
         )
         for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
             os.close(fd)
@@ -365,6 +396,20 @@ class Zygote:
         if mode == "statements":
             return runners.child_statements(req, chan)
         return runners.child_call_cases(req, chan, self.cfg)
+
+    def discard_follow(self) -> None:
+        """Skip the request's second frame (test code no runner read) without keeping its text:
+        it is read into one buffer that is zeroed after each chunk."""
+        self.follow_pending = False
+        head = _read_exact_into(self.in_fd, 4)
+        n = int.from_bytes(head, "big")
+        buf = bytearray(min(n, 1 << 20) or 1)
+        while n > 0:
+            got = os.readv(self.in_fd, [memoryview(buf)[: min(n, len(buf))]])
+            if not got:
+                raise ValueError("the request stream ended inside a frame")
+            buf[:] = bytes(len(buf))
+            n -= got
 
     # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:

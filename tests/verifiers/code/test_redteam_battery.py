@@ -275,60 +275,91 @@ CONTAINS_WHY = (
 
 CASES: list[Case] = [
     # the request in the candidate's memory
-    Case("frame walk to the request: asserts", FRAME_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
-    Case("frame walk to the request: check", FRAME_LOOKUP, SCALE_CHECK, finding=LOOKUP_WHY),
-    Case("gc scan for the request: asserts", GC_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
+    Case(
+        "frame walk to the request: asserts",
+        FRAME_LOOKUP,
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "frame walk to the request: check",
+        FRAME_LOOKUP,
+        SCALE_CHECK,
+    ),
+    Case(
+        "gc scan for the request: asserts",
+        GC_LOOKUP,
+        SCALE_ASSERTS,
+    ),
     Case(
         "scan of its own heap for the test text: asserts",
         MEMORY_SCAN,
         SCALE_ASSERTS,
-        finding=LOOKUP_WHY + " (this variant reads raw memory: dropping references is no fix)",
     ),
     # names the asserts use
-    Case("math.isclose patched in the candidate", PATCHED_MATH, AREA_ASSERTS, finding=NAMES_WHY),
-    Case("a class named math", FAKE_MATH, AREA_ASSERTS, finding=NAMES_WHY),
-    Case("Counter defined by the candidate", FAKE_COUNTER, COUNTER_ASSERTS, finding=NAMES_WHY),
+    Case(
+        "math.isclose patched in the candidate",
+        PATCHED_MATH,
+        AREA_ASSERTS,
+    ),
+    Case(
+        "a class named math",
+        FAKE_MATH,
+        AREA_ASSERTS,
+    ),
+    Case(
+        "Counter defined by the candidate",
+        FAKE_COUNTER,
+        COUNTER_ASSERTS,
+    ),
     # builtin-named entry points
     Case(
         "entry point named sorted: asserts",
         "def sorted(xs):\n    return xs\n",
         SORTED_ASSERTS,
-        finding=BUILTIN_WHY,
     ),
     Case(
         "entry point named sorted: check",
         "def sorted(xs):\n    return xs\n",
         SORTED_CHECK,
-        finding=BUILTIN_WHY,
     ),
-    Case("empty program for a builtin-named task", "x = 1\n", MAX_ASSERTS, finding=BUILTIN_WHY),
+    Case(
+        "empty program for a builtin-named task",
+        "x = 1\n",
+        MAX_ASSERTS,
+    ),
     # StopIteration through map()
-    Case("StopIteration ends map(): asserts", STOP, EVEN_ASSERTS, finding=STOP_WHY),
-    Case("StopIteration ends map(): check", STOP, EVEN_CHECK, finding=STOP_WHY),
+    Case(
+        "StopIteration ends map(): asserts",
+        STOP,
+        EVEN_ASSERTS,
+    ),
+    Case(
+        "StopIteration ends map(): check",
+        STOP,
+        EVEN_CHECK,
+    ),
     # lying handles
     Case(
-        "contains-everything handle: asserts", CONTAINS_ALL, DIVISORS_ASSERTS, finding=CONTAINS_WHY
+        "contains-everything handle: asserts",
+        CONTAINS_ALL,
+        DIVISORS_ASSERTS,
     ),
-    Case("contains-everything handle: check", CONTAINS_ALL, DIVISORS_CHECK, finding=CONTAINS_WHY),
+    Case(
+        "contains-everything handle: check",
+        CONTAINS_ALL,
+        DIVISORS_CHECK,
+    ),
     # type confusion in the trusted comparison (call form)
     Case(
         "int_float: a float that rounds to the expected int",
         "def f():\n    return 9007199254740992.0\n",
         BIG_CALL,
         options={"int_float": True},
-        finding=(
-            "finding: with int_float, ints and floats are compared after float(): any float "
-            "within rounding of a big expected int (> 2**53) passes"
-        ),
     ),
     Case(
         "True inside a tuple dict key",
         "def f():\n    return {(True, 2): 'a'}\n",
         TUPLE_KEY_CALL,
-        finding=(
-            "finding: values_equal keys dicts by (type(k), k) only at the top level: (True, 2) "
-            "equals (1, 2) as a key, so exact types do not hold inside tuple/frozenset keys"
-        ),
     ),
     # -- held: attacks the reward answers with 0 today (keep them that way)
     Case(
@@ -479,11 +510,6 @@ CASES: list[Case] = [
         "a wrong program on a test that passes range()",
         "def total(xs):\n    return -1\n",
         {"type": "asserts", "asserts": ["assert total(range(5)) == 10"]},
-        finding=(
-            "finding: range (and Fraction, Decimal, map/generator objects) cannot cross to the "
-            "candidate; the statement is the task's fault, so a wrong program is `unverifiable` "
-            "instead of 0"
-        ),
     ),
     Case(
         "a wrong program on a test that passes Fractions",
@@ -493,10 +519,6 @@ CASES: list[Case] = [
             "setup": "from fractions import Fraction",
             "asserts": ["assert total([Fraction(1, 2), Fraction(1, 3)]) == Fraction(5, 6)"],
         },
-        finding=(
-            "finding: Fraction/Decimal arguments are Uncrossable, so every program, wrong ones "
-            "included, is `unverifiable`"
-        ),
     ),
     Case(
         "a wrong program on a test that passes a lambda",
@@ -582,11 +604,6 @@ CASES: list[Case] = [
         "def f(n):\n    return 10**5000 + n\n",
         BIG_ASSERTS,
         want=1.0,
-        finding=(
-            "finding (false 0): the candidate's reply is json.dumps'ed and an int over "
-            "sys.get_int_max_str_digits raises ValueError outside the handled path; the "
-            "candidate's process dies and a correct answer scores 0 (status crash)"
-        ),
     ),
 ]
 
@@ -650,13 +667,6 @@ def test_honest_control_scores_one(scored: dict[str, Any], name: str) -> None:
     assert (s.value, s.status) == (1.0, "ok"), (name, s.value, s.status, s.reason)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: exact types stop at the top level of dict keys in the public comparison: "
-        "(True, 2) equals (1, 2), frozenset({True}) equals frozenset({1})"
-    ),
-)
 def test_exact_types_hold_inside_dict_keys() -> None:
     assert not values_equal({(True, 2): "a"}, {(1, 2): "a"})
     assert not values_equal({frozenset({True}): 1}, {frozenset({1}): 1})
@@ -768,14 +778,6 @@ def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict
     assert together.value == alone.value, together
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: the zygote's heap keeps the text of earlier requests, and every candidate is "
-        "forked from it: a call-form program (whose expected values never enter the sandbox) "
-        "reads the asserts of an earlier run of the same task on that worker and passes"
-    ),
-)
 def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
     honest = "def scale(xs, k):\n    return [x * k for x in xs]\n"
     reward = assay.get_reward("code", workers=1, case_timeout=2.0, total_timeout=6.0)

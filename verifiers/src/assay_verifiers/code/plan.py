@@ -9,24 +9,20 @@ The trusted test code never runs in the candidate's process. `plan_tests` splits
   redefines them;
 - ``statements``: the test cases, run by the test runner one by one;
 - ``exports``: the names the tests take from the candidate (the entry point; for ``asserts``,
-  every name the asserts use that the setup does not define and that is not a builtin), reached
-  through proxies; ``keep``: exported names that win over the runner's own definitions (the
+  every name the asserts use: the runner decides which are the candidate's), reached through
+  proxies; ``keep``: exported names that win over the runner's own definitions (the
   entry point, which HumanEval's prompt defines as a stub).
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass
 
 from .prelude import PRELUDE
 from .specs import AssertsTests, CheckTests
 
 __all__ = ["TestPlan", "plan_tests"]
-
-_BUILTINS = frozenset(dir(builtins))
-
 
 @dataclass(frozen=True)
 class TestPlan:
@@ -61,7 +57,7 @@ def _used_names(sources: list[str]) -> list[str]:
         for node in ast.walk(ast.parse(src)):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 names.add(node.id)
-    return sorted(names - _BUILTINS)
+    return sorted(names)
 
 
 def plan_tests(
