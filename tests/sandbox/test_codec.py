@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 from decimal import Decimal
 from fractions import Fraction
-import time
 
 import pytest
 
@@ -100,7 +100,11 @@ def test_non_finite_floats(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "type_name"),
-    [(object(), "object"), ([1, print], "builtin_function_or_method"), ({1: iter(range(3))}, "range_iterator")],
+    [
+        (object(), "object"),
+        ([1, print], "builtin_function_or_method"),
+        ({1: iter(range(3))}, "range_iterator"),
+    ],
 )
 def test_unencodable_names_the_type(value: object, type_name: str) -> None:
     with pytest.raises(codec.Unencodable, match=f"unencodable return value: {type_name}"):

@@ -166,10 +166,27 @@ _builtins = sys.modules["builtins"]
 NOTHING_BOUND = "NameError: the program defines none of the functions the tests call"
 # Modules and names the standard library provides: a test using one of them means the library's,
 # unless the candidate defines nothing else the tests use (then it is the function under test).
-_LIBRARY_MODULES = (
-    "math collections itertools functools heapq bisect re string typing operator fractions "
-    "decimal statistics copy cmath random json array enum"
-).split()
+_LIBRARY_MODULES = [
+    "math",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "typing",
+    "operator",
+    "fractions",
+    "decimal",
+    "statistics",
+    "copy",
+    "cmath",
+    "random",
+    "json",
+    "array",
+    "enum",
+]
 _ALIASES = {"np": "numpy", "pd": "pandas"}
 
 
@@ -227,9 +244,7 @@ def bind_exports(
     wanted = [n for n in (req.get("exports") or ()) if type(n) is str]
     given = {n: v for n, v in exports.items() if type(n) is str and isinstance(v, dict)}
     modules = {
-        n
-        for n in wanted
-        if n not in trusted and n not in keep and _is_module_name(n, given.get(n))
+        n for n in wanted if n not in trusted and n not in keep and _is_module_name(n, given.get(n))
     }
     for name in modules:
         ns[name] = _runner_module(name)

@@ -750,14 +750,6 @@ def test_the_next_sample_and_the_host_are_clean(
             assert res.stdout == "0 0 0 [] [] []\n", res
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: identical (program, tests) pairs are deduplicated by a digest of the tests "
-        "dumped in pydantic's JSON mode, where a set, a tuple and a list are all JSON arrays: "
-        "two samples whose expected values differ only in that share one verdict"
-    ),
-)
 def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict() -> None:
     program = "def f():\n    return {1, 2}\n"
     as_set = Sample(

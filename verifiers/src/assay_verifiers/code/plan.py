@@ -24,6 +24,7 @@ from .specs import AssertsTests, CheckTests
 
 __all__ = ["TestPlan", "plan_tests"]
 
+
 @dataclass(frozen=True)
 class TestPlan:
     """The arguments of ``SandboxPool.run_tests`` for one spec (the program aside)."""
