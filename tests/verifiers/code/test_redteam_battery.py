@@ -701,14 +701,6 @@ def scale(xs, k):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: memory_mb caps the address space and the tree's RSS, not memfd / tmpfs pages: "
-        "a program and two forked children hold 3x the cap of host memory for the whole run "
-        "(written, never mapped); many more children hold many times more"
-    ),
-)
 def test_memory_written_to_memfds_counts_against_the_cap() -> None:
     reward = assay.get_reward("code", case_timeout=2.0, total_timeout=6.0, memory_mb=256)
     try:
