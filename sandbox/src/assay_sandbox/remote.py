@@ -33,6 +33,7 @@ class Connection:
         self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, Exception)}
         self.pid = 0
         self.gone = False
+        self.callbacks: list[Any] = []  # functions of the test passed to the candidate
 
     def loaded(self) -> dict[str, Any]:
         """The candidate's first message: ``{"exports", "pid"}`` or ``{"load_error"}``."""
@@ -74,7 +75,11 @@ class Connection:
             raise CandidateGone("the candidate's process is gone (an earlier call ended it)")
         try:
             send_msg(self.sock, req)
-            reply = recv_msg(self.sock, self.cap)
+            while True:
+                reply = recv_msg(self.sock, self.cap)
+                if not (isinstance(reply, dict) and "cb" in reply):
+                    break
+                self.serve_callback(reply)  # the candidate calls a function the test passed
         except TimeoutError:  # the statement's time ran out (SIGALRM)
             self.interrupt()
             raise
@@ -85,12 +90,41 @@ class Connection:
             raise CandidateGone("the candidate's process ended during the call")
         return reply
 
+    def serve_callback(self, msg: dict[str, Any]) -> None:
+        """Run the test's function ``msg["cb"]`` on what the candidate passed; send the result.
+
+        The function is the test's own; its arguments arrive as values or handles, never as
+        objects of the candidate's, so nothing the candidate built runs here."""
+        n, args, kwargs = msg.get("cb"), msg.get("args"), msg.get("kwargs")
+        if not (type(n) is int and 0 <= n < len(self.callbacks)):
+            raise CandidateGone("a call back to a function the test never passed")
+        if type(args) is not list or type(kwargs) is not dict:
+            raise CandidateGone("a malformed call back")
+        try:
+            value = self.callbacks[n](
+                *[self.result(a) for a in args if isinstance(a, dict)],
+                **{str(k): self.result(v) for k, v in kwargs.items() if isinstance(v, dict)},
+            )
+            reply = {"ret": True, **self.out(value)}
+        except CandidateGone:
+            raise
+        except Exception as exc:  # noqa: BLE001 (the test's function raised: the candidate sees it)
+            base = next(
+                (c.__name__ for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c),
+                "Exception",
+            )
+            reply = {"ret": True, "exc": [type(exc).__name__, base, str(exc)[:2000]]}
+        send_msg(self.sock, reply)
+
     # -- values ----------------------------------------------------------------------------------
     def out(self, value: Any) -> dict[str, Any]:
         if type(value) is Remote:
             if value._conn is not self:
                 raise Uncrossable("a candidate object of another run")
             return {"h": value._h}
+        if callable(value):  # a function (or class) of the test: called
+            self.callbacks.append(value)  # back by the candidate, run here
+            return {"cb": len(self.callbacks) - 1}
         if _is_iterator(value):  # a generator or map() the test passes: its items cross
             items = codec.Materialized(itertools.islice(value, MAX_ITER_ITEMS + 1))
             if len(items) > MAX_ITER_ITEMS:

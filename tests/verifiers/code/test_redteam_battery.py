@@ -524,11 +524,6 @@ CASES: list[Case] = [
         "a wrong program on a test that passes a lambda",
         "def apply(fn, xs):\n    return xs\n",
         {"type": "asserts", "asserts": ["assert apply(lambda x: x + 1, [1, 2]) == [2, 3]"]},
-        finding=(
-            "finding (documented limitation): a callable argument cannot cross, so map/filter-"
-            "style tasks are `unverifiable` for every program; a reverse proxy (the candidate "
-            "calling back into the runner) would make them judgeable"
-        ),
     ),
     # -- held: files planted where the runner might import from
     Case(
