@@ -268,27 +268,40 @@ class Remote:
     def __next__(self) -> Any:
         return self._conn.op(self._h, "next")
 
-    # len, bool and `in` are answered here, from the items the object yields (each crossing as a
-    # value and compared by the runner's own ==), never by the candidate's __len__, __bool__ or
-    # __contains__: an object cannot claim what no honest value could (containing everything).
+    # len, bool and `in` are answered here from the items the object yields (each crossing as a
+    # value and compared by the runner's own ==), never by the candidate's __contains__; its
+    # __len__ must agree with its items. An object cannot claim what no honest value could
+    # (containing everything, having items its length denies).
     def _items(self) -> Any:
         it = self._conn.op(self._h, "iter")
         return it if type(it) is Remote else iter(it)
 
     def __len__(self) -> int:
-        it = self._items()
+        try:
+            it = self._items()
+        except TypeError:  # not iterable: its own len, which no item can contradict
+            return self._checked("len", int)
         if type(it) is Remote and it._h == self._h:  # an iterator has no len (list() then
             raise TypeError(f"object of type {self._type!r} has no len()")  # iterates it)
-        return sum(1 for _ in it)
+        n = sum(1 for _ in it)
+        if self._checked("len", int) != n:
+            raise CandidateError(f"len() of a {self._type} object disagrees with its items")
+        return n
 
     def __bool__(self) -> bool:
         try:
             it = self._items()
-        except TypeError:
-            return True  # not a container: truthy, as any object without __len__
+        except TypeError:  # not a container: its own truth (any plain value could say as much)
+            return self._checked("bool", bool)
         if type(it) is Remote and it._h == self._h:
             return True  # an iterator (a generator): truthy, and not consumed
         return any(True for _ in it)
+
+    def _checked(self, op: str, want: type) -> Any:
+        got = self._conn.op(self._h, op)
+        if type(got) is not want or (want is int and got < 0):
+            raise CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
+        return got
 
     def __getitem__(self, key: Any) -> Any:
         return self._conn.op(self._h, "getitem", key=self._conn.out(key))

@@ -164,30 +164,16 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
 
 _builtins = sys.modules["builtins"]
 NOTHING_BOUND = "NameError: the program defines none of the functions the tests call"
-# Modules and names the standard library provides: a test using one of them means the library's,
-# unless the candidate defines nothing else the tests use (then it is the function under test).
-_LIBRARY_MODULES = [
-    "math",
-    "collections",
-    "itertools",
-    "functools",
-    "heapq",
-    "bisect",
-    "re",
-    "string",
-    "typing",
-    "operator",
-    "fractions",
-    "decimal",
-    "statistics",
-    "copy",
-    "cmath",
-    "random",
-    "json",
-    "array",
-    "enum",
-]
+# Modules a test may use without importing them: always the runner's own import.
+_LIBRARY_MODULES = (
+    "math collections itertools functools heapq bisect re string typing operator fractions "
+    "decimal statistics copy cmath random json array enum"
+).split()
 _ALIASES = {"np": "numpy", "pd": "pandas"}
+# Where names a test uses as helpers (``Counter(...) == Counter(...)``) come from, besides the
+# builtins: the first of these modules defining the name gives the runner's own object.
+# (Not itertools or math: ``count``, ``product``, ``gcd`` are too often the function under test.)
+_HELPER_MODULES = ("collections", "fractions", "decimal", "functools", "typing")
 
 
 class _MissingModule:
@@ -200,14 +186,16 @@ class _MissingModule:
         raise ImportError(f"the tests use module {self._name!r}, which the sandbox lacks")
 
 
-def _library_names() -> set[str]:
-    names = set(dir(_builtins))
-    for mod in _LIBRARY_MODULES:
+def _helper_names() -> dict[str, Any]:
+    """Builtin and helper-library names -> the runner's object (None: the builtin itself)."""
+    names: dict[str, Any] = {}
+    for mod in reversed(_HELPER_MODULES):
         try:
             module = importlib.import_module(mod)
         except ImportError:
             continue
-        names.update(n for n in dir(module) if not n.startswith("_"))
+        names.update((n, getattr(module, n)) for n in dir(module) if not n.startswith("_"))
+    names.update((n, None) for n in dir(_builtins))
     return names
 
 
@@ -236,9 +224,9 @@ def bind_exports(
 
     - ``keep`` names (a declared entry point) are the candidate's, even when named like a builtin;
     - a name that is a module (``math``, ``collections``; ``np``) is the runner's own import;
-    - a builtin or standard-library name (``sorted``, ``Counter``, ``isclose``) is the runner's
+    - a builtin or helper-library name (``sorted``, ``Counter``, ``reduce``) is the runner's
       when the candidate also defines a name the tests use that is no such name; when everything
-      the candidate defines is library-named, those are the functions under test;
+      the candidate defines is so named, those are the functions under test;
     - names the task's trusted code defines are the task's.
     """
     wanted = [n for n in (req.get("exports") or ()) if type(n) is str]
@@ -248,17 +236,20 @@ def bind_exports(
     }
     for name in modules:
         ns[name] = _runner_module(name)
-    library = _library_names()
+    helpers = _helper_names()
     own = [n for n in given if n not in trusted and n not in modules]
-    plain = [n for n in own if n not in library]
+    plain = [n for n in own if n not in helpers]
     for name in own:
-        if name in keep or not (plain and name in library):
-            if name not in keep and name in trusted:
-                continue
-            try:
-                ns[name] = conn.result(given[name])
-            except Exception:  # noqa: BLE001 (a malformed export is just missing)
-                continue
+        if name not in keep and name in trusted:
+            continue
+        if name not in keep and plain and name in helpers:
+            if helpers[name] is not None:  # a helper the test uses: the library's, not the
+                ns[name] = helpers[name]  # candidate's (a builtin needs no binding)
+            continue
+        try:
+            ns[name] = conn.result(given[name])
+        except Exception:  # noqa: BLE001 (a malformed export is just missing)
+            continue
     callable_wanted = [n for n in wanted if n not in trusted and n not in modules]
     return not callable_wanted or bool(own) or bool(keep)
 
