@@ -254,3 +254,28 @@ def test_handles_answer_len_and_in_from_their_items(process_pool: SandboxPool) -
     ]
     names = ["every", "liar", "bag", "stop", "len", "list", "map"]
     assert run(process_pool, src, stmts, exports=names) == [False, True, False, True, False]
+
+
+def test_test_code_never_reaches_the_candidate_and_the_stream_stays_in_step(
+    process_pool: SandboxPool,
+) -> None:
+    """The statements travel in a frame only the runner reads: a program that scans its own
+    heap finds none of them, and a program that fails to compile (no runner forked: the frame
+    is skipped unread) leaves the worker in step for the next request."""
+    secret = "assert f(1) == 'needle-7f3a'"
+    scan = (
+        "import ctypes, re\n"
+        "PAT = re.compile(rb'asser[t] f[(]1[)] == .neEdle-7f3a'.replace(b'E', b'e'))\n"
+        "def f(x):\n"
+        "    for line in open('/proc/self/maps'):\n"
+        "        addr, perms = line.split()[:2]\n"
+        "        lo, hi = (int(a, 16) for a in addr.split('-'))\n"
+        "        if perms.startswith('rw') and hi - lo < (256 << 20) and ('[heap]' in line or not line[73:].strip()):\n"
+        "            if PAT.search(ctypes.string_at(lo, hi - lo)):\n"
+        "                return 'need' + 'le-7f3a'\n"
+        "    return 'clean'\n"
+    )
+    for _ in range(2 * process_pool.size):
+        bad = process_pool.run_tests("def f(:\n", [secret], exports=["f"], limits=FAST)
+        assert bad.load_error and bad.fault == "candidate", bad
+        assert run(process_pool, scan, [secret]) == [False]

@@ -165,10 +165,27 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
 _builtins = sys.modules["builtins"]
 NOTHING_BOUND = "NameError: the program defines none of the functions the tests call"
 # Modules a test may use without importing them: always the runner's own import.
-_LIBRARY_MODULES = (
-    "math collections itertools functools heapq bisect re string typing operator fractions "
-    "decimal statistics copy cmath random json array enum"
-).split()
+_LIBRARY_MODULES = [
+    "math",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "typing",
+    "operator",
+    "fractions",
+    "decimal",
+    "statistics",
+    "copy",
+    "cmath",
+    "random",
+    "json",
+    "array",
+    "enum",
+]
 _ALIASES = {"np": "numpy", "pd": "pandas"}
 # Where names a test uses as helpers (``Counter(...) == Counter(...)``) come from, besides the
 # builtins: the first of these modules defining the name gives the runner's own object.

@@ -26,7 +26,7 @@ from typing import Any
 from assay_sandbox import jail, native, runners, testrun
 from assay_sandbox.child import enter_child
 from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
-from assay_sandbox.framing import read_frame, write_frame
+from assay_sandbox.framing import read_frame, read_tests_frame, skip_frame, write_frame
 from assay_sandbox.runners import Channel, error_text, flush
 from assay_sandbox.supervise import Sink, big_pipe, channel_pair, drain, execution_sinks, supervise
 from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
@@ -55,24 +55,6 @@ PRELOAD = [
     "io",
     "traceback",
 ]
-
-
-def _read_exact_into(fd: int, n: int) -> bytes:
-    out = b""
-    while len(out) < n:
-        chunk = os.read(fd, n - len(out))
-        if not chunk:
-            raise ValueError("the request stream ended inside a frame")
-        out += chunk
-    return out
-
-
-def _read_tests(fd: int) -> dict[str, Any]:
-    """The test code frame (in the test runner's fork): ``statements`` and ``setup`` only."""
-    frame = read_frame(fd)
-    if not isinstance(frame, dict):
-        raise ValueError("no test code followed the tests request")
-    return {"statements": list(frame.get("statements") or []), "setup": frame.get("setup") or ""}
 
 
 class Zygote:
@@ -351,7 +333,7 @@ class Zygote:
             [out_r, err_r, ch_r, ctl_c],
             lambda ch, ctl: testrun.run_tests(testrun.compile_tests(req), Channel(ch, nonce), ctl),
             trusted=True,
-            first=lambda: req.update(_read_tests(self.in_fd)),
+            first=lambda: req.update(read_tests_frame(self.in_fd)),
         )
         self.follow_pending = False
         cand = self._fork(
@@ -398,18 +380,9 @@ class Zygote:
         return runners.child_call_cases(req, chan, self.cfg)
 
     def discard_follow(self) -> None:
-        """Skip the request's second frame (test code no runner read) without keeping its text:
-        it is read into one buffer that is zeroed after each chunk."""
+        """Skip the request's second frame (test code no runner read), keeping none of it."""
         self.follow_pending = False
-        head = _read_exact_into(self.in_fd, 4)
-        n = int.from_bytes(head, "big")
-        buf = bytearray(min(n, 1 << 20) or 1)
-        while n > 0:
-            got = os.readv(self.in_fd, [memoryview(buf)[: min(n, len(buf))]])
-            if not got:
-                raise ValueError("the request stream ended inside a frame")
-            buf[:] = bytes(len(buf))
-            n -= got
+        skip_frame(self.in_fd)
 
     # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:
