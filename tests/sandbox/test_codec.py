@@ -230,8 +230,6 @@ def _json_trees() -> object:
 
 
 def test_generated_hostile_trees_only_raise_undecodable() -> None:
-    import json
-
     from hypothesis import given, settings
 
     @settings(max_examples=400, deadline=None)
@@ -246,9 +244,6 @@ def test_generated_hostile_trees_only_raise_undecodable() -> None:
 
 
 def test_generated_collision_floods_stay_linear() -> None:
-    import json
-    import time
-
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
@@ -258,9 +253,6 @@ def test_generated_collision_floods_stay_linear() -> None:
         keys = [(i // spread) * P + (i % spread) for i in range(n)]  # ``spread`` hash values
         body = [[k, 0] for k in keys] if tag == "$dict" else keys
         text = json.dumps({tag: body})
-        t0 = time.perf_counter()
-        with contextlib.suppress(codec.Undecodable):
-            codec.decode(text)
-        assert time.perf_counter() - t0 < 0.5 + n * 2e-5
+        assert _seconds(text) < 10 * _baseline(n) + 0.5
 
     check()
