@@ -284,6 +284,23 @@ CASES: list[Case] = [
         SCALE_ASSERTS,
         finding=LOOKUP_WHY + " (this variant reads raw memory: dropping references is no fix)",
     ),
+    Case(
+        "expected values read from the shared setup's globals",
+        "def scale(*args):\n    return {repr(a): w for a, w in CASES}[repr(args)]\n",
+        {
+            "type": "asserts",
+            "setup": "CASES = [(([1, 2], 3), [3, 6]), (([5], 2), [10])]\n",
+            "asserts": [
+                "args, want = CASES[0]\nassert scale(*args) == want",
+                "args, want = CASES[1]\nassert scale(*args) == want",
+            ],
+        },
+        finding=(
+            "finding: the whole `setup` runs in the candidate's process too (as shared code, so "
+            "helper classes exist on both sides), so test data a setup defines is a plain global "
+            "of the candidate: run only its class definitions and imports there"
+        ),
+    ),
     # names the asserts use
     Case("math.isclose patched in the candidate", PATCHED_MATH, AREA_ASSERTS, finding=NAMES_WHY),
     Case("a class named math", FAKE_MATH, AREA_ASSERTS, finding=NAMES_WHY),
