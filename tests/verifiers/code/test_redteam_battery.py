@@ -139,6 +139,14 @@ TUPLE_KEY_CALL = {
 BIG_ASSERTS = {"type": "asserts", "asserts": ["assert f(1) == 10**5000 + 1"]}
 
 
+REFERENCE_PROMPT = (
+    "def scale(xs, k):\n"
+    '    """Multiply each x by k. This reference is too slow: rewrite it."""\n'
+    "    out = []\n    for x in xs:\n        out.append(x * k)\n    return out\n"
+)
+SCALE_CHECK_REFERENCE_PROMPT = {**SCALE_CHECK, "prefix": REFERENCE_PROMPT}
+
+
 @dataclass(frozen=True)
 class Case:
     """One program scored against one test form; ``want`` is the value a sound reward gives."""
@@ -299,6 +307,17 @@ CASES: list[Case] = [
             "finding: the whole `setup` runs in the candidate's process too (as shared code, so "
             "helper classes exist on both sides), so test data a setup defines is a plain global "
             "of the candidate: run only its class definitions and imports there"
+        ),
+    ),
+    Case(
+        "the entry point deleted: the prompt's reference is judged",
+        "del scale\n",
+        SCALE_CHECK_REFERENCE_PROMPT,
+        finding=(
+            "finding: when the candidate does not export the entry point, the runner keeps the "
+            "prompt's own definition (run as trusted setup) and judges that; a prompt that "
+            "carries a working reference (optimise/refactor/translate tasks) passes a program "
+            "that deletes it (in-process this is a NameError)"
         ),
     ),
     # names the asserts use
