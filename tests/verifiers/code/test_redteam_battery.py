@@ -338,6 +338,17 @@ CASES: list[Case] = [
         finding=BUILTIN_WHY,
     ),
     Case("empty program for a builtin-named task", "x = 1\n", MAX_ASSERTS, finding=BUILTIN_WHY),
+    Case(
+        "entry point named like a prelude import (gcd)",
+        "def gcd(a, b):\n    return 1\n",
+        {"type": "asserts", "asserts": ["assert gcd(12, 8) == 4", "assert gcd(9, 6) == 3"]},
+        options={"prelude": True},
+        finding=(
+            "finding: with prelude=True every prelude name (gcd, comb, sqrt, permutations, "
+            "bisect_left, nlargest...) is the runner's trusted import, so a task whose entry "
+            "point has that name is judged against the library function: a wrong program passes"
+        ),
+    ),
     # StopIteration through map()
     Case("StopIteration ends map(): asserts", STOP, EVEN_ASSERTS, finding=STOP_WHY),
     Case("StopIteration ends map(): check", STOP, EVEN_CHECK, finding=STOP_WHY),
