@@ -3,10 +3,15 @@
 Every attack is a *wrong* program (it does not compute the task) that tries to be scored above
 0, to turn its failure into ``unverifiable``/``error``, or to damage the host. None of them is a
 copy of the issue's examples or of ``test_hostile_verdicts.py``: they are new variants and new
-families (answers read back from the request, names the tests use that are not the function under
-test, builtin-named entry points, control-flow exceptions crossing from a call, lying container
-protocols on handles, type confusion inside dict keys, memory held outside the address space,
-signals at the runner and the zygote, forged case messages, exhaustion of pids and inodes).
+families: the tests read back from the candidate's own memory (frames, gc, a raw heap scan, the
+residue of earlier requests, a shared setup's globals), names the tests use that are not the
+function under test (`math`, `Counter`), entry points named like a builtin or a prelude import,
+an entry point deleted so the prompt's reference is judged, control-flow exceptions crossing from
+a call (StopIteration), lying container protocols on handles, type confusion inside dict keys and
+through ``int_float``, arguments that cannot cross hiding a failure as ``unverifiable``, memory
+held in memfds outside every cap, text that makes a Score unserialisable, verdicts shared by the
+dedup digest; and, held today: signals at the runner and the zygote, forged case messages and
+nonce-tagged lines, keyring notes, planted modules, exhaustion of pids and inodes, floods.
 
 The public API only: ``assay.get_reward("code", ...)`` scoring ``Sample``s whose ``tests`` take
 every form (``asserts`` with ``setup``, HumanEval ``check``, ``call``, ``stdio``). Honest
