@@ -244,7 +244,9 @@ def bind_exports(
     - a builtin or helper-library name (``sorted``, ``Counter``, ``reduce``) is the runner's
       when the candidate also defines a name the tests use that is no such name; when everything
       the candidate defines is so named, those are the functions under test;
-    - names the task's trusted code defines are the task's.
+    - names the task's trusted code defines are the task's; names it imports (the prelude's
+      ``gcd``) count as library names;
+    - a ``keep`` name the program does not define is removed (the task's stub never stands in).
     """
     wanted = [n for n in (req.get("exports") or ()) if type(n) is str]
     given = {n: v for n, v in exports.items() if type(n) is str and isinstance(v, dict)}
@@ -254,21 +256,31 @@ def bind_exports(
     for name in modules:
         ns[name] = _runner_module(name)
     helpers = _helper_names()
-    own = [n for n in given if n not in trusted and n not in modules]
-    plain = [n for n in own if n not in helpers]
+    # trusted names that are library imports (the prelude's ``gcd``), not the task's own code
+    imported = {n for n in trusted if n in ns and _imported(ns[n], ns)}
+    own = [n for n in given if (n not in trusted or n in imported) and n not in modules]
+    plain = [n for n in own if n not in helpers and n not in imported]
     for name in own:
-        if name not in keep and name in trusted:
-            continue
-        if name not in keep and plain and name in helpers:
-            if helpers[name] is not None:  # a helper the test uses: the library's, not the
-                ns[name] = helpers[name]  # candidate's (a builtin needs no binding)
+        if name not in keep and plain and (name in helpers or name in imported):
+            if name not in imported and helpers[name] is not None:  # a helper the test uses:
+                ns[name] = helpers[name]  # the library's (a builtin needs no binding)
             continue
         try:
             ns[name] = conn.result(given[name])
         except Exception:  # noqa: BLE001 (a malformed export is just missing)
             continue
-    callable_wanted = [n for n in wanted if n not in trusted and n not in modules]
-    return not callable_wanted or bool(own) or bool(keep)
+    for name in keep - set(given):  # the entry point the program does not define: never the
+        ns.pop(name, None)  # task's own stub or reference in its place (a NameError)
+    tested = [n for n in wanted if (n not in trusted or n in imported) and n not in modules]
+    return not tested or bool(own) or bool(keep)
+
+
+def _imported(value: Any, ns: dict[str, Any]) -> bool:
+    """Whether a trusted name's value came from a library rather than the task's code."""
+    if type(value).__name__ == "module":
+        return True
+    module = getattr(value, "__module__", None)
+    return isinstance(module, str) and module != ns.get("__name__")
 
 
 def _is_module_name(name: str, export: dict[str, Any] | None) -> bool:

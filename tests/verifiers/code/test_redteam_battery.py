@@ -350,22 +350,11 @@ CASES: list[Case] = [
                 "args, want = CASES[1]\nassert scale(*args) == want",
             ],
         },
-        finding=(
-            "finding: the whole `setup` runs in the candidate's process too (as shared code, so "
-            "helper classes exist on both sides), so test data a setup defines is a plain global "
-            "of the candidate: run only its class definitions and imports there"
-        ),
     ),
     Case(
         "the entry point deleted: the prompt's reference is judged",
         "del scale\n",
         SCALE_CHECK_REFERENCE_PROMPT,
-        finding=(
-            "finding: when the candidate does not export the entry point, the runner keeps the "
-            "prompt's own definition (run as trusted setup) and judges that; a prompt that "
-            "carries a working reference (optimise/refactor/translate tasks) passes a program "
-            "that deletes it (in-process this is a NameError)"
-        ),
     ),
     # names the asserts use
     Case(
@@ -404,11 +393,6 @@ CASES: list[Case] = [
         "def gcd(a, b):\n    return 1\n",
         {"type": "asserts", "asserts": ["assert gcd(12, 8) == 4", "assert gcd(9, 6) == 3"]},
         options={"prelude": True},
-        finding=(
-            "finding: with prelude=True every prelude name (gcd, comb, sqrt, permutations, "
-            "bisect_left, nlargest...) is the runner's trusted import, so a task whose entry "
-            "point has that name is judged against the library function: a wrong program passes"
-        ),
     ),
     # StopIteration through map()
     Case(
@@ -933,14 +917,6 @@ def test_a_lookup_that_computes_nothing_passes_no_humaneval_problem() -> None:
     assert len(passed) == 0, f"{len(passed)} of {len(scores)} HumanEval problems passed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: text from the candidate (an exception message, a returned str shown in the "
-        "reason) reaches Score.reason/details with lone surrogates; Score.model_dump_json() then "
-        "raises, so a consumer serialising the batch's scores fails on one hostile sample"
-    ),
-)
 @pytest.mark.parametrize("form", ["asserts", "call"])
 def test_candidate_text_in_a_score_always_serialises(form: str) -> None:
     program = 'def scale(xs, k):\n    raise ValueError("\\ud800 lone")\n'

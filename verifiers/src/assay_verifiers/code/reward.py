@@ -49,6 +49,7 @@ from .native_judge import score_stdio_job
 from .plan import TestPlan, plan_tests
 from .polyglot import UnknownLanguage, choose_language, extract_native, language_named
 from .prelude import PRELUDE
+from .scoretext import serialisable
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
 __all__ = ["CodeOptions", "CodeReward"]
@@ -278,7 +279,7 @@ class CodeReward(Reward):
         score.details.setdefault("duration_s", round(time.perf_counter() - start, 4))
         score.details["extraction"] = job.how
         score.details["form"] = job.form
-        return score
+        return serialisable(score)
 
     def _dispatch(self, job: _Job) -> Score:
         pool = self._sandbox()
