@@ -7,11 +7,14 @@ break a consumer serialising the whole batch.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from assay import Score
 
 __all__ = ["serialisable"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
@@ -21,7 +24,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            return _SURROGATE.sub("\ufffd", value)
         return value
     if depth > 20:
         return value
