@@ -66,7 +66,7 @@ class Unencodable(TypeError):
         super().__init__(f"unencodable return value: {type_name}")
 
 
-class Materialized(list):
+class Materialized(list[Any]):
     """The items of an iterator the test runner passes (a generator, ``map``): it crosses as
     ``$iter`` and arrives as an iterator over the same items."""
 

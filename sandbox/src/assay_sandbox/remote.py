@@ -158,11 +158,11 @@ class Connection:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         raised = reply.get("exc")
         if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
-            exc = self.exception(*raised)
-            if not stops and isinstance(exc, (StopIteration, StopAsyncIteration)):
-                exc = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
-                exc._assay_from_candidate = True  # type: ignore[attr-defined]
-            raise exc
+            error: Exception = self.exception(*raised)
+            if not stops and isinstance(error, (StopIteration, StopAsyncIteration)):
+                error = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
+                error._assay_from_candidate = True  # type: ignore[attr-defined]
+            raise error
         raise CandidateGone("the candidate sent something that is not a reply")
 
     def exception(self, name: str, base: str, message: str) -> Exception:
@@ -280,7 +280,7 @@ class Remote:
         try:
             it = self._items()
         except TypeError:  # not iterable: its own len, which no item can contradict
-            return self._checked("len", int)
+            return int(self._checked("len", int))
         if type(it) is Remote and it._h == self._h:  # an iterator has no len (list() then
             raise TypeError(f"object of type {self._type!r} has no len()")  # iterates it)
         n = sum(1 for _ in it)
@@ -292,14 +292,14 @@ class Remote:
         try:
             it = self._items()
         except TypeError:  # not a container: its own truth (any plain value could say as much)
-            return self._checked("bool", bool)
+            return bool(self._checked("bool", bool))
         if type(it) is Remote and it._h == self._h:
             return True  # an iterator (a generator): truthy, and not consumed
         return any(True for _ in it)
 
     def _checked(self, op: str, want: type) -> Any:
         got = self._conn.op(self._h, op)
-        if type(got) is not want or (want is int and got < 0):
+        if type(got) is not want or (type(got) is int and got < 0):
             raise CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
         return got
 
