@@ -279,3 +279,28 @@ def test_test_code_never_reaches_the_candidate_and_the_stream_stays_in_step(
         bad = process_pool.run_tests("def f(:\n", [secret], exports=["f"], limits=FAST)
         assert bad.load_error and bad.fault == "candidate", bad
         assert run(process_pool, scan, [secret]) == [False]
+
+
+def test_no_program_finds_an_earlier_program_in_its_memory(process_pool: SandboxPool) -> None:
+    """Every request is served by a fresh session forked from a zygote that never reads one:
+    a program's memory holds no earlier sample's program (a sibling's right answer) or tests."""
+    if not process_pool.isolation.startswith("namespaces"):
+        pytest.skip("sessions need programs under another uid (the namespaces layer)")
+    scan = (
+        "import ctypes, re\n"
+        "PAT = re.compile(rb'SIBLING[_]ANSWER_[0-9]+')\n"
+        "found = set()\n"
+        "for line in open('/proc/self/maps'):\n"
+        "    addr, perms = line.split()[:2]\n"
+        "    lo, hi = (int(a, 16) for a in addr.split('-'))\n"
+        "    if perms.startswith('rw') and hi - lo < (256 << 20) and ('[heap]' in line or not line[73:].strip()):\n"
+        "        found.update(PAT.findall(ctypes.string_at(lo, hi - lo)))\n"
+        "print(sorted(found))\n"
+    )
+    for i in range(process_pool.size):
+        process_pool.run_script(f"def f():\n    return 'SIBLING_ANSWER_{i}'\n")
+        process_pool.run_tests(
+            "def g():\n    return 1\n", [f"assert g() != 'SIBLING_ANSWER_{i}7'"], exports=["g"]
+        )
+    for _ in range(2 * process_pool.size):
+        assert process_pool.run_script(scan).stdout == "[]\n"

@@ -117,7 +117,7 @@ def tree_memory(zygote: int) -> int:
         base = 0
     total = 0
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == zygote:
+        if not entry.isdigit() or int(entry) in (zygote, 1):  # the session and the zygote
             continue
         try:
             total += max(0, _anon_pages(entry) - base) * page + _shmem_mapped(entry)

@@ -69,6 +69,8 @@ class Zygote:
         self.sick: str | None = None  # set when the last execution left the worker unclean
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
+        # Sessions (see `serve`) need programs that cannot signal them: another uid.
+        self.sessions = self.uid is not None and self.uid != os.geteuid()
         self.gid = cfg.get("run_gid")
         self.work = cfg.get("work", "/sandbox")
         # One private work dir for the life of the worker, emptied after every execution.
@@ -109,41 +111,68 @@ class Zygote:
 
     # -- main loop ---------------------------------------------------------------------------
     def serve(self) -> None:
+        """Answer requests, each in a fresh *session* process forked before anything of the
+        request is read: the zygote's heap never holds a program or test text, so no later
+        candidate (forked from a session, itself fresh from the zygote) can find an earlier
+        sample's program or tests in its memory, not even as freed bytes. Where programs run
+        under the zygote's own uid (the docker backend) they could kill a session, so requests
+        are served in the zygote itself there (and earlier programs' text may linger)."""
         write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
+        if not self.sessions:  # programs share our uid (docker): they could kill a session
+            while self.serve_one() == 0:
+                pass
+            return
         while True:
-            try:
-                req = read_frame(self.in_fd)
-            except (OSError, ValueError):
-                return
-            if req is None or req.get("op") == "exit":
-                return
-            t0 = time.monotonic()
-            self.sick = None
-            self.follow_pending = req.get("_follow") is True
-            try:
-                resp = self.handle(req)
-            except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
-                resp = {
-                    "status": "error",
-                    "fault": "sandbox",
-                    "reason": f"sandbox server: {error_text(exc)}",
-                }
-                self.sick = f"the server raised {type(exc).__name__}"
-                with contextlib.suppress(Exception):
-                    kill_all(self.pid_ns)
-            if self.follow_pending:  # no test runner read the test code: skip it unseen
+            # forked at once, before the request comes: the fork is off the request's path
+            session = os.fork()
+            if session == 0:
+                code = 3
                 try:
-                    self.discard_follow()
-                except (OSError, ValueError):
-                    return
-            resp.setdefault("duration_s", time.monotonic() - t0)
-            resp["id"] = req.get("id")
-            resp["isolation"] = self.isolation
-            if self.sick:
-                resp["health"] = self.sick
-            write_frame(self.out_fd, resp)
-            if self.sick:
-                return  # the pool replaces this worker
+                    jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)  # orphans of the run come here
+                    code = self.serve_one()
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(session, 0)
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
+            if os.waitstatus_to_exitcode(status) != 0:
+                return  # the stream ended, an exit was asked, or the worker is unclean
+
+    def serve_one(self) -> int:
+        """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
+        try:
+            req = read_frame(self.in_fd)
+        except (OSError, ValueError):
+            return 2
+        if req is None or req.get("op") == "exit":
+            return 2
+        t0 = time.monotonic()
+        self.sick = None
+        self.follow_pending = req.get("_follow") is True
+        try:
+            resp = self.handle(req)
+        except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
+            resp = {
+                "status": "error",
+                "fault": "sandbox",
+                "reason": f"sandbox server: {error_text(exc)}",
+            }
+            self.sick = f"the server raised {type(exc).__name__}"
+            with contextlib.suppress(Exception):
+                kill_all(self.pid_ns)
+        if self.follow_pending:  # no test runner read the test code: skip it unseen
+            try:
+                self.discard_follow()
+            except (OSError, ValueError):
+                return 3
+        resp.setdefault("duration_s", time.monotonic() - t0)
+        resp["id"] = req.get("id")
+        resp["isolation"] = self.isolation
+        if self.sick:
+            resp["health"] = self.sick
+        write_frame(self.out_fd, resp)
+        return 3 if self.sick else 0
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("op") == "ping":

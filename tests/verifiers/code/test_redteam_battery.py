@@ -798,7 +798,7 @@ def test_the_next_sample_and_the_host_are_clean(
         "import os\n"
         "def rows(n):\n    return len(open('/proc/sysvipc/' + n).read().splitlines()) - 1\n"
         "mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []\n"
-        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
+        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getppid(), os.getpid())]\n"
         "print(rows('shm'), rows('msg'), rows('sem'), mq, os.listdir('.'), procs)\n"
     )
     for reward in rewards["made"].values():
