@@ -55,12 +55,22 @@ def _short(src: str, limit: int = 80) -> str:
 
 
 def _used_names(sources: list[str]) -> list[str]:
+    """Names the statements read and never bind themselves (a comprehension's or loop's
+    variable, a lambda's argument, an import in a statement is the test's own, never the
+    candidate's: a program defining such a name must not count as defining what is tested)."""
     names: set[str] = set()
+    bound: set[str] = set()
     for src in sources:
         for node in ast.walk(ast.parse(src)):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                names.add(node.id)
-    return sorted(names)
+            if isinstance(node, ast.Name):
+                (names if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return sorted(names - bound)
 
 
 def _classes_and_imports(setup: str) -> str:
