@@ -18,6 +18,7 @@ cannot run (it imports a module the sandbox lacks, passes something that cannot 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import signal
@@ -203,8 +204,10 @@ class _MissingModule:
         raise ImportError(f"the tests use module {self._name!r}, which the sandbox lacks")
 
 
-def _helper_names() -> dict[str, Any]:
-    """Builtin and helper-library names -> the runner's object (None: the builtin itself)."""
+@functools.cache
+def helper_names() -> dict[str, Any]:
+    """Builtin and helper-library names -> the runner's object (None: the builtin itself).
+    Computed once in the zygote (`assay_sandbox.zygote` warms it), shared by every fork."""
     names: dict[str, Any] = {}
     for mod in reversed(_HELPER_MODULES):
         try:
@@ -255,7 +258,7 @@ def bind_exports(
     }
     for name in modules:
         ns[name] = _runner_module(name)
-    helpers = _helper_names()
+    helpers = helper_names()
     # trusted names that are library imports (the prelude's ``gcd``), not the task's own code
     imported = {n for n in trusted if n in ns and _imported(ns[n], ns)}
     own = [n for n in given if (n not in trusted or n in imported) and n not in modules]

@@ -88,6 +88,7 @@ class Zygote:
         for name in (*PRELOAD, "socket", "struct", "ctypes"):
             with contextlib.suppress(ImportError):
                 __import__(name)
+        testrun.helper_names()  # once here, not in every test runner
         # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
         # could otherwise interrupt the zygote. Executions get the default handler back.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
