@@ -6,6 +6,8 @@ import contextlib
 import json
 import math
 import time
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -66,6 +68,29 @@ def test_round_trip_keeps_exact_types(value: object) -> None:
     assert _same(codec.decode(codec.encode(value)), value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        range(2, 10, 3),
+        Fraction(5, 6),
+        Decimal("-1.50"),
+        2**20000 + 1,
+        -(2**9000),
+        [Fraction(1, 3), {range(0): Decimal("NaN").is_nan()}],
+    ],
+    ids=["range", "fraction", "decimal", "big-int", "big-negative-int", "nested"],
+)
+def test_numbers_and_ranges_cross_with_their_types(value: object) -> None:
+    assert codec.decode(codec.encode(value)) == value
+    assert type(codec.decode(codec.encode(value))) is type(value)
+
+
+def test_huge_fractions_are_rejected_in_linear_time() -> None:
+    text = '{"$fraction": [{"$int": "%s"}, 3]}' % hex(1 << 300_000)  # noqa: UP031
+    with pytest.raises(codec.Undecodable):
+        codec.decode(text)
+
+
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, complex(math.inf, math.nan)])
 def test_non_finite_floats(value: object) -> None:
     text = codec.encode(value)
@@ -75,7 +100,11 @@ def test_non_finite_floats(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "type_name"),
-    [(object(), "object"), ([1, print], "builtin_function_or_method"), ({1: range(3)}, "range")],
+    [
+        (object(), "object"),
+        ([1, print], "builtin_function_or_method"),
+        ({1: iter(range(3))}, "range_iterator"),
+    ],
 )
 def test_unencodable_names_the_type(value: object, type_name: str) -> None:
     with pytest.raises(codec.Unencodable, match=f"unencodable return value: {type_name}"):

@@ -169,7 +169,7 @@ def test_faults_say_whose_failure_it_is(process_pool: SandboxPool) -> None:
     ok = "def f(x):\n    return x\n"
     res = process_pool.run_tests(ok, ["import numpy_not_here\nassert f(1) == 1"], exports=["f"])
     assert res.results[0].fault == "task" and res.fault == "task", res
-    res = process_pool.run_tests(ok, ["assert f(lambda: 1) == 1"], exports=["f"])
+    res = process_pool.run_tests(ok, ["assert f(object()) == 1"], exports=["f"])
     assert res.results[0].fault == "task", res  # the test passes something that cannot cross
     res = process_pool.run_tests(ok, ["assert f(1) == 2"], exports=["f"])
     assert (res.status, res.fault, res.results[0].fault) == ("failed", "candidate", "candidate")
@@ -208,3 +208,99 @@ def test_files_the_candidate_plants_are_never_imported_by_the_runner(
     )
     stmts = ["import textwrap\nassert textwrap.dedent('  x') == 'x' and f(1) == 1"]
     assert run(process_pool, src, stmts) == [True]
+
+
+def test_functions_ranges_and_iterators_the_tests_pass_cross(process_pool: SandboxPool) -> None:
+    src = (
+        "from fractions import Fraction\n"
+        "def apply(fn, xs):\n    return [fn(x) for x in xs]\n"
+        "def total(xs):\n    return sum(xs)\n"
+    )
+    stmts = [
+        "assert apply(lambda x: x + 1, [1, 2]) == [2, 3]",
+        "assert apply(len, ['ab', '']) == [2, 0]",
+        "assert total(range(5)) == 10 and total(x * x for x in range(3)) == 5",
+        "from fractions import Fraction\nassert total([Fraction(1, 2), Fraction(1, 3)]) == Fraction(5, 6)",
+        "from decimal import Decimal\nassert total([Decimal('0.1')] * 3) == Decimal('0.3')",
+        "assert total(map(abs, [-1, -2])) == 3",
+        "assert apply(lambda x: 1 / x, [0])",  # the test's function raises: the candidate sees it
+    ]
+    names = ["apply", "total", "len", "range", "x", "map", "abs", "Fraction", "Decimal"]
+    assert run(process_pool, src, stmts, exports=names) == [True] * 6 + [False]
+
+
+def test_handles_answer_len_and_in_from_their_items(process_pool: SandboxPool) -> None:
+    src = (
+        "class Everything:\n"
+        "    def __contains__(self, x):\n        return True\n"
+        "    def __len__(self):\n        return 3\n"
+        "class Liar:\n"
+        "    def __iter__(self):\n        return iter([1, 2])\n"
+        "    def __len__(self):\n        return 5\n"
+        "class Bag:\n"
+        "    def __iter__(self):\n        return iter([1, 2])\n"
+        "    def __len__(self):\n        return 2\n"
+        "def every():\n    return Everything()\n"
+        "def liar():\n    return Liar()\n"
+        "def bag():\n    return Bag()\n"
+        "def stop(x):\n    raise StopIteration\n"
+    )
+    stmts = [
+        "assert 7 in every()",
+        "assert len(every()) == 3",  # no items to contradict it: as a plain value could
+        "assert len(liar()) == 5",
+        "assert 2 in bag() and 3 not in bag() and len(bag()) == 2 and bag()",
+        "assert not list(map(stop, [1, 2]))",  # a StopIteration from a call is a failure
+    ]
+    names = ["every", "liar", "bag", "stop", "len", "list", "map"]
+    assert run(process_pool, src, stmts, exports=names) == [False, True, False, True, False]
+
+
+def test_test_code_never_reaches_the_candidate_and_the_stream_stays_in_step(
+    process_pool: SandboxPool,
+) -> None:
+    """The statements travel in a frame only the runner reads: a program that scans its own
+    heap finds none of them, and a program that fails to compile (no runner forked: the frame
+    is skipped unread) leaves the worker in step for the next request."""
+    secret = "assert f(1) == 'needle-7f3a'"
+    scan = (
+        "import ctypes, re\n"
+        "PAT = re.compile(rb'asser[t] f[(]1[)] == .neEdle-7f3a'.replace(b'E', b'e'))\n"
+        "def f(x):\n"
+        "    for line in open('/proc/self/maps'):\n"
+        "        addr, perms = line.split()[:2]\n"
+        "        lo, hi = (int(a, 16) for a in addr.split('-'))\n"
+        "        if perms.startswith('rw') and hi - lo < (256 << 20) and ('[heap]' in line or not line[73:].strip()):\n"
+        "            if PAT.search(ctypes.string_at(lo, hi - lo)):\n"
+        "                return 'need' + 'le-7f3a'\n"
+        "    return 'clean'\n"
+    )
+    for _ in range(2 * process_pool.size):
+        bad = process_pool.run_tests("def f(:\n", [secret], exports=["f"], limits=FAST)
+        assert bad.load_error and bad.fault == "candidate", bad
+        assert run(process_pool, scan, [secret]) == [False]
+
+
+def test_no_program_finds_an_earlier_program_in_its_memory(process_pool: SandboxPool) -> None:
+    """Every request is served by a fresh session forked from a zygote that never reads one:
+    a program's memory holds no earlier sample's program (a sibling's right answer) or tests."""
+    if not process_pool.isolation.startswith("namespaces"):
+        pytest.skip("sessions need programs under another uid (the namespaces layer)")
+    scan = (
+        "import ctypes, re\n"
+        "PAT = re.compile(rb'SIBLING[_]ANSWER_[0-9]+')\n"
+        "found = set()\n"
+        "for line in open('/proc/self/maps'):\n"
+        "    addr, perms = line.split()[:2]\n"
+        "    lo, hi = (int(a, 16) for a in addr.split('-'))\n"
+        "    if perms.startswith('rw') and hi - lo < (256 << 20) and ('[heap]' in line or not line[73:].strip()):\n"
+        "        found.update(PAT.findall(ctypes.string_at(lo, hi - lo)))\n"
+        "print(sorted(found))\n"
+    )
+    for i in range(process_pool.size):
+        process_pool.run_script(f"def f():\n    return 'SIBLING_ANSWER_{i}'\n")
+        process_pool.run_tests(
+            "def g():\n    return 1\n", [f"assert g() != 'SIBLING_ANSWER_{i}7'"], exports=["g"]
+        )
+    for _ in range(2 * process_pool.size):
+        assert process_pool.run_script(scan).stdout == "[]\n"

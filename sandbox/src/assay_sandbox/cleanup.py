@@ -218,7 +218,8 @@ def health(work: str, pid_ns: bool) -> str | None:
     except OSError as exc:
         return f"the work dir is unreadable ({exc.strerror})"
     if pid_ns:
-        left = [e for e in os.listdir("/proc") if e.isdigit() and e != "1"]
+        me = str(os.getpid())  # the session process (the zygote is pid 1)
+        left = [e for e in os.listdir("/proc") if e.isdigit() and e not in ("1", me)]
         if left:
             return f"{len(left)} processes survived the cleanup"
     elif children():

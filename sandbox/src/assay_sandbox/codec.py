@@ -17,6 +17,11 @@ dict (str keys)    JSON object (``{"$dict": [[k, v], ...]}`` if a key starts wit
 dict (other keys)  ``{"$dict": [[k, v], ...]}``
 bytes / bytearray  ``{"$bytes": "<base64>"}`` / ``{"$bytearray": "<base64>"}``
 complex            ``{"$complex": [re, im]}``
+int (> 4000 bits)  ``{"$int": "<hex>"}`` (linear both ways, no digit limit)
+range              ``{"$range": [start, stop, step]}``
+Fraction           ``{"$fraction": [numerator, denominator]}``
+Decimal            ``{"$decimal": "<str>"}``
+an iterator        ``{"$iter": [...]}`` (only what the test runner passes: `Materialized`)
 =================  ===========================================
 
 Instances of *helper classes* (classes both sides define from the same trusted code, such as a
@@ -43,6 +48,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 MAX_DEPTH = 200
@@ -57,6 +64,16 @@ class Unencodable(TypeError):
     def __init__(self, type_name: str) -> None:
         self.type_name = type_name
         super().__init__(f"unencodable return value: {type_name}")
+
+
+class Materialized(list[Any]):
+    """The items of an iterator the test runner passes (a generator, ``map``): it crosses as
+    ``$iter`` and arrives as an iterator over the same items."""
+
+
+MAX_DECIMAL = 1 << 20  # characters of a Decimal's text
+MAX_FRACTION_BITS = 1 << 17  # a Fraction is normalised with gcd: superlinear in its size
+BIG_INT_BITS = 4000  # past this an int crosses as hex: decimal text has a digit limit
 
 
 class Undecodable(ValueError):
@@ -92,8 +109,10 @@ def to_tree(value: Any, depth: int = 0, objects: _Objects | None = None) -> Any:
     if depth > MAX_DEPTH:
         raise Unencodable("structure nested too deep")
     t = type(value)
-    if value is None or t is bool or t is str or t is int:
+    if value is None or t is bool or t is str:
         return value
+    if t is int:
+        return value if value.bit_length() <= BIG_INT_BITS else {"$int": hex(value)}
     if t is float:
         return _float(value)
     d = depth + 1
@@ -113,6 +132,14 @@ def to_tree(value: Any, depth: int = 0, objects: _Objects | None = None) -> Any:
         return {"$" + t.__name__: base64.b64encode(bytes(value)).decode("ascii")}
     if t is complex:
         return {"$complex": [_float(value.real), _float(value.imag)]}
+    if t is range:
+        return {"$range": [to_tree(value.start), to_tree(value.stop), to_tree(value.step)]}
+    if t is Fraction:
+        return {"$fraction": [to_tree(value.numerator), to_tree(value.denominator)]}
+    if t is Decimal:
+        return {"$decimal": str(value)}
+    if t is Materialized:
+        return {"$iter": [to_tree(v, d, objects) for v in value]}
     if (
         objects is not None
         and t in objects.names
@@ -198,6 +225,14 @@ class _Decoder:
             if key == "$complex":
                 re, im = body
                 return complex(_num(re), _num(im))
+            if key == "$int":
+                if type(body) is not str:
+                    raise Undecodable("bad $int")
+                return int(body, 16)
+            if key == "$decimal":
+                if type(body) is not str or len(body) > MAX_DECIMAL:
+                    raise Undecodable("bad $decimal")
+                return Decimal(body)
             if key == "$ref":
                 if (
                     self.objects is None
@@ -210,6 +245,20 @@ class _Decoder:
                 raise Undecodable(f"{key} needs a list")
             if key == "$tuple":
                 return tuple(self.tree(v, d) for v in body)
+            if key == "$iter":
+                return iter([self.tree(v, d) for v in body])
+            if key == "$range":
+                start, stop, step = (self.tree(v, d) for v in body)
+                if not all(type(x) is int for x in (start, stop, step)):
+                    raise Undecodable("bad $range")
+                return range(start, stop, step)
+            if key == "$fraction":
+                num, den = (self.tree(v, d) for v in body)
+                if type(num) is not int or type(den) is not int or den <= 0:
+                    raise Undecodable("bad $fraction")
+                if num.bit_length() + den.bit_length() > MAX_FRACTION_BITS:  # gcd cost
+                    raise Undecodable("bad $fraction")
+                return Fraction(num, den)
             if key in ("$set", "$frozenset"):
                 items = [self.tree(v, d) for v in body]
                 _no_collisions(items)

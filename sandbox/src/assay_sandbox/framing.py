@@ -47,3 +47,28 @@ def write_frame(fd: int, obj: Any) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+def read_tests_frame(fd: int) -> dict[str, Any]:
+    """A ``tests`` request's second frame, read in the test runner's fork: ``statements`` and
+    ``setup`` only (the zygote never reads it; see `assay_sandbox.zygote`)."""
+    frame = read_frame(fd)
+    if not isinstance(frame, dict):
+        raise ValueError("no test code followed the tests request")
+    return {"statements": list(frame.get("statements") or []), "setup": frame.get("setup") or ""}
+
+
+def skip_frame(fd: int) -> None:
+    """Read past one frame without keeping its text: each chunk lands in one buffer that is
+    zeroed at once (no bytes object, so nothing of it lingers in the heap)."""
+    head = _read_exact(fd, 4)
+    if head is None:
+        raise ValueError("the request stream ended inside a frame")
+    n = int.from_bytes(head, "big")
+    buf = bytearray(min(n, 1 << 20) or 1)
+    while n > 0:
+        got = os.readv(fd, [memoryview(buf)[: min(n, len(buf))]])
+        if not got:
+            raise ValueError("the request stream ended inside a frame")
+        buf[:] = bytes(len(buf))
+        n -= got

@@ -91,19 +91,65 @@ class _Table:
 
     def __init__(self, classes: dict[str, type]) -> None:
         self.objects: list[Any] = []
+        self.numbers: dict[int, int] = {}  # id -> number: an object crosses as one handle
         self.classes = classes
+        self.sock: socket.socket | None = None  # to call the test's functions back
 
     def wrap(self, value: Any) -> dict[str, Any]:
         try:
             return {"v": codec.encode_tree(value, self.classes)}
         except (codec.Unencodable, RecursionError, ValueError):
-            self.objects.append(value)
-            return {"h": len(self.objects) - 1, "type": type(value).__name__[:80]}
+            n = self.numbers.get(id(value))
+            if n is None:  # the table keeps every object alive, so ids stay unique
+                n = self.numbers[id(value)] = len(self.objects)
+                self.objects.append(value)
+            return {"h": n, "type": type(value).__name__[:80]}
 
     def unwrap(self, item: Any) -> Any:
         if "h" in item:
             return self.objects[int(item["h"])]
+        if "cb" in item:
+            return _Callback(self, int(item["cb"]))
         return codec.decode_tree(item["v"], self.classes)
+
+
+class _Callback:
+    """A function of the test (``lambda x: x + 1``, ``len``) passed to the candidate: calling it
+    runs it in the test runner (one round trip; the runner may call back in meanwhile)."""
+
+    def __init__(self, table: _Table, n: int) -> None:
+        self._table, self._n = table, n
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        table = self._table
+        sock = table.sock
+        if sock is None:
+            raise RuntimeError("no test runner to call back")
+        send_msg(
+            sock,
+            {
+                "cb": self._n,
+                "args": [table.wrap(a) for a in args],
+                "kwargs": {str(k): table.wrap(v) for k, v in kwargs.items()},
+            },
+        )
+        while True:  # the runner's answer, or its own calls into this process meanwhile
+            msg = recv_msg(sock)
+            if not isinstance(msg, dict):
+                raise RuntimeError("the test runner hung up")
+            if not msg.get("ret"):
+                _answer(table, sock, msg)
+                continue
+            if "exc" in msg:
+                name, base, message = (str(x) for x in msg["exc"])
+                cls = getattr(builtins, base, None)
+                if not (isinstance(cls, type) and issubclass(cls, Exception)):
+                    cls = RuntimeError
+                raise cls(f"{message}" if name == base else f"{name}: {message}")
+            return table.unwrap(msg)
+
+    def __repr__(self) -> str:
+        return "<test function>"
 
 
 def _exc_reply(exc: BaseException) -> dict[str, Any]:
@@ -155,22 +201,28 @@ def serve_calls(sock: socket.socket, table: _Table) -> None:
     ``KeyboardInterrupt``, which is its answer. An interrupt that arrives between calls is
     dropped, and none can cut a reply in half (SIGINT is blocked while one is sent).
     """
+    table.sock = sock
     while True:
         try:
             req = recv_msg(sock)
             if req is None:
                 return
-            try:
-                reply = _perform(table, req)
-            except BaseException as exc:  # noqa: BLE001 (the candidate's exceptions, any kind, are its answer)
-                reply = _exc_reply(exc)
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-            try:
-                send_msg(sock, reply)
-            finally:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            _answer(table, sock, req)
         except KeyboardInterrupt:
             continue
+
+
+def _answer(table: _Table, sock: socket.socket, req: Any) -> None:
+    """Perform one request of the runner and send the reply."""
+    try:
+        reply = _perform(table, req)
+    except BaseException as exc:  # noqa: BLE001 (the candidate's exceptions, any kind, are its answer)
+        reply = _exc_reply(exc)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        send_msg(sock, reply)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def exports_of(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ class Connection:
         self.exc_classes = {n: c for n, c in classes.items() if issubclass(c, Exception)}
         self.pid = 0
         self.gone = False
+        self.callbacks: list[Any] = []  # functions of the test passed to the candidate
 
     def loaded(self) -> dict[str, Any]:
         """The candidate's first message: ``{"exports", "pid"}`` or ``{"load_error"}``."""
@@ -73,7 +75,11 @@ class Connection:
             raise CandidateGone("the candidate's process is gone (an earlier call ended it)")
         try:
             send_msg(self.sock, req)
-            reply = recv_msg(self.sock, self.cap)
+            while True:
+                reply = recv_msg(self.sock, self.cap)
+                if not (isinstance(reply, dict) and "cb" in reply):
+                    break
+                self.serve_callback(reply)  # the candidate calls a function the test passed
         except TimeoutError:  # the statement's time ran out (SIGALRM)
             self.interrupt()
             raise
@@ -84,12 +90,46 @@ class Connection:
             raise CandidateGone("the candidate's process ended during the call")
         return reply
 
+    def serve_callback(self, msg: dict[str, Any]) -> None:
+        """Run the test's function ``msg["cb"]`` on what the candidate passed; send the result.
+
+        The function is the test's own; its arguments arrive as values or handles, never as
+        objects of the candidate's, so nothing the candidate built runs here."""
+        n, args, kwargs = msg.get("cb"), msg.get("args"), msg.get("kwargs")
+        if not (type(n) is int and 0 <= n < len(self.callbacks)):
+            raise CandidateGone("a call back to a function the test never passed")
+        if type(args) is not list or type(kwargs) is not dict:
+            raise CandidateGone("a malformed call back")
+        try:
+            value = self.callbacks[n](
+                *[self.result(a) for a in args if isinstance(a, dict)],
+                **{str(k): self.result(v) for k, v in kwargs.items() if isinstance(v, dict)},
+            )
+            reply = {"ret": True, **self.out(value)}
+        except (CandidateGone, TimeoutError):  # the statement's time ends here, not in the program
+            raise
+        except Exception as exc:  # noqa: BLE001 (the test's function raised: the candidate sees it)
+            base = next(
+                (c.__name__ for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c),
+                "Exception",
+            )
+            reply = {"ret": True, "exc": [type(exc).__name__, base, str(exc)[:2000]]}
+        send_msg(self.sock, reply)
+
     # -- values ----------------------------------------------------------------------------------
     def out(self, value: Any) -> dict[str, Any]:
         if type(value) is Remote:
             if value._conn is not self:
                 raise Uncrossable("a candidate object of another run")
             return {"h": value._h}
+        if callable(value):  # a function (or class) of the test: called
+            self.callbacks.append(value)  # back by the candidate, run here
+            return {"cb": len(self.callbacks) - 1}
+        if _is_iterator(value):  # a generator or map() the test passes: its items cross
+            items = codec.Materialized(itertools.islice(value, MAX_ITER_ITEMS + 1))
+            if len(items) > MAX_ITER_ITEMS:
+                raise Uncrossable(f"an iterator of more than {MAX_ITER_ITEMS} items")
+            value = items
         try:
             return {"v": codec.encode_tree(value, self.classes)}
         except codec.Unencodable as exc:
@@ -105,7 +145,10 @@ class Connection:
         except (RecursionError, ValueError) as exc:
             raise CandidateError(f"cannot pass back what the candidate returned: {exc}") from None
 
-    def result(self, reply: dict[str, Any]) -> Any:
+    def result(self, reply: dict[str, Any], stops: bool = False) -> Any:
+        """The value a reply stands for, or raise what the candidate raised. Only a ``next``
+        (``stops``) may end an iteration: a StopIteration from a call or any other operation
+        would silently end the test's own loop (``map``, ``all``), so it is a plain failure."""
         if "v" in reply:
             try:
                 return codec.decode_tree(reply["v"], self.classes)
@@ -115,7 +158,11 @@ class Connection:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         raised = reply.get("exc")
         if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
-            raise self.exception(*raised)
+            error: Exception = self.exception(*raised)
+            if not stops and isinstance(error, (StopIteration, StopAsyncIteration)):
+                error = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
+                error._assay_from_candidate = True  # type: ignore[attr-defined]
+            raise error
         raise CandidateGone("the candidate sent something that is not a reply")
 
     def exception(self, name: str, base: str, message: str) -> Exception:
@@ -134,7 +181,7 @@ class Connection:
         return exc
 
     def op(self, h: int, op: str, **fields: Any) -> Any:
-        return self.result(self.request({"op": op, "h": h, **fields}))
+        return self.result(self.request({"op": op, "h": h, **fields}), op == "next")
 
     def call(self, h: int, args: tuple, kwargs: dict[str, Any]) -> Any:
         back = any(_mutable(a) for a in args) or any(_mutable(v) for v in kwargs.values())
@@ -161,6 +208,19 @@ class Connection:
         ]
         for old, new in pairs:
             _update(old, new)
+
+
+MAX_ITER_ITEMS = 100_000
+
+
+def _is_iterator(value: Any) -> bool:
+    t = type(value)
+    return (
+        t is not Remote
+        and hasattr(t, "__next__")
+        and hasattr(t, "__iter__")
+        and t.__module__ in ("builtins", "itertools")
+    )
 
 
 def _mutable(value: Any) -> bool:
@@ -208,26 +268,46 @@ class Remote:
     def __next__(self) -> Any:
         return self._conn.op(self._h, "next")
 
+    # len, bool and `in` are answered here from the items the object yields (each crossing as a
+    # value and compared by the runner's own ==), never by the candidate's __contains__; its
+    # __len__ must agree with its items. An object cannot claim what no honest value could
+    # (containing everything, having items its length denies).
+    def _items(self) -> Any:
+        it = self._conn.op(self._h, "iter")
+        return it if type(it) is Remote else iter(it)
+
     def __len__(self) -> int:
-        n = self._conn.op(self._h, "len")
-        if type(n) is not int:
-            raise CandidateGone("len() of a candidate object did not give an int")
+        try:
+            it = self._items()
+        except TypeError:  # not iterable: its own len, which no item can contradict
+            return int(self._checked("len", int))
+        if type(it) is Remote and it._h == self._h:  # an iterator has no len (list() then
+            raise TypeError(f"object of type {self._type!r} has no len()")  # iterates it)
+        n = sum(1 for _ in it)
+        if self._checked("len", int) != n:
+            raise CandidateError(f"len() of a {self._type} object disagrees with its items")
         return n
 
     def __bool__(self) -> bool:
-        b = self._conn.op(self._h, "bool")
-        if type(b) is not bool:
-            raise CandidateGone("bool() of a candidate object did not give a bool")
-        return b
+        try:
+            it = self._items()
+        except TypeError:  # not a container: its own truth (any plain value could say as much)
+            return bool(self._checked("bool", bool))
+        if type(it) is Remote and it._h == self._h:
+            return True  # an iterator (a generator): truthy, and not consumed
+        return any(True for _ in it)
+
+    def _checked(self, op: str, want: type) -> Any:
+        got = self._conn.op(self._h, op)
+        if type(got) is not want or (type(got) is int and got < 0):
+            raise CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
+        return got
 
     def __getitem__(self, key: Any) -> Any:
         return self._conn.op(self._h, "getitem", key=self._conn.out(key))
 
     def __contains__(self, key: Any) -> bool:
-        b = self._conn.op(self._h, "contains", key=self._conn.out(key))
-        if type(b) is not bool:
-            raise CandidateGone("`in` on a candidate object did not give a bool")
-        return b
+        return any(item is key or item == key for item in self._items())
 
     def __repr__(self) -> str:
         return f"<candidate {self._type} object>"

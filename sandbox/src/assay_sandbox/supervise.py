@@ -2,8 +2,9 @@
 
 Stdlib-only (shipped into the sandbox). `supervise` sleeps on the child's pidfd with the wall-clock
 deadline, feeds stdin, empties the output pipes into bounded `Sink`s every `TICK_S`, and (with
-``memory_cap``) stops the run when the resident memory of every process in the sandbox together
-passes the cap: the fallback for a memory cap over a program and all its children where no
+``memory_cap``) stops the run when the memory of every process in the sandbox together (resident
+anonymous and shared pages, SysV segments; memfds are denied by the seccomp filter) passes the
+cap: the fallback for a memory cap over a program and all its children where no
 cgroup v2 is available. A `ChannelSink` keeps only what the channel's owner process wrote.
 """
 
@@ -116,13 +117,33 @@ def tree_memory(zygote: int) -> int:
         base = 0
     total = 0
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == zygote:
+        if not entry.isdigit() or int(entry) in (zygote, 1):  # the session and the zygote
             continue
         try:
-            total += max(0, _anon_pages(entry) - base)
+            total += max(0, _anon_pages(entry) - base) * page + _shmem_mapped(entry)
         except (OSError, ValueError, IndexError):
             continue
-    return total * page
+    return total + _sysv_shm()
+
+
+def _shmem_mapped(pid: str) -> int:
+    """Shared-memory pages ``pid`` has mapped (a memfd or shm segment written through a
+    mapping): resident, but not anonymous, so `_anon_pages` leaves them out."""
+    with open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"RssShmem:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _sysv_shm() -> int:
+    """Bytes of SysV shared memory segments (the worker's own IPC namespace: all the program's)."""
+    try:
+        with open("/proc/sysvipc/shm", "rb") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return 0
+    return sum(int(row.split()[3]) for row in rows if len(row.split()) > 3)
 
 
 MEMORY_EVERY = 5  # ticks between two looks at the tree's memory

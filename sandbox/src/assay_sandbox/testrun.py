@@ -18,12 +18,15 @@ cannot run (it imports a module the sandbox lacks, passes something that cannot 
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import signal
 import socket
 import sys
 from typing import Any
 
+from assay_sandbox.cleanup import try_compile
 from assay_sandbox.proxy import (
     CandidateError,
     CandidateGone,
@@ -83,6 +86,15 @@ def _classify(exc: BaseException) -> str:
     return "candidate"
 
 
+def compile_tests(req: dict[str, Any]) -> dict[str, Any]:
+    """``req`` with the runner-only setup and the statements compiled (in the runner's fork)."""
+    req["_setup"] = try_compile(req.get("setup") or "", "tests_setup.py")
+    req["_statements"] = [
+        try_compile(stmt, f"test_{i}.py") for i, stmt in enumerate(req["statements"])
+    ]
+    return req
+
+
 def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
     """The trusted test runner. Returns the exit code; the verdict goes over ``chan``."""
     send = chan.send
@@ -113,17 +125,15 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
         send(t="load_error", error=str(loaded["load_error"])[:2000], fault="candidate")
         return 1
     exports = loaded.get("exports")
-    if isinstance(exports, dict):
-        for name, item in exports.items():
-            if type(name) is not str or name in trusted_names or hasattr(_builtins, name):
-                continue  # a task helper, an import or a builtin is never the candidate's
-            try:
-                ns[name] = conn.result(item) if isinstance(item, dict) else None
-            except Exception:  # noqa: BLE001 (a malformed export is just missing)
-                continue
+    bound = bind_exports(
+        ns, conn, exports if isinstance(exports, dict) else {}, trusted_names, keep, req
+    )
     case_s = float(req.get("case_s") or 0)
     signal.signal(signal.SIGALRM, _on_alarm)
     for i, code in enumerate(req["_statements"]):
+        if not bound:
+            send(t="stmt", i=i, ok=False, error=NOTHING_BOUND, fault="candidate", gone=False)
+            continue
         if case_s:
             signal.setitimer(signal.ITIMER_REAL, case_s)
         try:
@@ -154,6 +164,136 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
 
 
 _builtins = sys.modules["builtins"]
+NOTHING_BOUND = "NameError: the program defines none of the functions the tests call"
+# Modules a test may use without importing them: always the runner's own import.
+_LIBRARY_MODULES = [
+    "math",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "typing",
+    "operator",
+    "fractions",
+    "decimal",
+    "statistics",
+    "copy",
+    "cmath",
+    "random",
+    "json",
+    "array",
+    "enum",
+]
+_ALIASES = {"np": "numpy", "pd": "pandas"}
+# Where names a test uses as helpers (``Counter(...) == Counter(...)``) come from, besides the
+# builtins: the first of these modules defining the name gives the runner's own object.
+# (Not itertools or math: ``count``, ``product``, ``gcd`` are too often the function under test.)
+_HELPER_MODULES = ("collections", "fractions", "decimal", "functools", "typing")
+
+
+class _MissingModule:
+    """A module the tests use that the runner cannot import: the task's problem."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise ImportError(f"the tests use module {self._name!r}, which the sandbox lacks")
+
+
+@functools.cache
+def helper_names() -> dict[str, Any]:
+    """Builtin and helper-library names -> the runner's object (None: the builtin itself).
+    Computed once in the zygote (`assay_sandbox.zygote` warms it), shared by every fork."""
+    names: dict[str, Any] = {}
+    for mod in reversed(_HELPER_MODULES):
+        try:
+            module = importlib.import_module(mod)
+        except ImportError:
+            continue
+        names.update((n, getattr(module, n)) for n in dir(module) if not n.startswith("_"))
+    names.update((n, None) for n in dir(_builtins))
+    return names
+
+
+def _runner_module(name: str) -> Any:
+    """The runner's own import of module ``name`` (never the candidate's object of that name)."""
+    real = _ALIASES.get(name, name)
+    try:
+        return importlib.import_module(real)
+    except ImportError:
+        return _MissingModule(real)
+
+
+def bind_exports(
+    ns: dict[str, Any],
+    conn: Connection,
+    exports: dict[str, Any],
+    trusted: set[str],
+    keep: set[str],
+    req: dict[str, Any],
+) -> bool:
+    """Bind the names the tests take from the candidate into the runner's namespace ``ns``.
+
+    Returns False when the tests call names, the candidate defines none of them, and none is
+    the task's: nothing of the program would be tested. Rules, so that no test helper is ever
+    the candidate's:
+
+    - ``keep`` names (a declared entry point) are the candidate's, even when named like a builtin;
+    - a name that is a module (``math``, ``collections``; ``np``) is the runner's own import;
+    - a builtin or helper-library name (``sorted``, ``Counter``, ``reduce``) is the runner's
+      when the candidate also defines a name the tests use that is no such name; when everything
+      the candidate defines is so named, those are the functions under test;
+    - names the task's trusted code defines are the task's; names it imports (the prelude's
+      ``gcd``) count as library names;
+    - a ``keep`` name the program does not define is removed (the task's stub never stands in).
+    """
+    wanted = [n for n in (req.get("exports") or ()) if type(n) is str]
+    given = {n: v for n, v in exports.items() if type(n) is str and isinstance(v, dict)}
+    modules = {
+        n for n in wanted if n not in trusted and n not in keep and _is_module_name(n, given.get(n))
+    }
+    for name in modules:
+        ns[name] = _runner_module(name)
+    helpers = helper_names()
+    # trusted names that are library imports (the prelude's ``gcd``), not the task's own code
+    imported = {n for n in trusted if n in ns and _imported(ns[n], ns)}
+    own = [n for n in given if (n not in trusted or n in imported) and n not in modules]
+    plain = [n for n in own if n not in helpers and n not in imported]
+    for name in own:
+        if name not in keep and plain and (name in helpers or name in imported):
+            if name not in imported and helpers[name] is not None:  # a helper the test uses:
+                ns[name] = helpers[name]  # the library's (a builtin needs no binding)
+            continue
+        try:
+            ns[name] = conn.result(given[name])
+        except Exception:  # noqa: BLE001 (a malformed export is just missing)
+            continue
+    for name in keep - set(given):  # the entry point the program does not define: never the
+        ns.pop(name, None)  # task's own stub or reference in its place (a NameError)
+    tested = [n for n in wanted if (n not in trusted or n in imported) and n not in modules]
+    return not tested or bool(own) or bool(keep)
+
+
+def _imported(value: Any, ns: dict[str, Any]) -> bool:
+    """Whether a trusted name's value came from a library rather than the task's code."""
+    if type(value).__name__ == "module":
+        return True
+    module = getattr(value, "__module__", None)
+    return isinstance(module, str) and module != ns.get("__name__")
+
+
+def _is_module_name(name: str, export: dict[str, Any] | None) -> bool:
+    """A name the tests use as a module: a library module or alias whatever the candidate made
+    of it, or another standard module the candidate imported (or did not define)."""
+    if name in _LIBRARY_MODULES or name in _ALIASES:
+        return True
+    if name not in getattr(sys, "stdlib_module_names", ()):
+        return False
+    return export is None or export.get("type") == "module"
 
 
 def _on_alarm(signum: int, frame: Any) -> None:

@@ -266,7 +266,7 @@ def tests_verdict(
             load_fault = "task" if m.get("fault") == "task" else "candidate"
         elif m.get("t") == "done":
             done = True
-    total = len(req["statements"])
+    total = int(req["n_statements"])
     completed = sum(r["ok"] for r in results)
     out: dict[str, Any] = {"completed": completed, "results": results, "load_error": load_error}
     if stopped == "timeout":

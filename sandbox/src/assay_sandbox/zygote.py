@@ -26,7 +26,7 @@ from typing import Any
 from assay_sandbox import jail, native, runners, testrun
 from assay_sandbox.child import enter_child
 from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
-from assay_sandbox.framing import read_frame, write_frame
+from assay_sandbox.framing import read_frame, read_tests_frame, skip_frame, write_frame
 from assay_sandbox.runners import Channel, error_text, flush
 from assay_sandbox.supervise import Sink, big_pipe, channel_pair, drain, execution_sinks, supervise
 from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
@@ -65,9 +65,12 @@ class Zygote:
     ) -> None:
         self.cfg, self.in_fd, self.out_fd = cfg, in_fd, out_fd
         self.layers, self.notes = layers, notes
+        self.follow_pending = False  # a tests request's second frame is still unread
         self.sick: str | None = None  # set when the last execution left the worker unclean
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
+        # Sessions (see `serve`) need programs that cannot signal them: another uid.
+        self.sessions = self.uid is not None and self.uid != os.geteuid()
         self.gid = cfg.get("run_gid")
         self.work = cfg.get("work", "/sandbox")
         # One private work dir for the life of the worker, emptied after every execution.
@@ -85,6 +88,7 @@ class Zygote:
         for name in (*PRELOAD, "socket", "struct", "ctypes"):
             with contextlib.suppress(ImportError):
                 __import__(name)
+        testrun.helper_names()  # once here, not in every test runner
         # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
         # could otherwise interrupt the zygote. Executions get the default handler back.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -108,35 +112,68 @@ class Zygote:
 
     # -- main loop ---------------------------------------------------------------------------
     def serve(self) -> None:
+        """Answer requests, each in a fresh *session* process forked before anything of the
+        request is read: the zygote's heap never holds a program or test text, so no later
+        candidate (forked from a session, itself fresh from the zygote) can find an earlier
+        sample's program or tests in its memory, not even as freed bytes. Where programs run
+        under the zygote's own uid (the docker backend) they could kill a session, so requests
+        are served in the zygote itself there (and earlier programs' text may linger)."""
         write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
+        if not self.sessions:  # programs share our uid (docker): they could kill a session
+            while self.serve_one() == 0:
+                pass
+            return
         while True:
+            # forked at once, before the request comes: the fork is off the request's path
+            session = os.fork()
+            if session == 0:
+                code = 3
+                try:
+                    jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)  # orphans of the run come here
+                    code = self.serve_one()
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(session, 0)
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
+            if os.waitstatus_to_exitcode(status) != 0:
+                return  # the stream ended, an exit was asked, or the worker is unclean
+
+    def serve_one(self) -> int:
+        """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
+        try:
+            req = read_frame(self.in_fd)
+        except (OSError, ValueError):
+            return 2
+        if req is None or req.get("op") == "exit":
+            return 2
+        t0 = time.monotonic()
+        self.sick = None
+        self.follow_pending = req.get("_follow") is True
+        try:
+            resp = self.handle(req)
+        except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
+            resp = {
+                "status": "error",
+                "fault": "sandbox",
+                "reason": f"sandbox server: {error_text(exc)}",
+            }
+            self.sick = f"the server raised {type(exc).__name__}"
+            with contextlib.suppress(Exception):
+                kill_all(self.pid_ns)
+        if self.follow_pending:  # no test runner read the test code: skip it unseen
             try:
-                req = read_frame(self.in_fd)
+                self.discard_follow()
             except (OSError, ValueError):
-                return
-            if req is None or req.get("op") == "exit":
-                return
-            t0 = time.monotonic()
-            self.sick = None
-            try:
-                resp = self.handle(req)
-            except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
-                resp = {
-                    "status": "error",
-                    "fault": "sandbox",
-                    "reason": f"sandbox server: {error_text(exc)}",
-                }
-                self.sick = f"the server raised {type(exc).__name__}"
-                with contextlib.suppress(Exception):
-                    kill_all(self.pid_ns)
-            resp.setdefault("duration_s", time.monotonic() - t0)
-            resp["id"] = req.get("id")
-            resp["isolation"] = self.isolation
-            if self.sick:
-                resp["health"] = self.sick
-            write_frame(self.out_fd, resp)
-            if self.sick:
-                return  # the pool replaces this worker
+                return 3
+        resp.setdefault("duration_s", time.monotonic() - t0)
+        resp["id"] = req.get("id")
+        resp["isolation"] = self.isolation
+        if self.sick:
+            resp["health"] = self.sick
+        write_frame(self.out_fd, resp)
+        return 3 if self.sick else 0
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("op") == "ping":
@@ -179,10 +216,6 @@ class Zygote:
             }
         if mode == "tests":
             req["_shared"] = try_compile(req.get("shared") or "", "shared.py")
-            req["_setup"] = try_compile(req.get("setup") or "", "tests_setup.py")
-            req["_statements"] = [
-                try_compile(stmt, f"test_{i}.py") for i, stmt in enumerate(req["statements"])
-            ]
             return self.execute_tests(req, req["limits"])
         if mode == "statements":
             req["_setup"] = try_compile(req.get("setup") or "", "setup.py")
@@ -240,13 +273,19 @@ class Zygote:
         close: list[int],
         run: Any,
         trusted: bool = False,
+        first: Any = None,
     ) -> int:
-        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there."""
+        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there.
+
+        ``first`` runs in the child before anything else (while it still holds the request fd).
+        """
         pid = os.fork()
         if pid:
             return pid
         code = 70
         try:
+            if first is not None:
+                first()
             for fd in (*close, self.in_fd, self.out_fd):
                 os.close(fd)
             fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
@@ -314,6 +353,19 @@ class Zygote:
         ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
         t0 = time.monotonic()
         stdio = (in_r, out_w, err_w)
+        # The runner first: it reads the test code (the request's second frame) itself, before it
+        # drops its privileges; the zygote, and so the candidate forked from it, never holds it.
+        runner = self._fork(
+            work,
+            limits,
+            stdio,
+            [ch_w, ctl_t],
+            [out_r, err_r, ch_r, ctl_c],
+            lambda ch, ctl: testrun.run_tests(testrun.compile_tests(req), Channel(ch, nonce), ctl),
+            trusted=True,
+            first=lambda: req.update(read_tests_frame(self.in_fd)),
+        )
+        self.follow_pending = False
         cand = self._fork(
             work,
             limits,
@@ -321,15 +373,6 @@ class Zygote:
             [ctl_c],
             [out_r, err_r, ch_r, ch_w, ctl_t],
             lambda ctl: testrun.run_candidate(req, ctl),
-        )
-        runner = self._fork(
-            work,
-            limits,
-            stdio,
-            [ch_w, ctl_t],
-            [out_r, err_r, ch_r, ctl_c],
-            lambda ch, ctl: testrun.run_tests(req, Channel(ch, nonce), ctl),
-            trusted=True,
         )
         for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
             os.close(fd)
@@ -365,6 +408,11 @@ class Zygote:
         if mode == "statements":
             return runners.child_statements(req, chan)
         return runners.child_call_cases(req, chan, self.cfg)
+
+    def discard_follow(self) -> None:
+        """Skip the request's second frame (test code no runner read), keeping none of it."""
+        self.follow_pending = False
+        skip_frame(self.in_fd)
 
     # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:

@@ -364,7 +364,7 @@ def test_nothing_is_left_afterwards(scored: dict, reward: CodeReward) -> None:
         "def rows(n):\n    return len(open('/proc/sysvipc/' + n).read().splitlines()) - 1\n"
         "mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []\n"
         "st = os.statvfs('.')\n"
-        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
+        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getppid(), os.getpid())]\n"
         "print(rows('shm'), rows('msg'), rows('sem'), mq, os.listdir('.'),\n"
         "      (st.f_blocks - st.f_bfree) * st.f_frsize, procs)\n"
     )

@@ -4,7 +4,8 @@ Return values (`call` form) are compared with exact types, recursively: ``True``
 ``"1"`` is not ``1``, a dict with ``int`` keys is not one with ``str`` keys. Values arrive
 decoded from the sandbox's tagged JSON, so they are plain builtins by construction; anything
 else (a subclass, a custom object) is unequal. Options: ``tuples_as_lists`` (JSON has no
-tuples, so tests written in JSON expect lists), ``int_float`` (``3 == 3.0``) and ``float_tol``:
+tuples, so tests written in JSON expect lists), ``int_float`` (``3 == 3.0``; an expected int
+matches only a float of exactly its value) and ``float_tol``:
 two floats match when ``|a - b| <= tol * max(1, |b|)``.
 
 Program output (`stdio` form) is compared as a whole, never as a prefix:
@@ -68,10 +69,12 @@ def _eq(a: Any, b: Any, tol: float | None, tl: bool, int_float: bool, depth: int
         tb = list if tb is tuple else tb
     if ta is not tb:
         if int_float and {ta, tb} == {int, float}:
+            if tb is int:  # an int expected: only the same number, exactly (Python's int == float
+                return bool(a == b)  # is exact; float(a) would round a big int into range)
             try:
-                return _floats_close(float(a), float(b), tol)
-            except OverflowError:  # an int past float range: Python compares it exactly
-                return bool(a == b)
+                return _floats_close(float(a), b, tol)
+            except OverflowError:  # an int past float range
+                return False
         return False
     if ta is float:
         return _floats_close(a, b, tol)
@@ -86,22 +89,34 @@ def _eq(a: Any, b: Any, tol: float | None, tl: bool, int_float: bool, depth: int
     if ta is dict:
         if len(a) != len(b):
             return False
-        typed_b = {(type(k), k): v for k, v in b.items()}  # 1 and True are different keys
-        for k, v in a.items():
-            key = (type(k), k)
+        typed_b = {_typed_key(k): v for k, v in b.items()}  # 1 and True are different keys,
+        for k, v in a.items():  # also inside tuple and frozenset keys
+            key = _typed_key(k)
             if key not in typed_b or not _eq(v, typed_b[key], tol, tl, int_float, depth + 1):
                 return False
         return True
     if ta in (set, frozenset):
         # Builtin set equality, then the element types: {1} must not equal {True}.
-        if a != b:
+        if len(a) != len(b):
             return False
-        return sorted(map(_type_key, a)) == sorted(map(_type_key, b))
+        return {_typed_key(x) for x in a} == {_typed_key(x) for x in b}
     return False  # not a plain value: never equal
 
 
-def _type_key(x: Any) -> tuple[str, str]:
-    return (type(x).__name__, repr(x))
+def _typed_key(x: Any, depth: int = 0) -> Any:
+    """A hashable stand-in for ``x`` that carries every type, nested: ``(True, 2)`` and
+    ``(1, 2)`` differ, as do ``frozenset({True})`` and ``frozenset({1})``. Iterative for the
+    common flat case, bounded in depth (a deeper key raises RecursionError: unequal)."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("key nested too deep")
+    t = type(x)
+    if t is tuple:
+        return (t, tuple(_typed_key(v, depth + 1) for v in x))
+    if t is frozenset:
+        return (t, frozenset(_typed_key(v, depth + 1) for v in x))
+    if t is float and x != x:
+        return (t, "nan")
+    return (t, x)
 
 
 _REPR = reprlib.Repr()
@@ -113,7 +128,10 @@ _REPR.maxlevel = 4
 def short(text: Any, limit: int = 200) -> str:
     """Text (or a bounded ``repr`` of a value: a huge return value is not rendered whole) cut to
     ``limit`` characters, for `Score.details`."""
-    s = text if isinstance(text, str) else _REPR.repr(text)
+    try:
+        s = text if isinstance(text, str) else _REPR.repr(text)
+    except ValueError:  # an int past the interpreter's int-to-str digit limit
+        s = f"<{type(text).__name__} too large to show>"
     return s if len(s) <= limit else s[: limit - 15] + f"... [{len(s)} chars]"
 
 

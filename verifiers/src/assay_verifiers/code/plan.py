@@ -2,30 +2,29 @@
 
 The trusted test code never runs in the candidate's process. `plan_tests` splits a spec into
 
-- ``shared``: trusted code both processes run first (the optional import prelude, the task's
-  ``setup``), so helper classes such as ``ListNode`` exist on both sides and cross as values;
-- ``setup``: trusted code only the test runner runs (HumanEval's prompt and ``check`` code), so
-  helpers the tests call (``poly``, ``encode_cyclic``) are the task's even when the completion
-  redefines them;
+- ``shared``: trusted code both processes run first (the optional import prelude, the imports
+  and class definitions of the task's ``setup``), so helper classes such as ``ListNode`` exist
+  on both sides and cross as values;
+- ``setup``: trusted code only the test runner runs (the whole ``asserts`` setup: its test data
+  never enters the candidate's process; HumanEval's prompt and ``check`` code), so helpers the
+  tests call (``poly``, ``encode_cyclic``) are the task's even when the completion redefines
+  them;
 - ``statements``: the test cases, run by the test runner one by one;
 - ``exports``: the names the tests take from the candidate (the entry point; for ``asserts``,
-  every name the asserts use that the setup does not define and that is not a builtin), reached
-  through proxies; ``keep``: exported names that win over the runner's own definitions (the
+  every name the asserts use: the runner decides which are the candidate's), reached through
+  proxies; ``keep``: exported names that win over the runner's own definitions (the
   entry point, which HumanEval's prompt defines as a stub).
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass
 
 from .prelude import PRELUDE
 from .specs import AssertsTests, CheckTests
 
 __all__ = ["TestPlan", "plan_tests"]
-
-_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,38 @@ def _short(src: str, limit: int = 80) -> str:
 
 
 def _used_names(sources: list[str]) -> list[str]:
+    """Names the statements read and never bind themselves (a comprehension's or loop's
+    variable, a lambda's argument, an import in a statement is the test's own, never the
+    candidate's: a program defining such a name must not count as defining what is tested)."""
     names: set[str] = set()
+    bound: set[str] = set()
     for src in sources:
         for node in ast.walk(ast.parse(src)):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                names.add(node.id)
-    return sorted(names - _BUILTINS)
+            if isinstance(node, ast.Name):
+                (names if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return sorted(names - bound)
+
+
+def _classes_and_imports(setup: str) -> str:
+    """The part of an ``asserts`` setup the candidate's process runs too: its imports and class
+    definitions (helper classes must exist on both sides to cross as values). Everything else
+    (test data, expected values, helper functions) stays in the runner."""
+    if not setup.strip() or not _parses(setup):
+        return ""
+    lines = setup.splitlines()
+    parts = []
+    for node in ast.parse(setup).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef)):
+            decorators = getattr(node, "decorator_list", [])
+            start = min([node.lineno] + [d.lineno for d in decorators])
+            parts.append("\n".join(lines[start - 1 : node.end_lineno]))
+    return "\n".join(parts)
 
 
 def plan_tests(
@@ -70,12 +95,13 @@ def plan_tests(
     """The plan for ``spec``; ``prefix`` is the task's start of the program (``check`` form)."""
     shared = PRELUDE if prelude else ""
     if isinstance(spec, AssertsTests):
-        if spec.setup.strip():
-            shared = f"{shared}\n{spec.setup}" if shared else spec.setup
+        both = _classes_and_imports(spec.setup)
+        if both.strip():
+            shared = f"{shared}\n{both}" if shared else both
         statements = list(spec.asserts)
         return TestPlan(
             shared=shared,
-            setup="",
+            setup=spec.setup,
             statements=statements,
             exports=_used_names(statements),
             keep=[],

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import os
 import threading
 import time
@@ -45,11 +43,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from assay import Reward, Sample, Score
 
 from .compare import OutputMode, outputs_match, short, values_equal
+from .digest import job_digest
 from .extract import defined_names, extract_program, fenced_blocks, parses
 from .native_judge import score_stdio_job
 from .plan import TestPlan, plan_tests
 from .polyglot import UnknownLanguage, choose_language, extract_native, language_named
 from .prelude import PRELUDE
+from .scoretext import serialisable
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
 __all__ = ["CodeOptions", "CodeReward"]
@@ -238,11 +238,7 @@ class CodeReward(Reward):
         if not parses(program):
             return Score.ok(0.0, "the program is not valid Python", form=spec.type, passed=0,
                             failed=_n_cases(spec), total=_n_cases(spec), extraction=found.how)  # fmt: skip
-        digest = hashlib.sha256(
-            json.dumps(
-                [program, spec.model_dump(mode="json"), prefix], sort_keys=True, default=repr
-            ).encode()
-        ).hexdigest()
+        digest = job_digest(program, spec, prefix)
         return _Job(spec.type, spec, program, found.how, digest, prefix)
 
     def _prepare_native(self, spec: Any, completion: str, language: str) -> _Job | Score:
@@ -256,11 +252,7 @@ class CodeReward(Reward):
             n = _n_cases(spec)
             return Score.ok(0.0, f"no {language} code in the completion", form=spec.type,
                             passed=0, failed=n, total=n, language=language)  # fmt: skip
-        digest = hashlib.sha256(
-            json.dumps([language, program, spec.model_dump(mode="json")], sort_keys=True).encode(
-                "utf-8", "surrogatepass"
-            )
-        ).hexdigest()
+        digest = job_digest(language, program, spec)
         return _Job(spec.type, spec, program, how, digest, None, language)
 
     def _native_runner(self, pool: Any) -> Any:
@@ -287,7 +279,7 @@ class CodeReward(Reward):
         score.details.setdefault("duration_s", round(time.perf_counter() - start, 4))
         score.details["extraction"] = job.how
         score.details["form"] = job.form
-        return score
+        return serialisable(score)
 
     def _dispatch(self, job: _Job) -> Score:
         pool = self._sandbox()
