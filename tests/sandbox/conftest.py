@@ -53,7 +53,7 @@ class PrivateDockerd:
         self.dir = Path(tempfile.mkdtemp(prefix="assay-dockerd-"))
         self.sock = self.dir / "docker.sock"
         self.url = f"unix://{self.sock}"
-        self.log = open(self.dir / "dockerd.log", "wb")
+        self.log = open(self.dir / "dockerd.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
                 binary,
@@ -83,7 +83,7 @@ class PrivateDockerd:
             try:
                 docker.DockerClient(base_url=self.url, timeout=5).ping()
                 return None
-            except Exception:
+            except Exception:  # noqa: BLE001 - not up yet, whatever the client says
                 time.sleep(0.3)
         return f"dockerd did not answer in {timeout:g} s: {self.tail()}"
 

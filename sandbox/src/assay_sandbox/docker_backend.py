@@ -12,6 +12,7 @@ Needs the docker SDK: ``pip install 'assay-sandbox[docker]'``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import select
 import time
@@ -87,14 +88,10 @@ class DockerTransport(Transport):
         return bytes(out)
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.raw.close()
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(Exception):  # already gone, or the engine is: nothing to free
             self.container.remove(force=True)
-        except Exception:  # already gone
-            pass
 
 
 class DockerBackend:
@@ -119,7 +116,7 @@ class DockerBackend:
                 else docker.from_env(**kw)
             )
             self.client.ping()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the engine means the same
             raise SandboxUnavailable(f"no Docker engine reachable: {exc}") from None
         from .image import ensure_image, python_paths
 
@@ -170,7 +167,7 @@ class DockerBackend:
             )
             transport = DockerTransport(sock, container)
             container.start()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the container is removed whatever went wrong
             container.remove(force=True)
             raise SandboxUnavailable(f"docker worker did not start: {exc}") from None
         try:
@@ -186,10 +183,8 @@ class DockerBackend:
                 raise SandboxUnavailable(f"docker worker: unexpected start-up message {msg!r:.200}")
         except (TimeoutError, WorkerLost, OSError) as exc:
             logs = ""
-            try:
+            with contextlib.suppress(Exception):
                 logs = container.logs(stdout=False, stderr=True)[-400:].decode(errors="replace")
-            except Exception:
-                pass
             transport.kill()
             raise SandboxUnavailable(f"docker worker did not start: {exc} {logs}") from None
         except BaseException:
@@ -217,7 +212,5 @@ class DockerBackend:
         return out
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.client.close()
-        except Exception:
-            pass

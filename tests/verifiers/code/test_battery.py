@@ -483,7 +483,7 @@ HELPER_CHECK = {
 
 
 @pytest.mark.parametrize(
-    "completion,value",
+    ("completion", "value"),
     [
         ("    return s[::-1]\n", 1.0),  # the honest continuation
         (

@@ -43,7 +43,7 @@ VALUES = [
 ]
 
 
-@pytest.mark.parametrize("got,expected,options,equal", VALUES)
+@pytest.mark.parametrize(("got", "expected", "options", "equal"), VALUES)
 def test_values_equal_uses_exact_types(
     got: object, expected: object, options: dict, equal: bool
 ) -> None:
@@ -104,7 +104,7 @@ OUTPUTS = [
 ]
 
 
-@pytest.mark.parametrize("got,expected,mode,tol,match", OUTPUTS)
+@pytest.mark.parametrize(("got", "expected", "mode", "tol", "match"), OUTPUTS)
 def test_outputs_match_compares_whole_output(
     got: str, expected: str, mode: str, tol: float | None, match: bool
 ) -> None:

@@ -63,7 +63,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("completion,prefix,entry,program,how", CASES)
+@pytest.mark.parametrize(("completion", "prefix", "entry", "program", "how"), CASES)
 def test_extract_program(
     completion: str, prefix: str | None, entry: str | None, program: str, how: str
 ) -> None:

@@ -53,7 +53,7 @@ FORMS = [
 ]
 
 
-@pytest.mark.parametrize("name,completion,tests", FORMS, ids=[f[0] for f in FORMS])
+@pytest.mark.parametrize(("name", "completion", "tests"), FORMS, ids=[f[0] for f in FORMS])
 def test_correct_programs_score_one(
     code_reward: CodeReward, name: str, completion: object, tests: dict
 ) -> None:
@@ -81,7 +81,7 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("name,completion,tests,why", WRONG, ids=[w[0] for w in WRONG])
+@pytest.mark.parametrize(("name", "completion", "tests", "why"), WRONG, ids=[w[0] for w in WRONG])
 def test_wrong_programs_score_zero_with_a_reason(
     code_reward: CodeReward, name: str, completion: str, tests: dict, why: str
 ) -> None:

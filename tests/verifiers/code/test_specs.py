@@ -22,7 +22,7 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize("raw,cls", GOOD)
+@pytest.mark.parametrize(("raw", "cls"), GOOD)
 def test_valid_specs_parse_to_their_model(raw: dict, cls: type) -> None:
     assert type(parse_tests(raw)) is cls
     assert type(parse_tests(json.dumps(raw))) is cls  # a JSON string column works too
@@ -47,7 +47,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("raw,message", BAD)
+@pytest.mark.parametrize(("raw", "message"), BAD)
 def test_malformed_specs_name_the_problem(raw: object, message: str) -> None:
     with pytest.raises(TestSpecError) as err:
         parse_tests(raw)

@@ -27,9 +27,9 @@ from pydantic import (
     model_validator,
 )
 
-from .judge_specs import Checker, Subtask
-
 from assay import AssayError
+
+from .judge_specs import Checker, Subtask
 
 __all__ = [
     "AssertsTests",
