@@ -77,11 +77,16 @@ def _tally(rows: list[tuple[dict[str, Any], Any]]) -> dict[str, Any]:
 def run_assay(
     cases: list[dict[str, Any]],
 ) -> tuple[list[tuple[dict, Any]], list[tuple[float, str]]]:
-    reward = assay.get_reward("math")
+    rewards: dict[str, Any] = {}  # one reward per distinct set of options
     try:
-        reward.score([assay.Sample(completion="\\boxed{x+1}", answer="1+x")])  # warm the workers
         rows, times = [], []
         for case in cases:
+            key = json.dumps(case["options"], sort_keys=True)
+            if key not in rewards:
+                rewards[key] = assay.get_reward("math", **case["options"])
+                warm = assay.Sample(completion="\\boxed{x+1}", answer="1+x")
+                rewards[key].score([warm])  # start the workers outside the timing
+            reward = rewards[key]
             sample = assay.Sample(
                 prompt=case["prompt"], completion=case["completion"], answer=case["gold"]
             )
@@ -96,7 +101,8 @@ def run_assay(
                     f" | extracted={score.details.get('extracted')}"
                 )
     finally:
-        reward.close()
+        for reward in rewards.values():
+            reward.close()
     return rows, times
 
 

@@ -2,7 +2,7 @@
 `<think>`, Minerva, GSM8K, Chinese, multiple choice, multi-part golds, revisions, hedges,
 notation, the numeric policy, echo, prose golds, reward hacks, long outputs), hand-labelled by
 what a careful grader would say (where the policy is debatable, by docs/math.md; see each case's
-``note``). Cases the reward gets wrong today are ``xfail(strict=True)`` with the cause, so a fix
+``note``). A case's ``options`` are passed to ``assay.get_reward("math", **options)``. Cases the reward gets wrong today are ``xfail(strict=True)`` with the cause, so a fix
 turns them into a failure that asks for the mark to be removed. Real reward, real sympy workers.
 
 The same cases through Math-Verify, side by side: ``bench/math_redteam.py``.
@@ -32,11 +32,16 @@ def _sample(case: dict[str, Any]) -> assay.Sample:
 
 @pytest.fixture(scope="module")
 def scores() -> dict[str, assay.Score]:
-    reward = assay.get_reward("math")
-    try:
-        return dict(zip([c["id"] for c in CASES], reward.score([_sample(c) for c in CASES])))
-    finally:
-        reward.close()
+    """Every case scored in one batch per distinct set of reward options (most use the defaults)."""
+    out: dict[str, assay.Score] = {}
+    for options in {json.dumps(c["options"], sort_keys=True) for c in CASES}:
+        group = [c for c in CASES if json.dumps(c["options"], sort_keys=True) == options]
+        reward = assay.get_reward("math", **json.loads(options))
+        try:
+            out.update(zip([c["id"] for c in group], reward.score([_sample(c) for c in group])))
+        finally:
+            reward.close()
+    return out
 
 
 def test_the_set_is_big_and_balanced() -> None:
@@ -46,7 +51,8 @@ def test_the_set_is_big_and_balanced() -> None:
     assert labels["unverifiable"] >= 5
     assert len({c["id"] for c in CASES}) == len(CASES)
     assert all(
-        set(c) == {"id", "category", "prompt", "completion", "gold", "label", "note", "xfail"}
+        set(c)
+        == {"id", "category", "prompt", "completion", "gold", "label", "note", "options", "xfail"}
         for c in CASES
     )
 
