@@ -15,11 +15,13 @@ measured inside the child around ``parse(gold)`` + ``parse(completion)`` + ``ver
 (worker start-up excluded by a warm-up group), everything included.
 
     .venv/bin/python bench/math.py [--groups 250] [--workers 2] [--real-limit N] [--skip-real]
+                                   [--hostile 100]
 
 A third set, ``real``: ``../shared/eval/math_real_dev.jsonl`` (real model completions with
 independent labels, beside the repository; skipped with a message where absent), scored by both
 (Math-Verify with the gold inside ``$...$``, as its README asks): accuracy, false positives and
-false negatives per source and overall.
+false negatives per source and overall. Last, the slowest extraction over hostile generated
+200,000-character completions (the generator of tests/verifiers/math/test_math_hostile.py).
 
 Prints a table per set and a final JSON line with the figures and the ratios.
 """
@@ -292,6 +294,54 @@ def real_column(path: Path, workers: int, mv_limit: float, limit: int) -> dict[s
     return out
 
 
+def hostile_extraction(n: int, seed: int = 1) -> dict[str, float]:
+    """Slowest extraction over hostile 200,000-character completions built from the pieces of
+    tests/verifiers/math/test_math_hostile.py (best of 3 per text; the reward's default search
+    window, and the whole text)."""
+    import importlib.util
+
+    from assay_verifiers.math.extract import DEFAULT_METHODS, extract_answer
+
+    path = HERE.parent / "tests" / "verifiers" / "math" / "test_math_hostile.py"
+    spec = importlib.util.spec_from_file_location("_hostile", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    pieces, size = mod._PIECES, mod.SIZE
+
+    def best(*a: Any) -> float:
+        ts = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            extract_answer(*a)
+            ts.append(time.perf_counter() - t0)
+        return min(ts)
+
+    rng = random.Random(seed)
+    window = whole = 0.0
+    for _ in range(n):
+        motif = "".join(
+            rng.choice(pieces) * rng.choice([1, 1, 2, 40, 300, 5000])
+            for _ in range(rng.randint(1, 6))
+        )
+        text = (motif * (size // len(motif) + 1))[:size]
+        window = max(window, best(text))
+        whole = max(whole, best(text, DEFAULT_METHODS, size))
+    old = ("answer" + " " * 80 + "x" * 3000 + "\n") * 60
+    out = {
+        "slowest_ms_default_window": round(window * 1e3, 2),
+        "slowest_ms_whole_text": round(whole * 1e3, 2),
+        "answer_80_spaces_ms": round(best(old) * 1e3, 2),
+    }
+    print(
+        f"\n## hostile extraction ({n} generated {size:,}-character completions, best of 3): "
+        f"slowest {out['slowest_ms_default_window']} ms (default window), "
+        f"{out['slowest_ms_whole_text']} ms (whole text); 'answer' + 80 spaces + long lines: "
+        f"{out['answer_80_spaces_ms']} ms"
+    )
+    return out
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else float("nan")
@@ -309,6 +359,7 @@ def main() -> int:
     ap.add_argument("--real", type=Path, default=REAL, help="labelled real outputs (JSONL)")
     ap.add_argument("--real-limit", type=int, default=0, help="first N real rows only (0 = all)")
     ap.add_argument("--skip-real", action="store_true", help="leave the real-output column out")
+    ap.add_argument("--hostile", type=int, default=100, help="hostile texts to time (0 = none)")
     ap.add_argument("--mv-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     opts = args  # `args` is reused below for a check's arguments
@@ -528,9 +579,11 @@ def main() -> int:
         if opts.skip_real
         else real_column(opts.real, opts.workers, opts.mv_limit, opts.real_limit)
     )
+    hostile = hostile_extraction(opts.hostile) if opts.hostile else None
     summary = {
         "bench": "math",
         "real_outputs": real if real is not None else "skipped",
+        "hostile_extraction": hostile,
         "labelled_accuracy": acc,
         "labelled_accuracy_all": {"math_verify": round(tot_mv, 4), "ours": round(tot_ours, 4)},
         "false_positives": {"math_verify": len(fp_mv), "ours": len(fp_ours), "new": len(new_fp)},

@@ -38,6 +38,12 @@ ENDINGS = [
         1.0,
     ),
     ("She has 3 left.\nA: 3\n\nQ: How many now?\nA: 9", "9", 0.0),
+    # ... but a "Q:" inside the reasoning, long after an early statement, is no new item
+    (
+        "The answer is 4 if x = 1." + " Then we go on." * 40 + "\nQ: and if x = 2?\nSo \\boxed{8}",
+        "8",
+        1.0,
+    ),
     # a sentence after "the answer is"
     ("So the answer is: the smallest $k$ is 19.", "19", 1.0),
     ("Therefore the answer is: the number of pairs is 6.", "7", 0.0),
@@ -57,11 +63,16 @@ ENDINGS = [
     ("计算得 3+4=7\uff0c故答案为 7。", "7", 1.0),
     ("计算得 3+4=7\uff0c答案为 8。", "7", 0.0),
     ("所以答案是 \\frac{1}{4}。", "0.25", 1.0),
+    ("答案是 3 或 4", "3", 0.0),  # a hedge in Chinese
+    ("答案是 3 或 4", "3, 4", 1.0),
+    ("答案是 ¥12", "12", 1.0),
     # money in the sentence of an answer phrase
     ("The answer is $18. Next, we check 3 + 15 = 18 and 2 + 2 = 4.", "18", 1.0),
     # a word after "the answer is" does not override a stated value
     ("So \\boxed{15}. Check: the answer is consistent.", "15", 1.0),
     ("The day is Monday, so the answer is Monday.", "Monday", 1.0),
+    ("It takes \\boxed{3} days, so the answer is Tuesday.", "Tuesday", 1.0),
+    ("\\boxed{4}\n\nThe answer is not unique, though.", "4", 1.0),
     # AMC-style labelled value for a numeric gold
     ("\\boxed{\\textbf{(B) }3}", "3", 1.0),
     # a bold intermediate value does not take the answer's place

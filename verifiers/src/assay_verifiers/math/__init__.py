@@ -1,8 +1,11 @@
 """The ``math`` verifier: final-answer extraction and equivalence checking for math RL.
 
-Modules: `extract` (find the answer), `normalize` (clean its text), `fastpath` (decide plain
-numbers in-process), `latex_parse` and `equivalence` (sympy, run in a guarded worker by
-`check`), `reward` (the batched ``math`` reward), `plugin` (the entry point).
+Modules: `extract` (the final-answer rule) with `boxes`, `phrases` and `spans` (boxed answers,
+answer phrases, math spans told from money), `choice` (multiple-choice letters), `gold` (gold
+alternatives, prose golds), `normalize` and `notation` (clean the text), `echo` (the echo check
+by tokens), `fastpath` (decide plain numbers in-process, the numeric policy), `latex_parse`,
+`bigops` and `equivalence` (sympy, run in a guarded worker by `check`), `reward` (the batched
+``math`` reward), `plugin` (the entry point).
 """
 
 from __future__ import annotations

@@ -49,6 +49,12 @@ _UNICODE = {
     "\u222a": r"\cup ",
     "\u2229": r"\cap ",
     "\u00b0": r"^\circ",
+    "\u00a5": "",  # currency signs: yen/yuan, fullwidth yuan, euro, pound
+    "\uffe5": "",
+    "\u20ac": "",
+    "\u00a3": "",
+    "\u6216": " or ",  # Chinese "or", "and" between values
+    "\u548c": " and ",
     "\u00a0": " ",
     "\u2009": " ",
     "\u202f": " ",

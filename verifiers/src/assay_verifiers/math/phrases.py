@@ -1,0 +1,177 @@
+"""Answer phrases: "the (final) answer is", "Answer:", a line ``A: x``, "# Answer", ``答案是``,
+``所以选``..., found by a literal keyword scan and bounded patterns (no backtracking), and the
+value the sentence after them states (`reduce_phrase`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .boxes import Stated, boxed_contents, distinct
+from .spans import math_spans, strip_money
+
+# Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
+# at that keyword only (bounded quantifiers: no backtracking over long runs of spaces). The
+# text is lowered ASCII-only, so positions do not move.
+_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|\u7b54|\u9009")
+_AT_KEYWORD = re.compile(
+    r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
+    r"|\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
+    r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
+    r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
+    r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
+    r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
+    r"|(?:(?<=\u6545)|(?<=\u6240\u4ee5)|(?<=\u56e0\u6b64)|(?<=\u5e94)|(?<=\u5219))\u9009"
+    r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
+    r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
+)
+_A_LINE = re.compile(r"^[ \t]{0,3}A(?:ns)?[ \t]{0,3}[:\uff1a]", re.M)  # a line "A: 18"
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _line_start(text: str, pos: int) -> bool:
+    """Only spaces (at most three) between the line's start and ``pos``."""
+    k = text.rfind("\n", max(0, pos - 4), pos)
+    head = text[k + 1 : pos] if k >= 0 else text[max(0, pos - 4) : pos]
+    return len(head) <= 3 and not head.strip() and (k >= 0 or pos <= 3)
+
+
+def _marker_ends(text: str, wanted: int = 8) -> list[int]:
+    """Where the last ``wanted`` answer markers end, in order of position."""
+    low = text.translate(_LOWER)
+    ends: list[int] = []
+    for m in reversed(list(_KEYWORD.finditer(low))):
+        if m.group() in ("actually", "wait", "oops", "instead", "correct", "right") and (
+            m.start() and low[m.start() - 1].isalnum()
+        ):
+            continue
+        mk = _AT_KEYWORD.match(low, m.start())
+        if mk is None:
+            continue
+        if (
+            low[m.start()] == "\u7b54"
+            and mk.group()[1:2] != "\u6848"
+            and not _line_start(text, m.start())
+        ):
+            continue
+        ends.append(mk.end())
+        if len(ends) >= wanted:
+            break
+    ends += [m.end() for m in _A_LINE.finditer(text)]
+    return sorted(set(ends))[-wanted:]
+
+
+NUMBER = re.compile(
+    r"-?\d{1,60}(?:,\d{3}){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
+    r"|-?\.\d{1,60}"
+)
+WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
+MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and)\b")
+# What ends the body of an answer phrase: a connective that starts an explanation.
+_CONNECTIVE = re.compile(
+    r"(?:,|\s)\s{0,3}(?:because|since|which|where|as (?:we|it|this|shown|computed)|"
+    r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope)\b"
+    r"|[\uff0c,]?\s{0,3}(?:因为|由于|所以)",
+    re.I,
+)
+_VERB = re.compile(r"\s(?:is|are|was|were|equals|be|gives|yields)\s", re.I)
+_FILLER = re.compile(
+    r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|"
+    r"approximately|roughly|:|=|\uff1a|\*+)\s{0,3})+",
+    re.I,
+)
+_NEGATED = re.compile(r"^(?:not|incorrect|wrong|correct|below|above|as follows|unknown)\b", re.I)
+# Words that describe an answer rather than state one ("the answer is consistent").
+_JUST_WORDS = re.compile(
+    r"^(?:(?:very|quite|also|indeed|clearly|now|then)\s)?(?:consistent|correct|reasonable|valid|"
+    r"verified|confirmed|right|plausible|clear|obvious|indeed|the same|same|independent|"
+    r"as expected|unchanged|well[- ]defined|unique|sensible|fine|ok|okay|accurate|wrong|"
+    r"incorrect|not|unclear|undefined|different|checked|good|reasonable)\b[\w ,'-]{0,60}$",
+    re.I,
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+def _body(text: str, start: int) -> str:
+    """The sentence after an answer marker: leading space and up to two line breaks skipped,
+    then up to the end of the sentence (a period or line break outside braces and math; money
+    dollars, as in "is $18.", do not open math)."""
+    i, n = start, min(len(text), start + 400)
+    while i < n and text[i] in " \t*:\uff1a\n" and text.count("\n", start, i + 1) <= 2:
+        i += 1
+    seg = text[i:n]
+    inside = bytearray(len(seg))
+    for sp in math_spans(seg):
+        inside[sp.start : sp.end] = b"\x01" * (sp.end - sp.start)
+    depth = 0
+    j = 0
+    while j < len(seg):
+        c = seg[j]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth = max(0, depth - 1)
+        elif not inside[j] and (
+            (c == "\n" and j > 0)
+            or (
+                c in ".!?\u3002\uff01\uff1f"
+                and depth == 0
+                and (j + 1 >= len(seg) or seg[j + 1] in " \n\t")
+            )
+        ):
+            break
+        j += 1
+    return seg[:j].strip()
+
+
+def reduce_phrase(body: str) -> tuple[str, ...]:
+    """The value an answer phrase states: ``$36$`` -> 36, "The largest $n$ is 34" -> 34,
+    ``$18.50`` -> 18.50, "12 because ..." -> 12. Empty when it states nothing."""
+    body = body.strip().strip("*").strip()
+    if not body:
+        return ()
+    if "\\boxed" in body or "\\fbox" in body:
+        boxes = distinct(boxed_contents(body))
+        if boxes:
+            return boxes
+    m = _CONNECTIVE.search(body)
+    if m and m.start() > 0:
+        body = body[: m.start()]
+    spans = math_spans(body)
+    if spans and _only_glue(body, spans):
+        return (", ".join(s.content for s in spans),)
+    t = strip_money(body).strip()
+    verbs = list(_VERB.finditer(t))
+    if verbs:
+        t = t[verbs[-1].end() :]
+    t = _FILLER.sub("", t.strip()).strip().rstrip(".\u3002").strip()
+    if not t or _NEGATED.match(t):
+        return ()
+    prose = WORDY.findall(MATH_WORDS.sub(" ", t))
+    if len(prose) >= 3 or (_CJK.search(t) and not re.search(r"\d|[A-J]", t)):
+        numbers = NUMBER.findall(t)
+        return (numbers[0],) if len(numbers) == 1 else ()
+    return (t,)
+
+
+def _only_glue(body: str, spans: Sequence[object]) -> bool:
+    """Nothing but commas, 'and', 'or', units or punctuation between and around the spans."""
+    rest = body
+    for s in reversed(spans):
+        rest = rest[: s.start] + " " + rest[s.end :]  # type: ignore[attr-defined]
+    return len(WORDY.findall(rest.replace("and", " ").replace("or", " "))) <= 1
+
+
+def phrases(text: str) -> list[Stated]:
+    weak: Stated | None = None
+    for end in reversed(_marker_ends(text)):  # the last ones that state something
+        got = reduce_phrase(_body(text, end))
+        if not got:
+            continue
+        if len(got) == 1 and _JUST_WORDS.match(got[0]):
+            # "the answer is consistent": a description counts only when nothing else is stated
+            weak = weak or Stated(end, got, "answer_is", weak=True)
+            continue
+        return [Stated(end, got, "answer_is")]
+    return [weak] if weak else []
