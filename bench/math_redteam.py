@@ -9,7 +9,8 @@ inside `$...$`, as its README asks; a case past ``--mv-limit`` seconds counts as
     .venv/bin/python bench/math_redteam.py [--mv-limit 20] [--skip-mv]
 
 Prints accuracy, false positives and false negatives per tool, every miss, and a final JSON line.
-A Math-Verify verdict on a case labelled ``unverifiable`` counts as a miss (it cannot abstain).
+A Math-Verify verdict on a case labelled ``unverifiable`` counts as a miss (it cannot abstain);
+cases with reward ``options`` (answer_after, numeric exact...) run through Math-Verify's defaults.
 """
 
 from __future__ import annotations
@@ -153,6 +154,19 @@ def main() -> None:
                 f"{name:12s} accuracy {t['accuracy']:.4f} ({t['right']}/{t['n']}) "
                 f"FP {len(t['fp'])} FN {len(t['fn'])} other {len(t['misses']) - len(t['fp']) - len(t['fn'])}"
             )
+    print(f"{'category':14s} {'n':>4s} {'assay':>6s} {'mv':>6s}")
+    by_cat: dict[str, list[int]] = {}
+    mv_miss = set(result["math_verify"]["misses"]) if "math_verify" in result else set()
+    for case in cases:
+        row = by_cat.setdefault(case["category"], [0, 0, 0])
+        row[0] += 1
+        row[1] += case["id"] not in ours["misses"]
+        row[2] += case["id"] not in mv_miss
+    for cat, (n, a, m) in by_cat.items():
+        print(f"{cat:14s} {n:4d} {a / n:6.2f} {m / n:6.2f}")
+    result["by_category"] = {
+        k: {"n": v[0], "assay": v[1], "math_verify": v[2]} for k, v in by_cat.items()
+    }
     print("slowest assay cases (s):", result["slowest"])
     print(json.dumps(result))
 
