@@ -4,7 +4,7 @@ Modules: `extract` (the final-answer rule) with `boxes`, `phrases` and `spans` (
 answer phrases, math spans told from money), `choice` (multiple-choice letters), `gold` (gold
 alternatives, prose golds), `normalize` and `notation` (clean the text), `echo` (the echo check
 by tokens), `fastpath` (decide plain numbers in-process, the numeric policy), `latex_parse`,
-`bigops` and `equivalence` (sympy, run in a guarded worker by `check`), `reward` (the batched
+`bigops`, `equivalence` and `numeric` (sympy, run in a guarded worker by `check`), `reward` (the batched
 ``math`` reward), `plugin` (the entry point).
 """
 

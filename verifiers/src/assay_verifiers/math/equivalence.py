@@ -30,8 +30,8 @@ from typing import Any
 import mpmath
 import sympy as sp
 
-from .fastpath import precise_enough
 from .latex_parse import MAX_POW_BITS, Group, Items, SetOf, _as_set
+from .numeric import approximate_match
 
 _PROBES = (
     0.5772156649015329,
@@ -103,48 +103,14 @@ def expr_equal(g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
             if tol.numeric != "rounded":
                 return False
             a, b = mpmath.mpf(g.p) / g.q, mpmath.mpf(p.p) / p.q
-            return _approximates(mpmath.mpc(a), mpmath.mpc(b), g, p, tol)
+            return approximate_match(mpmath.mpc(a), mpmath.mpc(b), g, p, tol)
         a, b = _num(g), _num(p)
         if a is None or b is None:
             return False
         if _close(a, b, EXACT_TOL):
             return True
-        return tol.numeric == "rounded" and _approximates(a, b, g, p, tol)
+        return tol.numeric == "rounded" and approximate_match(a, b, g, p, tol)
     return _probe_equal(g, p, tol)
-
-
-def approximates(value: float | mpmath.mpf, decimal: sp.Rational, places: int, gold: bool) -> bool:
-    """The numeric policy for a decimal written with ``places`` places against an exact value
-    that is not a terminating decimal: a gold decimal (two places or more) accepts the value
-    that rounds to it; an answer decimal precise enough (`fastpath.precise_enough`) is accepted
-    when it is the value rounded or cut at its last place."""
-    x = mpmath.mpf(decimal.p) / decimal.q
-    if gold:
-        return places >= 2 and abs(value - x) <= mpmath.mpf(10) ** (-places) / 2 * (1 + 1e-12)
-    if not precise_enough(int(decimal.p), int(decimal.q), places):
-        return False
-    return abs(value - x) < mpmath.mpf(10) ** (-places)
-
-
-def _approximates(a: mpmath.mpc, b: mpmath.mpc, g: sp.Expr, p: sp.Expr, tol: Tolerance) -> bool:
-    if a.imag or b.imag:
-        return False
-    if tol.gold_decimals and isinstance(g, sp.Rational) and not _terminates(p):
-        return approximates(b.real, g, tol.gold_decimals, gold=True)
-    if tol.pred_decimals and isinstance(p, sp.Rational) and not _terminates(g):
-        return approximates(a.real, p, tol.pred_decimals, gold=False)
-    return False
-
-
-def _terminates(x: sp.Expr) -> bool:
-    """A rational whose decimal expansion ends (an approximation never stands in for it)."""
-    if not isinstance(x, sp.Rational):
-        return False
-    q = int(x.q)
-    for f in (2, 5):
-        while q % f == 0:
-            q //= f
-    return q == 1
 
 
 def _probe_points(symbols: Sequence[sp.Symbol]) -> list[dict[sp.Symbol, float]]:
