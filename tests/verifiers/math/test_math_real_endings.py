@@ -235,6 +235,12 @@ def test_echo_check_by_tokens(math) -> None:
     assert _score(math, "\\boxed{x+1}", "x+1", q).value == 1.0
 
 
+def test_a_single_word_completion_is_an_answer(math) -> None:
+    assert _score(math, "Tuesday", "\\text{Tuesday}").value == 1.0
+    assert _score(math, "Tuesday.", "Monday").value == 0.0
+    assert _score(math, "no idea", "Monday").reason == "no answer found in the completion"
+
+
 def test_a_short_word_gold_is_still_an_answer(math) -> None:
     assert _score(math, "\\boxed{\\text{no real solutions}}", "no real solutions").value == 1.0
     assert _score(math, "\\boxed{\\text{two real solutions}}", "no real solutions").value == 0.0

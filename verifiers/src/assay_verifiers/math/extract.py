@@ -81,8 +81,8 @@ def _bare(text: str) -> str | None:
     s = text.strip()
     if not s or len(s) > 120 or "\n" in s or "\\boxed" in s:
         return None
-    if WORDY.search(MATH_WORDS.sub(" ", s)):
-        return None
+    if WORDY.search(MATH_WORDS.sub(" ", s)) and len(s.split()) > 1:
+        return None  # prose; a single word alone ("Tuesday", "No") is an answer
     return s.rstrip(".")
 
 

@@ -25,8 +25,6 @@ from typing import Any, Union
 
 import sympy as sp
 
-from . import bigops
-
 
 class ParseError(ValueError):
     """The text is not an answer this parser understands."""
@@ -326,6 +324,8 @@ class _Parser:
             return -_scalar(operand, "minus") if val == "-" else operand
         if kind == "num":
             if self.at("_") and val.isdigit():  # 1010_2: a number in another base
+                from . import bigops
+
                 self.next()
                 base = _scalar(self.parse_script(), "base")
                 if not isinstance(base, sp.Integer):
@@ -448,12 +448,14 @@ class _Parser:
             return self.parse_symbol(name)
         if name in _FUNCS:
             return self.parse_function(name)
-        if name in ("sum", "prod"):
+        if name in ("sum", "prod", "int", "lim"):
+            from . import bigops  # here, not at the top: bigops reads this module's names
+
+            if name == "int":
+                return bigops.integral(self)
+            if name == "lim":
+                return bigops.limit(self)
             return bigops.sum_or_product(self, name)
-        if name == "int":
-            return bigops.integral(self)
-        if name == "lim":
-            return bigops.limit(self)
         raise ParseError(f"unsupported command {cmd}")
 
     def parse_function(self, name: str) -> Any:
