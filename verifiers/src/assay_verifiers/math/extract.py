@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
 from .phrases import MATH_WORDS, NUMBER, WORDY, phrases, reduce_phrase
+
+# Chinese characters that are words, not the "or" / "and" joining values (或, 和)
+CJK_WORD = re.compile("[\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")
 from .spans import drop_calculator_notes, math_spans, strip_money
 
 STATED = ("answer_tag", "boxed", "hash", "answer_is")
@@ -51,6 +54,12 @@ _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _HASH = re.compile(r"####[ \t]{0,20}([^\n]{1,300})")
 # A few-shot model that goes on to write the next item: "Problem:", "Question:", "Q:" on a line.
 _NEXT_ITEM = re.compile(r"\n[ \t]{0,3}(?:Problem|Question|Q)[ \t]{0,3}[:\uff1a]")
+# End-of-sequence and turn tokens: generation stops there, so what follows (a run-on into a new
+# chat turn, "<|im_start|>user ...") is not the model's answer.
+_END_OF_TURN = re.compile(
+    r"</s>|<\|(?:endoftext|im_end|im_start|eot_id|end_of_text|start_header_id|end)\|>"
+    r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
+)
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
 
 
@@ -83,6 +92,8 @@ def _bare(text: str) -> str | None:
         return None
     if WORDY.search(MATH_WORDS.sub(" ", s)) and len(s.split()) > 1:
         return None  # prose; a single word alone ("Tuesday", "No") is an answer
+    if len(CJK_WORD.findall(s)) >= 3:
+        return None  # a Chinese sentence ("三角形的面积是 24 平方厘米。"), not an answer itself
     return s.rstrip(".")
 
 
@@ -135,6 +146,7 @@ def extract_answer(
         raise ValueError(
             f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
         )
+    completion = _before_end_of_turn(completion)
     text = completion[-max_chars:] if len(completion) > max_chars else completion
     text = drop_calculator_notes(text)
     nxt = _NEXT_ITEM.search(text)
@@ -144,6 +156,17 @@ def extract_answer(
             return got[0]
     got = _final(_stated(text, methods))
     return got[0] if got is not None else _fallback(text, methods)
+
+
+def _before_end_of_turn(completion: str) -> str:
+    """The completion up to its first end-of-turn token that follows some text (a leading chat
+    header such as ``<|im_start|>assistant`` is skipped)."""
+    seen = 0
+    for m in _END_OF_TURN.finditer(completion):
+        if completion[seen : m.start()].strip():
+            return completion[: m.start()]
+        seen = m.end()
+    return completion
 
 
 _CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line

@@ -91,6 +91,8 @@ _JUST_WORDS = re.compile(
     re.I,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+# A Chinese verb that introduces the value ("x 的值为 5", "结果是 -3"): the value follows the last.
+_CJK_VERB = re.compile("\u662f|\u4e3a|\u70ba|\u7b49\u4e8e|\u7b49\u65bc")
 
 
 def _body(text: str, start: int) -> str:
@@ -138,6 +140,10 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     m = _CONNECTIVE.search(body)
     if m and m.start() > 0:
         body = body[: m.start()]
+    if _CJK.search(body):
+        verbs = list(_CJK_VERB.finditer(body))
+        if verbs and body[verbs[-1].end() :].strip(" \t\u3002\uff0e."):
+            body = body[verbs[-1].end() :].strip()
     spans = math_spans(body)
     if spans and _only_glue(body, spans):
         return (", ".join(s.content for s in spans),)
@@ -149,9 +155,13 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     if not t or _NEGATED.match(t):
         return ()
     prose = WORDY.findall(MATH_WORDS.sub(" ", t))
-    if len(prose) >= 3 or (_CJK.search(t) and not re.search(r"\d|[A-J]", t)):
+    cjk = _CJK.search(t)
+    if len(prose) >= 3 or cjk:
         numbers = NUMBER.findall(t)
-        return (numbers[0],) if len(numbers) == 1 else ()
+        if len(numbers) == 1:
+            return (numbers[0],)  # "一共有 42 个苹果" -> 42
+        if len(prose) >= 3 or not re.search(r"\d|[A-J]", t):
+            return ()
     return (t,)
 
 
