@@ -301,14 +301,38 @@ _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s|$)")
 
 
 def choice_letter(text: str) -> str | None:
-    """The multiple-choice letter an answer names (``(B)``, ``B.``, ``B) 12``), else None."""
-    s = normalize(text).strip("*").strip()
+    """The multiple-choice letter an answer names (``(B)``, ``B.``, ``B) 12``, ``option C``,
+    ``\\text{(C) } 28``, ``（B）``, a lower-case ``(c)``), else None."""
+    for s in (_choice_text(text), normalize(text).strip("*").strip()):
+        letter = _letter_of(s)
+        if letter:
+            return letter
+    return None
+
+
+_FULLWIDTH = str.maketrans({"\uff08": "(", "\uff09": ")", "\uff1a": ":", "\uff0e": ".", "\u3002": "."})
+_TEXT_WRAP = re.compile(r"\\(?:text|textbf|textrm|textnormal|mathrm|mathbf|mbox)\{([^{}]{0,80})\}")
+_OPTION_WORD = re.compile(r"^(?:the\s+)?(?:option|choice|answer|\u9009\u9879)\s*[:.]?\s*", re.I)
+_LOWER_PAREN = re.compile(r"^\(\s*([a-j])\s*\)(?=\s|[.:]|$)")
+
+
+def _choice_text(text: str) -> str:
+    """The raw answer with only its dress removed (fullwidth brackets, ``\\text{}``, ``$``,
+    spacing, "option"): the letter of ``(C) 28`` must be read before normalising drops it."""
+    s = _TEXT_WRAP.sub(r"\1", text.translate(_FULLWIDTH))
+    s = s.replace("\\ ", " ").replace("~", " ").replace("$", "").strip().strip("*").strip()
+    s = _OPTION_WORD.sub("", s)
+    m = _LOWER_PAREN.match(s)
+    return m.group(1).upper() + s[m.end() :] if m else s
+
+
+def _letter_of(s: str) -> str | None:
     m = _CHOICE.match(s)
     if not m:
         return None
     rest = s[m.end() :].strip()
     if rest[:1] in ("*", "+", "-", "/", "^", "=", "_", "\\") or re.match(r"[a-z]\b", rest):
         return None  # E*2, B^2, A = 3: an expression, not an option
-    if rest and re.search(r"\b(?:or|and)\b|,|[A-J]\)", rest):
+    if rest and re.search(r"\b(?:or|and)\b|,|[A-J]\)|\b[A-J]\b|\u548c|\u6216|\u53ca|\u3001", rest):
         return None  # "A or B", "A, C": several letters are not one choice
     return m.group(1)

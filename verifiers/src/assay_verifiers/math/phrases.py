@@ -25,6 +25,7 @@ _AT_KEYWORD = re.compile(
     r"|(?:(?<=\u6545)|(?<=\u6240\u4ee5)|(?<=\u56e0\u6b64)|(?<=\u5e94)|(?<=\u5219))\u9009"
     r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
     r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
+    r"|\u7b54\u6848\u3011"  # a gaokao solution's 【答案】
 )
 _A_LINE = re.compile(r"^[ \t]{0,3}A(?:ns)?[ \t]{0,3}[:\uff1a]", re.M)  # a line "A: 18"
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
