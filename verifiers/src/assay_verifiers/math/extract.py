@@ -61,6 +61,7 @@ _END_OF_TURN = re.compile(
     r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
+_HEADING = re.compile(r"(?:step|part|case|stage|method|approach|phase)[ \t]{0,3}\d{1,3}\b", re.I)
 
 
 def _hashes(text: str) -> list[Stated]:
@@ -78,6 +79,8 @@ def _bold(text: str) -> tuple[int, str] | None:
     last = None
     for m in _BOLD.finditer(text):
         inner = m.group(1).strip()
+        if _HEADING.match(inner):
+            continue  # "**Step 2: Subtract the eaten ones.**" labels a step, states no value
         if re.search(r"[\d\\=]", inner) or re.fullmatch(r"\(?[A-J]\)?", inner):
             last = (m.start(), inner)
     if last is None:
@@ -115,11 +118,29 @@ def _last_math(text: str) -> tuple[int, str] | None:
     return run[0].start, ", ".join(s.content for s in run)
 
 
-def _last_number(text: str) -> str | None:
-    last = None
-    for m in NUMBER.finditer(strip_money(text)):
-        last = m.group(0)
-    return last
+_REJECTED_BEFORE = re.compile(r"(?:\bnot|n't(?: be)?|\bcannot be|\bnever)[ \t]{1,3}$", re.I)
+_REJECTED_AFTER = re.compile(
+    r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
+)
+_OR_BETWEEN = re.compile(r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I)
+
+
+def _last_number(text: str) -> tuple[str, ...]:
+    """The last number the text does not reject ("45, not 54" -> 45; "5 is wrong" -> none),
+    with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8")."""
+    plain = strip_money(text)
+    kept: list[re.Match[str]] = []
+    for m in NUMBER.finditer(plain):
+        before = plain[max(0, m.start() - 16) : m.start()]
+        if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
+            continue
+        kept = [*kept[-1:], m]
+    if not kept:
+        return ()
+    last = kept[-1]
+    if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
+        return (kept[0].group(0), last.group(0))
+    return (last.group(0),)
 
 
 # ------------------------------------------------------------------------ entry points
@@ -224,7 +245,7 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         _, value, method = max(late)
         return Extraction((value,), method)
     if "last_number" in methods:
-        got = _last_number(text)
-        if got:
-            return Extraction((got,), "last_number")
+        numbers = _last_number(text)
+        if numbers:
+            return Extraction(numbers, "last_number")
     return Extraction((), "")

@@ -14,11 +14,14 @@ from .spans import math_spans, strip_money
 # Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
 # at that keyword only (bounded quantifiers: no backtracking over long runs of spaces). The
 # text is lowered ASCII-only, so positions do not move.
-_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|\u7b54|\u9009")
+_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|should|\u7b54|\u9009")
 _AT_KEYWORD = re.compile(
     r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
+    r"|[ \t]{1,3}(?=can't|cannot|can not|isn't|must not)"
     r"|\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
     r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
+    r"|(?:correct|right)[ \t]{1,3}(?:count|total|value|number|result|sum|amount)[ \t]{1,3}(?:is|was)\b"
+    r"|should[ \t]be(?=[ \t]{1,3}(?:-?\d|\$|\\))"
     r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
     r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
     r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
@@ -43,6 +46,8 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
     low = text.translate(_LOWER)
     ends: list[int] = []
     for m in reversed(list(_KEYWORD.finditer(low))):
+        if m.group() == "should" and not low.endswith("it ", 0, m.start()):
+            continue  # only "it should be 11" (a revision), not "x should be positive"
         if m.group() in ("actually", "wait", "oops", "instead", "correct", "right") and (
             m.start() and low[m.start() - 1].isalnum()
         ):
@@ -72,13 +77,14 @@ MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and
 # What ends the body of an answer phrase: a connective that starts an explanation.
 _CONNECTIVE = re.compile(
     r"(?:,|\s)\s{0,3}(?:because|since|which|where|as (?:we|it|this|shown|computed)|"
-    r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope)\b"
+    r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope|not)\b"
     r"|[\uff0c,]?\s{0,3}(?:因为|由于|所以)",
     re.I,
 )
 _VERB = re.compile(r"\s(?:is|are|was|were|equals|be|gives|yields)\s", re.I)
 _FILLER = re.compile(
-    r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|"
+    r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|actually|"
+    r"really|in fact|indeed|"
     r"approximately|roughly|:|=|\uff1a|\*+)\s{0,3})+",
     re.I,
 )
@@ -126,6 +132,29 @@ def _body(text: str, start: int) -> str:
             break
         j += 1
     return seg[:j].strip()
+
+
+# An answer phrase that rejects a value ("the answer is not 5", "can't be 5"), and what it then
+# states instead ("not 12, it is 15", "不是 5，而是 6").
+_REJECTS = re.compile(
+    r"^(?:is[ \t]{1,3}|was[ \t]{1,3})?(?:not|n't|can't|cannot|can[ \t]not|isn't|won't)"
+    r"(?:[ \t]{1,3}be)?[ \t]{1,3}(?=-?\d|\$|\\|\(?[A-J]\b)",
+    re.I,
+)
+_INSTEAD = re.compile(
+    r"(?:[,;\uff0c\uff1b][ \t]{0,3}(?:but[ \t]{1,3})?|[ \t]but[ \t]{1,3})"
+    r"(?:it(?:'s|[ \t]is|[ \t]must[ \t]be|[ \t]should[ \t]be)|rather|instead|actually)[ \t]{1,3}"
+    r"|[\uff0c,][ \t]{0,3}\u800c\u662f",
+    re.I,
+)
+
+
+def rejection(body: str) -> str | None:
+    """For a phrase body that rejects a value: what it states instead ("" for nothing)."""
+    if not _REJECTS.match(body):
+        return None
+    m = _INSTEAD.search(body)
+    return body[m.end() :] if m else ""
 
 
 def reduce_phrase(body: str) -> tuple[str, ...]:
@@ -177,7 +206,11 @@ def _only_glue(body: str, spans: Sequence[object]) -> bool:
 def phrases(text: str) -> list[Stated]:
     weak: Stated | None = None
     for end in reversed(_marker_ends(text)):  # the last ones that state something
-        got = reduce_phrase(_body(text, end))
+        body = _body(text, end)
+        instead = rejection(body)
+        if instead == "":
+            return [Stated(end, (), "answer_is")]  # "the answer is not 5": states no answer
+        got = reduce_phrase(instead if instead is not None else body)
         if not got:
             continue
         if len(got) == 1 and _JUST_WORDS.match(got[0]):
