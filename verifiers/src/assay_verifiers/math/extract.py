@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
+from .conditional import resolve
 from .phrases import MATH_WORDS, NUMBER, WORDY, phrases, reduce_phrase
 
 # Chinese characters that are words, not the "or" / "and" joining values (或, 和)
@@ -224,7 +225,7 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
         stated += _hashes(text)
     if "answer_is" in methods:
         stated += phrases(text)
-    return stated
+    return resolve(text, stated)
 
 
 def _fallback(text: str, methods: Sequence[str]) -> Extraction:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 
 from .boxes import Stated, boxed_contents, distinct
+from .conditional import condition
 from .spans import math_spans, strip_money
 
 # Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
@@ -204,7 +205,10 @@ def _only_glue(body: str, spans: Sequence[object]) -> bool:
 
 
 def phrases(text: str) -> list[Stated]:
+    """The last answer phrase that states something (and, when that one is conditional, the
+    one before it too: see `conditional`)."""
     weak: Stated | None = None
+    later: list[Stated] = []
     for end in reversed(_marker_ends(text)):  # the last ones that state something
         body = _body(text, end)
         instead = rejection(body)
@@ -217,5 +221,8 @@ def phrases(text: str) -> list[Stated]:
             # "the answer is consistent": a description counts only when nothing else is stated
             weak = weak or Stated(end, got, "answer_is", weak=True)
             continue
-        return [Stated(end, got, "answer_is")]
-    return [weak] if weak else []
+        if not later and condition(text, end):
+            later = [Stated(end, got, "answer_is")]
+            continue
+        return [Stated(end, got, "answer_is"), *later]
+    return later or ([weak] if weak else [])
