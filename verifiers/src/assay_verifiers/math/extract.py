@@ -62,6 +62,8 @@ _END_OF_TURN = re.compile(
     r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
+_SIGN_SPAN = re.compile(r"\$[ \t]?([-+\u2212])[ \t]?\$(?=[ \t]?\d)")  # "$-$5" is -5
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z ]{0,30}:\s{0,3}(?=\S)")  # "**Total: 18**"
 _HEADING = re.compile(r"(?:step|part|case|stage|method|approach|phase)[ \t]{0,3}\d{1,3}\b", re.I)
 
 
@@ -86,7 +88,7 @@ def _bold(text: str) -> tuple[int, str] | None:
             last = (m.start(), inner)
     if last is None:
         return None
-    got = reduce_phrase(last[1])
+    got = reduce_phrase(_LABEL.sub("", last[1]))
     return (last[0], got[-1]) if got else None
 
 
@@ -170,7 +172,7 @@ def extract_answer(
         )
     completion = _before_end_of_turn(completion)
     text = completion[-max_chars:] if len(completion) > max_chars else completion
-    text = drop_calculator_notes(text)
+    text = _SIGN_SPAN.sub(r"\1", drop_calculator_notes(text))
     nxt = _NEXT_ITEM.search(text)
     if nxt:  # a few-shot model that went on to a new "Problem:" right after stating its answer
         got = _final(_stated(text[: nxt.start()], methods))
@@ -217,8 +219,9 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
             sub = extract_answer(inner, [m for m in methods if m in STATED and m != "answer_tag"])
             if sub.candidates:
                 stated.append(Stated(tags[-1].end(), sub.candidates, f"answer_tag+{sub.method}"))
-            elif inner:
-                stated.append(Stated(tags[-1].end(), (inner,), "answer_tag"))
+            elif inner:  # "<answer>The number of apples left is 7.</answer>" -> 7
+                got = reduce_phrase(inner) if "\n" not in inner else ()
+                stated.append(Stated(tags[-1].end(), got or (inner,), "answer_tag"))
     if "boxed" in methods:
         stated += box_groups(text)
     if "hash" in methods:

@@ -79,13 +79,14 @@ MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and
 _CONNECTIVE = re.compile(
     r"(?:,|\s)\s{0,3}(?:because|since|which|where|as (?:we|it|this|shown|computed)|"
     r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope|not)\b"
+    r"|,\s{0,3}and\s{1,3}(?=[a-zA-Z]{2,})"
     r"|[\uff0c,]?\s{0,3}(?:因为|由于|所以)",
     re.I,
 )
 _VERB = re.compile(r"\s(?:is|are|was|were|equals|be|gives|yields)\s", re.I)
 _FILLER = re.compile(
     r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|actually|"
-    r"really|in fact|indeed|"
+    r"really|in fact|indeed|the (?:number|value|integer|result|total)(?=\s{1,3}[-\d$\\])|"
     r"approximately|roughly|:|=|\uff1a|\*+)\s{0,3})+",
     re.I,
 )
@@ -103,13 +104,17 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _CJK_VERB = re.compile("\u662f|\u4e3a|\u70ba|\u7b49\u4e8e|\u7b49\u65bc")
 
 
+_YES_NO = re.compile(r"^(yes|no|true|false)\s{0,3}[,;:\u2014-]", re.I)
+_RESTATED = re.compile(r"(?:,\s{0,3}|\s)(?:i\.e\.|that is,|namely)\s{0,3}", re.I)
+
+
 def _body(text: str, start: int) -> str:
     """The sentence after an answer marker: leading space and up to two line breaks skipped,
     then up to the end of the sentence (a period or line break outside braces and math; money
     dollars, as in "is $18.", do not open math)."""
     i, n = start, min(len(text), start + 400)
-    while i < n and text[i] in " \t*:\uff1a\n" and text.count("\n", start, i + 1) <= 2:
-        i += 1
+    while i < n and text[i] in " \t*:\uff1a\n}" and text.count("\n", start, i + 1) <= 2:
+        i += 1  # a "}" closes the \text{} the marker stood in: \boxed{\text{The answer is } 18}
     seg = text[i:n]
     inside = bytearray(len(seg))
     for sp in math_spans(seg):
@@ -121,13 +126,16 @@ def _body(text: str, start: int) -> str:
         if c == "{":
             depth += 1
         elif c == "}":
-            depth = max(0, depth - 1)
+            if depth == 0 and not inside[j]:
+                break  # the end of the box the phrase stands in
+            depth -= 1
         elif not inside[j] and (
             (c == "\n" and j > 0)
             or (
                 c in ".!?\u3002\uff01\uff1f"
                 and depth == 0
                 and (j + 1 >= len(seg) or seg[j + 1] in " \n\t")
+                and seg[max(0, j - 3) : j + 1] not in ("i.e.", "e.g.")
             )
         ):
             break
@@ -168,6 +176,12 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
         boxes = distinct(boxed_contents(body))
         if boxes:
             return boxes
+    word = _YES_NO.match(body)
+    if word:
+        return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
+    restated = _RESTATED.search(body)
+    if restated and body[restated.end() :].strip():
+        body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
     m = _CONNECTIVE.search(body)
     if m and m.start() > 0:
         body = body[: m.start()]
