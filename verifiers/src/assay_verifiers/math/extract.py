@@ -125,6 +125,9 @@ _REJECTED_BEFORE = re.compile(r"(?:\bnot|n't(?: be)?|\bcannot be|\bnever)[ \t]{1
 _REJECTED_AFTER = re.compile(
     r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
 )
+_SCALE_AFTER = re.compile(
+    r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
+)
 _OR_BETWEEN = re.compile(r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I)
 
 
@@ -143,7 +146,8 @@ def _last_number(text: str) -> tuple[str, ...]:
     last = kept[-1]
     if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
         return (kept[0].group(0), last.group(0))
-    return (last.group(0),)
+    scale = _SCALE_AFTER.match(plain, last.end())  # "2.5 million", "5 degrees below zero"
+    return (last.group(0) + (scale.group(0) if scale else ""),)
 
 
 # ------------------------------------------------------------------------ entry points

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import notation
+from . import notation, words
 
 _UNICODE = {
     "\u2212": "-",  # minus sign
@@ -209,7 +209,7 @@ def normalize_full(text: str) -> Normalized:
     # trigonometric function a degree angle becomes radians (\sin 30^\circ = 1/2).
     if "\\circ" in s and _TRIG.search(s):
         s = _DEGREE_ARG.sub(r"(\1\\pi/180)", s)
-    s = re.sub(_DEGREE, " ", s)
+    s = re.sub(_DEGREE + r"(?:\s?[CF](?![A-Za-z]))?", " ", s)  # 5^\circ C: Celsius, Fahrenheit
     s = s.replace(r"\circ", " ")
     s = re.sub(r"\s+", " ", s)  # runs of spaces made regexes below backtrack badly
     percent = False
@@ -218,7 +218,7 @@ def normalize_full(text: str) -> Normalized:
         if s2 != s:
             percent = True
             s = s2
-    s = s.strip().rstrip(".").strip()
+    s = words.sets_and_scales(s.strip().rstrip(".").strip())
     for _ in range(3):
         s2 = _TRAILING_UNIT.sub("", s).strip()
         if s2 == s or not s2:
