@@ -62,6 +62,11 @@ _END_OF_TURN = re.compile(
     r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
+_CODE_BLOCK = re.compile(
+    r"```[ \t]{0,3}(?:python|py|python3|sympy|javascript|js|java|cpp|c|bash|sh|sage|matlab|r)"
+    r"[ \t]{0,3}\n.*?(?:```|$)",
+    re.S | re.I,
+)
 _SIGN_SPAN = re.compile(r"\$[ \t]?([-+\u2212])[ \t]?\$(?=[ \t]?\d)")  # "$-$5" is -5
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z ]{0,30}:\s{0,3}(?=\S)")  # "**Total: 18**"
 _HEADING = re.compile(r"(?:step|part|case|stage|method|approach|phase)[ \t]{0,3}\d{1,3}\b", re.I)
@@ -125,16 +130,29 @@ _REJECTED_BEFORE = re.compile(r"(?:\bnot|n't(?: be)?|\bcannot be|\bnever)[ \t]{1
 _REJECTED_AFTER = re.compile(
     r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
 )
+_BRACE = re.compile(r"[{}]")
 _SCALE_AFTER = re.compile(
     r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
 )
 _OR_BETWEEN = re.compile(r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I)
 
 
+def _unclosed_from(text: str) -> int:
+    """Where the first brace that is never closed opens (the text's length when all close)."""
+    opens: list[int] = []
+    for m in _BRACE.finditer(text):
+        if m.group() == "{":
+            opens.append(m.start())
+        elif opens:
+            opens.pop()
+    return opens[0] if opens else len(text)
+
+
 def _last_number(text: str) -> tuple[str, ...]:
     """The last number the text does not reject ("45, not 54" -> 45; "5 is wrong" -> none),
     with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8")."""
     plain = strip_money(text)
+    plain = plain[: _unclosed_from(plain)]  # "\\boxed{\\boxed{...{7": garbage, not an answer
     kept: list[re.Match[str]] = []
     for m in NUMBER.finditer(plain):
         before = plain[max(0, m.start() - 16) : m.start()]
@@ -175,6 +193,8 @@ def extract_answer(
             f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
         )
     completion = _before_end_of_turn(completion)
+    if "```" in completion:  # a program states nothing; its ```output block does (ToRA)
+        completion = _CODE_BLOCK.sub("\n", completion)
     text = completion[-max_chars:] if len(completion) > max_chars else completion
     text = _SIGN_SPAN.sub(r"\1", drop_calculator_notes(text))
     nxt = _NEXT_ITEM.search(text)
