@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from .boxes import Stated, distinct
 
 _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s)|\n")
-_IF = re.compile(r"\b(?:if|suppose|supposing|assuming|had)\b|\u5982\u679c|\u82e5|\u5047\u8bbe", re.I)
+_IF = re.compile(
+    r"\b(?:if|suppose|supposing|assuming|had)\b|\u5982\u679c|\u82e5|\u5047\u8bbe", re.I
+)
 _WOULD = re.compile(r"\b(?:would|could|might)\b", re.I)
 
 
 def condition(text: str, start: int) -> str | None:
-    """"counterfactual", "alternative" or None for the statement at ``start``: read from the
+    """The kind of condition ("counterfactual", "alternative") or None for the statement at ``start``: read from the
     start of its sentence (at most 160 characters back) up to it."""
     head = text[max(0, start - 160) : start]
     ends = list(_SENTENCE_END.finditer(head))

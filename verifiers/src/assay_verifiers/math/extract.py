@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
 from .conditional import resolve
-from .phrases import MATH_WORDS, NUMBER, WORDY, phrases, reduce_phrase
+from .phrases import MATH_WORDS, NUMBER, WORDY, numbered_answers, phrases, reduce_phrase
+from .spans import drop_calculator_notes, math_spans, strip_money
 
 # Chinese characters that are words, not the "or" / "and" joining values (或, 和)
 CJK_WORD = re.compile("[\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")
-from .spans import drop_calculator_notes, math_spans, strip_money
 
 STATED = ("answer_tag", "boxed", "hash", "answer_is")
 FALLBACKS = ("bare", "bold", "last_math", "last_number")
@@ -134,7 +134,9 @@ _BRACE = re.compile(r"[{}]")
 _SCALE_AFTER = re.compile(
     r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
 )
-_OR_BETWEEN = re.compile(r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I)
+_OR_BETWEEN = re.compile(
+    r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I
+)
 
 
 def _unclosed_from(text: str) -> int:
@@ -251,7 +253,7 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
     if "hash" in methods:
         stated += _hashes(text)
     if "answer_is" in methods:
-        stated += phrases(text)
+        stated += phrases(text) + numbered_answers(text)
     return resolve(text, stated)
 
 

@@ -310,7 +310,9 @@ def choice_letter(text: str) -> str | None:
     return None
 
 
-_FULLWIDTH = str.maketrans({"\uff08": "(", "\uff09": ")", "\uff1a": ":", "\uff0e": ".", "\u3002": "."})
+_FULLWIDTH = str.maketrans(
+    {"\uff08": "(", "\uff09": ")", "\uff1a": ":", "\uff0e": ".", "\u3002": "."}
+)
 _TEXT_WRAP = re.compile(r"\\(?:text|textbf|textrm|textnormal|mathrm|mathbf|mbox)\{([^{}]{0,80})\}")
 _OPTION_WORD = re.compile(r"^(?:the\s+)?(?:option|choice|answer|\u9009\u9879)\s*[:.]?\s*", re.I)
 _LOWER_PAREN = re.compile(r"^\(\s*([a-j])\s*\)(?=\s|[.:]|$)")

@@ -240,3 +240,19 @@ def phrases(text: str) -> list[Stated]:
             continue
         return [Stated(end, got, "answer_is"), *later]
     return later or ([weak] if weak else [])
+
+
+# A numbered list of candidate answers ("Answer 1: 7 / Answer 2: 8"): one statement, a hedge.
+_NUMBERED = re.compile(
+    r"^[ \t]{0,3}\**(?:answer|candidate|guess|attempt)[ \t]{1,3}#?\d{1,2}\**[ \t]{0,3}[:\uff1a]",
+    re.I | re.M,
+)
+
+
+def numbered_answers(text: str) -> list[Stated]:
+    """Two or more numbered answers, as one statement with all their values."""
+    found = list(_NUMBERED.finditer(text))
+    if len(found) < 2:
+        return []
+    values = [v for m in found[-10:] for v in reduce_phrase(_body(text, m.end()))]
+    return [Stated(found[-1].end(), distinct(values), "answer_is")] if values else []

@@ -244,7 +244,7 @@ class MathReward(Reward):
             return Score.ok(0.0, f"no {o.answer_after!r} in the completion: no final answer")
         m = _CHOICE_GOLD.match(gold.text) if o.choices else None
         if m:
-            return _score_choice(m.group(1), completion, self._methods, o, s.prompt or "")
+            return _score_choice(m.group(1), completion, self._methods, o, s.prompt_text or "")
         if is_prose(gold.text, gold_raw):
             return Score.unverifiable("gold answer is prose, not a checkable answer")
         ex = extract_answer(completion, self._methods, o.max_completion_chars)

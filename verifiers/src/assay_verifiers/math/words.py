@@ -19,15 +19,20 @@ _NO_SOLUTION = re.compile(
     r"^(?:there (?:is|are) )?(?:no (?:real )?(?:solutions?|roots?|values?)|the empty set|empty set)$",
     re.I,
 )
-_SCALE = re.compile(
-    r"^(-?\d{1,15}(?:\.\d{1,15})?)\s?(thousand|million|billion|trillion)$", re.I
-)
+_SCALE = re.compile(r"^(-?\d{1,15}(?:\.\d{1,15})?)\s?(thousand|million|billion|trillion)$", re.I)
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = {w: 10 * k for k, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if k >= 2}
+_UNITS = [
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
+    *("eighteen", "nineteen"),
+]
+_TENS = {
+    w: 10 * k
+    for k, w in enumerate(
+        ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+    )
+    if k >= 2
+}
 _WORD_NUMBER = re.compile(
     r"^(negative |minus )?([a-z]{3,9})(?:[- ]([a-z]{3,5}))?(?: (hundred|thousand|million))?$", re.I
 )
