@@ -143,3 +143,10 @@ def test_echo_spares_a_fraction_in_lowest_terms_not_an_unsimplified_one(math) ->
 
 def test_a_counterfactual_alone_still_answers() -> None:
     assert extract_answer("If x = 3, then the answer is \\boxed{9}.").candidates == ("9",)
+
+
+def test_an_answer_stated_before_a_long_ramble_is_read() -> None:
+    ramble = "Let me think about unrelated things for a while. " * 1000  # 50,000 characters
+    assert extract_answer("The answer is \\boxed{42}. " + ramble).candidates == ("42",)
+    # a statement in the tail still wins over one in the head
+    assert extract_answer("The answer is 41. " + ramble + "So \\boxed{42}.").candidates == ("42",)

@@ -186,8 +186,9 @@ def extract_answer(
 ) -> Extraction:
     """The answer candidates of a completion (see the module docstring for the rule).
 
-    Only the last ``max_chars`` characters are searched: answers come at the end, and this keeps
-    a 200,000-character completion cheap.
+    Only the last ``max_chars`` characters are searched (answers come at the end, and this keeps
+    a 200,000-character completion cheap), and the first ``max_chars`` for a statement when the
+    tail states nothing.
     """
     unknown = set(methods) - METHODS
     if unknown:
@@ -205,6 +206,11 @@ def extract_answer(
         if got is not None and nxt.start() - got[1] <= _CONTINUATION_GAP:
             return got[0]
     got = _final(_stated(text, methods))
+    if got is None and len(completion) > max_chars:
+        # nothing stated in the tail of a long completion: an answer stated in its first
+        # ``max_chars`` (then a long ramble) is still a statement, and beats a fallback
+        head = _SIGN_SPAN.sub(r"\1", drop_calculator_notes(completion[:max_chars]))
+        got = _final(_stated(head, methods))
     return got[0] if got is not None else _fallback(text, methods)
 
 
