@@ -87,6 +87,11 @@ CASES = [
     ("\\boxed{\\langle 3, -1 \\rangle}", "(3,-1)", 1.0),
     ("$m\\angle PQR = 40^\\circ$", "40", 1.0),
     ("\\boxed{-40^{\\circ}\\text{F}}", "-40", 1.0),
+    ("\\boxed{24 \\text{ (because } 4 \\times 6 = 24)}", "24", 1.0),
+    ("The train leaves at 9:15 AM.", "9:15", 1.0),
+    ("The train leaves at 9:15 AM.", "15", 0.0),
+    ("So the inequality holds for all real numbers.", "(-\\infty, \\infty)", 1.0),
+    ("Squaring both sides shows there are no real roots.", "\\emptyset", 1.0),
     # precision: exact values that differ past 16 digits are different
     ("\\boxed{\\sqrt{3} + 10^{-19}}", "\\sqrt{3}", 0.0),
     ("\\boxed{1.7320508075688772}", "\\sqrt{3}", 1.0),

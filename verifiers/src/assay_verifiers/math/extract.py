@@ -131,6 +131,10 @@ _REJECTED_AFTER = re.compile(
     r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
 )
 _BRACE = re.compile(r"[{}]")
+_SET_WORDS = re.compile(
+    r"\b(?:all real numbers|every real number|no (?:real )?(?:solutions?|roots))\b", re.I
+)
+_CLOCK_BEFORE = re.compile(r"(?<![\d:])\d{1,2}:$")
 _SCALE_AFTER = re.compile(
     r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
 )
@@ -167,7 +171,9 @@ def _last_number(text: str) -> tuple[str, ...]:
     if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
         return (kept[0].group(0), last.group(0))
     scale = _SCALE_AFTER.match(plain, last.end())  # "2.5 million", "5 degrees below zero"
-    return (last.group(0) + (scale.group(0) if scale else ""),)
+    clock = _CLOCK_BEFORE.search(plain, max(0, last.start() - 3), last.start())
+    value = (clock.group(0) if clock else "") + last.group(0)  # "3:45 PM" is 3:45, not 45
+    return (value + (scale.group(0) if scale else ""),)
 
 
 # ------------------------------------------------------------------------ entry points
@@ -284,4 +290,7 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         numbers = _last_number(text)
         if numbers:
             return Extraction(numbers, "last_number")
+        sets = _SET_WORDS.findall(text[-2000:])
+        if sets:  # "The equation has no solution." states a set in words
+            return Extraction((sets[-1],), "last_number")
     return Extraction((), "")
