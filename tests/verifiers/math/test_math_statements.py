@@ -125,6 +125,7 @@ CHOICES = [
         "C",
         1.0,
     ),
+    ("(A) and (C) both look plausible, but only (C) is a square.", "C", 1.0),
     ("The answer is 81.", "C", 1.0),
     ("The answer is 81.", "B", 0.0),
 ]

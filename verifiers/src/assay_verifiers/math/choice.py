@@ -25,10 +25,22 @@ _REJECTED = re.compile(
 )
 _CHOSEN = re.compile(
     r"\b(?:correct|right|true|works|answer|must be|should be|is the|choose|pick|select|"
-    r"therefore|thus|hence|so|go(?:ing)? with|final|my pick)\b|正确|选|答案|故",
+    r"therefore|thus|hence|so|go(?:ing)? with|final|my pick|only)\b|正确|选|答案|故",
     re.I,
 )
 _ONLY_LETTER = re.compile(r"^\s*(?:option|choice|\u9009\u9879)?\s*\(?[A-J]\)?\s*$", re.I)
+
+
+_BUT = re.compile(r",?\s{1,3}but\s{1,3}", re.I)
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence, split where "but" turns to another option ("Both (A) and (C) look
+    plausible, but only (C) is divisible by 7")."""
+    m = _BUT.search(sentence)
+    if m and _LETTER.search(sentence, m.end()):
+        return [sentence[: m.start()], sentence[m.end() :]]
+    return [sentence]
 
 
 def letters_of(candidates: tuple[str, ...]) -> set[str | None]:
@@ -40,7 +52,7 @@ def fallback_choice(text: str, max_chars: int = 20_000) -> str | None:
     """The letter of the last sentence that names exactly one option, chooses it ("correct",
     "must be", "so", "选"...) or is nothing but the letter, and does not reject it."""
     tail = text[-max_chars:]
-    sentences = _SENTENCE.findall(tail)
+    sentences = [c for s in _SENTENCE.findall(tail) for c in _clauses(s)]
     for sentence in reversed(sentences[-40:]):
         found = {
             next(g for g in m.groups() if g).upper()
