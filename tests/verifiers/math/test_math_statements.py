@@ -52,6 +52,8 @@ CASES = [
     ("Earlier I wrote 31, but the correct value is 13, not 31.", "13", 1.0),
     ("Earlier I wrote 31, but the correct value is 13, not 31.", "31", 0.0),
     ("31 is incorrect.", "31", 0.0),
+    ("Here y is not equal to 8.", "8", 0.0),
+    ("The answer is 12 not 21", "12", 1.0),
     # revisions in words
     ("So \\boxed{40}. Hmm, that double-counts; it should be 36.", "36", 1.0),
     ("So \\boxed{40}. Hmm, that double-counts; it should be 36.", "40", 0.0),

@@ -126,7 +126,10 @@ def _last_math(text: str) -> tuple[int, str] | None:
     return run[0].start, ", ".join(s.content for s in run)
 
 
-_REJECTED_BEFORE = re.compile(r"(?:\bnot|n't(?: be)?|\bcannot be|\bnever)[ \t]{1,3}$", re.I)
+_REJECTED_BEFORE = re.compile(
+    r"(?:\bnot(?: equal to| be)?|n't(?: be| equal to)?|\bcannot be|\bnever|\\neq|\u2260)[ \t]{1,3}$",
+    re.I,
+)
 _REJECTED_AFTER = re.compile(
     r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
 )

@@ -78,7 +78,8 @@ MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and
 # What ends the body of an answer phrase: a connective that starts an explanation.
 _CONNECTIVE = re.compile(
     r"(?:,|\s)\s{0,3}(?:because|since|which|where|as (?:we|it|this|shown|computed)|"
-    r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope|not)\b"
+    r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope)\b"
+    r"|,\s{0,3}not\b|\s{1,3}not\s{1,3}(?=-?\d)"
     r"|,\s{0,3}and\s{1,3}(?=[a-zA-Z]{2,})"
     r"|[\uff0c,]?\s{0,3}(?:因为|由于|所以)",
     re.I,
