@@ -26,6 +26,7 @@ from .boxes import Stated, box_groups
 from .conditional import resolve
 from .phrases import MATH_WORDS, NUMBER, WORDY, numbered_answers, phrases, reduce_phrase
 from .spans import drop_calculator_notes, math_spans, strip_money
+from .words import last_count_word
 
 # Chinese characters that are words, not the "or" / "and" joining values (或, 和)
 CJK_WORD = re.compile("[\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")
@@ -293,6 +294,9 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         numbers = _last_number(text)
         if numbers:
             return Extraction(numbers, "last_number")
+        count = last_count_word(text[-2000:])
+        if count:  # "There are twelve eggs left."
+            return Extraction((count,), "last_number")
         sets = _SET_WORDS.findall(text[-2000:])
         if sets:  # "The equation has no solution." states a set in words
             return Extraction((sets[-1],), "last_number")

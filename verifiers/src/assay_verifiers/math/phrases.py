@@ -18,7 +18,7 @@ from .spans import math_spans, strip_money
 _KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|should|\u7b54|\u9009")
 _AT_KEYWORD = re.compile(
     r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
-    r"|[ \t]{1,3}(?=can't|cannot|can not|isn't|must not)"
+    r"|[ \t]{1,3}(?=(?:can't|cannot|can not|isn't|must not)(?:[ \t]{1,3}be)?[ \t]{1,3}[-$\\\d])"
     r"|\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
     r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
     r"|(?:correct|right)[ \t]{1,3}(?:count|total|value|number|result|sum|amount)[ \t]{1,3}(?:is|was)\b"

@@ -70,3 +70,36 @@ def number_in_words(s: str) -> str:
     if scale:
         value *= {"hundred": 100, "thousand": 10**3, "million": 10**6}[scale.lower()]
     return f"{'-' if sign else ''}{value}"
+
+
+# A count in words inside prose ("There are twelve eggs left.", "小红有三个苹果。"): "one" is left
+# out (mostly a pronoun), a Chinese numeral counts only before a measure word.
+_COUNT_WORD = re.compile(
+    r"\b(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four|five|"
+    r"six|seven|eight|nine))?|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)\b",
+    re.I,
+)
+_CN_DIGITS = "\u96f6\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d"  # 零一二...九
+_CN_COUNT = re.compile(
+    "([" + _CN_DIGITS + "\u4e24\u5341]{1,3})"  # 两, 十
+    "(?=[\u4e2a\u53ea\u672c\u652f\u6761\u5f20\u5757\u5143\u4eba\u6b21\u8f86\u68f5\u676f\u7bb1\u76d2\u888b])"
+)
+
+
+def _chinese_value(word: str) -> int | None:
+    digits = {c: k for k, c in enumerate(_CN_DIGITS)} | {"\u4e24": 2}
+    if "\u5341" not in word:
+        return digits.get(word) if len(word) == 1 else None
+    tens, _, ones = word.partition("\u5341")
+    t = digits.get(tens, None) if tens else 1
+    o = digits.get(ones, None) if ones else 0
+    return None if t is None or o is None else 10 * t + o
+
+
+def last_count_word(text: str) -> str | None:
+    """The last count written in words in ``text``, as digits (None when there is none)."""
+    english = [(m.start(), number_in_words(m.group(0))) for m in _COUNT_WORD.finditer(text)]
+    chinese = [(m.start(), _chinese_value(m.group(1))) for m in _CN_COUNT.finditer(text)]
+    found = [(at, str(v)) for at, v in english + chinese if v is not None and str(v).isdigit()]
+    return max(found)[1] if found else None
