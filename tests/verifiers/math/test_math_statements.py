@@ -63,6 +63,10 @@ CASES = [
     ("\\boxed{64} (or maybe 65 if the ends count)", "64", 0.0),
     ("Hard to say. Perhaps 21? Or 22?", "22", 0.0),
     ("Guess 1: 10\nGuess 2: 11", "11", 0.0),
+    # a final list of numbers answers a multi-part gold, all of it or nothing
+    ("So the solutions are 4 and 7.", "4, 7", 1.0),
+    ("So the candidates are 1, 4 and 7.", "4, 7", 0.0),
+    ("She has 5 apples and 3 pears.", "3", 1.0),
     # conditional statements
     ("\\boxed{30}\n\nIf the tank held 50 litres, the answer would be \\boxed{25}.", "30", 1.0),
     ("\\boxed{30}\n\nIf the tank held 50 litres, the answer would be \\boxed{25}.", "25", 0.0),

@@ -44,7 +44,8 @@ class Extraction:
     candidates: tuple[str, ...] = ()
     method: str = ""
     # the values of the boxes up to the final statement, in order (a multi-part answer may give
-    # its parts in separate sentences: the reward may take the last k for a k-part gold)
+    # its parts in separate sentences: the reward may take the last k for a k-part gold); for
+    # `last_number`, the list of numbers the text ends with ("the roots are 2 and 3")
     boxes: tuple[str, ...] = ()
 
     @property
@@ -142,6 +143,7 @@ _CLOCK_BEFORE = re.compile(r"(?<![\d:])\d{1,2}:$")
 _SCALE_AFTER = re.compile(
     r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
 )
+_LIST_GLUE = re.compile(r"[ \t]{0,3}(?:,|&|and|,[ \t]{0,3}and)[ \t]{0,3}")
 _OR_BETWEEN = re.compile(
     r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I
 )
@@ -158,26 +160,31 @@ def _unclosed_from(text: str) -> int:
     return opens[0] if opens else len(text)
 
 
-def _last_number(text: str) -> tuple[str, ...]:
+def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The last number the text does not reject ("45, not 54" -> 45; "5 is wrong" -> none),
-    with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8")."""
+    with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8"); and
+    the list of numbers it ends ("2 and 3" -> 2, 3: the parts of a multi-part gold)."""
     plain = strip_money(text)
     plain = plain[: _unclosed_from(plain)]  # "\\boxed{\\boxed{...{7": garbage, not an answer
     kept: list[re.Match[str]] = []
+    listed: list[str] = []  # the last list "2, 3 and 5" (a multi-part answer, when the gold is)
     for m in NUMBER.finditer(plain):
         before = plain[max(0, m.start() - 16) : m.start()]
         if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
             continue
+        joined = kept and _LIST_GLUE.fullmatch(plain, kept[-1].end(), m.start())
+        listed = [*listed[-19:], m.group(0)] if joined else [m.group(0)]
         kept = [*kept[-1:], m]
     if not kept:
-        return ()
+        return (), ()
     last = kept[-1]
+    parts = tuple(listed) if len(listed) > 1 else ()
     if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
-        return (kept[0].group(0), last.group(0))
+        return (kept[0].group(0), last.group(0)), parts
     scale = _SCALE_AFTER.match(plain, last.end())  # "2.5 million", "5 degrees below zero"
     clock = _CLOCK_BEFORE.search(plain, max(0, last.start() - 3), last.start())
     value = (clock.group(0) if clock else "") + last.group(0)  # "3:45 PM" is 3:45, not 45
-    return (value + (scale.group(0) if scale else ""),)
+    return (value + (scale.group(0) if scale else ""),), parts
 
 
 # ------------------------------------------------------------------------ entry points
@@ -291,9 +298,9 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         _, value, method = max(late)
         return Extraction((value,), method)
     if "last_number" in methods:
-        numbers = _last_number(text)
+        numbers, parts = _last_number(text)
         if numbers:
-            return Extraction(numbers, "last_number")
+            return Extraction(numbers, "last_number", parts)
         count = last_count_word(text[-2000:])
         if count:  # "There are twelve eggs left."
             return Extraction((count,), "last_number")
