@@ -257,10 +257,10 @@ class MathReward(Reward):
             return Score.ok(0.0, "no answer found in the completion", **details)
         candidates = ex.candidates
         parts = gold_parts(gold.text)
-        listed = ex.method == "last_number"  # a final list "2 and 3": all of it, or nothing
-        if parts > 1 and len(candidates) < parts <= len(ex.boxes):
-            if not listed or len(ex.boxes) == parts:
-                candidates = ex.boxes[-parts:]  # the parts boxed in separate sentences
+        # the parts boxed in separate sentences; a final list "2 and 3": all of it, or nothing
+        whole = ex.method != "last_number" or len(ex.boxes) == parts
+        if parts > 1 and len(candidates) < parts <= len(ex.boxes) and whole:
+            candidates = ex.boxes[-parts:]
         if len(candidates) > 1 and parts > 1:
             candidates = (", ".join(candidates),)  # \boxed{2} and \boxed{3} for gold "2, 3"
         preds: list[Normalized] = []
