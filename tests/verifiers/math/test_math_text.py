@@ -21,7 +21,9 @@ from assay_verifiers.math.normalize import choice_letter, normalize, normalize_f
         (r"\boxed{3} then \boxed{3}", ("3",), "boxed"),
         (r"\boxed{\boxed{7}}", ("7",), "boxed"),
         (r"\fbox{x^{2}}", ("x^{2}",), "boxed"),
-        (r"see \boxed{\frac{1}{2}", ("2",), "last_number"),  # an unbalanced box is no box
+        # an unbalanced box is no box, and a number inside a brace never closed is no answer
+        (r"see \boxed{\frac{1}{2}", (), ""),
+        (r"it is 3 or \boxed{\frac{1}{2}", ("3",), "last_number"),
         ("steps\n#### 1,234", ("1,234",), "hash"),
         ("The final answer is $7$.", ("7",), "answer_is"),
         ("Answer: 12", ("12",), "answer_is"),

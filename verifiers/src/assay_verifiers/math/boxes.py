@@ -22,6 +22,10 @@ class Stated:
 
 _BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s{0,5}")
 _TOKEN_ARG = re.compile(r"[^\s$.,]{1,100}")  # "\\boxed 5"
+_WORD = re.compile(r"[^\W_]")
+_ALTERNATIVE = re.compile(
+    r"[ \t]{0,3}\((?:or|maybe|possibly|perhaps)[ \t]{1,3}(\$?[^()\s,;]{1,40})", re.I
+)
 _STOP = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s|$)|\n")
 
 
@@ -95,12 +99,16 @@ def box_groups(text: str) -> list[Stated]:
     run_start = prev_end = -1
     for a, b, content in boxed_spans(text):
         gap = text[prev_end:a] if prev_end >= 0 else ""
-        if run and (len(gap) > 80 or _STOP.search(gap.replace("$", " ")) or "\n\n" in gap):
+        apart = len(gap) > 80 or _STOP.search(gap.replace("$", " ")) or "\n\n" in gap
+        if run and apart and _WORD.search(gap):  # boxes with nothing between them: one spray
             groups.append(Stated(run_start, distinct(run), "boxed"))
             run = []
         if not run:
             run_start = a
         run.append(content)
+        alt = _ALTERNATIVE.match(text, b)
+        if alt:  # "\boxed{18} (or 19 if we include the teacher)": a hedge
+            run.append(alt.group(1).strip("$"))
         prev_end = b
     if run:
         groups.append(Stated(run_start, distinct(run), "boxed"))

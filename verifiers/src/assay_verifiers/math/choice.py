@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from .normalize import choice_letter
+from .normalize import choice_letter, normalize
 
 _SENTENCE = re.compile(r"[^.!?\u3002\uff01\uff1f\n]{1,400}")
 _LETTER = re.compile(
-    r"\(([A-J])\)|(?:option|choice|选项)[ \t]{0,2}\(?([A-J])\b|\b([A-J])[ \t]{0,2}(?:选项|项)"
+    r"[(\uff08]([A-J])[)\uff09]|(?:option|choice|选项)[ \t]{0,2}\(?([A-J])\b|\b([A-J])[ \t]{0,2}(?:选项|项)"
     r"|(?:^|[\s:\uff1a])([A-J])[ \t]{0,2}(?:[.):\uff1a]|$)|选[ \t]{0,2}([A-J])\b",
     re.I,
 )
@@ -25,10 +25,22 @@ _REJECTED = re.compile(
 )
 _CHOSEN = re.compile(
     r"\b(?:correct|right|true|works|answer|must be|should be|is the|choose|pick|select|"
-    r"therefore|thus|hence|so)\b|正确|选|答案|故",
+    r"therefore|thus|hence|so|go(?:ing)? with|final|my pick|only)\b|正确|选|答案|故",
     re.I,
 )
 _ONLY_LETTER = re.compile(r"^\s*(?:option|choice|\u9009\u9879)?\s*\(?[A-J]\)?\s*$", re.I)
+
+
+_BUT = re.compile(r",?\s{1,3}but\s{1,3}", re.I)
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence, split where "but" turns to another option ("Both (A) and (C) look
+    plausible, but only (C) is divisible by 7")."""
+    m = _BUT.search(sentence)
+    if m and _LETTER.search(sentence, m.end()):
+        return [sentence[: m.start()], sentence[m.end() :]]
+    return [sentence]
 
 
 def letters_of(candidates: tuple[str, ...]) -> set[str | None]:
@@ -40,7 +52,7 @@ def fallback_choice(text: str, max_chars: int = 20_000) -> str | None:
     """The letter of the last sentence that names exactly one option, chooses it ("correct",
     "must be", "so", "选"...) or is nothing but the letter, and does not reject it."""
     tail = text[-max_chars:]
-    sentences = _SENTENCE.findall(tail)
+    sentences = [c for s in _SENTENCE.findall(tail) for c in _clauses(s)]
     for sentence in reversed(sentences[-40:]):
         found = {
             next(g for g in m.groups() if g).upper()
@@ -52,4 +64,37 @@ def fallback_choice(text: str, max_chars: int = 20_000) -> str | None:
             return found.pop()
         if found:
             continue  # a sentence about several options, or rejecting one: keep looking back
-    return None
+    return _survivor(sentences[-40:])
+
+
+def _survivor(sentences: list[str]) -> str | None:
+    """An elimination ("(A) 21 = 3 x 7, not prime. ... (C) 29 is prime. (D) ... not prime."):
+    every option is discussed in a sentence of its own, and all but one are rejected."""
+    named: set[str] = set()
+    rejected: set[str] = set()
+    for sentence in sentences:
+        found = {next(g for g in m.groups() if g).upper() for m in _LETTER.finditer(sentence)}
+        if len(found) != 1:
+            continue
+        named |= found
+        if _REJECTED.search(sentence):
+            rejected |= found
+    kept = named - rejected
+    return kept.pop() if len(named) >= 3 and len(kept) == 1 else None
+
+
+# The options a prompt lists: "(A) 21 (B) 27", "A. 21", one per line or on one line.
+_OPTION = re.compile(
+    r"(?:^|(?<=\s))[(\uff08]?([A-J])[)\uff09.:\uff0e][ \t]{0,3}([^\n]{1,80}?)"
+    r"(?=[ \t]{1,3}[(\uff08]?[A-J][)\uff09.:\uff0e][ \t]|[ \t]*(?:\n|$))",
+)
+
+
+def option_named_by_value(answer: str, prompt: str) -> str | None:
+    """The letter of the one option the prompt lists whose text is the answer's text
+    ("The answer is 29." for "(C) 29"), compared after normalising; None when not exactly one."""
+    want = normalize(answer)
+    if not want:
+        return None
+    hits = {m.group(1) for m in _OPTION.finditer(prompt[-4000:]) if normalize(m.group(2)) == want}
+    return hits.pop() if len(hits) == 1 else None

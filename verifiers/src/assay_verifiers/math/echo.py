@@ -10,12 +10,26 @@ a prose word, ``=``, a bracket, a comma or a relation.
 from __future__ import annotations
 
 import re
+from math import gcd
 
 _TOKEN = re.compile(r"\\[a-zA-Z]+|\d+(?:\.\d+)?|[a-zA-Z]{2,}|[a-zA-Z]|\S")
 _BOUNDARY = frozenset(
     (*"=()[],;:?!<>.", "\\leq", "\\geq", "\\neq", "\\le", "\\ge", "\\lt", "\\gt", "\\approx")
 )
 _OPERATOR = re.compile(r"[-+*/^=<>]|\\[a-zA-Z]")
+
+
+_FRACTION = re.compile(r"-?(?:\\frac\{?(\d{1,30})\}?\{?(\d{1,30})\}?|(\d{1,30})\s?/\s?(\d{1,30}))")
+
+
+def _lowest_fraction(text: str) -> bool:
+    """``\\frac{5}{8}``, ``7/4``: a fraction of two integers in lowest terms (``\\frac{6}{8}``
+    is not: simplifying it is the question's work)."""
+    m = _FRACTION.fullmatch(text.strip())
+    if not m:
+        return False
+    a, b = (int(x) for x in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
+    return b > 1 and gcd(a, b) == 1
 
 
 def tokens(text: str) -> list[str]:
@@ -51,5 +65,7 @@ def echoes(pred: str, prompt: str, gold: str) -> bool:
     """
     if not prompt or len(pred) < 3 or not _OPERATOR.search(pred.lstrip("-")):
         return False
+    if _lowest_fraction(pred):
+        return False  # a fraction in lowest terms is a plain number, however the gold writes it
     p, g, q = tokens(pred), tokens(gold), tokens(prompt)
     return p != g and occurs(p, q) and not occurs(g, q)

@@ -287,9 +287,12 @@ def _is_relation(v: Any) -> bool:
 
 
 def same(g: Any, p: Any, tol: Tolerance) -> bool:
-    """The verdict for a parsed gold answer and a parsed prediction."""
+    """The verdict for a parsed gold answer and a parsed prediction. Every mpmath number is
+    built and compared at ``_BITS`` of precision (at mpmath's default 53 bits, ``\\pi + 10^{-20}``
+    would round to ``\\pi`` and pass)."""
     try:
-        return _same(g, p, tol)
+        with mpmath.workprec(_BITS):
+            return _same(g, p, tol)
     except NotComparable:
         return False
 

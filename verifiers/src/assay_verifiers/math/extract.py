@@ -23,8 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
-from .phrases import MATH_WORDS, NUMBER, WORDY, phrases, reduce_phrase
+from .conditional import resolve
+from .phrases import MATH_WORDS, NUMBER, WORDY, numbered_answers, phrases, reduce_phrase
 from .spans import drop_calculator_notes, math_spans, strip_money
+from .words import last_count_word
+
+# Chinese characters that are words, not the "or" / "and" joining values (或, 和)
+CJK_WORD = re.compile("[\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")
 
 STATED = ("answer_tag", "boxed", "hash", "answer_is")
 FALLBACKS = ("bare", "bold", "last_math", "last_number")
@@ -39,7 +44,8 @@ class Extraction:
     candidates: tuple[str, ...] = ()
     method: str = ""
     # the values of the boxes up to the final statement, in order (a multi-part answer may give
-    # its parts in separate sentences: the reward may take the last k for a k-part gold)
+    # its parts in separate sentences: the reward may take the last k for a k-part gold); for
+    # `last_number`, the list of numbers the text ends with ("the roots are 2 and 3")
     boxes: tuple[str, ...] = ()
 
     @property
@@ -51,7 +57,21 @@ _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _HASH = re.compile(r"####[ \t]{0,20}([^\n]{1,300})")
 # A few-shot model that goes on to write the next item: "Problem:", "Question:", "Q:" on a line.
 _NEXT_ITEM = re.compile(r"\n[ \t]{0,3}(?:Problem|Question|Q)[ \t]{0,3}[:\uff1a]")
+# End-of-sequence and turn tokens: generation stops there, so what follows (a run-on into a new
+# chat turn, "<|im_start|>user ...") is not the model's answer.
+_END_OF_TURN = re.compile(
+    r"</s>|<\|(?:endoftext|im_end|im_start|eot_id|end_of_text|start_header_id|end)\|>"
+    r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
+)
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
+_CODE_BLOCK = re.compile(
+    r"```[ \t]{0,3}(?:python|py|python3|sympy|javascript|js|java|cpp|c|bash|sh|sage|matlab|r)"
+    r"[ \t]{0,3}\n.*?(?:```|$)",
+    re.S | re.I,
+)
+_SIGN_SPAN = re.compile(r"\$[ \t]?([-+\u2212])[ \t]?\$(?=[ \t]?\d)")  # "$-$5" is -5
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z ]{0,30}:\s{0,3}(?=\S)")  # "**Total: 18**"
+_HEADING = re.compile(r"(?:step|part|case|stage|method|approach|phase)[ \t]{0,3}\d{1,3}\b", re.I)
 
 
 def _hashes(text: str) -> list[Stated]:
@@ -69,11 +89,13 @@ def _bold(text: str) -> tuple[int, str] | None:
     last = None
     for m in _BOLD.finditer(text):
         inner = m.group(1).strip()
+        if _HEADING.match(inner):
+            continue  # "**Step 2: Subtract the eaten ones.**" labels a step, states no value
         if re.search(r"[\d\\=]", inner) or re.fullmatch(r"\(?[A-J]\)?", inner):
             last = (m.start(), inner)
     if last is None:
         return None
-    got = reduce_phrase(last[1])
+    got = reduce_phrase(_LABEL.sub("", last[1]))
     return (last[0], got[-1]) if got else None
 
 
@@ -83,6 +105,8 @@ def _bare(text: str) -> str | None:
         return None
     if WORDY.search(MATH_WORDS.sub(" ", s)) and len(s.split()) > 1:
         return None  # prose; a single word alone ("Tuesday", "No") is an answer
+    if len(CJK_WORD.findall(s)) >= 3:
+        return None  # a Chinese sentence ("三角形的面积是 24 平方厘米。"), not an answer itself
     return s.rstrip(".")
 
 
@@ -104,11 +128,63 @@ def _last_math(text: str) -> tuple[int, str] | None:
     return run[0].start, ", ".join(s.content for s in run)
 
 
-def _last_number(text: str) -> str | None:
-    last = None
-    for m in NUMBER.finditer(strip_money(text)):
-        last = m.group(0)
-    return last
+_REJECTED_BEFORE = re.compile(
+    r"(?:\bnot(?: equal to| be)?|n't(?: be| equal to)?|\bcannot be|\bnever|\\neq|\u2260)[ \t]{1,3}$",
+    re.I,
+)
+_REJECTED_AFTER = re.compile(
+    r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
+)
+_BRACE = re.compile(r"[{}]")
+_SET_WORDS = re.compile(
+    r"\b(?:all real numbers|every real number|no (?:real )?(?:solutions?|roots))\b", re.I
+)
+_CLOCK_BEFORE = re.compile(r"(?<![\d:])\d{1,2}:$")
+_SCALE_AFTER = re.compile(
+    r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
+)
+_LIST_GLUE = re.compile(r"[ \t]{0,3}(?:,|&|and|,[ \t]{0,3}and)[ \t]{0,3}")
+_OR_BETWEEN = re.compile(
+    r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I
+)
+
+
+def _unclosed_from(text: str) -> int:
+    """Where the first brace that is never closed opens (the text's length when all close)."""
+    opens: list[int] = []
+    for m in _BRACE.finditer(text):
+        if m.group() == "{":
+            opens.append(m.start())
+        elif opens:
+            opens.pop()
+    return opens[0] if opens else len(text)
+
+
+def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The last number the text does not reject ("45, not 54" -> 45; "5 is wrong" -> none),
+    with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8"); and
+    the list of numbers it ends ("2 and 3" -> 2, 3: the parts of a multi-part gold)."""
+    plain = strip_money(text)
+    plain = plain[: _unclosed_from(plain)]  # "\\boxed{\\boxed{...{7": garbage, not an answer
+    kept: list[re.Match[str]] = []
+    listed: list[str] = []  # the last list "2, 3 and 5" (a multi-part answer, when the gold is)
+    for m in NUMBER.finditer(plain):
+        before = plain[max(0, m.start() - 16) : m.start()]
+        if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
+            continue
+        joined = kept and _LIST_GLUE.fullmatch(plain, kept[-1].end(), m.start())
+        listed = [*listed[-19:], m.group(0)] if joined else [m.group(0)]
+        kept = [*kept[-1:], m]
+    if not kept:
+        return (), ()
+    last = kept[-1]
+    parts = tuple(listed) if len(listed) > 1 else ()
+    if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
+        return (kept[0].group(0), last.group(0)), parts
+    scale = _SCALE_AFTER.match(plain, last.end())  # "2.5 million", "5 degrees below zero"
+    clock = _CLOCK_BEFORE.search(plain, max(0, last.start() - 3), last.start())
+    value = (clock.group(0) if clock else "") + last.group(0)  # "3:45 PM" is 3:45, not 45
+    return (value + (scale.group(0) if scale else ""),), parts
 
 
 # ------------------------------------------------------------------------ entry points
@@ -127,23 +203,43 @@ def extract_answer(
 ) -> Extraction:
     """The answer candidates of a completion (see the module docstring for the rule).
 
-    Only the last ``max_chars`` characters are searched: answers come at the end, and this keeps
-    a 200,000-character completion cheap.
+    Only the last ``max_chars`` characters are searched (answers come at the end, and this keeps
+    a 200,000-character completion cheap), and the first ``max_chars`` for a statement when the
+    tail states nothing.
     """
     unknown = set(methods) - METHODS
     if unknown:
         raise ValueError(
             f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
         )
+    completion = _before_end_of_turn(completion)
+    if "```" in completion:  # a program states nothing; its ```output block does (ToRA)
+        completion = _CODE_BLOCK.sub("\n", completion)
     text = completion[-max_chars:] if len(completion) > max_chars else completion
-    text = drop_calculator_notes(text)
+    text = _SIGN_SPAN.sub(r"\1", drop_calculator_notes(text))
     nxt = _NEXT_ITEM.search(text)
     if nxt:  # a few-shot model that went on to a new "Problem:" right after stating its answer
         got = _final(_stated(text[: nxt.start()], methods))
         if got is not None and nxt.start() - got[1] <= _CONTINUATION_GAP:
             return got[0]
     got = _final(_stated(text, methods))
+    if got is None and len(completion) > max_chars:
+        # nothing stated in the tail of a long completion: an answer stated in its first
+        # ``max_chars`` (then a long ramble) is still a statement, and beats a fallback
+        head = _SIGN_SPAN.sub(r"\1", drop_calculator_notes(completion[:max_chars]))
+        got = _final(_stated(head, methods))
     return got[0] if got is not None else _fallback(text, methods)
+
+
+def _before_end_of_turn(completion: str) -> str:
+    """The completion up to its first end-of-turn token that follows some text (a leading chat
+    header such as ``<|im_start|>assistant`` is skipped)."""
+    seen = 0
+    for m in _END_OF_TURN.finditer(completion):
+        if completion[seen : m.start()].strip():
+            return completion[: m.start()]
+        seen = m.end()
+    return completion
 
 
 _CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line
@@ -172,15 +268,16 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
             sub = extract_answer(inner, [m for m in methods if m in STATED and m != "answer_tag"])
             if sub.candidates:
                 stated.append(Stated(tags[-1].end(), sub.candidates, f"answer_tag+{sub.method}"))
-            elif inner:
-                stated.append(Stated(tags[-1].end(), (inner,), "answer_tag"))
+            elif inner:  # "<answer>The number of apples left is 7.</answer>" -> 7
+                got = reduce_phrase(inner) if "\n" not in inner else ()
+                stated.append(Stated(tags[-1].end(), got or (inner,), "answer_tag"))
     if "boxed" in methods:
         stated += box_groups(text)
     if "hash" in methods:
         stated += _hashes(text)
     if "answer_is" in methods:
-        stated += phrases(text)
-    return stated
+        stated += phrases(text) + numbered_answers(text)
+    return resolve(text, stated)
 
 
 def _fallback(text: str, methods: Sequence[str]) -> Extraction:
@@ -201,7 +298,13 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         _, value, method = max(late)
         return Extraction((value,), method)
     if "last_number" in methods:
-        got = _last_number(text)
-        if got:
-            return Extraction((got,), "last_number")
+        numbers, parts = _last_number(text)
+        if numbers:
+            return Extraction(numbers, "last_number", parts)
+        count = last_count_word(text[-2000:])
+        if count:  # "There are twelve eggs left."
+            return Extraction((count,), "last_number")
+        sets = _SET_WORDS.findall(text[-2000:])
+        if sets:  # "The equation has no solution." states a set in words
+            return Extraction((sets[-1],), "last_number")
     return Extraction((), "")

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import notation
+from . import notation, words
 
 _UNICODE = {
     "\u2212": "-",  # minus sign
@@ -209,7 +209,7 @@ def normalize_full(text: str) -> Normalized:
     # trigonometric function a degree angle becomes radians (\sin 30^\circ = 1/2).
     if "\\circ" in s and _TRIG.search(s):
         s = _DEGREE_ARG.sub(r"(\1\\pi/180)", s)
-    s = re.sub(_DEGREE, " ", s)
+    s = re.sub(_DEGREE + r"(?:\s?[CF](?![A-Za-z]))?", " ", s)  # 5^\circ C: Celsius, Fahrenheit
     s = s.replace(r"\circ", " ")
     s = re.sub(r"\s+", " ", s)  # runs of spaces made regexes below backtrack badly
     percent = False
@@ -218,7 +218,7 @@ def normalize_full(text: str) -> Normalized:
         if s2 != s:
             percent = True
             s = s2
-    s = s.strip().rstrip(".").strip()
+    s = words.sets_and_scales(s.strip().rstrip(".").strip())
     for _ in range(3):
         s2 = _TRAILING_UNIT.sub("", s).strip()
         if s2 == s or not s2:
@@ -301,14 +301,40 @@ _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s|$)")
 
 
 def choice_letter(text: str) -> str | None:
-    """The multiple-choice letter an answer names (``(B)``, ``B.``, ``B) 12``), else None."""
-    s = normalize(text).strip("*").strip()
+    """The multiple-choice letter an answer names (``(B)``, ``B.``, ``B) 12``, ``option C``,
+    ``\\text{(C) } 28``, ``（B）``, a lower-case ``(c)``), else None."""
+    for s in (_choice_text(text), normalize(text).strip("*").strip()):
+        letter = _letter_of(s)
+        if letter:
+            return letter
+    return None
+
+
+_FULLWIDTH = str.maketrans(
+    {"\uff08": "(", "\uff09": ")", "\uff1a": ":", "\uff0e": ".", "\u3002": "."}
+)
+_TEXT_WRAP = re.compile(r"\\(?:text|textbf|textrm|textnormal|mathrm|mathbf|mbox)\{([^{}]{0,80})\}")
+_OPTION_WORD = re.compile(r"^(?:the\s+)?(?:option|choice|answer|\u9009\u9879)\s*[:.]?\s*", re.I)
+_LOWER_PAREN = re.compile(r"^\(\s*([a-j])\s*\)(?=\s|[.:]|$)")
+
+
+def _choice_text(text: str) -> str:
+    """The raw answer with only its dress removed (fullwidth brackets, ``\\text{}``, ``$``,
+    spacing, "option"): the letter of ``(C) 28`` must be read before normalising drops it."""
+    s = _TEXT_WRAP.sub(r"\1", text.translate(_FULLWIDTH))
+    s = s.replace("\\ ", " ").replace("~", " ").replace("$", "").strip().strip("*").strip()
+    s = _OPTION_WORD.sub("", s)
+    m = _LOWER_PAREN.match(s)
+    return m.group(1).upper() + s[m.end() :] if m else s
+
+
+def _letter_of(s: str) -> str | None:
     m = _CHOICE.match(s)
     if not m:
         return None
     rest = s[m.end() :].strip()
     if rest[:1] in ("*", "+", "-", "/", "^", "=", "_", "\\") or re.match(r"[a-z]\b", rest):
         return None  # E*2, B^2, A = 3: an expression, not an option
-    if rest and re.search(r"\b(?:or|and)\b|,|[A-J]\)", rest):
+    if rest and re.search(r"\b(?:or|and)\b|,|[A-J]\)|\b[A-J]\b|\u548c|\u6216|\u53ca|\u3001", rest):
         return None  # "A or B", "A, C": several letters are not one choice
     return m.group(1)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from . import words
+
 _CFRAC = re.compile(r"\\(?:cfrac|dfrac|tfrac)(?![a-zA-Z])")
 _BINOM = re.compile(r"\\(?:dbinom|tbinom)(?![a-zA-Z])")
 _THIN_THOUSANDS = re.compile(r"(?<=\d),(?:\\!|\\,|\{\})[ ]?(?=\d{3}(?!\d))")
@@ -39,6 +41,11 @@ _RATIO = re.compile(r"^(-?\d{1,30}(?:\.\d{1,30})?)\s?:\s?(\d{1,30}(?:\.\d{1,30})
 _MIXED_TEX = re.compile(r"^(-?)(\d{1,30})\s?\\frac\s?(?:\{(\d{1,30})\}\{(\d{1,30})\}|(\d)(\d))$")
 _MIXED_PLAIN = re.compile(r"^(-?)(\d{1,30}) (\d{1,30})/(\d{1,30})$")
 _OPTION_LABEL = re.compile(r"^\(([A-J])\)\s?(?=[-\d\\(])")  # "(B) 3": AMC's labelled value
+_EXPLANATION = re.compile(
+    r"(?<=\S)\s?\((?:since|because|as|from|by|using|which|i\.e\.|for|when|where)\b.*$", re.S
+)
+_NAMED_ANGLE = re.compile(r"^m?\\angle\s?[A-Z]{1,3}\s?=\s?")
+_DOT_REPEAT = re.compile(r"\\dot\s?\{?(\d)\}?")  # 0.\dot{3}: one repeating digit
 _APPROX = re.compile(r"\\approx|≈")
 _UNIT_WORDS = re.compile(
     r"^(-?[\d.,]{1,60}(?:\s?/\s?\d{1,30})?|-?\\frac\{\d{1,30}\}\{\d{1,30}\})"
@@ -64,8 +71,12 @@ def rewrite(s: str) -> str:
         s = _BINOM.sub(r"\\binom", s)
     if "," in s:
         s = _THIN_THOUSANDS.sub("", s)
+    if "\\dot" in s:
+        s = _DOT_REPEAT.sub(r"\\overline{\1}", s)
     if "overline" in s:
         s = _OVERLINE.sub(_repeating, s)
+    if "angle" in s:  # \langle 1, 2 \rangle: a vector written with angle brackets
+        s = s.replace("\\langle", "(").replace("\\rangle", ")")
     return s
 
 
@@ -96,6 +107,11 @@ def _last_side(s: str) -> str:
 
 def whole_answer(s: str) -> str:
     """The rewrites that read the answer as a whole (after spacing and units are cleaned)."""
+    s = words.number_in_words(s)
+    if "(" in s:
+        s = _EXPLANATION.sub("", s).strip()  # 18 (since 3 \times 6 = 18)
+    if s.startswith("\\angle") or s.startswith("m\\angle"):
+        s = _NAMED_ANGLE.sub("", s, count=1)  # \angle ABC = 72
     if s.startswith("("):
         s = _OPTION_LABEL.sub("", s, count=1)
     if "mod" in s:

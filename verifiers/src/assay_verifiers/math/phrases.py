@@ -9,22 +9,27 @@ import re
 from collections.abc import Sequence
 
 from .boxes import Stated, boxed_contents, distinct
+from .conditional import condition
 from .spans import math_spans, strip_money
 
 # Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
 # at that keyword only (bounded quantifiers: no backtracking over long runs of spaces). The
 # text is lowered ASCII-only, so positions do not move.
-_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|\u7b54|\u9009")
+_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|should|\u7b54|\u9009")
 _AT_KEYWORD = re.compile(
     r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
+    r"|[ \t]{1,3}(?=(?:can't|cannot|can not|isn't|must not)(?:[ \t]{1,3}be)?[ \t]{1,3}[-$\\\d])"
     r"|\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
     r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
+    r"|(?:correct|right)[ \t]{1,3}(?:count|total|value|number|result|sum|amount)[ \t]{1,3}(?:is|was)\b"
+    r"|should[ \t]be(?=[ \t]{1,3}(?:-?\d|\$|\\))"
     r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
     r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
     r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
     r"|(?:(?<=\u6545)|(?<=\u6240\u4ee5)|(?<=\u56e0\u6b64)|(?<=\u5e94)|(?<=\u5219))\u9009"
     r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
     r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
+    r"|\u7b54\u6848\u3011"  # a gaokao solution's 【答案】
 )
 _A_LINE = re.compile(r"^[ \t]{0,3}A(?:ns)?[ \t]{0,3}[:\uff1a]", re.M)  # a line "A: 18"
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -42,6 +47,8 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
     low = text.translate(_LOWER)
     ends: list[int] = []
     for m in reversed(list(_KEYWORD.finditer(low))):
+        if m.group() == "should" and not low.endswith("it ", 0, m.start()):
+            continue  # only "it should be 11" (a revision), not "x should be positive"
         if m.group() in ("actually", "wait", "oops", "instead", "correct", "right") and (
             m.start() and low[m.start() - 1].isalnum()
         ):
@@ -72,12 +79,15 @@ MATH_WORDS = re.compile(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|or|and
 _CONNECTIVE = re.compile(
     r"(?:,|\s)\s{0,3}(?:because|since|which|where|as (?:we|it|this|shown|computed)|"
     r"given|so that|when|if|after|using|by|for (?:the|all|each)|with|I hope)\b"
+    r"|,\s{0,3}not\b|\s{1,3}not\s{1,3}(?=-?\d)"
+    r"|,\s{0,3}and\s{1,3}(?=[a-zA-Z]{2,})"
     r"|[\uff0c,]?\s{0,3}(?:因为|由于|所以)",
     re.I,
 )
 _VERB = re.compile(r"\s(?:is|are|was|were|equals|be|gives|yields)\s", re.I)
 _FILLER = re.compile(
-    r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|"
+    r"^(?:(?:is|are|was|then|so|thus|therefore|hence|just|only|exactly|about|around|actually|"
+    r"really|in fact|indeed|the (?:number|value|integer|result|total)(?=\s{1,3}[-\d$\\])|"
     r"approximately|roughly|:|=|\uff1a|\*+)\s{0,3})+",
     re.I,
 )
@@ -91,6 +101,12 @@ _JUST_WORDS = re.compile(
     re.I,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+# A Chinese verb that introduces the value ("x 的值为 5", "结果是 -3"): the value follows the last.
+_CJK_VERB = re.compile("\u662f|\u4e3a|\u70ba|\u7b49\u4e8e|\u7b49\u65bc")
+
+
+_YES_NO = re.compile(r"^(yes|no|true|false)\s{0,3}[,;:\u2014-]", re.I)
+_RESTATED = re.compile(r"(?:,\s{0,3}|\s)(?:i\.e\.|that is,|namely)\s{0,3}", re.I)
 
 
 def _body(text: str, start: int) -> str:
@@ -98,8 +114,8 @@ def _body(text: str, start: int) -> str:
     then up to the end of the sentence (a period or line break outside braces and math; money
     dollars, as in "is $18.", do not open math)."""
     i, n = start, min(len(text), start + 400)
-    while i < n and text[i] in " \t*:\uff1a\n" and text.count("\n", start, i + 1) <= 2:
-        i += 1
+    while i < n and text[i] in " \t*:\uff1a\n}" and text.count("\n", start, i + 1) <= 2:
+        i += 1  # a "}" closes the \text{} the marker stood in: \boxed{\text{The answer is } 18}
     seg = text[i:n]
     inside = bytearray(len(seg))
     for sp in math_spans(seg):
@@ -111,18 +127,44 @@ def _body(text: str, start: int) -> str:
         if c == "{":
             depth += 1
         elif c == "}":
-            depth = max(0, depth - 1)
+            if depth == 0 and not inside[j]:
+                break  # the end of the box the phrase stands in
+            depth -= 1
         elif not inside[j] and (
             (c == "\n" and j > 0)
             or (
                 c in ".!?\u3002\uff01\uff1f"
                 and depth == 0
                 and (j + 1 >= len(seg) or seg[j + 1] in " \n\t")
+                and seg[max(0, j - 3) : j + 1] not in ("i.e.", "e.g.")
             )
         ):
             break
         j += 1
     return seg[:j].strip()
+
+
+# An answer phrase that rejects a value ("the answer is not 5", "can't be 5"), and what it then
+# states instead ("not 12, it is 15", "不是 5，而是 6").
+_REJECTS = re.compile(
+    r"^(?:is[ \t]{1,3}|was[ \t]{1,3})?(?:not|n't|can't|cannot|can[ \t]not|isn't|won't)"
+    r"(?:[ \t]{1,3}be)?[ \t]{1,3}(?=-?\d|\$|\\|\(?[A-J]\b)",
+    re.I,
+)
+_INSTEAD = re.compile(
+    r"(?:[,;\uff0c\uff1b][ \t]{0,3}(?:but[ \t]{1,3})?|[ \t]but[ \t]{1,3})"
+    r"(?:it(?:'s|[ \t]is|[ \t]must[ \t]be|[ \t]should[ \t]be)|rather|instead|actually)[ \t]{1,3}"
+    r"|[\uff0c,][ \t]{0,3}\u800c\u662f",
+    re.I,
+)
+
+
+def rejection(body: str) -> str | None:
+    """For a phrase body that rejects a value: what it states instead ("" for nothing)."""
+    if not _REJECTS.match(body):
+        return None
+    m = _INSTEAD.search(body)
+    return body[m.end() :] if m else ""
 
 
 def reduce_phrase(body: str) -> tuple[str, ...]:
@@ -135,9 +177,19 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
         boxes = distinct(boxed_contents(body))
         if boxes:
             return boxes
+    word = _YES_NO.match(body)
+    if word:
+        return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
+    restated = _RESTATED.search(body)
+    if restated and body[restated.end() :].strip():
+        body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
     m = _CONNECTIVE.search(body)
     if m and m.start() > 0:
         body = body[: m.start()]
+    if _CJK.search(body):
+        verbs = list(_CJK_VERB.finditer(body))
+        if verbs and body[verbs[-1].end() :].strip(" \t\u3002\uff0e."):
+            body = body[verbs[-1].end() :].strip()
     spans = math_spans(body)
     if spans and _only_glue(body, spans):
         return (", ".join(s.content for s in spans),)
@@ -149,9 +201,13 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     if not t or _NEGATED.match(t):
         return ()
     prose = WORDY.findall(MATH_WORDS.sub(" ", t))
-    if len(prose) >= 3 or (_CJK.search(t) and not re.search(r"\d|[A-J]", t)):
+    cjk = _CJK.search(t)
+    if len(prose) >= 3 or cjk:
         numbers = NUMBER.findall(t)
-        return (numbers[0],) if len(numbers) == 1 else ()
+        if len(numbers) == 1:
+            return (numbers[0],)  # "一共有 42 个苹果" -> 42
+        if len(prose) >= 3 or not re.search(r"\d|[A-J]", t):
+            return ()
     return (t,)
 
 
@@ -164,14 +220,40 @@ def _only_glue(body: str, spans: Sequence[object]) -> bool:
 
 
 def phrases(text: str) -> list[Stated]:
+    """The last answer phrase that states something (and, when that one is conditional, the
+    one before it too: see `conditional`)."""
     weak: Stated | None = None
+    later: list[Stated] = []
     for end in reversed(_marker_ends(text)):  # the last ones that state something
-        got = reduce_phrase(_body(text, end))
+        body = _body(text, end)
+        instead = rejection(body)
+        if instead == "":
+            return [Stated(end, (), "answer_is")]  # "the answer is not 5": states no answer
+        got = reduce_phrase(instead if instead is not None else body)
         if not got:
             continue
         if len(got) == 1 and _JUST_WORDS.match(got[0]):
             # "the answer is consistent": a description counts only when nothing else is stated
             weak = weak or Stated(end, got, "answer_is", weak=True)
             continue
-        return [Stated(end, got, "answer_is")]
-    return [weak] if weak else []
+        if not later and condition(text, end):
+            later = [Stated(end, got, "answer_is")]
+            continue
+        return [Stated(end, got, "answer_is"), *later]
+    return later or ([weak] if weak else [])
+
+
+# A numbered list of candidate answers ("Answer 1: 7 / Answer 2: 8"): one statement, a hedge.
+_NUMBERED = re.compile(
+    r"^[ \t]{0,3}\**(?:answer|candidate|guess|attempt)[ \t]{1,3}#?\d{1,2}\**[ \t]{0,3}[:\uff1a]",
+    re.I | re.M,
+)
+
+
+def numbered_answers(text: str) -> list[Stated]:
+    """Two or more numbered answers, as one statement with all their values."""
+    found = list(_NUMBERED.finditer(text))
+    if len(found) < 2:
+        return []
+    values = [v for m in found[-10:] for v in reduce_phrase(_body(text, m.end()))]
+    return [Stated(found[-1].end(), distinct(values), "answer_is")] if values else []

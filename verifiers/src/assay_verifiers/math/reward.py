@@ -33,7 +33,7 @@ from assay.errors import DeadlineExceeded, WorkerCrashed
 from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
-from .choice import fallback_choice, letters_of
+from .choice import fallback_choice, letters_of, option_named_by_value
 from .echo import echoes
 from .extract import DEFAULT_METHODS, METHODS, answer_region, extract_answer
 from .fastpath import decimals, quick
@@ -244,7 +244,7 @@ class MathReward(Reward):
             return Score.ok(0.0, f"no {o.answer_after!r} in the completion: no final answer")
         m = _CHOICE_GOLD.match(gold.text) if o.choices else None
         if m:
-            return _score_choice(m.group(1), completion, self._methods, o)
+            return _score_choice(m.group(1), completion, self._methods, o, s.prompt_text or "")
         if is_prose(gold.text, gold_raw):
             return Score.unverifiable("gold answer is prose, not a checkable answer")
         ex = extract_answer(completion, self._methods, o.max_completion_chars)
@@ -257,8 +257,10 @@ class MathReward(Reward):
             return Score.ok(0.0, "no answer found in the completion", **details)
         candidates = ex.candidates
         parts = gold_parts(gold.text)
-        if parts > 1 and len(candidates) < parts <= len(ex.boxes):
-            candidates = ex.boxes[-parts:]  # the parts boxed in separate sentences
+        # the parts boxed in separate sentences; a final list "2 and 3": all of it, or nothing
+        whole = ex.method != "last_number" or len(ex.boxes) == parts
+        if parts > 1 and len(candidates) < parts <= len(ex.boxes) and whole:
+            candidates = ex.boxes[-parts:]
         if len(candidates) > 1 and parts > 1:
             candidates = (", ".join(candidates),)  # \boxed{2} and \boxed{3} for gold "2, 3"
         preds: list[Normalized] = []
@@ -330,7 +332,9 @@ def _verdict_score(v: tuple[bool | None, str, str], details: dict[str, Any], pat
     return Score.ok(1.0 if verdict else 0.0, reason, path=path, **details)
 
 
-def _score_choice(letter: str, completion: str, methods: tuple[str, ...], o: MathOptions) -> Score:
+def _score_choice(
+    letter: str, completion: str, methods: tuple[str, ...], o: MathOptions, prompt: str = ""
+) -> Score:
     ex = extract_answer(
         completion,
         [m for m in methods if m not in ("last_number", "last_math")],
@@ -338,6 +342,10 @@ def _score_choice(letter: str, completion: str, methods: tuple[str, ...], o: Mat
     )
     letters = letters_of(ex.candidates) if ex.candidates else set()
     method = ex.method
+    if letters == {None} and len(ex.candidates) == 1:
+        named = option_named_by_value(ex.candidates[0], prompt)
+        if named:
+            letters, method = {named}, f"{method}+option_value"
     if not letters or None in letters:
         alt = fallback_choice(completion, o.max_completion_chars)
         if alt and (not ex.candidates or ex.method in ("bare", "bold")):
