@@ -120,10 +120,10 @@ def judge_server() -> Iterator[str]:
         yield server.url
 
 
-def _options(options: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+def _options(options: Any, judge_url: str | None = None) -> dict[str, Any]:
     if options in ("judge", "pairwise"):
-        url = request.getfixturevalue("judge_server")
-        common = {"base_url": url, "model": "scripted", "cache": False, "deadline": 30.0}
+        assert judge_url, "the judge cases need a scripted server (the judge_server fixture)"
+        common = {"base_url": judge_url, "model": "scripted", "cache": False, "deadline": 30.0}
         if options == "judge":
             return {**common, "rubric": {"likert": 5}}
         return dict(common)
@@ -170,7 +170,8 @@ def test_same_results_inline_thread_process(
         assay.get_registry().get("reward", name)
     except assay.UnknownNameError:
         pytest.skip(f"{name}: its package is not installed here")
-    opts = _options(options, request)
+    judge = options in ("judge", "pairwise")
+    opts = _options(options, request.getfixturevalue("judge_server") if judge else None)
     spec_rows = [*extra, {"use": name, "name": "under_test", "with": {}}]
     rows = batch()
     tables = {}

@@ -207,7 +207,7 @@ def test_serve_with_ray_actors(local_ray, assay_registry):
         assert len(app.state.assay.scorer.executor.where()) == 2
 
 
-def test_every_first_party_reward_scores_the_same_on_ray_actors(local_ray, monkeypatch):
+def test_every_first_party_reward_scores_the_same_on_ray_actors(local_ray, monkeypatch, request):
     """The executor-equivalence batch (GRPO groups, smallest chunks the rewards allow) through
     one pipeline holding every first-party reward, inline and on two actors."""
     import assay
@@ -216,6 +216,7 @@ def test_every_first_party_reward_scores_the_same_on_ray_actors(local_ray, monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reg = assay.get_registry()
     comps = [assay.Component(assay.get_reward("math"), name="math")]
+    judge_url: str | None = None
     for name, cases in eq.CASES.items():
         base = name.split("-")[0]
         try:
@@ -227,7 +228,13 @@ def test_every_first_party_reward_scores_the_same_on_ray_actors(local_ray, monke
                 continue
             if base in ("reward_model", "process_reward", "online_reward_model"):
                 pytest.importorskip("transformers")
-            reward = assay.get_reward(base, **eq._options(options))
+            judge = options in ("judge", "pairwise")
+            if judge and judge_url is None:
+                judge_testing = pytest.importorskip("assay_judge.testing")
+                server = judge_testing.ScriptedChatServer(eq._judge_script).start()
+                request.addfinalizer(server.stop)
+                judge_url = server.url
+            reward = assay.get_reward(base, **eq._options(options, judge_url if judge else None))
             comps.append(assay.Component(reward, name=f"{base}-{cid}" if cid else base))
     rows = eq.batch()
     with assay.Pipeline(comps) as pipe:
