@@ -10,6 +10,9 @@ group shows up. The first test fails when a first-party reward has no case here.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,6 +173,17 @@ def test_same_results_inline_thread_process(
         assay.get_registry().get("reward", name)
     except assay.UnknownNameError:
         pytest.skip(f"{name}: its package is not installed here")
+    if options in ("rm", "prm", "online") and not os.environ.get("ASSAY_EQUIVALENCE_CHILD"):
+        # torch's OpenMP pool is not fork-safe: once any earlier test in this process has run
+        # torch on threads, a forked worker spins forever (docs/pipelines.md, "Executors"). The
+        # torch cases therefore run in a fresh interpreter, where one torch thread is set first.
+        env = {**os.environ, "ASSAY_EQUIVALENCE_CHILD": "1"}
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid]
+        done = subprocess.run(
+            cmd, cwd=request.config.rootpath, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        return
     judge = options in ("judge", "pairwise")
     opts = _options(options, request.getfixturevalue("judge_server") if judge else None)
     spec_rows = [*extra, {"use": name, "name": "under_test", "with": {}}]
