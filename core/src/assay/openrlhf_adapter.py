@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from .adapter_policy import AdapterPolicy, NonOk, non_ok_indicators
 from .payloads import (
     DEFAULT_END_TOKENS,
-    end_tokens_of,
     label_fields,
     plain,
+    resolve_end_tokens,
     split_query,
     strip_leading_tokens,
 )
@@ -71,10 +71,7 @@ class OpenRLHFRewardFunc:
         self.pipeline = pipeline
         self.policy = AdapterPolicy(non_ok, max_non_ok_rate)
         self.policy.require_number("OpenRLHF")
-        tokens = tuple(end_tokens) if end_tokens is not None else DEFAULT_END_TOKENS
-        if tokenizer is not None:
-            tokens = tuple(dict.fromkeys([*end_tokens_of(tokenizer), *tokens]))
-        self.end_tokens = tokens
+        self.end_tokens = resolve_end_tokens(end_tokens, tokenizer)
         self.__name__ = "reward_func"
 
     def sample(self, query: Any, prompt: Any, label: Any) -> dict[str, Any]:

@@ -68,6 +68,17 @@ def end_tokens_of(tokenizer: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*found, *DEFAULT_END_TOKENS]))
 
 
+def resolve_end_tokens(
+    end_tokens: Iterable[str] | None = None, tokenizer: Any = None
+) -> tuple[str, ...]:
+    """What an adapter strips: ``end_tokens`` (default: the common chat templates'), with the
+    tokenizer's special tokens first when one is given."""
+    tokens = tuple(end_tokens) if end_tokens is not None else DEFAULT_END_TOKENS
+    if tokenizer is None:
+        return tokens
+    return tuple(dict.fromkeys([*end_tokens_of(tokenizer), *tokens]))
+
+
 def _tokens(tokens: Iterable[str]) -> tuple[str, ...]:
     return tokens if type(tokens) is tuple and "" not in tokens else tuple(t for t in tokens if t)
 

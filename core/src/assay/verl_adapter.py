@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from .adapter_policy import NON_OK_STATUSES, AdapterPolicy, NonOk, non_ok_indicators, status_key
 from .payloads import (
-    DEFAULT_END_TOKENS,
     as_tests,
-    end_tokens_of,
     label_fields,
     merge_metadata,
     plain,
+    resolve_end_tokens,
     strip_end_tokens,
 )
 
@@ -105,12 +104,7 @@ class VerlComputeScore:
         self.pipeline = pipeline
         self.policy = AdapterPolicy(non_ok, max_non_ok_rate)
         self.policy.require_number("verl")
-        tokens = tuple(end_tokens) if end_tokens is not None else DEFAULT_END_TOKENS
-        self.end_tokens = (
-            tuple(dict.fromkeys([*end_tokens_of(tokenizer), *tokens]))
-            if tokenizer is not None
-            else tokens
-        )
+        self.end_tokens = resolve_end_tokens(end_tokens, tokenizer)
         self.__name__ = "compute_score"
         self._warned = False
 
