@@ -165,7 +165,10 @@ def run_regime(name: str, args: Any, scorer: Any, shared: Any) -> dict[str, Any]
 MODELS = {  # name: (hidden, layers, heads)
     "tiny": (64, 2, 4),  # per-call overhead dominates: what batching removes
     "small": (256, 4, 4),  # arithmetic dominates on one CPU thread
+    "0.5b": (896, 24, 14),  # Qwen2.5-0.5B's width and depth (random weights): for a GPU
+    "1.5b": (1536, 28, 12),  # Qwen2.5-1.5B's width and depth (random weights): for a GPU
 }
+INTERMEDIATE = {"0.5b": 4864, "1.5b": 8960}  # the Qwen2.5 MLP widths; the others use 2 x hidden
 
 
 def main() -> int:
@@ -178,6 +181,8 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    ap.add_argument("--dtype", default="auto", help="auto (bf16 on a GPU), float32, bfloat16")
     args = ap.parse_args()
 
     import torch
@@ -190,7 +195,7 @@ def main() -> int:
     tok = char_tokenizer()
     print(
         f"{args.texts} texts per regime, batch {args.batch_size}, {torch.get_num_threads()} torch "
-        f"thread(s), CPU; median of {args.repeats} interleaved runs (wall; cpu = process CPU time)"
+        f"thread(s), device {args.device}; median of {args.repeats} interleaved runs (wall; cpu = process CPU time)"
     )
     print(
         f"{'model':<16}{'regime':<8}{'chars':>9}{'loop s':>8}{'batched s':>10}{'assay-rm s':>11}"
@@ -201,13 +206,17 @@ def main() -> int:
     for model_name in args.models.split(","):
         hidden, layers, heads = MODELS[model_name.strip()]
         model = tiny_reward_model(
-            tok, hidden_size=hidden, layers=layers, heads=heads, max_positions=2048
+            tok,
+            hidden_size=hidden,
+            layers=layers,
+            heads=heads,
+            max_positions=2048,
+            intermediate_size=INTERMEDIATE.get(model_name.strip(), 2 * hidden),
         )
         params = sum(p.numel() for p in model.parameters())
-        scorer = RewardModelScorer(model, tok, batch_size=args.batch_size, device="cpu")
-        shared = RewardModelScorer(
-            model, tok, batch_size=args.batch_size, device="cpu", share_prefix=True
-        )
+        common = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype}
+        scorer = RewardModelScorer(model, tok, **common)
+        shared = RewardModelScorer(model, tok, share_prefix=True, **common)
         label = f"{model_name} {params / 1e6:.2f}M"
         for name in args.regimes.split(","):
             r = run_regime(name.strip(), args, scorer, shared)
@@ -227,7 +236,8 @@ def main() -> int:
         json.dumps(
             {
                 "bench": "rm_scoring",
-                "device": "cpu",
+                "device": str(scorer.device),
+                "dtype": str(scorer.dtype),
                 "batch_size": args.batch_size,
                 "threads": torch.get_num_threads(),
                 "repeats": args.repeats,

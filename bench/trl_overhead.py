@@ -63,7 +63,7 @@ def step_timer() -> Any:
     return StepTimer()
 
 
-def run_raw(steps: int, out: str) -> tuple[Any, float]:
+def run_raw(steps: int, out: str, device: str) -> tuple[Any, float]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -84,8 +84,8 @@ def run_raw(steps: int, out: str) -> tuple[Any, float]:
         save_strategy="no",
         logging_steps=1,
         report_to="none",
-        use_cpu=True,
-        bf16=False,
+        use_cpu=device == "cpu",
+        bf16=device == "cuda",  # what the assay backend picks by itself on a bf16 GPU
         activation_checkpointing=False,
         disable_tqdm=True,
         seed=0,
@@ -104,7 +104,7 @@ def run_raw(steps: int, out: str) -> tuple[Any, float]:
     return timer, _last_reward(trainer)
 
 
-def run_assay(steps: int, out: str) -> tuple[Any, float]:
+def run_assay(steps: int, out: str, device: str) -> tuple[Any, float]:
     from assay_trl import GRPO
     from assay_trl.toy import toy_prompts
 
@@ -172,11 +172,12 @@ def _setup(threads: int) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
 
 
-def _one_side(side: str, steps: int, threads: int) -> None:
-    """Child process: train one side, print its step times as JSON."""
+def _one_side(side: str, steps: int, threads: int, device: str) -> None:
+    """Child process: train one side, print its step times as JSON (assay picks its device itself:
+    the GPU with bf16 where one is, as ``--device cuda`` sets for the raw side)."""
     _setup(threads)
     with tempfile.TemporaryDirectory() as tmp:
-        timer, final = (run_raw if side == "raw" else run_assay)(steps, tmp)
+        timer, final = (run_raw if side == "raw" else run_assay)(steps, tmp, device)
     print(json.dumps({"wall": timer.times, "cpu": timer.cpu, "final": final}))
 
 
@@ -184,7 +185,7 @@ def _spawn(side: str, args: argparse.Namespace) -> dict[str, Any]:
     import subprocess
 
     cmd = [sys.executable, __file__, "--side", side, "--steps", str(args.steps)]
-    cmd += ["--threads", str(args.threads)]
+    cmd += ["--threads", str(args.threads), "--device", args.device]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -195,10 +196,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--side", choices=["raw", "assay"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        _one_side(args.side, args.steps, args.threads)
+        _one_side(args.side, args.steps, args.threads, args.device)
         return
     _setup(args.threads)
 
@@ -244,6 +246,7 @@ def main() -> None:
                 "assay_step_cpu_ms_median": round(assay_cmed * 1e3, 3),
                 "cpu_ratio": round(cpu_ratio, 4),
                 "threads": args.threads,
+                "device": args.device,
                 "raw_reward_call_us": round(raw_call * 1e6, 2),
                 "assay_reward_call_us": round(assay_call * 1e6, 2),
                 "reward_call_overhead_ms_per_step": round((assay_call - raw_call) * 1e3, 4),
