@@ -35,7 +35,9 @@ part() {  # part NAME SECONDS CMD...: one bounded part; its JSON line (the last 
   grep '^{"bench"' "$OUT/$name.txt" | tail -1 >>"$OUT/gpu.jsonl" || true
 }
 
-part rm_scoring 200 "$PY" bench/rm_scoring.py --device cuda --threads 0 --models 0.5b \
+PARTS=${PARTS:-rm_scoring grpo_gpu trl_overhead}  # a subset reruns only those
+has() { [[ " $PARTS " == *" $1 "* ]]; }
+has rm_scoring && part rm_scoring 200 "$PY" bench/rm_scoring.py --device cuda --threads 0 --models 0.5b \
   --regimes short,long,grpo --texts 256 --batch-size 64 --repeats 3
-part grpo_gpu 200 "$PY" bench/grpo_gpu.py --steps 6
-part trl_overhead 200 "$PY" bench/trl_overhead.py --device cuda --steps 20 --repeats 2 --warmup 3
+has grpo_gpu && part grpo_gpu 200 "$PY" bench/grpo_gpu.py --steps 6
+has trl_overhead && part trl_overhead 200 "$PY" bench/trl_overhead.py --device cuda --steps 20 --repeats 2 --warmup 3
