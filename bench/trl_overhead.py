@@ -86,7 +86,6 @@ def run_raw(steps: int, out: str, device: str) -> tuple[Any, float]:
         report_to="none",
         use_cpu=device == "cpu",
         bf16=device == "cuda",  # what the assay backend picks by itself on a bf16 GPU
-        activation_checkpointing=False,
         disable_tqdm=True,
         seed=0,
     )

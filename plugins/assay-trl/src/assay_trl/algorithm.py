@@ -60,6 +60,28 @@ def device_kwargs(config: TrainConfig) -> dict[str, Any]:
     return {"use_cpu": not cuda, "bf16": bf16}
 
 
+def training_argument_names() -> frozenset[str]:
+    """The fields of the installed ``transformers.TrainingArguments``."""
+    from dataclasses import fields
+
+    from transformers import TrainingArguments
+
+    return frozenset(f.name for f in fields(TrainingArguments))
+
+
+def for_installed_transformers(
+    kwargs: dict[str, Any], names: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """``kwargs`` with ``activation_checkpointing`` under the name the installed transformers
+    knows: releases before 5.2x call it ``gradient_checkpointing`` (later ones keep that as a
+    deprecated alias), and an unknown keyword would stop the config class."""
+    names = training_argument_names() if names is None else names
+    if "activation_checkpointing" in kwargs and "activation_checkpointing" not in names:
+        kwargs = dict(kwargs)
+        kwargs["gradient_checkpointing"] = kwargs.pop("activation_checkpointing")
+    return kwargs
+
+
 class TRLAlgorithm(Algorithm):
     """A training backend wrapping a TRL trainer. ``cls(config).train(model, tokenizer, dataset,
     pipeline)`` returns the trainer after training (``trainer.state.log_history`` holds the logs)."""
@@ -105,7 +127,7 @@ class TRLAlgorithm(Algorithm):
         kwargs.update(device_kwargs(self.config))
         kwargs.update(self.fixed())
         kwargs.update(self.config.trl)
-        return kwargs
+        return for_installed_transformers(kwargs)
 
     def assay_fields(self) -> set[str]:
         """Config fields of this backend that TRL does not know (consumed by the backend itself)."""
