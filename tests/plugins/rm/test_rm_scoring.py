@@ -46,13 +46,15 @@ def test_batched_scores_equal_one_by_one_in_input_order(model: Any, tok: Any) ->
 
 
 def test_scorer_reads_the_same_ids_as_reward_trainer(model: Any, tok: Any) -> None:
-    """RewardTrainer trains on tokenizer(prompt + completion + eos): the scorer scores that."""
+    """RewardTrainer trains on tokenizer(prompt + completion + eos): the scorer scores that.
+    On the CPU in float32 both (``auto`` would take bf16 on a GPU: a different number)."""
     import torch
 
     ids = tok("ab" + "cd" + tok.eos_token, return_tensors="pt")
     with torch.inference_mode():
         direct = model(**ids).logits[0, 0].item()
-    assert RewardModelScorer(model, tok).score([Sample(prompt="ab", completion="cd")])[0] == (
+    scorer = RewardModelScorer(model, tok, device="cpu")
+    assert scorer.score([Sample(prompt="ab", completion="cd")])[0] == (
         pytest.approx(direct, abs=1e-5)
     )
 
@@ -312,6 +314,7 @@ class _NanModel:
         return self.inner.modules()
 
     def to(self, **kw: Any) -> _NanModel:
+        self.inner.to(**kw)  # on a GPU machine the scorer moves the model there
         return self
 
     def eval(self) -> _NanModel:

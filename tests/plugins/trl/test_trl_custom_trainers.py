@@ -126,7 +126,7 @@ def test_reinforce_pp_group_baseline_centres_each_group(tiny, toy_data, online_s
     rewards = _rewards_of_last_batch(trainer, out["advantages"].size(0))
     centred = rewards.view(-1, G) - rewards.view(-1, G).mean(dim=1, keepdim=True)
     # with beta 0 the token advantage is the whitened centred reward
-    first = out["advantages"][:, 0].view(-1, G)
+    first = out["advantages"][:, 0].view(-1, G).to(centred.device)  # on the GPU where one is
     zero = centred.abs().sum(dim=1) == 0
     assert torch.all(first[zero].abs() < 1e-5)
     assert torch.all(torch.sign(first[~zero]) == torch.sign(centred[~zero]))

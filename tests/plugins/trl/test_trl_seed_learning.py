@@ -61,7 +61,9 @@ def test_trpo_on_a_lora_adapter_moves_only_the_adapter(toy_data, online_settings
     for name, value in peft_model.get_base_model().state_dict().items():
         key = name.replace(".base_layer", "")
         if "lora_" not in name and key in base:
-            assert (value == base[key]).all(), f"{name} moved"
+            assert (value.cpu() == base[key]).all(), (
+                f"{name} moved"
+            )  # trained on a GPU where one is
     accepted = [s for s in trainer.trpo_steps if s.accepted]
     assert accepted and all(s.kl <= 0.05 for s in accepted)
 
