@@ -109,7 +109,8 @@ def test_block_list_by_entry_point_or_distribution(fake_dists, monkeypatch, bloc
     fake_dists("broken-plugin", "broken_plugin", BROKEN)
     block_all_but(monkeypatch, "builtins", "broken_plugin", extra=f" something_else, {blocked}")
     monkeypatch.setenv("ASSAY_STRICT_PLUGINS", "1")
-    reg = get_registry()  # strict, yet no failure: the plugin was never imported
+    with pytest.warns(RuntimeWarning, match="'something_else', which no installed plugin has"):
+        reg = get_registry()  # strict, yet no failure: the plugin was never imported
     assert not any(f.plugin == "broken_plugin" for f in reg.failures)
 
 
@@ -204,3 +205,20 @@ def test_hookimpl_with_wrong_arguments_is_reported_not_fatal(fake_dists):
     f = next(f for f in reg.failures if f.plugin == "badargs_plugin")
     assert f.stage == "register" and "registrar" in f.reason
     assert "hello" in reg.names("reward") and "never" not in reg.names("reward")
+
+
+def test_a_disable_name_no_plugin_has_is_reported(fake_dists, monkeypatch):
+    """A typo in ASSAY_DISABLE_PLUGINS would silently load the plugin meant to be blocked."""
+    fake_dists("good-plugin", "good_plugin", GOOD)
+    monkeypatch.setenv("ASSAY_DISABLE_PLUGINS", "good_plugn")
+    with pytest.warns(RuntimeWarning, match=r"names 'good_plugn', which no installed plugin has"):
+        reg = get_registry()
+    assert "hello" in reg.names("reward")  # nothing was blocked: the warning is the only signal
+
+
+def test_a_disable_name_that_matches_is_silent(fake_dists, monkeypatch, recwarn):
+    fake_dists("good-plugin", "good_plugin", GOOD)
+    monkeypatch.setenv("ASSAY_DISABLE_PLUGINS", "good-plugin")  # the distribution's name
+    reg = get_registry()
+    assert "hello" not in reg.names("reward")
+    assert not [w for w in recwarn if "ASSAY_DISABLE_PLUGINS" in str(w.message)]

@@ -98,6 +98,19 @@ def _blocked() -> set[str]:
     return {p.strip() for p in raw.split(",") if p.strip()}
 
 
+def _warn_unmatched(blocked: set[str], eps: Any) -> None:
+    """A name in ASSAY_DISABLE_PLUGINS that no installed plugin has is most likely a typo: say so
+    rather than load the plugin the user meant to block."""
+    known = {ep.name for ep in eps} | {ep.dist.name for ep in eps if ep.dist}
+    for name in sorted(blocked - known):
+        warnings.warn(
+            f"assay: ASSAY_DISABLE_PLUGINS names {name!r}, which no installed plugin has "
+            f"(entry points and distributions: {', '.join(sorted(known))})",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
 class Registry:
     """Named objects by kind, the plugins that provided them, and the plugins that failed."""
 
@@ -193,6 +206,7 @@ class Registry:
         # Name order: pluggy calls later registrations first, so a stable load order is a stable
         # hook order whatever order the installer wrote the distributions in.
         eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
+        _warn_unmatched(blocked, eps)
         for ep in eps:
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
