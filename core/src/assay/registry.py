@@ -30,6 +30,7 @@ import pluggy
 from . import hookspecs
 from .errors import DuplicateNameError, PluginLoadError, UnknownNameError
 from .interfaces import Algorithm, Sampler
+from .plugin_env import blocked_plugins, strict_plugins, warn_unmatched
 from .rewards import as_reward_class, lift
 
 Kind = Literal["reward", "sampler", "algorithm", "sandbox"]
@@ -87,28 +88,6 @@ class PluginInfo:
     version: str | None
     module: str
     provides: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _strict() -> bool:
-    return os.environ.get("ASSAY_STRICT_PLUGINS", "").lower() in ("1", "true", "yes", "on")
-
-
-def _blocked() -> set[str]:
-    raw = os.environ.get("ASSAY_DISABLE_PLUGINS", "")
-    return {p.strip() for p in raw.split(",") if p.strip()}
-
-
-def _warn_unmatched(blocked: set[str], eps: Any) -> None:
-    """A name in ASSAY_DISABLE_PLUGINS that no installed plugin has is most likely a typo: say so
-    rather than load the plugin the user meant to block."""
-    known = {ep.name for ep in eps} | {ep.dist.name for ep in eps if ep.dist}
-    for name in sorted(blocked - known):
-        warnings.warn(
-            f"assay: ASSAY_DISABLE_PLUGINS names {name!r}, which no installed plugin has "
-            f"(entry points and distributions: {', '.join(sorted(known))})",
-            RuntimeWarning,
-            stacklevel=4,
-        )
 
 
 class Registry:
@@ -202,11 +181,11 @@ class Registry:
         self.plugins.pop(name, None)
 
     def _load_entry_points(self) -> None:
-        blocked = _blocked()
+        blocked = blocked_plugins()
         # Name order: pluggy calls later registrations first, so a stable load order is a stable
         # hook order whatever order the installer wrote the distributions in.
         eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
-        _warn_unmatched(blocked, eps)
+        warn_unmatched(blocked, eps)
         for ep in eps:
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
@@ -233,7 +212,7 @@ class Registry:
     ) -> None:
         failure = PluginFailure(plugin, dist, reason, stage)
         self.failures.append(failure)
-        if _strict():
+        if strict_plugins():
             raise PluginLoadError(plugin, dist, reason) from exc
         warnings.warn(
             f"assay: plugin {plugin!r} (distribution {dist or '?'}) failed at {stage}: {reason}; "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from typing_extensions import TypeVar
 
 from .models import NoOptions, Sample, Score, ScoreLike
+from .samples import short_validation, to_sample
 
 #: The options model of a reward; `Reward[MyOptions]` types ``self.options`` as ``MyOptions``.
 OptionsT = TypeVar("OptionsT", bound=BaseModel, default=BaseModel)
@@ -65,6 +67,14 @@ class Reward(abc.ABC, Generic[OptionsT]):
 
     def __init__(self, **options: Any) -> None:
         self.options = self.Options.model_validate(options)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's `score` also takes plain mappings (``{"completion": ..., "answer": ...}``),
+        as `Pipeline.score` does: they are validated into Samples before the reward sees them."""
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("score")
+        if fn is not None and not getattr(fn, "_takes_mappings", False):
+            setattr(cls, "score", _taking_mappings(fn))  # noqa: B010 - mypy rejects a plain assignment to a method
 
     @abc.abstractmethod
     def score(self, samples: Sequence[Sample]) -> list[ScoreLike]:
@@ -110,6 +120,32 @@ class Reward(abc.ABC, Generic[OptionsT]):
 
 
 Reward.Options = NoOptions  # type: ignore[misc]  # the default of a generic class attribute
+
+
+def as_samples(samples: Sequence[Any]) -> Sequence[Sample]:
+    """The batch as Samples: Samples pass as they are, mappings are validated; a row that is
+    neither, or does not validate, raises a `TypeError` naming its index."""
+    if all(type(s) is Sample for s in samples):
+        return samples
+    out: list[Sample] = []
+    for i, row in enumerate(samples):
+        try:
+            out.append(to_sample(row))
+        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise TypeError(
+                f"sample {i} is not a valid assay.Sample: {short_validation(exc)}"
+            ) from exc
+    return out
+
+
+def _taking_mappings(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def score(self: Reward[Any], samples: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(self, as_samples(samples), *args, **kwargs)
+
+    score._takes_mappings = True  # type: ignore[attr-defined]  # marks the wrapper: never twice
+    return score
+
 
 _BATCH_FIRST_PARAMS = ("prompts", "completions")
 
