@@ -191,9 +191,10 @@ def _num(x: Any) -> float:
 class _Decoder:
     """One decoding: counts values (size bound) and resolves ``$ref`` to prepared instances."""
 
-    def __init__(self, objects: list[Any] | None = None) -> None:
+    def __init__(self, objects: list[Any] | None = None, iterators: bool = True) -> None:
         self.nodes = 0
         self.objects = objects
+        self.iterators = iterators  # ``$iter`` accepted (only what the test runner sends)
 
     def tree(self, tree: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
@@ -246,6 +247,8 @@ class _Decoder:
             if key == "$tuple":
                 return tuple(self.tree(v, d) for v in body)
             if key == "$iter":
+                if not self.iterators:
+                    raise Undecodable("an iterator from a sender that may not send one")
                 return iter([self.tree(v, d) for v in body])
             if key == "$range":
                 start, stop, step = (self.tree(v, d) for v in body)
@@ -295,7 +298,7 @@ def from_tree(tree: Any, depth: int = 0) -> Any:
     return _Decoder().tree(tree, depth)
 
 
-def _graph(body: Any, classes: dict[str, type]) -> Any:
+def _graph(body: Any, classes: dict[str, type], iterators: bool = True) -> Any:
     if not (type(body) is list and len(body) == 2 and type(body[1]) is list):
         raise Undecodable("bad $graph")
     root, table = body
@@ -309,7 +312,7 @@ def _graph(body: Any, classes: dict[str, type]) -> Any:
         if cls is None:
             raise Undecodable(f"unknown helper class {entry[0]!r:.40}")
         objects.append(cls.__new__(cls))  # type: ignore[call-overload]  # no __init__ runs
-    dec = _Decoder(objects)
+    dec = _Decoder(objects, iterators)
     for obj, (_, attrs) in zip(objects, table):
         obj.__dict__.update({k: dec.tree(v, 1) for k, v in attrs.items()})
     return dec.tree(root)
@@ -329,11 +332,16 @@ def decode(text: str | bytes, classes: dict[str, type] | None = None) -> Any:
     return decode_tree(tree, classes)
 
 
-def decode_tree(tree: Any, classes: dict[str, type] | None = None) -> Any:
-    """`decode` on an already parsed JSON tree."""
+def decode_tree(
+    tree: Any, classes: dict[str, type] | None = None, *, iterators: bool = True
+) -> Any:
+    """`decode` on an already parsed JSON tree.
+
+    ``iterators=False`` rejects ``$iter`` (the test runner decoding what the candidate sent:
+    an iterator there could never be passed back, and the test would be blamed for it)."""
     try:
         if classes and type(tree) is dict and len(tree) == 1 and "$graph" in tree:
-            return _graph(tree["$graph"], classes)
-        return _Decoder().tree(tree)
+            return _graph(tree["$graph"], classes, iterators)
+        return _Decoder(iterators=iterators).tree(tree)
     except RecursionError:
         raise Undecodable("structure nested too deep") from None

@@ -3,6 +3,12 @@
 Stdlib-only (shipped into the sandbox); runs in the test runner, never in the candidate's
 process. Everything that comes back is decoded as data (bounded, exact types) and checked for
 shape; nothing the candidate built is ever called here.
+
+A failure of the candidate that no honest answer could produce (its process died or was killed,
+a call ran past its time, an undecodable or oversized reply, a ``SystemExit`` or
+``KeyboardInterrupt``, a protocol it lied about) is recorded in `Connection.fatal` as well as
+raised: the statement fails even when the test's own ``except Exception`` (or a bare
+``except``) swallows the exception, as it would had the tests run in the candidate's process.
 """
 
 from __future__ import annotations
@@ -34,13 +40,22 @@ class Connection:
         self.pid = 0
         self.gone = False
         self.callbacks: list[Any] = []  # functions of the test passed to the candidate
+        # the first failure no test code may excuse since the runner last cleared it (per
+        # statement); see the module docstring
+        self.fatal: str | None = None
+
+    def broken(self, exc: BaseException) -> BaseException:
+        """Record ``exc`` as a failure of the candidate that the test cannot catch; return it."""
+        if self.fatal is None:
+            self.fatal = f"{type(exc).__name__}: {exc}"[:2000]
+        return exc
 
     def loaded(self) -> dict[str, Any]:
         """The candidate's first message: ``{"exports", "pid"}`` or ``{"load_error"}``."""
         msg = recv_msg(self.sock, self.cap)
         if not isinstance(msg, dict):
             self.gone = True
-            raise CandidateGone("the candidate's process ended while loading")
+            raise self.broken(CandidateGone("the candidate's process ended while loading"))
         pid = msg.get("pid")
         if type(pid) is int and 1 < pid != os.getpid():
             self.pid = pid
@@ -49,6 +64,8 @@ class Connection:
     def kill(self) -> None:
         """The candidate's process is of no more use: stop it, fail every later call."""
         self.gone = True
+        if self.fatal is None:
+            self.fatal = "CandidateGone: the candidate's process was stopped"
         if self.pid:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -72,7 +89,9 @@ class Connection:
 
     def request(self, req: dict[str, Any]) -> Any:
         if self.gone:
-            raise CandidateGone("the candidate's process is gone (an earlier call ended it)")
+            raise self.broken(
+                CandidateGone("the candidate's process is gone (an earlier call ended it)")
+            )
         try:
             send_msg(self.sock, req)
             while True:
@@ -80,14 +99,18 @@ class Connection:
                 if not (isinstance(reply, dict) and "cb" in reply):
                     break
                 self.serve_callback(reply)  # the candidate calls a function the test passed
-        except TimeoutError:  # the statement's time ran out (SIGALRM)
+        except TimeoutError as exc:  # the statement's time ran out (SIGALRM)
+            self.broken(exc)
             self.interrupt()
             raise
+        except CandidateGone as exc:  # over the size cap or not JSON: the stream is lost
+            self.kill()
+            raise self.broken(exc) from None
         except (OSError, ValueError):
             reply = None
         if not isinstance(reply, dict):
             self.kill()
-            raise CandidateGone("the candidate's process ended during the call")
+            raise self.broken(CandidateGone("the candidate's process ended during the call"))
         return reply
 
     def serve_callback(self, msg: dict[str, Any]) -> None:
@@ -97,9 +120,9 @@ class Connection:
         objects of the candidate's, so nothing the candidate built runs here."""
         n, args, kwargs = msg.get("cb"), msg.get("args"), msg.get("kwargs")
         if not (type(n) is int and 0 <= n < len(self.callbacks)):
-            raise CandidateGone("a call back to a function the test never passed")
+            raise self.broken(CandidateGone("a call back to a function the test never passed"))
         if type(args) is not list or type(kwargs) is not dict:
-            raise CandidateGone("a malformed call back")
+            raise self.broken(CandidateGone("a malformed call back"))
         try:
             value = self.callbacks[n](
                 *[self.result(a) for a in args if isinstance(a, dict)],
@@ -136,14 +159,16 @@ class Connection:
             if exc.type_name in ("Remote", "structure nested too deep"):
                 # built from what the candidate returned (a handle put in a container, a value
                 # nested one level too deep): the candidate's doing, not the test's
-                raise CandidateError(
-                    f"cannot pass back what the candidate returned: {exc}"
+                raise self.broken(
+                    CandidateError(f"cannot pass back what the candidate returned: {exc}")
                 ) from None
             raise Uncrossable(
                 f"cannot pass {type(value).__name__} to the candidate: {exc}"
             ) from None
         except (RecursionError, ValueError) as exc:
-            raise CandidateError(f"cannot pass back what the candidate returned: {exc}") from None
+            raise self.broken(
+                CandidateError(f"cannot pass back what the candidate returned: {exc}")
+            ) from None
 
     def result(self, reply: dict[str, Any], stops: bool = False) -> Any:
         """The value a reply stands for, or raise what the candidate raised. Only a ``next``
@@ -151,9 +176,11 @@ class Connection:
         would silently end the test's own loop (``map``, ``all``), so it is a plain failure."""
         if "v" in reply:
             try:
-                return codec.decode_tree(reply["v"], self.classes)
+                return codec.decode_tree(reply["v"], self.classes, iterators=False)
             except codec.Undecodable as exc:
-                raise CandidateGone(f"the candidate's value could not be decoded: {exc}") from None
+                raise self.broken(
+                    CandidateGone(f"the candidate's value could not be decoded: {exc}")
+                ) from None
         if type(reply.get("h")) is int:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         raised = reply.get("exc")
@@ -163,13 +190,17 @@ class Connection:
                 error = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
                 error._assay_from_candidate = True  # type: ignore[attr-defined]
             raise error
-        raise CandidateGone("the candidate sent something that is not a reply")
+        raise self.broken(CandidateGone("the candidate sent something that is not a reply"))
 
     def exception(self, name: str, base: str, message: str) -> Exception:
         cls: type[Exception] = CandidateError
         found = self.exc_classes.get(name) or getattr(builtins, base, None)
         if isinstance(found, type) and issubclass(found, Exception):
             cls = found
+        elif isinstance(found, type) and issubclass(found, BaseException):
+            # SystemExit, KeyboardInterrupt, GeneratorExit: no test's `except Exception` would
+            # have caught them in the candidate's own process; here they fail the statement
+            self.fatal = self.fatal or f"{name}: {message}"[:2000]
         exc: Exception
         try:
             exc = (
@@ -198,7 +229,7 @@ class Connection:
 
     def write_back(self, args: tuple, kwargs: dict[str, Any], tree: Any) -> None:
         try:
-            new_args, new_kwargs = codec.decode_tree(tree, self.classes)
+            new_args, new_kwargs = codec.decode_tree(tree, self.classes, iterators=False)
         except (codec.Undecodable, TypeError, ValueError):
             return
         if type(new_args) is not list or type(new_kwargs) is not dict:
@@ -285,7 +316,9 @@ class Remote:
             raise TypeError(f"object of type {self._type!r} has no len()")  # iterates it)
         n = sum(1 for _ in it)
         if self._checked("len", int) != n:
-            raise CandidateError(f"len() of a {self._type} object disagrees with its items")
+            raise self._conn.broken(
+                CandidateError(f"len() of a {self._type} object disagrees with its items")
+            )
         return n
 
     def __bool__(self) -> bool:
@@ -300,7 +333,9 @@ class Remote:
     def _checked(self, op: str, want: type) -> Any:
         got = self._conn.op(self._h, op)
         if type(got) is not want or (type(got) is int and got < 0):
-            raise CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
+            raise self._conn.broken(
+                CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
+            )
         return got
 
     def __getitem__(self, key: Any) -> Any:

@@ -13,7 +13,10 @@ Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zy
 
 A statement fails with ``fault="candidate"`` when it raises (a wrong answer, an exception from
 the candidate, a timeout, a dead candidate process), with ``fault="task"`` when the test code itself
-cannot run (it imports a module the sandbox lacks, passes something that cannot cross).
+cannot run (it imports a module the sandbox lacks, passes something that cannot cross). It also
+fails when it completes after a failure the test may not excuse (`remote.Connection.fatal`: the
+candidate's process died, a call or the statement ran past its time, ``SystemExit`` from the
+candidate...), even if the test's own ``except Exception`` caught it.
 """
 
 from __future__ import annotations
@@ -129,11 +132,17 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
         ns, conn, exports if isinstance(exports, dict) else {}, trusted_names, keep, req
     )
     case_s = float(req.get("case_s") or 0)
-    signal.signal(signal.SIGALRM, _on_alarm)
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        # a timeout is the candidate's failure wherever it lands, even in a test's try block
+        raise conn.broken(TimeoutError("the test case ran past its time limit"))
+
+    signal.signal(signal.SIGALRM, on_alarm)
     for i, code in enumerate(req["_statements"]):
         if not bound:
             send(t="stmt", i=i, ok=False, error=NOTHING_BOUND, fault="candidate", gone=False)
             continue
+        conn.fatal = None
         if case_s:
             signal.setitimer(signal.ITIMER_REAL, case_s)
         try:
@@ -149,15 +158,19 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
                 i=i,
                 ok=False,
                 error=error_text(exc)[:2000],
-                fault=_classify(exc),
+                fault="candidate" if conn.fatal is not None else _classify(exc),
                 gone=gone,
             )
             continue
         except BaseException as exc:  # noqa: BLE001 (SystemExit from the task's own test code)
-            send(t="stmt", i=i, ok=False, error=error_text(exc)[:2000], fault="task")
+            fault = "candidate" if conn.fatal is not None else "task"
+            send(t="stmt", i=i, ok=False, error=error_text(exc)[:2000], fault=fault)
             continue
         if case_s:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        if conn.fatal is not None:  # caught by the test's own handler: still the candidate's
+            send(t="stmt", i=i, ok=False, error=conn.fatal, fault="candidate", gone=conn.gone)
+            continue
         send(t="stmt", i=i, ok=True)
     send(t="done")
     return 0
@@ -294,7 +307,3 @@ def _is_module_name(name: str, export: dict[str, Any] | None) -> bool:
     if name not in getattr(sys, "stdlib_module_names", ()):
         return False
     return export is None or export.get("type") == "module"
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise TimeoutError("the test case ran past its time limit")
