@@ -185,29 +185,41 @@ class Connection:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         raised = reply.get("exc")
         if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
-            error: Exception = self.exception(*raised)
+            error = self.exception(*raised)
             if not stops and isinstance(error, (StopIteration, StopAsyncIteration)):
                 error = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
                 error._assay_from_candidate = True  # type: ignore[attr-defined]
             raise error
         raise self.broken(CandidateGone("the candidate sent something that is not a reply"))
 
-    def exception(self, name: str, base: str, message: str) -> Exception:
-        cls: type[Exception] = CandidateError
+    def exception(self, name: str, base: str, message: str) -> BaseException:
+        """The exception to raise in the test for one the candidate raised. ``SystemExit``,
+        ``KeyboardInterrupt`` and ``GeneratorExit`` arrive as themselves: as in the candidate's
+        own process, a test's ``except Exception`` does not catch them (the statement fails),
+        while a test that expects one (``except SystemExit``) sees it."""
+        cls: type[BaseException] = CandidateError
         found = self.exc_classes.get(name) or getattr(builtins, base, None)
-        if isinstance(found, type) and issubclass(found, Exception):
+        if isinstance(found, type) and issubclass(found, BaseException):
             cls = found
-        elif isinstance(found, type) and issubclass(found, BaseException):
-            # SystemExit, KeyboardInterrupt, GeneratorExit: no test's `except Exception` would
-            # have caught them in the candidate's own process; here they fail the statement
-            self.fatal = self.fatal or f"{name}: {message}"[:2000]
-        exc: Exception
+        exc: BaseException
         try:
-            exc = (
-                cls(message) if cls is not CandidateError else CandidateError(f"{name}: {message}")
-            )
+            if cls is SystemExit:  # its code crossed as text: ``sys.exit(2)`` has code 2 again
+                digits = message.lstrip("-")
+                code = (
+                    int(message)
+                    if digits.isascii() and digits.isdigit() and len(digits) < 20
+                    else message or None
+                )
+                exc = SystemExit(code)
+            else:
+                exc = (
+                    cls(message)
+                    if cls is not CandidateError
+                    else CandidateError(f"{name}: {message}")
+                )
         except Exception:  # noqa: BLE001 (a task exception class with another signature)
-            exc = CandidateError(f"{name}: {message}")
+            plain = issubclass(cls, Exception)
+            exc = (CandidateError if plain else BaseException)(f"{name}: {message}")
         exc._assay_from_candidate = True  # type: ignore[attr-defined]  # (its ImportError is its own)
         return exc
 

@@ -162,8 +162,11 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
                 gone=gone,
             )
             continue
-        except BaseException as exc:  # noqa: BLE001 (SystemExit from the task's own test code)
-            fault = "candidate" if conn.fatal is not None else "task"
+        except BaseException as exc:  # noqa: BLE001 (SystemExit from the task's code, or the candidate's)
+            if case_s:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            mine = conn.fatal is not None or getattr(exc, "_assay_from_candidate", False)
+            fault = "candidate" if mine else "task"
             send(t="stmt", i=i, ok=False, error=error_text(exc)[:2000], fault=fault)
             continue
         if case_s:
