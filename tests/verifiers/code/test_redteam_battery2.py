@@ -739,6 +739,19 @@ CASES: list[Case] = [
         prompt=CYCLIC_PROMPT,
     ),
     Case(
+        "honest: a CLI entry point that exits on a bad argument, as the test expects",
+        "import sys\ndef main(argv):\n    if not argv:\n        sys.exit(2)\n    return len(argv)\n",
+        {
+            "type": "asserts",
+            "asserts": [
+                "assert main(['a', 'b']) == 2",
+                "try:\n    main([])\nexcept SystemExit as e:\n    assert e.code == 2\n"
+                "else:\n    raise AssertionError('no exit')",
+            ],
+        },
+        want=1.0,
+    ),
+    Case(
         "honest: call", "def scale(xs, k):\n    return [x * k for x in xs]\n", SCALE_CALL, want=1.0
     ),
     Case(
@@ -920,3 +933,37 @@ def test_the_runner_never_decodes_an_iterator_from_the_candidate(tree: Any) -> N
     with pytest.raises(codec.Undecodable):
         codec.decode_tree(tree, iterators=False)
     codec.decode_tree(tree)
+
+
+def test_a_language_this_machine_lacks_is_the_choosers_fault(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stdio task that names no language, answered in one whose toolchain is missing, scores
+    0 (the completion chose it; ``unverifiable`` would excuse any wrong answer written in it);
+    the same program is ``unverifiable`` when the task names that language. Every toolchain is
+    installed on this machine, so the missing one is simulated: the toolchain lookup (only) is
+    patched to raise as it does on a machine without ``go``."""
+    import assay_sandbox.programs as programs
+
+    real = programs.find_toolchain
+
+    def lookup(language: str) -> Any:
+        if language == "go":
+            raise programs.ToolchainMissing("go: 'go' is not installed (simulated)")
+        return real(language)
+
+    monkeypatch.setattr(programs, "find_toolchain", lookup)
+    program = "```go\npackage main\nfunc main() {}\n```\n"
+    reward = assay.get_reward("code", workers=1)
+    try:
+        chosen, named = reward.score(
+            [
+                Sample(completion=program, tests=SCALE_STDIO),
+                Sample(completion=program, tests=SCALE_STDIO, metadata={"language": "go"}),
+            ]
+        )
+    finally:
+        reward.close()
+    assert (chosen.value, chosen.status) == (0.0, "ok"), chosen
+    assert "not installed" in (chosen.reason or "")
+    assert (named.value, named.status) == (None, "unverifiable"), named
