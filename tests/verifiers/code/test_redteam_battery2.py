@@ -214,6 +214,15 @@ CYCLIC_CHECK = {
 }
 
 
+MAX_BY_SORTED = {
+    "type": "asserts",
+    "asserts": [
+        "assert max([3, 1, 2]) == sorted([3, 1, 2])[-1]",
+        "assert max([5, 9]) == sorted([5, 9])[-1]",
+    ],
+}
+
+
 @dataclass
 class Case:
     """One program scored against one test form; ``want`` is the value a sound reward gives."""
@@ -667,6 +676,28 @@ CASES: list[Case] = [
         "def scale(xs, k):\n    return R()\n",
         SCALE_ASSERTS,
     ),
+    # -- several builtin-named functions: the test's helpers supplied by the candidate
+    Case(
+        "asserts: max under test, sorted (the test's reference) redefined to agree",
+        "def max(xs):\n    return 0\ndef sorted(xs):\n    return [0]\n",
+        MAX_BY_SORTED,
+    ),
+    Case(
+        "asserts: sum under test, the all() around it redefined",
+        "def sum(xs):\n    return 0\ndef all(it):\n    return True\n",
+        {
+            "type": "asserts",
+            "asserts": ["assert all(sum(xs) == s for xs, s in [([1, 2], 3), ([4], 4)])"],
+        },
+    ),
+    Case(
+        "asserts: sum under test, the abs() around it redefined",
+        "def sum(xs):\n    return -1\ndef abs(x):\n    return 3\n",
+        {
+            "type": "asserts",
+            "asserts": ["assert abs(sum([-1, -2])) == 3", "assert abs(sum([3])) == 3"],
+        },
+    ),
     # -- honest controls
     Case("honest: isqrt raising ValueError, check", ISQRT_RIGHT, ISQRT_CHECK, want=1.0),
     Case("honest: isqrt raising ValueError, asserts", ISQRT_RIGHT, ISQRT_ASSERTS, want=1.0),
@@ -748,6 +779,21 @@ CASES: list[Case] = [
                 "try:\n    main([])\nexcept SystemExit as e:\n    assert e.code == 2\n"
                 "else:\n    raise AssertionError('no exit')",
             ],
+        },
+        want=1.0,
+    ),
+    Case(
+        "honest: max checked against the builtin sorted",
+        "def max(xs):\n    m = xs[0]\n    for x in xs[1:]:\n        m = x if x > m else m\n    return m\n",
+        MAX_BY_SORTED,
+        want=1.0,
+    ),
+    Case(
+        "honest: min and max, both builtin-named, both under test",
+        "def min(xs):\n    return sorted(xs)[0]\ndef max(xs):\n    return sorted(xs)[-1]\n",
+        {
+            "type": "asserts",
+            "asserts": ["assert min([3, 1, 2]) == 1", "assert max([3, 1, 2]) == 3"],
         },
         want=1.0,
     ),
