@@ -746,6 +746,13 @@ CASES: list[Case] = [
         want=1.0,
         options={"float_tol": 1e-6},
     ),
+    Case(
+        "honest: a float answer printed for an integer reference, within the tolerance",
+        "print('3.0000001 2.9999999 0.9999998')\nprint('1.0000000 0')\n",
+        {"type": "stdio", "cases": [{"input": "", "output": "3 3 1\n1 0\n"}]},
+        want=1.0,
+        options={"float_tol": 1e-6},
+    ),
     Case("honest: a checker task", "n = int(input())\nprint(n - 1, 1)\n", SUM_JUDGED, want=1.0),
     Case(
         "honest: a C checker task",
@@ -934,8 +941,9 @@ def test_one_program_under_two_prompts_gets_two_verdicts() -> None:
     st.integers(min_value=-(10**40), max_value=10**40), st.integers(min_value=1, max_value=10**6)
 )
 def test_an_integer_answer_never_matches_a_near_miss(n: int, off: int) -> None:
-    """With a tolerance, an expected integer still needs exactly its value: never ``n ± off``,
-    never the float nearest to it (when that is not exact), in any spelling of the same value."""
+    """With a tolerance, an expected integer is never ``n ± off`` nor the float nearest to it
+    (when that is not exact); any spelling of the same value, or a float a hair off it that
+    rounds to it, matches."""
     for got in (str(n + off), str(n - off)):
         assert not outputs_match(got, str(n), "tokens", 1e-3)[0]
     approx = repr(float(n))  # the float nearest to n, written shortest
@@ -943,6 +951,8 @@ def test_an_integer_answer_never_matches_a_near_miss(n: int, off: int) -> None:
         assert not outputs_match(approx, str(n), "lines", 1e-6)[0]
     for same in (f"+{n}" if n >= 0 else str(n), f"{n}.0", f"{n}e0", f"{n}.000"):
         assert outputs_match(same, str(n), "lines", 1e-6)[0], same
+    if abs(n) < 10**6:  # a float a hair off a small integer answer is within any judge's reading
+        assert outputs_match(f"{n}.0000001", str(n), "tokens", 1e-6)[0]
 
 
 @settings(max_examples=30, deadline=None)

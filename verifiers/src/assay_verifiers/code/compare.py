@@ -16,9 +16,11 @@ Program output (`stdio` form) is compared as a whole, never as a prefix:
 - ``tokens``: the same whitespace-separated tokens, as many of them, in order.
 
 With ``float_tol``, an expected token that is an integer (``42``, ``-7``: no point, no exponent)
-is an exact answer: it matches only a token of exactly that value (``42``, ``+042``, ``42.0``,
-``4.2e1``), never a float within the tolerance, as in the ``call`` form's ``int_float``. So an
-approximation (``1.5511210043330986e+25`` for ``25!``) cannot stand for an exact count.
+is matched by an integer token only when it is the same number (``+042``, not ``41``), and by a
+float token (``41.9999999``, ``4.2e1``) when it is within the tolerance *and* rounds to exactly
+that integer, as judges that read every token as a double would accept for a small answer. So an
+approximation (``1.5511210043330954e+25`` or ``15511210043330953843048448`` for ``25!``) cannot
+stand for an exact count, however close it is relatively.
 """
 
 from __future__ import annotations
@@ -150,14 +152,18 @@ def _canonical_integer(token: str) -> str:
     return digits if digits == "0" else sign + digits
 
 
-def _same_integer(got: str, exp: str) -> bool:
-    """Whether token ``got`` is exactly the integer ``exp`` (an `_INTEGER` token)."""
+def _matches_integer(got: str, exp: str, tol: float) -> bool:
+    """Whether token ``got`` answers the integer ``exp`` (an `_INTEGER` token): the same integer,
+    or a float within ``tol`` that rounds to exactly ``exp`` (see the module docstring)."""
     if _INTEGER.match(got):
         return _canonical_integer(got) == _canonical_integer(exp)
     if len(got) > _MAX_EXACT_CHARS or len(exp) > _MAX_EXACT_CHARS or not _NUMBER.match(got):
         return False
+    g, e = float(got), float(exp)
+    if math.isinf(g) or math.isinf(e) or not _floats_close(g, e, tol):
+        return False
     try:
-        return Decimal(got) == Decimal(exp)
+        return Decimal(got).to_integral_value() == Decimal(exp)
     except (InvalidOperation, ValueError):
         return False
 
@@ -167,8 +173,8 @@ def _tokens_match(got: str, exp: str, tol: float | None) -> bool:
         return True
     if tol is None or not (_NUMBER.match(got) and _NUMBER.match(exp)):
         return False
-    if _INTEGER.match(exp):  # an exact answer: no tolerance (see the module docstring)
-        return _same_integer(got, exp)
+    if _INTEGER.match(exp):  # an integer answer (see the module docstring)
+        return _matches_integer(got, exp, tol)
     g, e = float(got), float(exp)
     if math.isinf(g) or math.isinf(e):  # past float range (1e400, 400 digits): all become inf
         return False
