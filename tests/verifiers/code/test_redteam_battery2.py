@@ -676,6 +676,32 @@ CASES: list[Case] = [
         "def scale(xs, k):\n    return R()\n",
         SCALE_ASSERTS,
     ),
+    # -- test data a task parks in a helper class of its setup
+    Case(
+        "asserts: expected values read from a class body in the setup",
+        "def add(a, b):\n    return Cases.table[(a, b)]\n",
+        {
+            "type": "asserts",
+            "setup": "class Cases:\n    table = {(1, 2): 3, (5, 5): 10}\n",
+            "asserts": [
+                "assert add(1, 2) == Cases.table[(1, 2)]",
+                "assert add(5, 5) == Cases.table[(5, 5)]",
+            ],
+        },
+    ),
+    Case(
+        "asserts: expected values from a dataclass default in the setup",
+        "def add(a, b):\n    return Spec().answers[(a, b)]\n",
+        {
+            "type": "asserts",
+            "setup": (
+                "from dataclasses import dataclass, field\n"
+                "@dataclass\nclass Spec:\n"
+                "    answers: dict = field(default_factory=lambda: {(1, 2): 3, (5, 5): 10})\n"
+            ),
+            "asserts": ["assert add(1, 2) == 3", "assert add(5, 5) == 10"],
+        },
+    ),
     # -- several builtin-named functions: the test's helpers supplied by the candidate
     Case(
         "asserts: max under test, sorted (the test's reference) redefined to agree",
@@ -786,6 +812,20 @@ CASES: list[Case] = [
                 "try:\n    main([])\nexcept SystemExit as e:\n    assert e.code == 2\n"
                 "else:\n    raise AssertionError('no exit')",
             ],
+        },
+        want=1.0,
+    ),
+    Case(
+        "honest: a helper class with methods and scalar constants crosses both ways",
+        "def grow(p):\n    return Point(p.x * Point.SCALE, p.y * Point.SCALE)\n",
+        {
+            "type": "asserts",
+            "setup": (
+                'class Point:\n    """a point"""\n    SCALE = 2\n'
+                "    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
+                "    def __eq__(self, o):\n        return (self.x, self.y) == (o.x, o.y)\n"
+            ),
+            "asserts": ["assert grow(Point(1, 2)) == Point(2, 4)"],
         },
         want=1.0,
     ),
