@@ -214,6 +214,11 @@ CYCLIC_CHECK = {
 }
 
 
+GCD_CALL = {
+    "type": "call",
+    "fn_name": "gcd",
+    "cases": [{"args": [12, 8], "expected": 4}, {"args": [9, 6], "expected": 3}],
+}
 MAX_BY_SORTED = {
     "type": "asserts",
     "asserts": [
@@ -702,6 +707,23 @@ CASES: list[Case] = [
             "asserts": ["assert add(1, 2) == 3", "assert add(5, 5) == 10"],
         },
     ),
+    # -- the import prelude standing in for the entry point
+    Case(
+        "call with the prelude: no program, a task named like a prelude import (gcd)",
+        "x = 1\n",
+        GCD_CALL,
+        options={"prelude": True},
+    ),
+    Case(
+        "call with the prelude: no program, a task named bisect_left",
+        "pass\n",
+        {
+            "type": "call",
+            "fn_name": "bisect_left",
+            "cases": [{"args": [[1, 2, 4], 3], "expected": 2}],
+        },
+        options={"prelude": True},
+    ),
     # -- several builtin-named functions: the test's helpers supplied by the candidate
     Case(
         "asserts: max under test, sorted (the test's reference) redefined to agree",
@@ -828,6 +850,13 @@ CASES: list[Case] = [
             "asserts": ["assert grow(Point(1, 2)) == Point(2, 4)"],
         },
         want=1.0,
+    ),
+    Case(
+        "honest: gcd written out, with the prelude",
+        "def gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a\n",
+        GCD_CALL,
+        want=1.0,
+        options={"prelude": True},
     ),
     Case(
         "honest: max checked against the builtin sorted",

@@ -287,7 +287,13 @@ class CodeReward(Reward):
     def _dispatch(self, job: _Job) -> Score:
         pool = self._sandbox()
         spec = job.spec
-        program = f"{PRELUDE}\n{job.program}" if self.opts.prelude else job.program
+        program = job.program
+        if self.opts.prelude:
+            # the prelude's imports (``gcd``, ``comb``, ``bisect_left``) never stand in for the
+            # function a ``call`` task names: the program must bind it itself
+            entry = spec.fn_name.split(".")[0] if isinstance(spec, CallTests) else ""
+            forget = f"globals().pop({entry!r}, None)\n" if entry else ""
+            program = f"{PRELUDE}\n{forget}{job.program}"
         if job.language != "python" or (
             isinstance(spec, StdioTests) and (spec.checker is not None or spec.subtasks)
         ):  # compiled languages, special judges, IOI subtasks
