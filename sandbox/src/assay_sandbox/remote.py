@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import itertools
 import os
 import signal
@@ -151,7 +152,19 @@ class Connection:
         if _is_iterator(value):  # a generator or map() the test passes: its items cross
             items = codec.Materialized(itertools.islice(value, MAX_ITER_ITEMS + 1))
             if len(items) > MAX_ITER_ITEMS:
-                raise Uncrossable(f"an iterator of more than {MAX_ITER_ITEMS} items")
+                # longer or endless (its length may be the candidate's doing: a generator over
+                # a list it returned): the first items at once, the rest pulled one per round
+                # trip as the candidate iterates (each ``next`` runs here)
+                rest = itertools.chain([items.pop()], value)
+                try:
+                    head = codec.encode_tree(items, self.classes)
+                except codec.Unencodable:  # (handles among them): every item pulled alone
+                    head, rest = (
+                        codec.encode_tree(codec.Materialized()),
+                        itertools.chain(items, rest),
+                    )
+                self.callbacks.append(functools.partial(next, rest))
+                return {"icb": len(self.callbacks) - 1, "v": head}
             value = items
         try:
             return {"v": codec.encode_tree(value, self.classes)}

@@ -214,6 +214,13 @@ CYCLIC_CHECK = {
 }
 
 
+COUNT_EVENS = {
+    "type": "asserts",
+    "asserts": [
+        "assert count_evens(iter(evens_upto(10))) == 5",
+        "assert count_evens(x for x in evens_upto(6)) == 3",
+    ],
+}
 GCD_CALL = {
     "type": "call",
     "fn_name": "gcd",
@@ -469,6 +476,12 @@ CASES: list[Case] = [
         "def encode(s):\n    v = s\n    for _ in range(199):\n        v = [v]\n    return v\n"
         "def decode(t):\n    return None\n",
         ROUNDTRIP_ASSERTS,
+    ),
+    Case(
+        "asserts: 200,001 items behind the iterator the test builds over its answer",
+        "def evens_upto(n):\n    return list(range(200001))\n"
+        "def count_evens(it):\n    return sum(1 for _ in it)\n",
+        COUNT_EVENS,
     ),
     # -- names the runner prefixes errors with
     Case(
@@ -857,6 +870,20 @@ CASES: list[Case] = [
         GCD_CALL,
         want=1.0,
         options={"prelude": True},
+    ),
+    Case(
+        "honest: an iterator the test builds over the answer",
+        "def evens_upto(n):\n    return list(range(0, n, 2))\n"
+        "def count_evens(it):\n    return sum(1 for _ in it)\n",
+        COUNT_EVENS,
+        want=1.0,
+    ),
+    Case(
+        "honest: an endless iterator of the test's, consumed in part",
+        "def first(it, n):\n    out = []\n    for x in it:\n        if len(out) == n:\n"
+        "            break\n        out.append(x)\n    return out\n",
+        {"type": "asserts", "asserts": ["assert first(itertools.count(5), 3) == [5, 6, 7]"]},
+        want=1.0,
     ),
     Case(
         "honest: max checked against the builtin sorted",
