@@ -8,18 +8,26 @@ the host. None repeats ``test_hostile_verdicts.py`` or ``test_redteam_battery.py
   that dies, hangs past the statement's time, answers something undecodable, or raises
   ``SystemExit``/``KeyboardInterrupt`` exactly where a ``check`` expects an error;
 - values that cross as data but cannot cross back (an iterator smuggled inside a container or a
-  helper object): the next call would blame the task (``unverifiable``);
+  helper object), or an iterator the test builds over a huge answer: the next call would blame
+  the task (``unverifiable``);
 - a load-time exception class named like the runner's own prefixes (``setup``);
 - ``stdio`` judging: numeric tolerance that lets an approximate float stand for an exact integer
   answer, the special judge's files read by the program, output that crashes or stalls a
   fragile special judge (a failure the judge did not decide is not the task's by default);
 - objects that lie about their class, subclasses of builtins, callbacks that recurse without
   end, the runner's memory through ``/proc``, helpers of the prompt redefined;
+- names: builtin-named helpers (``sorted``, ``all``, ``abs``) supplied beside a builtin-named
+  entry point; the import prelude standing in for a ``call`` entry point; expected values parked
+  in a class body of the ``setup`` (which the candidate's process also runs);
+- a language the machine lacks, chosen by the completion's fence (``unverifiable``);
 - host state: daemons that leave the session, SysV semaphores, POSIX semaphores, unremovable
   and unreachable work-dir entries (mode 000, past ``PATH_MAX``, FIFOs, sockets, symlinks).
 
-The public API only (``assay.get_reward("code", ...)``). Honest controls (odd but correct
-programs) score 1.0. After the battery no stray process, IPC object or file is left.
+Every attack goes through the public API (``assay.get_reward("code", ...)``) and the real
+sandbox; only the missing toolchain is simulated (every one is installed here). Honest controls
+(odd but correct programs) score 1.0. After the battery no stray process, IPC object or file is
+left. The fixes' own properties (integer answers under ``float_tol``, no iterator decoded from
+the candidate) are checked on generated input at the end.
 """
 
 from __future__ import annotations
