@@ -19,6 +19,7 @@ bytes / bytearray  ``{"$bytes": "<base64>"}`` / ``{"$bytearray": "<base64>"}``
 complex            ``{"$complex": [re, im]}``
 int (> 4000 bits)  ``{"$int": "<hex>"}`` (linear both ways, no digit limit)
 range              ``{"$range": [start, stop, step]}``
+slice              ``{"$slice": [start, stop, step]}`` (a test's ``obj[1:3]`` on a handle)
 Fraction           ``{"$fraction": [numerator, denominator]}``
 Decimal            ``{"$decimal": "<str>"}``
 an iterator        ``{"$iter": [...]}`` (only what the test runner passes: `Materialized`)
@@ -134,6 +135,8 @@ def to_tree(value: Any, depth: int = 0, objects: _Objects | None = None) -> Any:
         return {"$complex": [_float(value.real), _float(value.imag)]}
     if t is range:
         return {"$range": [to_tree(value.start), to_tree(value.stop), to_tree(value.step)]}
+    if t is slice:
+        return {"$slice": [to_tree(value.start, d), to_tree(value.stop, d), to_tree(value.step, d)]}
     if t is Fraction:
         return {"$fraction": [to_tree(value.numerator), to_tree(value.denominator)]}
     if t is Decimal:
@@ -250,6 +253,9 @@ class _Decoder:
                 if not self.iterators:
                     raise Undecodable("an iterator from a sender that may not send one")
                 return iter([self.tree(v, d) for v in body])
+            if key == "$slice":
+                start, stop, step = (self.tree(v, d) for v in body)
+                return slice(start, stop, step)
             if key == "$range":
                 start, stop, step = (self.tree(v, d) for v in body)
                 if not all(type(x) is int for x in (start, stop, step)):

@@ -229,6 +229,10 @@ COUNT_EVENS = {
         "assert count_evens(x for x in evens_upto(6)) == 3",
     ],
 }
+SLICED = {
+    "type": "asserts",
+    "asserts": ["assert evens(6)[:2] == [0, 2]", "assert evens(10)[1:3] == [2, 4]"],
+}
 GCD_CALL = {
     "type": "call",
     "fn_name": "gcd",
@@ -490,6 +494,11 @@ CASES: list[Case] = [
         "def evens_upto(n):\n    return list(range(200001))\n"
         "def count_evens(it):\n    return sum(1 for _ in it)\n",
         COUNT_EVENS,
+    ),
+    Case(
+        "asserts: an object of its own class where the test slices the answer",
+        "class S:\n    def __getitem__(self, k):\n        return [7]\ndef evens(n):\n    return S()\n",
+        SLICED,
     ),
     # -- names the runner prefixes errors with
     Case(
@@ -894,6 +903,13 @@ CASES: list[Case] = [
         want=1.0,
     ),
     Case(
+        "honest: a sequence class of its own, sliced by the test",
+        "class S:\n    def __init__(self, n):\n        self.v = list(range(0, n, 2))\n"
+        "    def __getitem__(self, k):\n        return self.v[k]\ndef evens(n):\n    return S(n)\n",
+        SLICED,
+        want=1.0,
+    ),
+    Case(
         "honest: max checked against the builtin sorted",
         "def max(xs):\n    m = xs[0]\n    for x in xs[1:]:\n        m = x if x > m else m\n    return m\n",
         MAX_BY_SORTED,
@@ -1074,19 +1090,28 @@ def test_integer_tokens_are_compared_in_linear_time(n: int, pad: str) -> None:
 _ITER = {"$iter": [1, 2]}
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    st.recursive(
-        st.just(_ITER),
-        lambda inner: st.one_of(
-            st.lists(inner, min_size=1, max_size=3),
-            st.builds(lambda xs: {"$tuple": xs}, st.lists(inner, min_size=1, max_size=3)),
-            st.builds(lambda v: {"k": v}, inner),
-            st.builds(lambda v: {"$dict": [[1, v]]}, inner),
-        ),
-        max_leaves=8,
+def _tuple_of(items: list[Any]) -> Any:
+    return {"$tuple": items}
+
+
+def _keyed(value: Any) -> Any:
+    return {"k": value}
+
+
+def _dict_of(value: Any) -> Any:
+    return {"$dict": [[1, value]]}
+
+
+def _around(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Containers of every kind around ``inner``."""
+    some = st.lists(inner, min_size=1, max_size=3)
+    return st.one_of(
+        some, st.builds(_tuple_of, some), st.builds(_keyed, inner), st.builds(_dict_of, inner)
     )
-)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.recursive(st.just(_ITER), _around, max_leaves=8))
 def test_the_runner_never_decodes_an_iterator_from_the_candidate(tree: Any) -> None:
     """An iterator in a reply, at any depth, is rejected (it could not be passed back, and the
     test would be blamed); the runner's own messages to the candidate may still carry one."""
