@@ -233,6 +233,11 @@ SLICED = {
     "type": "asserts",
     "asserts": ["assert evens(6)[:2] == [0, 2]", "assert evens(10)[1:3] == [2, 4]"],
 }
+FORGE_CHANNEL = (  # the channel object of the program's own process, found by a frame walk
+    "import os, sys\nf, chan = sys._getframe(), None\n"
+    "while f is not None:\n    chan = f.f_locals.get('chan') or chan\n    f = f.f_back\n"
+    "if chan is not None:\n    chan.send(MESSAGE)\n"
+)
 GCD_CALL = {
     "type": "call",
     "fn_name": "gcd",
@@ -499,6 +504,18 @@ CASES: list[Case] = [
         "asserts: an object of its own class where the test slices the answer",
         "class S:\n    def __getitem__(self, k):\n        return [7]\ndef evens(n):\n    return S()\n",
         SLICED,
+    ),
+    # -- messages forged on the program's own channel with fields of the wrong type
+    Case(
+        "stdio: a forged exception message whose error is a number",
+        FORGE_CHANNEL.replace("MESSAGE", "t='exc', error=5, memory=1") + "print(0)\n",
+        SCALE_STDIO,
+    ),
+    Case(
+        "call: a forged load error whose error is a number, then an exit",
+        FORGE_CHANNEL.replace("MESSAGE", "t='load_error', error=5")
+        + "os._exit(0)\ndef scale(xs, k):\n    return []\n",
+        SCALE_CALL,
     ),
     # -- names the runner prefixes errors with
     Case(
