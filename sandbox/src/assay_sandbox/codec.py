@@ -19,6 +19,7 @@ bytes / bytearray  ``{"$bytes": "<base64>"}`` / ``{"$bytearray": "<base64>"}``
 complex            ``{"$complex": [re, im]}``
 int (> 4000 bits)  ``{"$int": "<hex>"}`` (linear both ways, no digit limit)
 range              ``{"$range": [start, stop, step]}``
+slice              ``{"$slice": [start, stop, step]}`` (a test's ``obj[1:3]`` on a handle)
 Fraction           ``{"$fraction": [numerator, denominator]}``
 Decimal            ``{"$decimal": "<str>"}``
 an iterator        ``{"$iter": [...]}`` (only what the test runner passes: `Materialized`)
@@ -134,6 +135,8 @@ def to_tree(value: Any, depth: int = 0, objects: _Objects | None = None) -> Any:
         return {"$complex": [_float(value.real), _float(value.imag)]}
     if t is range:
         return {"$range": [to_tree(value.start), to_tree(value.stop), to_tree(value.step)]}
+    if t is slice:
+        return {"$slice": [to_tree(value.start, d), to_tree(value.stop, d), to_tree(value.step, d)]}
     if t is Fraction:
         return {"$fraction": [to_tree(value.numerator), to_tree(value.denominator)]}
     if t is Decimal:
@@ -191,9 +194,10 @@ def _num(x: Any) -> float:
 class _Decoder:
     """One decoding: counts values (size bound) and resolves ``$ref`` to prepared instances."""
 
-    def __init__(self, objects: list[Any] | None = None) -> None:
+    def __init__(self, objects: list[Any] | None = None, iterators: bool = True) -> None:
         self.nodes = 0
         self.objects = objects
+        self.iterators = iterators  # ``$iter`` accepted (only what the test runner sends)
 
     def tree(self, tree: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
@@ -246,7 +250,12 @@ class _Decoder:
             if key == "$tuple":
                 return tuple(self.tree(v, d) for v in body)
             if key == "$iter":
+                if not self.iterators:
+                    raise Undecodable("an iterator from a sender that may not send one")
                 return iter([self.tree(v, d) for v in body])
+            if key == "$slice":
+                start, stop, step = (self.tree(v, d) for v in body)
+                return slice(start, stop, step)
             if key == "$range":
                 start, stop, step = (self.tree(v, d) for v in body)
                 if not all(type(x) is int for x in (start, stop, step)):
@@ -295,7 +304,7 @@ def from_tree(tree: Any, depth: int = 0) -> Any:
     return _Decoder().tree(tree, depth)
 
 
-def _graph(body: Any, classes: dict[str, type]) -> Any:
+def _graph(body: Any, classes: dict[str, type], iterators: bool = True) -> Any:
     if not (type(body) is list and len(body) == 2 and type(body[1]) is list):
         raise Undecodable("bad $graph")
     root, table = body
@@ -309,7 +318,7 @@ def _graph(body: Any, classes: dict[str, type]) -> Any:
         if cls is None:
             raise Undecodable(f"unknown helper class {entry[0]!r:.40}")
         objects.append(cls.__new__(cls))  # type: ignore[call-overload]  # no __init__ runs
-    dec = _Decoder(objects)
+    dec = _Decoder(objects, iterators)
     for obj, (_, attrs) in zip(objects, table):
         obj.__dict__.update({k: dec.tree(v, 1) for k, v in attrs.items()})
     return dec.tree(root)
@@ -329,11 +338,16 @@ def decode(text: str | bytes, classes: dict[str, type] | None = None) -> Any:
     return decode_tree(tree, classes)
 
 
-def decode_tree(tree: Any, classes: dict[str, type] | None = None) -> Any:
-    """`decode` on an already parsed JSON tree."""
+def decode_tree(
+    tree: Any, classes: dict[str, type] | None = None, *, iterators: bool = True
+) -> Any:
+    """`decode` on an already parsed JSON tree.
+
+    ``iterators=False`` rejects ``$iter`` (the test runner decoding what the candidate sent:
+    an iterator there could never be passed back, and the test would be blamed for it)."""
     try:
         if classes and type(tree) is dict and len(tree) == 1 and "$graph" in tree:
-            return _graph(tree["$graph"], classes)
-        return _Decoder().tree(tree)
+            return _graph(tree["$graph"], classes, iterators)
+        return _Decoder(iterators=iterators).tree(tree)
     except RecursionError:
         raise Undecodable("structure nested too deep") from None

@@ -29,6 +29,7 @@ killed, and the statements after it fail.
 from __future__ import annotations
 
 import builtins
+import itertools
 import json
 import signal
 import socket
@@ -110,6 +111,9 @@ class _Table:
             return self.objects[int(item["h"])]
         if "cb" in item:
             return _Callback(self, int(item["cb"]))
+        if "icb" in item:  # a long iterator of the test's: its first items, then the rest
+            head = codec.decode_tree(item["v"], self.classes)  # pulled from the runner
+            return itertools.chain(head, _Pull(_Callback(self, int(item["icb"]))))
         return codec.decode_tree(item["v"], self.classes)
 
 
@@ -150,6 +154,20 @@ class _Callback:
 
     def __repr__(self) -> str:
         return "<test function>"
+
+
+class _Pull:
+    """The rest of a long iterator of the test's: each ``next`` is one call back to the runner
+    (its ``StopIteration`` ends the iteration here)."""
+
+    def __init__(self, pull: _Callback) -> None:
+        self._pull = pull
+
+    def __iter__(self) -> _Pull:
+        return self
+
+    def __next__(self) -> Any:
+        return self._pull()
 
 
 def _exc_reply(exc: BaseException) -> dict[str, Any]:

@@ -3,12 +3,19 @@
 Stdlib-only (shipped into the sandbox); runs in the test runner, never in the candidate's
 process. Everything that comes back is decoded as data (bounded, exact types) and checked for
 shape; nothing the candidate built is ever called here.
+
+A failure of the candidate that no honest answer could produce (its process died or was killed,
+a call ran past its time, an undecodable or oversized reply, a ``SystemExit`` or
+``KeyboardInterrupt``, a protocol it lied about) is recorded in `Connection.fatal` as well as
+raised: the statement fails even when the test's own ``except Exception`` (or a bare
+``except``) swallows the exception, as it would had the tests run in the candidate's process.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import itertools
 import os
 import signal
@@ -34,13 +41,22 @@ class Connection:
         self.pid = 0
         self.gone = False
         self.callbacks: list[Any] = []  # functions of the test passed to the candidate
+        # the first failure no test code may excuse since the runner last cleared it (per
+        # statement); see the module docstring
+        self.fatal: str | None = None
+
+    def broken(self, exc: BaseException) -> BaseException:
+        """Record ``exc`` as a failure of the candidate that the test cannot catch; return it."""
+        if self.fatal is None:
+            self.fatal = f"{type(exc).__name__}: {exc}"[:2000]
+        return exc
 
     def loaded(self) -> dict[str, Any]:
         """The candidate's first message: ``{"exports", "pid"}`` or ``{"load_error"}``."""
         msg = recv_msg(self.sock, self.cap)
         if not isinstance(msg, dict):
             self.gone = True
-            raise CandidateGone("the candidate's process ended while loading")
+            raise self.broken(CandidateGone("the candidate's process ended while loading"))
         pid = msg.get("pid")
         if type(pid) is int and 1 < pid != os.getpid():
             self.pid = pid
@@ -49,6 +65,8 @@ class Connection:
     def kill(self) -> None:
         """The candidate's process is of no more use: stop it, fail every later call."""
         self.gone = True
+        if self.fatal is None:
+            self.fatal = "CandidateGone: the candidate's process was stopped"
         if self.pid:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -72,7 +90,9 @@ class Connection:
 
     def request(self, req: dict[str, Any]) -> Any:
         if self.gone:
-            raise CandidateGone("the candidate's process is gone (an earlier call ended it)")
+            raise self.broken(
+                CandidateGone("the candidate's process is gone (an earlier call ended it)")
+            )
         try:
             send_msg(self.sock, req)
             while True:
@@ -80,14 +100,18 @@ class Connection:
                 if not (isinstance(reply, dict) and "cb" in reply):
                     break
                 self.serve_callback(reply)  # the candidate calls a function the test passed
-        except TimeoutError:  # the statement's time ran out (SIGALRM)
+        except TimeoutError as exc:  # the statement's time ran out (SIGALRM)
+            self.broken(exc)
             self.interrupt()
             raise
+        except CandidateGone as exc:  # over the size cap or not JSON: the stream is lost
+            self.kill()
+            raise self.broken(exc) from None
         except (OSError, ValueError):
             reply = None
         if not isinstance(reply, dict):
             self.kill()
-            raise CandidateGone("the candidate's process ended during the call")
+            raise self.broken(CandidateGone("the candidate's process ended during the call"))
         return reply
 
     def serve_callback(self, msg: dict[str, Any]) -> None:
@@ -97,9 +121,9 @@ class Connection:
         objects of the candidate's, so nothing the candidate built runs here."""
         n, args, kwargs = msg.get("cb"), msg.get("args"), msg.get("kwargs")
         if not (type(n) is int and 0 <= n < len(self.callbacks)):
-            raise CandidateGone("a call back to a function the test never passed")
+            raise self.broken(CandidateGone("a call back to a function the test never passed"))
         if type(args) is not list or type(kwargs) is not dict:
-            raise CandidateGone("a malformed call back")
+            raise self.broken(CandidateGone("a malformed call back"))
         try:
             value = self.callbacks[n](
                 *[self.result(a) for a in args if isinstance(a, dict)],
@@ -128,7 +152,19 @@ class Connection:
         if _is_iterator(value):  # a generator or map() the test passes: its items cross
             items = codec.Materialized(itertools.islice(value, MAX_ITER_ITEMS + 1))
             if len(items) > MAX_ITER_ITEMS:
-                raise Uncrossable(f"an iterator of more than {MAX_ITER_ITEMS} items")
+                # longer or endless (its length may be the candidate's doing: a generator over
+                # a list it returned): the first items at once, the rest pulled one per round
+                # trip as the candidate iterates (each ``next`` runs here)
+                rest = itertools.chain([items.pop()], value)
+                try:
+                    head = codec.encode_tree(items, self.classes)
+                except codec.Unencodable:  # (handles among them): every item pulled alone
+                    head, rest = (
+                        codec.encode_tree(codec.Materialized()),
+                        itertools.chain(items, rest),
+                    )
+                self.callbacks.append(functools.partial(next, rest))
+                return {"icb": len(self.callbacks) - 1, "v": head}
             value = items
         try:
             return {"v": codec.encode_tree(value, self.classes)}
@@ -136,14 +172,16 @@ class Connection:
             if exc.type_name in ("Remote", "structure nested too deep"):
                 # built from what the candidate returned (a handle put in a container, a value
                 # nested one level too deep): the candidate's doing, not the test's
-                raise CandidateError(
-                    f"cannot pass back what the candidate returned: {exc}"
+                raise self.broken(
+                    CandidateError(f"cannot pass back what the candidate returned: {exc}")
                 ) from None
             raise Uncrossable(
                 f"cannot pass {type(value).__name__} to the candidate: {exc}"
             ) from None
         except (RecursionError, ValueError) as exc:
-            raise CandidateError(f"cannot pass back what the candidate returned: {exc}") from None
+            raise self.broken(
+                CandidateError(f"cannot pass back what the candidate returned: {exc}")
+            ) from None
 
     def result(self, reply: dict[str, Any], stops: bool = False) -> Any:
         """The value a reply stands for, or raise what the candidate raised. Only a ``next``
@@ -151,32 +189,50 @@ class Connection:
         would silently end the test's own loop (``map``, ``all``), so it is a plain failure."""
         if "v" in reply:
             try:
-                return codec.decode_tree(reply["v"], self.classes)
+                return codec.decode_tree(reply["v"], self.classes, iterators=False)
             except codec.Undecodable as exc:
-                raise CandidateGone(f"the candidate's value could not be decoded: {exc}") from None
+                raise self.broken(
+                    CandidateGone(f"the candidate's value could not be decoded: {exc}")
+                ) from None
         if type(reply.get("h")) is int:
             return Remote(self, reply["h"], str(reply.get("type", "?"))[:80])
         raised = reply.get("exc")
         if type(raised) is list and len(raised) == 3 and all(type(x) is str for x in raised):
-            error: Exception = self.exception(*raised)
+            error = self.exception(*raised)
             if not stops and isinstance(error, (StopIteration, StopAsyncIteration)):
                 error = CandidateError(f"{raised[0]} raised outside an iteration: {raised[2]}")
                 error._assay_from_candidate = True  # type: ignore[attr-defined]
             raise error
-        raise CandidateGone("the candidate sent something that is not a reply")
+        raise self.broken(CandidateGone("the candidate sent something that is not a reply"))
 
-    def exception(self, name: str, base: str, message: str) -> Exception:
-        cls: type[Exception] = CandidateError
+    def exception(self, name: str, base: str, message: str) -> BaseException:
+        """The exception to raise in the test for one the candidate raised. ``SystemExit``,
+        ``KeyboardInterrupt`` and ``GeneratorExit`` arrive as themselves: as in the candidate's
+        own process, a test's ``except Exception`` does not catch them (the statement fails),
+        while a test that expects one (``except SystemExit``) sees it."""
+        cls: type[BaseException] = CandidateError
         found = self.exc_classes.get(name) or getattr(builtins, base, None)
-        if isinstance(found, type) and issubclass(found, Exception):
+        if isinstance(found, type) and issubclass(found, BaseException):
             cls = found
-        exc: Exception
+        exc: BaseException
         try:
-            exc = (
-                cls(message) if cls is not CandidateError else CandidateError(f"{name}: {message}")
-            )
+            if cls is SystemExit:  # its code crossed as text: ``sys.exit(2)`` has code 2 again
+                digits = message.lstrip("-")
+                code = (
+                    int(message)
+                    if digits.isascii() and digits.isdigit() and len(digits) < 20
+                    else message or None
+                )
+                exc = SystemExit(code)
+            else:
+                exc = (
+                    cls(message)
+                    if cls is not CandidateError
+                    else CandidateError(f"{name}: {message}")
+                )
         except Exception:  # noqa: BLE001 (a task exception class with another signature)
-            exc = CandidateError(f"{name}: {message}")
+            plain = issubclass(cls, Exception)
+            exc = (CandidateError if plain else BaseException)(f"{name}: {message}")
         exc._assay_from_candidate = True  # type: ignore[attr-defined]  # (its ImportError is its own)
         return exc
 
@@ -198,7 +254,7 @@ class Connection:
 
     def write_back(self, args: tuple, kwargs: dict[str, Any], tree: Any) -> None:
         try:
-            new_args, new_kwargs = codec.decode_tree(tree, self.classes)
+            new_args, new_kwargs = codec.decode_tree(tree, self.classes, iterators=False)
         except (codec.Undecodable, TypeError, ValueError):
             return
         if type(new_args) is not list or type(new_kwargs) is not dict:
@@ -285,7 +341,9 @@ class Remote:
             raise TypeError(f"object of type {self._type!r} has no len()")  # iterates it)
         n = sum(1 for _ in it)
         if self._checked("len", int) != n:
-            raise CandidateError(f"len() of a {self._type} object disagrees with its items")
+            raise self._conn.broken(
+                CandidateError(f"len() of a {self._type} object disagrees with its items")
+            )
         return n
 
     def __bool__(self) -> bool:
@@ -300,7 +358,9 @@ class Remote:
     def _checked(self, op: str, want: type) -> Any:
         got = self._conn.op(self._h, op)
         if type(got) is not want or (type(got) is int and got < 0):
-            raise CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
+            raise self._conn.broken(
+                CandidateGone(f"{op}() of a candidate object did not give a {want.__name__}")
+            )
         return got
 
     def __getitem__(self, key: Any) -> Any:

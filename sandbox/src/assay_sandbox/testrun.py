@@ -13,11 +13,15 @@ Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zy
 
 A statement fails with ``fault="candidate"`` when it raises (a wrong answer, an exception from
 the candidate, a timeout, a dead candidate process), with ``fault="task"`` when the test code itself
-cannot run (it imports a module the sandbox lacks, passes something that cannot cross).
+cannot run (it imports a module the sandbox lacks, passes something that cannot cross). It also
+fails when it completes after a failure the test may not excuse (`remote.Connection.fatal`: the
+candidate's process died, a call or the statement ran past its time, ``SystemExit`` from the
+candidate...), even if the test's own ``except Exception`` caught it.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import os
@@ -125,15 +129,25 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
         send(t="load_error", error=str(loaded["load_error"])[:2000], fault="candidate")
         return 1
     exports = loaded.get("exports")
+    contested = Contested()
     bound = bind_exports(
-        ns, conn, exports if isinstance(exports, dict) else {}, trusted_names, keep, req
+        ns, conn, exports if isinstance(exports, dict) else {}, trusted_names, keep, req, contested
     )
+    sources = list(req.get("statements") or ())
     case_s = float(req.get("case_s") or 0)
-    signal.signal(signal.SIGALRM, _on_alarm)
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        # a timeout is the candidate's failure wherever it lands, even in a test's try block
+        raise conn.broken(TimeoutError("the test case ran past its time limit"))
+
+    signal.signal(signal.SIGALRM, on_alarm)
     for i, code in enumerate(req["_statements"]):
         if not bound:
             send(t="stmt", i=i, ok=False, error=NOTHING_BOUND, fault="candidate", gone=False)
             continue
+        conn.fatal = None
+        if contested.mine and i < len(sources):
+            contested.bind(ns, sources[i])
         if case_s:
             signal.setitimer(signal.ITIMER_REAL, case_s)
         try:
@@ -149,15 +163,22 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
                 i=i,
                 ok=False,
                 error=error_text(exc)[:2000],
-                fault=_classify(exc),
+                fault="candidate" if conn.fatal is not None else _classify(exc),
                 gone=gone,
             )
             continue
-        except BaseException as exc:  # noqa: BLE001 (SystemExit from the task's own test code)
-            send(t="stmt", i=i, ok=False, error=error_text(exc)[:2000], fault="task")
+        except BaseException as exc:  # noqa: BLE001 (SystemExit from the task's code, or the candidate's)
+            if case_s:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            mine = conn.fatal is not None or getattr(exc, "_assay_from_candidate", False)
+            fault = "candidate" if mine else "task"
+            send(t="stmt", i=i, ok=False, error=error_text(exc)[:2000], fault=fault)
             continue
         if case_s:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        if conn.fatal is not None:  # caught by the test's own handler: still the candidate's
+            send(t="stmt", i=i, ok=False, error=conn.fatal, fault="candidate", gone=conn.gone)
+            continue
         send(t="stmt", i=i, ok=True)
     send(t="done")
     return 0
@@ -235,6 +256,7 @@ def bind_exports(
     trusted: set[str],
     keep: set[str],
     req: dict[str, Any],
+    contested: Contested | None = None,
 ) -> bool:
     """Bind the names the tests take from the candidate into the runner's namespace ``ns``.
 
@@ -246,7 +268,8 @@ def bind_exports(
     - a name that is a module (``math``, ``collections``; ``np``) is the runner's own import;
     - a builtin or helper-library name (``sorted``, ``Counter``, ``reduce``) is the runner's
       when the candidate also defines a name the tests use that is no such name; when everything
-      the candidate defines is so named, those are the functions under test;
+      the candidate defines is so named, each statement takes from the candidate only the one it
+      tests (`tested_names`), the others stay the runner's (``contested``);
     - names the task's trusted code defines are the task's; names it imports (the prelude's
       ``gcd``) count as library names;
     - a ``keep`` name the program does not define is removed (the task's stub never stands in).
@@ -268,14 +291,73 @@ def bind_exports(
             if name not in imported and helpers[name] is not None:  # a helper the test uses:
                 ns[name] = helpers[name]  # the library's (a builtin needs no binding)
             continue
+        theirs = ns.get(name, helpers.get(name) if name not in imported else None)
         try:
             ns[name] = conn.result(given[name])
         except Exception:  # noqa: BLE001 (a malformed export is just missing)
             continue
+        if contested is not None and name not in keep and not plain:
+            contested.mine[name] = ns[name]
+            contested.theirs[name] = theirs
     for name in keep - set(given):  # the entry point the program does not define: never the
         ns.pop(name, None)  # task's own stub or reference in its place (a NameError)
     tested = [n for n in wanted if (n not in trusted or n in imported) and n not in modules]
     return not tested or bool(own) or bool(keep)
+
+
+class Contested:
+    """Builtin-named functions of a candidate that defines nothing else the tests use (``max``
+    and ``sorted``): one may be under test, the rest are the test's helpers. Before each
+    statement `bind` gives the candidate's the one that statement tests, the runner's the rest:
+    a program defining ``sorted`` beside ``max`` cannot judge ``assert max(xs) == sorted(xs)[-1]``.
+    """
+
+    def __init__(self) -> None:
+        self.mine: dict[str, Any] = {}  # name -> the candidate's proxy
+        self.theirs: dict[str, Any] = {}  # name -> the runner's object (None: the builtin)
+
+    def bind(self, ns: dict[str, Any], source: str) -> None:
+        tested = tested_names(source, set(self.mine))
+        for name, proxy in self.mine.items():
+            theirs = self.theirs.get(name)
+            if name in tested:
+                ns[name] = proxy
+            elif theirs is None:
+                ns.pop(name, None)  # the builtin
+            else:
+                ns[name] = theirs
+
+
+def _names_in(node: ast.AST, names: set[str]) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names}
+
+
+def tested_names(source: str, names: set[str]) -> set[str]:
+    """Which of ``names`` one statement tests: of those it reads, the ones whose calls wrap none
+    of the others (``all(sum(xs) == s ...)``, ``abs(sum(xs))`` test ``sum``; ``len(sorted(x))``
+    tests ``sorted``); of several such, the leftmost (``max(xs) == sorted(xs)[-1]``: ``max``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()  # it does not compile: it fails whatever is bound
+    refs = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in names
+    ]
+    wrappers = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
+            inner: set[str] = set()
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                inner |= _names_in(arg, names)
+            if inner - {node.func.id}:
+                wrappers.add(node.func.id)
+    candidates = [r for r in refs if r.id not in wrappers] or refs
+    if not candidates:
+        return set()
+    first = min(candidates, key=lambda r: (r.lineno, r.col_offset))
+    return {first.id}
 
 
 def _imported(value: Any, ns: dict[str, Any]) -> bool:
@@ -294,7 +376,3 @@ def _is_module_name(name: str, export: dict[str, Any] | None) -> bool:
     if name not in getattr(sys, "stdlib_module_names", ()):
         return False
     return export is None or export.get("type") == "module"
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise TimeoutError("the test case ran past its time limit")

@@ -91,6 +91,8 @@ def verdict(
     mode = req["mode"]
     out: dict[str, Any] = {}
     exc = next((m for m in msgs if m.get("t") == "exc"), None)
+    if exc is not None:  # the program's own process may forge it: well-typed fields only
+        exc = {"error": _text_or_none(exc.get("error")), "memory": exc.get("memory") is True}
     if stopped == "timeout":
         out.update(status="timeout", reason=f"wall-clock limit of {float(limits['wall_s']):g} s")
     elif stopped == "memory":
@@ -123,8 +125,8 @@ def verdict(
                 status="error",
                 reason=f"the program exited (status {os.WEXITSTATUS(status)}) before returning",
             )
-        elif value["t"] == "unencodable":
-            out.update(status="error", reason=value.get("error"))
+        elif value["t"] == "unencodable" or type(value.get("value")) is not str:
+            out.update(status="error", reason=_text_or_none(value.get("error")) or "no value")
         else:
             out["value"] = value.get("value")
     elif mode == "call" and out["status"] == "ok" and exc is None:
@@ -177,9 +179,9 @@ def _statements_verdict(
     load_error = None
     for m in msgs:
         if m.get("t") == "stmt" and m.get("i") == len(results):
-            results.append({"ok": bool(m.get("ok")), "error": m.get("error")})
+            results.append({"ok": m.get("ok") is True, "error": _text_or_none(m.get("error"))})
         elif m.get("t") == "load_error":
-            load_error = m.get("error")
+            load_error = _text_or_none(m.get("error")) or "load error"
         elif m.get("t") == "done":
             done = True
     completed = sum(r["ok"] for r in results)
@@ -206,6 +208,8 @@ def _cases_verdict(req: dict[str, Any], msgs: list[dict[str, Any]], out: dict[st
     n = len(req["cases"])
     cases: list[dict[str, Any] | None] = [None] * n
     load_error = next((m.get("error") for m in msgs if m.get("t") == "load_error"), None)
+    if load_error is not None:  # said by the candidate's own loader: text only
+        load_error = _text_or_none(load_error) or "load error"
     for m in msgs:
         i = m.get("i")
         if m.get("t") == "case" and isinstance(i, int) and 0 <= i < n and cases[i] is None:

@@ -1,6 +1,8 @@
 """Score a ``stdio`` task in any language: compile once, run every case, judge outside.
 
-- A missing toolchain is ``unverifiable`` with the reason (never 0).
+- A missing toolchain is ``unverifiable`` with the reason when the task (or the reward's option)
+  names the language; when only the completion's fence chose it, the choice is the candidate's
+  and scores 0.0 (else answering in a language this machine lacks would dodge every 0).
 - A compile error is the candidate's failure: value 0.0, status ``ok``, the first lines of the
   compiler's message in ``details["compile_error"]``; so is a compiler that runs past its own
   time or memory limits (template bombs).
@@ -70,9 +72,10 @@ def _checker_runner(runner: Any, spec: Any, opts: Any) -> Any:
 
 
 def score_stdio_job(
-    runner: Any, pool: Any, spec: Any, program: str, language: str, opts: Any
+    runner: Any, pool: Any, spec: Any, program: str, language: str, opts: Any, chosen: bool = False
 ) -> Score:
-    """The `Score` of ``program`` (in ``language``) on the ``stdio`` ``spec``."""
+    """The `Score` of ``program`` (in ``language``) on the ``stdio`` ``spec``; ``chosen``: the
+    completion, not the task, chose the language (a missing toolchain is then its failure)."""
     details: dict[str, Any] = {"language": language}
     n = len(spec.cases)
     if language == "python":
@@ -84,6 +87,10 @@ def score_stdio_job(
         built = runner.compile(language, program)
         details.update(compile_status=built.status, compile_cached=built.cached,
                        compile_s=round(built.duration_s, 4))  # fmt: skip
+        if built.status == "unavailable" and chosen:
+            return Score.ok(0.0, short(f"the completion's language is not available here: "
+                                       f"{built.reason}", opts.failure_chars),
+                            passed=0, failed=n, total=n, **details)  # fmt: skip
         if built.status == "unavailable":
             return Score.unverifiable(built.reason, language=language)
         if built.status == "error":

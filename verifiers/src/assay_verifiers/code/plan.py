@@ -73,16 +73,51 @@ def _used_names(sources: list[str]) -> list[str]:
     return sorted(names - bound)
 
 
+_DATA = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp,
+         ast.GeneratorExp, ast.JoinedStr)  # fmt: skip
+_MAX_SHARED_TEXT = 64  # a longer string constant in a class body may be test data
+
+
+def _holds_data(node: ast.AST) -> bool:
+    """Whether a class-body statement carries data (a container display, a long string):
+    test cases or expected values a task may park in a helper class."""
+    for sub in ast.walk(node):
+        if isinstance(sub, _DATA):
+            return True
+        text = isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes))
+        if text and len(sub.value) > _MAX_SHARED_TEXT:  # type: ignore[attr-defined]
+            return True
+    return False
+
+
+def _shareable_class(node: ast.ClassDef) -> bool:
+    """A helper class both sides may define: methods, a docstring, ``pass``, annotations and
+    scalar constants. A class whose body (outside its methods) holds data stays in the runner,
+    so the candidate's process never sees the data (its instances then cross as handles)."""
+    for i, stmt in enumerate(node.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Pass)):
+            continue
+        if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and not _holds_data(stmt):
+            continue
+        return False
+    return not any(_holds_data(d) for d in node.decorator_list)
+
+
 def _classes_and_imports(setup: str) -> str:
-    """The part of an ``asserts`` setup the candidate's process runs too: its imports and class
-    definitions (helper classes must exist on both sides to cross as values). Everything else
-    (test data, expected values, helper functions) stays in the runner."""
+    """The part of an ``asserts`` setup the candidate's process runs too: its imports and the
+    class definitions that hold no data (`_shareable_class`; helper classes must exist on both
+    sides to cross as values). Everything else (test data, expected values, helper functions,
+    classes that carry data) stays in the runner."""
     if not setup.strip() or not _parses(setup):
         return ""
     lines = setup.splitlines()
     parts = []
     for node in ast.parse(setup).body:
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
+            isinstance(node, ast.ClassDef) and _shareable_class(node)
+        ):
             decorators = getattr(node, "decorator_list", [])
             start = min([node.lineno] + [d.lineno for d in decorators])
             parts.append("\n".join(lines[start - 1 : node.end_lineno]))

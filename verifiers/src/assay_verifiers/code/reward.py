@@ -126,6 +126,7 @@ class _Job:
     key: str
     prefix: str | None = None
     language: str = "python"
+    chosen: bool = False  # the completion's fences chose the language (not the task or option)
 
 
 class CodeReward(Reward):
@@ -227,7 +228,7 @@ class CodeReward(Reward):
         except UnknownLanguage as e:
             return Score.unverifiable(str(e))
         if language != "python" and (named or isinstance(spec, StdioTests)):
-            return self._prepare_native(spec, completion, language)
+            return self._prepare_native(spec, completion, language, chosen=not named)
         # Another language's fence on a Python-only form: judged as Python (and fails), never
         # unverifiable, or answering in C++ would dodge every 0.
         found = extract_program(completion, prefix=prefix, entry_point=entry)
@@ -241,7 +242,9 @@ class CodeReward(Reward):
         digest = job_digest(program, spec, prefix)
         return _Job(spec.type, spec, program, found.how, digest, prefix)
 
-    def _prepare_native(self, spec: Any, completion: str, language: str) -> _Job | Score:
+    def _prepare_native(
+        self, spec: Any, completion: str, language: str, chosen: bool = False
+    ) -> _Job | Score:
         """A job for a program in another language (``stdio`` tasks only)."""
         if not isinstance(spec, StdioTests):
             return Score.unverifiable(
@@ -252,8 +255,8 @@ class CodeReward(Reward):
             n = _n_cases(spec)
             return Score.ok(0.0, f"no {language} code in the completion", form=spec.type,
                             passed=0, failed=n, total=n, language=language)  # fmt: skip
-        digest = job_digest(language, program, spec)
-        return _Job(spec.type, spec, program, how, digest, None, language)
+        digest = job_digest(language, program, spec, chosen)
+        return _Job(spec.type, spec, program, how, digest, None, language, chosen)
 
     def _native_runner(self, pool: Any) -> Any:
         """The reward's `NativeRunner` (its compile cache lives as long as the pool)."""
@@ -284,13 +287,21 @@ class CodeReward(Reward):
     def _dispatch(self, job: _Job) -> Score:
         pool = self._sandbox()
         spec = job.spec
-        program = f"{PRELUDE}\n{job.program}" if self.opts.prelude else job.program
+        program = job.program
+        if self.opts.prelude:
+            # the prelude's imports (``gcd``, ``comb``, ``bisect_left``) never stand in for the
+            # function a ``call`` task names: the program must bind it itself
+            entry = spec.fn_name.split(".")[0] if isinstance(spec, CallTests) else ""
+            forget = f"globals().pop({entry!r}, None)\n" if entry else ""
+            program = f"{PRELUDE}\n{forget}{job.program}"
         if job.language != "python" or (
             isinstance(spec, StdioTests) and (spec.checker is not None or spec.subtasks)
         ):  # compiled languages, special judges, IOI subtasks
             runner = self._native_runner(pool)
             source = program if job.language == "python" else job.program
-            return score_stdio_job(runner, pool, spec, source, job.language, self.opts)
+            return score_stdio_job(
+                runner, pool, spec, source, job.language, self.opts, chosen=job.chosen
+            )
         if isinstance(spec, StdioTests):
             from assay_sandbox import StdioCase
 

@@ -4,6 +4,14 @@ Every verdict is decided outside the candidate's process: outputs are compared i
 (`compare.outputs_match`, with the reward's whitespace mode and float tolerance), or by the
 task's checker in a separate sandbox execution that receives the candidate's output as a file.
 
+The checker's own failures: an exit code other than 0, 1 or 2 is the checker's deliberate word
+(testlib's ``_fail``: the jury's answer is wrong), so the sample is ``unverifiable``. A checker
+that crashes, times out or runs out of memory on the candidate's output is run once more on the
+case's own answer as the output: when it accepts that, the checker works and the candidate's
+output broke it (a token longer than its buffer, more tokens than it can handle in time), which
+is the candidate's failure (the case fails); otherwise the task's checker is broken
+(``unverifiable``).
+
 Value: with ``subtasks``, the points of the subtasks whose every case passed, over the total
 points (``details["points"]`` holds the raw sum, as open-r1's ``ioi_code_reward`` reports it);
 otherwise the fraction of cases passed (``partial_credit``) or all-or-nothing.
@@ -82,8 +90,22 @@ def judge_cases(
     if to_check:
         assert run_checker is not None, "a checker task needs run_checker"
         for (i, _), c in zip(to_check, run_checker(to_check), strict=True):
-            verdicts[i] = _checker_verdict(c)
+            try:
+                verdicts[i] = _checker_verdict(c)
+            except CheckerFailed:
+                if c.status == "ok" or not _checker_accepts_answer(spec, i, run_checker):
+                    raise
+                why = f"checker: broke on this output ({describe_run_failure(c)})"
+                verdicts[i] = CaseVerdict(False, short(why, 200), "wrong")
     return [v if v is not None else CaseVerdict(False, "not judged", "error") for v in verdicts]
+
+
+def _checker_accepts_answer(
+    spec: StdioTests, i: int, run_checker: Callable[[list[tuple[int, str]]], list[Any]]
+) -> bool:
+    """Whether the checker accepts case ``i``'s own answer as the output (it works)."""
+    [c] = run_checker([(i, spec.cases[i].output)])
+    return bool(c.status == "ok" and c.exit_code == CHECKER_ACCEPT)
 
 
 def _checker_verdict(c: Any) -> CaseVerdict:
