@@ -24,7 +24,15 @@ from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
 from .conditional import resolve
-from .phrases import MATH_WORDS, NUMBER, WORDY, numbered_answers, phrases, reduce_phrase
+from .phrases import (
+    MATH_WORDS,
+    NUMBER,
+    WORDY,
+    labelled_parts,
+    numbered_answers,
+    phrases,
+    reduce_phrase,
+)
 from .spans import drop_calculator_notes, math_spans, strip_money
 from .words import last_count_word
 
@@ -105,12 +113,17 @@ def _bare(text: str) -> str | None:
         return None
     if WORDY.search(MATH_WORDS.sub(" ", s)) and len(s.split()) > 1:
         return None  # prose; a single word alone ("Tuesday", "No") is an answer
+    parts = labelled_parts(s)
+    if parts:
+        return ", ".join(parts)  # "(a) 5 (b) 6"
     if len(CJK_WORD.findall(s)) >= 3:
         return None  # a Chinese sentence ("三角形的面积是 24 平方厘米。"), not an answer itself
     return s.rstrip(".")
 
 
-_GLUE = re.compile(r"\s{0,3}(?:,|;|and|or|&|\\quad)?\s{0,3}(?:and|or)?\s{0,3}")
+_GLUE = re.compile(
+    r"\s{0,3}(?:,|;|and|or|&|\\quad|[\uff0c\u3001\uff1b\u6216\u548c\u53ca])?\s{0,3}(?:and|or)?\s{0,3}"
+)  # Chinese glue: fullwidth comma, enumeration comma, semicolon, 或, 和, 及
 
 
 def _last_math(text: str) -> tuple[int, str] | None:
@@ -147,6 +160,28 @@ _LIST_GLUE = re.compile(r"[ \t]{0,3}(?:,|&|and|,[ \t]{0,3}and)[ \t]{0,3}")
 _OR_BETWEEN = re.compile(
     r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I
 )
+
+
+_LONE_NAME = re.compile(r"\s{0,3}[a-zA-Z](?:_\{?\w{1,3}\}?)?\s{0,3}")
+_NAMED_VALUE = re.compile(
+    r"[ \t]{1,3}(?:equals|is(?:[ \t]equal[ \t]to)?|must[ \t]be|should[ \t]be|=)[ \t]{1,3}(?=\S)",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.!?\n\u3002](?:\s|$)")
+
+
+def _span_end(text: str, start: int) -> int:
+    """Where the math span opening at ``start`` ends (its closing delimiter included)."""
+    for s in math_spans(text[start : start + 300]):
+        return start + s.end
+    return start
+
+
+def _sentence(text: str, start: int) -> str:
+    """The rest of the sentence from ``start`` (at most 200 characters)."""
+    seg = text[start : start + 200]
+    m = _SENTENCE_END.search(seg)
+    return seg[: m.start()] if m else seg
 
 
 def _unclosed_from(text: str) -> int:
@@ -280,7 +315,24 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
     return resolve(text, stated)
 
 
+# A closing pleasantry ("I hope this helps! Let me know if you have questions about the 3
+# items.") is no part of the solution: the fallbacks read the text before it.
+_SIGN_OFF = re.compile(
+    r"(?:^|(?<=[\n.!?]))[ \t*]{0,3}(?:I[ \t]hope[ \t](?:this|that|it|my)|Hope[ \t](?:this|that)"
+    r"|Let[ \t]me[ \t]know[ \t]if|Feel[ \t]free[ \t]to|If[ \t]you[ \t]have[ \t]any"
+    r"|Good[ \t]luck|Happy[ \t](?:studying|learning))\b",
+    re.I,
+)
+
+
+def _without_sign_off(text: str) -> str:
+    tail = max(0, len(text) - 400)
+    m = _SIGN_OFF.search(text, tail)
+    return text[: m.start()] if m and text[: m.start()].strip() else text
+
+
 def _fallback(text: str, methods: Sequence[str]) -> Extraction:
+    text = _without_sign_off(text)
     if "bare" in methods:
         got = _bare(text)
         if got:
@@ -292,6 +344,11 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
             late.append((b[0], b[1], "bold"))
     if "last_math" in methods:
         lm = _last_math(text)
+        if lm and _LONE_NAME.fullmatch(lm[1]):
+            # "Therefore $y$ equals five.": the span names the unknown, its sentence the value
+            said = _NAMED_VALUE.match(text, _span_end(text, lm[0]))
+            value = reduce_phrase(_sentence(text, said.end())) if said else ()
+            lm = (lm[0], value[-1]) if value else lm
         if lm:
             late.append((lm[0], lm[1], "last_math"))
     if late:

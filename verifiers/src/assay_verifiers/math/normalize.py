@@ -49,6 +49,7 @@ _UNICODE = {
     "\u222a": r"\cup ",
     "\u2229": r"\cap ",
     "\u00b0": r"^\circ",
+    "\u2220": r"\angle ",  # ∠C = 70°
     "\u00a5": "",  # currency signs: yen/yuan, fullwidth yuan, euro, pound
     "\uffe5": "",
     "\u20ac": "",
@@ -107,8 +108,11 @@ _TRAILING_UNIT = re.compile(
 )
 # Single-letter units only after a plain number ("5 m"), never after an expression ("\\pi r^2 h").
 _NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
+# The name an answer assigns to: ``x``, ``a_1``, ``\\alpha``, a function's value ``f(x)``,
+# ``f'(2)``, ``f^{-1}(x)``, ``g^{\\prime}(0)``, or a segment ``AB`` (two or three capitals).
 _LEADING_VAR = re.compile(
-    r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z, ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
+    r"^\s*(?:[A-Z]{2,3}|[a-zA-Z](?:_\{?\w+\}?)?(?:'{1,3}|\^\{?\\prime\}?|\^\{\s?-1\s?\})?"
+    r"(?:\([a-zA-Z0-9., ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")

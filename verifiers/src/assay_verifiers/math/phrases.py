@@ -19,9 +19,11 @@ _KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|should|\u
 _AT_KEYWORD = re.compile(
     r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
     r"|[ \t]{1,3}(?=(?:can't|cannot|can not|isn't|must not)(?:[ \t]{1,3}be)?[ \t]{1,3}[-$\\\d])"
-    r"|\*{0,2}[ \t]{0,3}[:\uff1a=]|\*{0,2}[ \t]{0,3}(?=\n))"
+    r"|s?\*{0,2}[ \t]{0,3}[:\uff1a=]|s?\*{0,2}[ \t]{0,3}(?=\n))"
     r"|(?:correct|right)[ \t]{1,3}(?:option|choice)[ \t]{1,3}(?:is\b|:)"
-    r"|(?:correct|right)[ \t]{1,3}(?:count|total|value|number|result|sum|amount)[ \t]{1,3}(?:is|was)\b"
+    r"|(?:correct|right)[ \t]{1,3}(?:count|total|value|number|result|sum|amount|product|"
+    r"difference|quotient|remainder|area|perimeter|volume|length|distance|price|cost|"
+    r"probability|ratio|solution|calculation|figure)[ \t]{1,3}(?:is|was)\b"
     r"|should[ \t]be(?=[ \t]{1,3}(?:-?\d|\$|\\))"
     r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
     r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
@@ -177,6 +179,9 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
         boxes = distinct(boxed_contents(body))
         if boxes:
             return boxes
+    parts = labelled_parts(body)
+    if parts:
+        return (", ".join(parts),)  # "(a) 12, (b) 11" -> 12, 11
     word = _YES_NO.match(body)
     if word:
         return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
@@ -209,6 +214,31 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
         if len(prose) >= 3 or not re.search(r"\d|[A-J]", t):
             return ()
     return (t,)
+
+
+# A part label of a multi-part answer: "(a)", "b)", "(ii)"; parts are read only when the labels
+# run in order from the first ("(a) 12, (b) 11"), so a lone "(c)" stays a choice letter.
+_PART = re.compile(r"(?:^|(?<=[\s,;]))\(?([a-h]|i{1,3}|iv|v|vi)\)[ \t]{0,3}")
+_ORDER = ("abcdefgh", ("i", "ii", "iii", "iv", "v", "vi"))
+
+
+def labelled_parts(body: str) -> list[str]:
+    """The values of a labelled multi-part answer, "(a) 12, (b) 11" -> [12, 11]; else []."""
+    labels = list(_PART.finditer(body[:400]))
+    if len(labels) < 2 or labels[0].start() != 0:
+        return []
+    names = [m.group(1) for m in labels]
+    order = _ORDER[1] if names[0] == "i" and names[1] == "ii" else tuple(_ORDER[0])
+    if tuple(names) != tuple(order[: len(names)]):
+        return []
+    values = []
+    for m, nxt in zip(labels, [*labels[1:], None]):
+        value = body[m.end() : nxt.start() if nxt else len(body)].strip(" \t,;.")
+        got = reduce_phrase(value) if value else ()
+        if len(got) != 1:
+            return []
+        values.append(got[0])
+    return values
 
 
 def _only_glue(body: str, spans: Sequence[object]) -> bool:
