@@ -33,7 +33,7 @@ from .phrases import (
     phrases,
     reduce_phrase,
 )
-from .spans import drop_calculator_notes, math_spans, strip_money
+from .spans import Span, drop_calculator_notes, math_spans, strip_money
 from .words import last_count_word
 
 # Chinese characters that are words, not the "or" / "and" joining values (或, 和)
@@ -124,6 +124,16 @@ def _bare(text: str) -> str | None:
 _GLUE = re.compile(
     r"\s{0,3}(?:,|;|and|or|&|\\quad|[\uff0c\u3001\uff1b\u6216\u548c\u53ca])?\s{0,3}(?:and|or)?\s{0,3}"
 )  # Chinese glue: fullwidth comma, enumeration comma, semicolon, 或, 和, 及
+
+
+def _sentence_values(text: str, spans: Sequence[Span]) -> tuple[str, ...]:
+    """The math spans holding a digit in the sentence of the last span ("the maximum is $3$,
+    the minimum is $-1$": 3, -1): the parts of a multi-part gold, when they are as many."""
+    last = spans[-1]
+    head = text[max(0, last.start - 300) : last.start]
+    ends = list(_SENTENCE_END.finditer(head))
+    begin = last.start - len(head) + (ends[-1].end() if ends else 0)
+    return tuple(s.content for s in spans[-12:] if s.start >= begin and re.search(r"\d", s.content))
 
 
 def _last_math(text: str) -> tuple[int, str] | None:
@@ -353,7 +363,8 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
             late.append((lm[0], lm[1], "last_math"))
     if late:
         _, value, method = max(late)
-        return Extraction((value,), method)
+        parts = _sentence_values(text, math_spans(text)) if method == "last_math" else ()
+        return Extraction((value,), method, parts if len(parts) > 1 else ())
     if "last_number" in methods:
         numbers, parts = _last_number(text)
         if numbers:

@@ -114,6 +114,7 @@ _LEADING_VAR = re.compile(
     r"^\s*(?:[A-Z]{2,3}|[a-zA-Z](?:_\{?\w+\}?)?(?:'{1,3}|\^\{?\\prime\}?|\^\{\s?-1\s?\})?"
     r"(?:\([a-zA-Z0-9., ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
+_LIST_PERCENT = re.compile(r"(?<![\d.])(\d{1,30}(?:\.\d{1,30})?)\s?\\?%")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
 # Both start only at the first digit of a number and cannot backtrack over a run of zeros
@@ -217,6 +218,8 @@ def normalize_full(text: str) -> Normalized:
     s = s.replace(r"\circ", " ")
     s = re.sub(r"\s+", " ", s)  # runs of spaces made regexes below backtrack badly
     percent = False
+    if "%" in s and re.search(r",|\sor\s", s):  # "0.25, or 25%": each item's own value
+        s = _LIST_PERCENT.sub(r"(\1/100)", s)
     if re.search(r"\\?%|\bpercent\b|\bpct\b", s):
         s2 = re.sub(r"\s*(?:\\?%|\bpercent\b|\bpct\b)\s*\.?\s*$", "", s)
         if s2 != s:

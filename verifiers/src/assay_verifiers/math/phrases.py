@@ -15,7 +15,9 @@ from .spans import math_spans, strip_money
 # Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
 # at that keyword only (bounded quantifiers: no backtracking over long runs of spaces). The
 # text is lowered ASCII-only, so positions do not move.
-_KEYWORD = re.compile("answer|correct|right|actually|wait|oops|instead|should|\u7b54|\u9009")
+_KEYWORD = re.compile(
+    "answer|correct|right|actually|wait|oops|instead|should|alternatively|\u7b54|\u9009"
+)
 _AT_KEYWORD = re.compile(
     r"answer(?:[ \t]{1,3}(?:is|was|would be|should be|will be)\b"
     r"|[ \t]{1,3}(?=(?:can't|cannot|can not|isn't|must not)(?:[ \t]{1,3}be)?[ \t]{1,3}[-$\\\d])"
@@ -25,6 +27,8 @@ _AT_KEYWORD = re.compile(
     r"difference|quotient|remainder|area|perimeter|volume|length|distance|price|cost|"
     r"probability|ratio|solution|calculation|figure)[ \t]{1,3}(?:is|was)\b"
     r"|should[ \t]be(?=[ \t]{1,3}(?:-?\d|\$|\\))"
+    r"|alternatively,?[ \t]{0,3}(?:it|the[ \t]answer)[ \t]{1,3}(?:(?:could|might|may|can)[ \t]{1,3}"
+    r"(?:also[ \t]{1,3})?be|is)\b"
     r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
     r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
     r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
@@ -51,7 +55,7 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
     for m in reversed(list(_KEYWORD.finditer(low))):
         if m.group() == "should" and not low.endswith("it ", 0, m.start()):
             continue  # only "it should be 11" (a revision), not "x should be positive"
-        if m.group() in ("actually", "wait", "oops", "instead", "correct", "right") and (
+        if m.group() in ("actually", "wait", "oops", "instead", "correct", "right", "alternatively") and (
             m.start() and low[m.start() - 1].isalnum()
         ):
             continue
@@ -107,6 +111,13 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _CJK_VERB = re.compile("\u662f|\u4e3a|\u70ba|\u7b49\u4e8e|\u7b49\u65bc")
 
 
+# A parenthetical that sets a value aside or explains, never one that offers another value
+# ("5 (but 6 is also possible)" stays a hedge).
+_ASIDE = re.compile(
+    r"[ \t]?\((?:we[ \t]|I[ \t])?(?:not|reject\w*|discard\w*|exclud\w*|ignor\w*|since|because|"
+    r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other)[^()]{0,200}\)",
+    re.I,
+)
 _YES_NO = re.compile(r"^(yes|no|true|false)\s{0,3}[,;:\u2014-]", re.I)
 _RESTATED = re.compile(r"(?:,\s{0,3}|\s)(?:i\.e\.|that is,|namely)\s{0,3}", re.I)
 
@@ -185,6 +196,7 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     word = _YES_NO.match(body)
     if word:
         return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
+    body = _ASIDE.sub(" ", body)  # "4 (we reject $x = -1$ since ...)", "5 (not 6)"
     restated = _RESTATED.search(body)
     if restated and body[restated.end() :].strip():
         body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
@@ -218,18 +230,19 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
 
 # A part label of a multi-part answer: "(a)", "b)", "(ii)"; parts are read only when the labels
 # run in order from the first ("(a) 12, (b) 11"), so a lone "(c)" stays a choice letter.
-_PART = re.compile(r"(?:^|(?<=[\s,;]))\(?([a-h]|i{1,3}|iv|v|vi)\)[ \t]{0,3}")
-_ORDER = ("abcdefgh", ("i", "ii", "iii", "iv", "v", "vi"))
+_PART = re.compile(r"(?:^|(?<=[\s,;]))\(?([a-h]|i{1,3}|iv|v|vi|[1-8])\)[ \t]{0,3}")
+_ORDERS = ("abcdefgh", ("i", "ii", "iii", "iv", "v", "vi"), "12345678")
+_FULLWIDTH = str.maketrans("\uff08\uff09\uff1b\uff0c", "();,")
 
 
 def labelled_parts(body: str) -> list[str]:
     """The values of a labelled multi-part answer, "(a) 12, (b) 11" -> [12, 11]; else []."""
-    labels = list(_PART.finditer(body[:400]))
+    body = body[:400].translate(_FULLWIDTH)
+    labels = list(_PART.finditer(body))
     if len(labels) < 2 or labels[0].start() != 0:
         return []
-    names = [m.group(1) for m in labels]
-    order = _ORDER[1] if names[0] == "i" and names[1] == "ii" else tuple(_ORDER[0])
-    if tuple(names) != tuple(order[: len(names)]):
+    names = tuple(m.group(1) for m in labels)
+    if not any(names == tuple(order[: len(names)]) for order in _ORDERS):
         return []
     values = []
     for m, nxt in zip(labels, [*labels[1:], None]):

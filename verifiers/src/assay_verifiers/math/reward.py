@@ -258,7 +258,7 @@ class MathReward(Reward):
         candidates = ex.candidates
         parts = gold_parts(gold.text)
         # the parts boxed in separate sentences; a final list "2 and 3": all of it, or nothing
-        whole = ex.method != "last_number" or len(ex.boxes) == parts
+        whole = ex.method not in ("last_number", "last_math") or len(ex.boxes) == parts
         if parts > 1 and len(candidates) < parts <= len(ex.boxes) and whole:
             candidates = ex.boxes[-parts:]
         if len(candidates) > 1 and parts > 1:
