@@ -67,6 +67,21 @@ _PIECES = [
     "\\text{",
     "\\sum_{",
     "\\int",
+    # the examiner's pass: part labels, asides, sign-offs, second readings, named values
+    "(a) ",
+    "(b) ",
+    "\uff081\uff09",
+    "(we reject ",
+    "(not ",
+    "I hope this helps",
+    "Let me know if",
+    "Alternatively, it could be ",
+    "Answers:",
+    "$y$ equals ",
+    "f'(2) = ",
+    "\u2220",
+    "\uff0c",
+    "\u3001",
 ]
 
 
