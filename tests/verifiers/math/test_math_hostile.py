@@ -82,6 +82,9 @@ _PIECES = [
     "\u2220",
     "\uff0c",
     "\u3001",
+    "between 7 and ",
+    "The answer cannot be 12. It is ",
+    "She earned ",
 ]
 
 

@@ -167,6 +167,8 @@ _SCALE_AFTER = re.compile(
     r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
 )
 _LIST_GLUE = re.compile(r"[ \t]{0,3}(?:,|&|and|,[ \t]{0,3}and)[ \t]{0,3}")
+_RANGE_AND = re.compile(r"[ \t]{1,3}and[ \t]{1,3}")
+_BETWEEN = re.compile(r"\bbetween[ \t]{1,3}$", re.I)
 _OR_BETWEEN = re.compile(
     r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I
 )
@@ -225,6 +227,12 @@ def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     last = kept[-1]
     parts = tuple(listed) if len(listed) > 1 else ()
     if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
+        return (kept[0].group(0), last.group(0)), parts
+    if (
+        len(kept) == 2
+        and _RANGE_AND.fullmatch(plain, kept[0].end(), last.start())
+        and _BETWEEN.search(plain, max(0, kept[0].start() - 12), kept[0].start())
+    ):  # "between 7 and 12": a range, both ends (a hedge)
         return (kept[0].group(0), last.group(0)), parts
     scale = _SCALE_AFTER.match(plain, last.end())  # "2.5 million", "5 degrees below zero"
     clock = _CLOCK_BEFORE.search(plain, max(0, last.start() - 3), last.start())

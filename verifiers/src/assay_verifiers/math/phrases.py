@@ -55,9 +55,15 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
     for m in reversed(list(_KEYWORD.finditer(low))):
         if m.group() == "should" and not low.endswith("it ", 0, m.start()):
             continue  # only "it should be 11" (a revision), not "x should be positive"
-        if m.group() in ("actually", "wait", "oops", "instead", "correct", "right", "alternatively") and (
-            m.start() and low[m.start() - 1].isalnum()
-        ):
+        if m.group() in (
+            "actually",
+            "wait",
+            "oops",
+            "instead",
+            "correct",
+            "right",
+            "alternatively",
+        ) and (m.start() and low[m.start() - 1].isalnum()):
             continue
         mk = _AT_KEYWORD.match(low, m.start())
         if mk is None:
@@ -118,6 +124,12 @@ _ASIDE = re.compile(
     r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other)[^()]{0,200}\)",
     re.I,
 )
+# Words that make an operation of a number ("half of 12", "twice 5"): never read as the number.
+_OPERATOR_WORDS = re.compile(
+    r"\b(?:half|twice|double|triple|quarter|third|times|plus|minus|over|divided|squared|cubed|"
+    r"root|percent|less|more|than|of|per)\b",
+    re.I,
+)
 _YES_NO = re.compile(r"^(yes|no|true|false)\s{0,3}[,;:\u2014-]", re.I)
 _RESTATED = re.compile(r"(?:,\s{0,3}|\s)(?:i\.e\.|that is,|namely)\s{0,3}", re.I)
 
@@ -170,6 +182,19 @@ _INSTEAD = re.compile(
     r"|[\uff0c,][ \t]{0,3}\u800c\u662f",
     re.I,
 )
+
+
+_INSTEAD_NEXT = re.compile(
+    r"[ \t.!?,;]{0,4}(?:it(?:'s|[ \t]is|[ \t]must[ \t]be|[ \t]should[ \t]be)|the[ \t](?:correct[ \t])?"
+    r"answer[ \t]is|instead,?[ \t]it[ \t]is|rather,?[ \t]it[ \t]is)[ \t]{1,3}(?=\S)",
+    re.I,
+)
+
+
+def _after_body(text: str, start: int, body: str) -> int:
+    """Where the sentence `_body` read from ``start`` ends in ``text``."""
+    k = text.find(body, start, start + 420 + len(body)) if body else -1
+    return k + len(body) if k >= 0 else start
 
 
 def rejection(body: str) -> str | None:
@@ -225,6 +250,10 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
             return (numbers[0],)  # "一共有 42 个苹果" -> 42
         if len(prose) >= 3 or not re.search(r"\d|[A-J]", t):
             return ()
+    if len(prose) == 2 and not _OPERATOR_WORDS.search(t) and not re.search(r"[=^\\]", t):
+        numbers = NUMBER.findall(t)
+        if len(numbers) == 1:
+            return (numbers[0],)  # "She earned 500" -> 500
     return (t,)
 
 
@@ -271,7 +300,12 @@ def phrases(text: str) -> list[Stated]:
         body = _body(text, end)
         instead = rejection(body)
         if instead == "":
-            return [Stated(end, (), "answer_is")]  # "the answer is not 5": states no answer
+            # "the answer is not 5" states no answer, unless the next sentence says what it is
+            # ("The answer cannot be 12 because ... It is 7.")
+            after = _after_body(text, end, body)
+            nxt = _INSTEAD_NEXT.match(text, after, after + 40)
+            got = reduce_phrase(_body(text, nxt.end())) if nxt else ()
+            return [Stated(nxt.end() if got and nxt else end, got, "answer_is")]
         got = reduce_phrase(instead if instead is not None else body)
         if not got:
             continue
