@@ -37,7 +37,8 @@ from .spans import Span, drop_calculator_notes, math_spans, strip_money
 from .words import last_count_word
 
 # Chinese characters that are words, not the "or" / "and" joining values (或, 和)
-CJK_WORD = re.compile("[\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")
+CJK_WORD = re.compile("[\u3040-\u30ff\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")  # kana too
+_CJK_STOP = re.compile("[\uff0c\u3002\uff1b]")  # a Chinese clause or sentence stop
 
 STATED = ("answer_tag", "boxed", "hash", "answer_is")
 FALLBACKS = ("bare", "bold", "last_math", "last_number")
@@ -116,7 +117,7 @@ def _bare(text: str) -> str | None:
     parts = labelled_parts(s)
     if parts:
         return ", ".join(parts)  # "(a) 5 (b) 6"
-    if len(CJK_WORD.findall(s)) >= 3:
+    if len(CJK_WORD.findall(s)) >= 3 or (_CJK_STOP.search(s) and CJK_WORD.search(s)):
         return None  # a Chinese sentence ("三角形的面积是 24 平方厘米。"), not an answer itself
     return s.rstrip(".")
 
@@ -338,7 +339,8 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
 _SIGN_OFF = re.compile(
     r"(?:^|(?<=[\n.!?]))[ \t*]{0,3}(?:I[ \t]hope[ \t](?:this|that|it|my)|Hope[ \t](?:this|that)"
     r"|Let[ \t]me[ \t]know[ \t]if|Feel[ \t]free[ \t]to|If[ \t]you[ \t]have[ \t]any"
-    r"|Good[ \t]luck|Happy[ \t](?:studying|learning))\b",
+    r"|Good[ \t]luck|Happy[ \t](?:studying|learning)|Would[ \t]you[ \t]like|Do[ \t]you[ \t]want"
+    r"|Shall[ \t]I)\b",
     re.I,
 )
 

@@ -3,7 +3,8 @@
 Applied by `normalize.normalize_full`; every pattern is bounded or anchored, so each rewrite is
 linear in the text:
 
-- ``\\cfrac`` -> ``\\frac``, ``\\dbinom``/``\\tbinom`` -> ``\\binom``;
+- ``\\cfrac`` -> ``\\frac``, ``\\dbinom``/``\\tbinom`` -> ``\\binom``, ``{n \\choose k}`` ->
+  ``\\binom{n}{k}``, ``\\sin^{-1}`` -> ``\\arcsin`` (also cos, tan);
 - thousands written with a thin space after the comma (``11,\\! 111,\\! 100``) -> ``11111100``;
 - a repeating decimal ``0.1\\overline{6}`` -> the exact fraction ``\\frac{15}{90}``;
 - a modulus tail (``3 \\pmod{7}``, ``3 \\bmod 7``, ``3 (mod 7)``) dropped;
@@ -25,6 +26,11 @@ from . import words
 
 _CFRAC = re.compile(r"\\(?:cfrac|dfrac|tfrac)(?![a-zA-Z])")
 _BINOM = re.compile(r"\\(?:dbinom|tbinom)(?![a-zA-Z])")
+_CHOOSE = re.compile(
+    r"\{\s?([^{}\\]{1,20}?)\s?\\choose\s?([^{}\\]{1,20}?)\s?\}"
+    r"|^\s?([\w]{1,20})\s?\\choose\s?([\w]{1,20})\s?$"
+)
+_INVERSE_TRIG = re.compile(r"\\(sin|cos|tan)\s?\^\s?(?:\{\s?-1\s?\}|-1)")
 _THIN_THOUSANDS = re.compile(r"(?<=\d),(?:\\!|\\,|\{\})[ ]?(?=\d{3}(?!\d))")
 _OVERLINE = re.compile(r"(?<![\d.])(\d{0,30})\.(\d{0,30})\\overline\s?\{(\d{1,30})\}")
 _MODULUS = re.compile(
@@ -69,6 +75,10 @@ def rewrite(s: str) -> str:
         s = _CFRAC.sub(r"\\frac", s)
     if "binom" in s:
         s = _BINOM.sub(r"\\binom", s)
+    if "choose" in s:  # {7 \choose 3}
+        s = _CHOOSE.sub(lambda m: rf"\binom{{{m[1] or m[3]}}}{{{m[2] or m[4]}}}", s)
+    if "^" in s and "-1" in s:  # \sin^{-1}(1) is arcsin, not 1/sin
+        s = _INVERSE_TRIG.sub(r"\\arc\1", s)
     if "," in s:
         s = _THIN_THOUSANDS.sub("", s)
     if "\\dot" in s:

@@ -34,6 +34,7 @@ _AT_KEYWORD = re.compile(
     r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
     r"|(?:(?<=\u6545)|(?<=\u6240\u4ee5)|(?<=\u56e0\u6b64)|(?<=\u5e94)|(?<=\u5219))\u9009"
     r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
+    r"|\u7b54\u3048[ \t]{0,3}(?:\u306f|[:\uff1a])"  # Japanese 答えは
     r"|\u7b54[ \t]{0,3}[:\uff1a]"  # a line "答:" (line start checked in code)
     r"|\u7b54\u6848\u3011"  # a gaokao solution's 【答案】
 )
@@ -70,7 +71,7 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
             continue
         if (
             low[m.start()] == "\u7b54"
-            and mk.group()[1:2] != "\u6848"
+            and mk.group()[1:2] not in ("\u6848", "\u3048")  # 答案, Japanese 答え
             and not _line_start(text, m.start())
         ):
             continue
@@ -130,6 +131,7 @@ _OPERATOR_WORDS = re.compile(
     r"root|percent|less|more|than|of|per)\b",
     re.I,
 )
+_OR = re.compile(r"\bor\b|\u6216|\u4e5f\u53ef\u80fd", re.I)  # or, 或, 也可能
 _YES_NO = re.compile(r"^(yes|no|true|false)\s{0,3}[,;:\u2014-]", re.I)
 _RESTATED = re.compile(r"(?:,\s{0,3}|\s)(?:i\.e\.|that is,|namely)\s{0,3}", re.I)
 
@@ -248,6 +250,8 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
         numbers = NUMBER.findall(t)
         if len(numbers) == 1:
             return (numbers[0],)  # "一共有 42 个苹果" -> 42
+        if len(numbers) >= 2 and _OR.search(t):
+            return distinct(numbers[-6:])  # "12 (if ...) or 11 (otherwise)": a hedge
         if len(prose) >= 3 or not re.search(r"\d|[A-J]", t):
             return ()
     if len(prose) == 2 and not _OPERATOR_WORDS.search(t) and not re.search(r"[=^\\]", t):

@@ -33,7 +33,7 @@ from assay.errors import DeadlineExceeded, WorkerCrashed
 from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
-from .choice import fallback_choice, letters_of, option_named_by_value
+from .choice import fallback_choice, letters_of, option_named_by_value, option_text
 from .echo import echoes
 from .extract import DEFAULT_METHODS, METHODS, answer_region, extract_answer
 from .fastpath import decimals, quick
@@ -256,6 +256,11 @@ class MathReward(Reward):
         if not ex.candidates:
             return Score.ok(0.0, "no answer found in the completion", **details)
         candidates = ex.candidates
+        if o.choices and len(candidates) == 1 and s.prompt:
+            # a letter for a gold written as the option's value: "\boxed{B}" for "(B) 12"
+            letter = next(iter(letters_of(candidates)))
+            text = option_text(letter, s.prompt_text or "") if letter else None
+            candidates = (text,) if text else candidates
         parts = gold_parts(gold.text)
         # the parts boxed in separate sentences; a final list "2 and 3": all of it, or nothing
         whole = ex.method not in ("last_number", "last_math") or len(ex.boxes) == parts
