@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
 from .conditional import resolve
+from .normalize import normalize
 from .phrases import (
     MATH_WORDS,
     NUMBER,
@@ -157,7 +158,10 @@ _REJECTED_BEFORE = re.compile(
     re.I,
 )
 _REJECTED_AFTER = re.compile(
-    r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
+    r"[ \t]{0,3}(?:is|was|would[ \t]be)[ \t]{1,3}(?:wrong|incorrect|not[ \t](?:right|correct|the[ \t]answer))"
+    r"|[ \t]{0,3}isn't[ \t](?:right|correct|the[ \t]answer)"
+    r"|[ \t]{0,3}\?[ \t\n]{0,3}(?:no|nope)\b",  # "Could the answer be 12? No."
+    re.I,
 )
 _BRACE = re.compile(r"[{}]")
 _SET_WORDS = re.compile(
@@ -305,6 +309,14 @@ def _final(stated: list[Stated]) -> tuple[Extraction, int] | None:
     if not strong:
         return None
     last = max(strong, key=lambda s: s.start)
+    if last.rejects is not None:
+        # a rejection or doubt as the last word: an earlier answer it does not retract stands
+        earlier = [s for s in strong if s.start < last.start and s.candidates]
+        gone = {normalize(v) for v in last.rejects}
+        if earlier:
+            before = max(earlier, key=lambda s: s.start)
+            if last.doubt or not gone & {normalize(v) for v in before.candidates}:
+                last = before
     boxes = tuple(
         v for g in stated if g.method == "boxed" and g.start <= last.start for v in g.candidates
     )

@@ -32,6 +32,7 @@ _AT_KEYWORD = re.compile(
     r"|(?:actually|correction|wait|oops|instead)[,:]?[ \t]{0,3}(?:no[,.]?[ \t]{0,3})?"
     r"(?:it(?:'s|[ \t]is|[ \t]should[ \t]be)|the[ \t](?:correct|right)[ \t](?:answer|value)[ \t]is)\b"
     r"|\u7b54\u6848[ \t]{0,3}(?:\u5e94\u8be5|\u5e94|\u5c31)?(?:\u662f|\u4e3a|\u70ba|[:\uff1a])"
+    r"|\u7b54\u6848(?=[ \t]{0,3}(?:\u4e0d\u662f|\u4e0d\u4e3a|\u5e76\u975e))"  # 答案不是 12
     r"|(?:(?<=\u6545)|(?<=\u6240\u4ee5)|(?<=\u56e0\u6b64)|(?<=\u5e94)|(?<=\u5219))\u9009"
     r"(?:\u62e9|\u9879)?[ \t]{0,3}[:\uff1a]?"
     r"|\u7b54\u3048[ \t]{0,3}(?:\u306f|[:\uff1a])"  # Japanese 答えは
@@ -47,6 +48,15 @@ def _line_start(text: str, pos: int) -> bool:
     k = text.rfind("\n", max(0, pos - 4), pos)
     head = text[k + 1 : pos] if k >= 0 else text[max(0, pos - 4) : pos]
     return len(head) <= 3 and not head.strip() and (k >= 0 or pos <= 3)
+
+
+def _doubted(text: str, end: int) -> bool:
+    """Whether the answer marker ending at ``end`` stands in a doubt or a supposition."""
+    head = text[max(0, end - 120) : end]
+    for stop in (".", "!", "?", "\n"):
+        head = head[head.rfind(stop) + 1 :]
+    k = head.lower().rfind("answer")
+    return k >= 0 and _DOUBT.search(head[:k]) is not None
 
 
 def _marker_ends(text: str, wanted: int = 8) -> list[int]:
@@ -175,7 +185,19 @@ def _body(text: str, start: int) -> str:
 # states instead ("not 12, it is 15", "不是 5，而是 6").
 _REJECTS = re.compile(
     r"^(?:is[ \t]{1,3}|was[ \t]{1,3})?(?:not|n't|can't|cannot|can[ \t]not|isn't|won't)"
-    r"(?:[ \t]{1,3}be)?[ \t]{1,3}(?=-?\d|\$|\\|\(?[A-J]\b)",
+    r"(?:[ \t]{1,3}be)?[ \t]{1,3}(?=-?\d|\$|\\|\(?[A-J]\b)"
+    r"|^(?:\u4e0d\u662f|\u4e0d\u4e3a|\u5e76\u975e)[ \t]{0,3}(?=\S)",  # 不是, 不为, 并非
+    re.I,
+)
+# A marker inside a doubt or a supposition about the answer ("I don't think the answer is 12",
+# "Let's assume the answer is 12", "If the answer is 12, then ..."): it states no answer.
+_DOUBT = re.compile(
+    r"(?:\bdoubt|\bunlikely|\bnot[ \t](?:sure|certain|convinced)|n't[ \t](?:think|believe|know)"
+    r"|\bnot[ \t](?:think|believe)|\bwonder(?:ing)?[ \t](?:if|whether)|\bwhether"
+    r"|\b(?:let's|let[ \t]us|we)[ \t](?:assume|suppose|say|guess|try|pretend|test|check)"
+    r"|\b(?:suppose|assume)[ \t]that|\b(?:check|verify|test|see)[ \t](?:if|whether))"
+    r"[^.!?\n]{0,40}$"
+    r"|\bif[ \t]{1,3}(?:the[ \t]{1,3})?(?:final[ \t]{1,3})?$",
     re.I,
 )
 _INSTEAD = re.compile(
@@ -297,19 +319,28 @@ def _only_glue(body: str, spans: Sequence[object]) -> bool:
 
 def phrases(text: str) -> list[Stated]:
     """The last answer phrase that states something (and, when that one is conditional, the
-    one before it too: see `conditional`)."""
+    one before it too: see `conditional`); when the last phrase rejects or doubts a value, it
+    and the last one before it that states something (`extract._final` decides which counts)."""
     weak: Stated | None = None
     later: list[Stated] = []
+    empty: list[Stated] = []  # the last rejection or doubt, when it is the last phrase
     for end in reversed(_marker_ends(text)):  # the last ones that state something
         body = _body(text, end)
-        instead = rejection(body)
+        doubt = _doubted(text, end)
+        instead = "" if doubt else rejection(body)
+        if instead == "" and (empty or later):
+            continue  # only the last rejection counts; the answer before it is looked for
         if instead == "":
             # "the answer is not 5" states no answer, unless the next sentence says what it is
             # ("The answer cannot be 12 because ... It is 7.")
             after = _after_body(text, end, body)
             nxt = _INSTEAD_NEXT.match(text, after, after + 40)
             got = reduce_phrase(_body(text, nxt.end())) if nxt else ()
-            return [Stated(nxt.end() if got and nxt else end, got, "answer_is")]
+            if got and nxt:
+                return [Stated(nxt.end(), got, "answer_is")]
+            named = reduce_phrase(_REJECTS.sub("", body, count=1))
+            empty = [Stated(end, (), "answer_is", rejects=named, doubt=doubt)]
+            continue
         got = reduce_phrase(instead if instead is not None else body)
         if not got:
             continue
@@ -317,11 +348,11 @@ def phrases(text: str) -> list[Stated]:
             # "the answer is consistent": a description counts only when nothing else is stated
             weak = weak or Stated(end, got, "answer_is", weak=True)
             continue
-        if not later and condition(text, end):
+        if not later and not empty and condition(text, end):
             later = [Stated(end, got, "answer_is")]
             continue
-        return [Stated(end, got, "answer_is"), *later]
-    return later or ([weak] if weak else [])
+        return [Stated(end, got, "answer_is"), *later, *empty]
+    return [*later, *empty] or ([weak] if weak else [])
 
 
 # A numbered list of candidate answers ("Answer 1: 7 / Answer 2: 8"): one statement, a hedge.
