@@ -24,6 +24,7 @@ import pytest
 
 import assay
 from assay_verifiers.math.extract import extract_answer
+from assay_verifiers.math.number_words import last_number_phrase, words_value
 from assay_verifiers.math.phrases import labelled_parts
 
 DATA = Path(__file__).parent / "data" / "exam_cases.jsonl"
@@ -115,3 +116,22 @@ def test_labelled_parts(text: str, parts: list[str]) -> None:
 )
 def test_extraction_rules_of_this_pass(completion: str, candidates: tuple[str, ...]) -> None:
     assert extract_answer(completion).candidates == candidates
+
+
+@pytest.mark.parametrize(
+    ("phrase", "value"),
+    [
+        ("one hundred and five", "105"),
+        ("one and a half", "3/2"),
+        ("two-thirds", "2/3"),
+        ("half a dozen", "6"),
+        ("negative three", "-3"),
+        ("two thousand three hundred", "2300"),
+        ("two half", None),
+        ("and", None),
+    ],
+)
+def test_numbers_in_words(phrase: str, value: str | None) -> None:
+    got = words_value(phrase)
+    assert (None if got is None else str(got)) == value
+    assert last_number_phrase("In half an hour it was cut in half.") is None

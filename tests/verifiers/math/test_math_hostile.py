@@ -85,6 +85,11 @@ _PIECES = [
     "between 7 and ",
     "The answer cannot be 12. It is ",
     "She earned ",
+    "one and a half ",
+    "twenty-",
+    "hundred and ",
+    "a dozen ",
+    "\u202f234",
 ]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from .boxes import Stated, box_groups
 from .conditional import resolve
 from .normalize import normalize
+from .number_words import last_number_phrase
 from .phrases import (
     MATH_WORDS,
     NUMBER,
@@ -391,7 +392,7 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         numbers, parts = _last_number(text)
         if numbers:
             return Extraction(numbers, "last_number", parts)
-        count = last_count_word(text[-2000:])
+        count = last_number_phrase(text) or last_count_word(text[-2000:])
         if count:  # "There are twelve eggs left."
             return Extraction((count,), "last_number")
         sets = _SET_WORDS.findall(text[-2000:])

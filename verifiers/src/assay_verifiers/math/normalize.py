@@ -107,7 +107,9 @@ _TRAILING_UNIT = re.compile(
     r"(?<=[\d}\)\s])(?:\s|\\[,;: ]|~)*(?:" + _UNITS + r")(?:\s?\^\s?\{?[23]\}?)?\.?\s?$"
 )
 # Single-letter units only after a plain number ("5 m"), never after an expression ("\\pi r^2 h").
-_NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
+_NUMBER_SHORT_UNIT = re.compile(
+    r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in|km|cm|mm)(?:\s?\^\s?\{?[23]\}?)?\.?$"
+)  # "36 m^2", "5 cm^3"
 # The name an answer assigns to: ``x``, ``a_1``, ``\\alpha``, a function's value ``f(x)``,
 # ``f'(2)``, ``f^{-1}(x)``, ``g^{\\prime}(0)``, or a segment ``AB`` (two or three capitals).
 _LEADING_VAR = re.compile(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from . import words
+from . import number_words, words
 
 _CFRAC = re.compile(r"\\(?:cfrac|dfrac|tfrac)(?![a-zA-Z])")
 _BINOM = re.compile(r"\\(?:dbinom|tbinom)(?![a-zA-Z])")
@@ -117,7 +117,7 @@ def _last_side(s: str) -> str:
 
 def whole_answer(s: str) -> str:
     """The rewrites that read the answer as a whole (after spacing and units are cleaned)."""
-    s = words.number_in_words(s)
+    s = number_words.whole_answer_in_words(words.number_in_words(s))
     if "(" in s:
         s = _EXPLANATION.sub("", s).strip()  # 18 (since 3 \times 6 = 18)
     if s.startswith("\\angle") or s.startswith("m\\angle"):

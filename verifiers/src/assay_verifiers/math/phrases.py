@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from .boxes import Stated, boxed_contents, distinct
 from .conditional import condition
+from .number_words import words_value
 from .spans import math_spans, strip_money
 
 # Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
@@ -92,8 +93,8 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
     return sorted(set(ends))[-wanted:]
 
 
-NUMBER = re.compile(
-    r"-?\d{1,60}(?:,\d{3}){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
+NUMBER = re.compile(  # thousands by commas, or by thin or no-break spaces ("1 234 567")
+    r"-?\d{1,60}(?:[,\u202f\u00a0\u2009]\d{3}(?!\d)){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
     r"|-?\.\d{1,60}"
 )
 WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
@@ -266,6 +267,8 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     t = _FILLER.sub("", t.strip()).strip().rstrip(".\u3002").strip()
     if not t or _NEGATED.match(t):
         return ()
+    if words_value(t) is not None:
+        return (t,)  # "one hundred and five", "one and a half"
     prose = WORDY.findall(MATH_WORDS.sub(" ", t))
     cjk = _CJK.search(t)
     if len(prose) >= 3 or cjk:
