@@ -90,6 +90,11 @@ _PIECES = [
     "hundred and ",
     "a dozen ",
     "\u202f234",
+    " more than ",
+    "(which is 2 more than ",
+    " times as many ",
+    "`",
+    "=>",
 ]
 
 

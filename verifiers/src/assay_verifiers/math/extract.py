@@ -27,6 +27,7 @@ from .conditional import resolve
 from .normalize import normalize
 from .number_words import last_number_phrase
 from .phrases import (
+    COMPARATIVE,
     MATH_WORDS,
     NUMBER,
     WORDY,
@@ -164,6 +165,13 @@ _REJECTED_AFTER = re.compile(
     r"|[ \t]{0,3}\?[ \t\n]{0,3}(?:no|nope)\b",  # "Could the answer be 12? No."
     re.I,
 )
+_COMPARED_AFTER = re.compile(
+    r"[ \t]{1,3}(?:[A-Za-z]{1,15}[ \t]{1,3}){0,2}(?:" + COMPARATIVE + ")", re.I
+)
+_REMARK_BEFORE = re.compile(
+    r"(?:\(|\bwhich[ \t](?:is|was|means)|\bthat(?:'s|[ \t]is|[ \t]was)|\bi\.e\.,?)[^()\n]{0,40}$",
+    re.I,
+)
 _BRACE = re.compile(r"[{}]")
 _SET_WORDS = re.compile(
     r"\b(?:all real numbers|every real number|no (?:real )?(?:solutions?|roots))\b", re.I
@@ -225,6 +233,10 @@ def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         before = plain[max(0, m.start() - 16) : m.start()]
         if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
             continue
+        if _COMPARED_AFTER.match(plain, m.end(), m.end() + 60) and _REMARK_BEFORE.search(
+            plain, max(0, m.start() - 60), m.start()
+        ):
+            continue  # "42 apples, which is 6 more than before": 6 is a remark about 42
         joined = kept and _LIST_GLUE.fullmatch(plain, kept[-1].end(), m.start())
         listed = [*listed[-19:], m.group(0)] if joined else [m.group(0)]
         kept = [*kept[-1:], m]

@@ -116,6 +116,7 @@ _LEADING_VAR = re.compile(
     r"^\s*(?:[A-Z]{2,3}|[a-zA-Z](?:_\{?\w+\}?)?(?:'{1,3}|\^\{?\\prime\}?|\^\{\s?-1\s?\})?"
     r"(?:\([a-zA-Z0-9., ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
+_ARROW = re.compile(r"=>|\u21d2|\u27f9|\\(?:Rightarrow|Longrightarrow|implies)(?![a-zA-Z])")
 _LIST_PERCENT = re.compile(r"(?<![\d.])(\d{1,30}(?:\.\d{1,30})?)\s?\\?%")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
@@ -197,9 +198,13 @@ def normalize_full(text: str) -> Normalized:
     """`normalize`, also telling whether a percent sign was removed (cached: a GRPO group
     repeats its gold answer and prompt)."""
     s = _strip_delimiters(text)
+    if "`" in s:
+        s = s.replace("`", " ").strip()  # an inline code span: "The answer is `42`."
     for k, v in _UNICODE.items():
         if k in s:
             s = s.replace(k, v)
+    if "=>" in s or "\\" in s or "\u21d2" in s or "\u27f9" in s:
+        s = _ARROW.sub("=", s)  # "36 + 6 => 42": a chain that ends in its value
     if _SUPERSCRIPT_RE.search(s):  # x² -> x^{2}, 10⁻³ -> 10^{-3}
         s = _SUPERSCRIPT_RE.sub(lambda m: "^{" + "".join(_SUPERSCRIPT[c] for c in m[0]) + "}", s)
     if any(ch in s for ch in _VULGAR):

@@ -129,11 +129,18 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _CJK_VERB = re.compile("\u662f|\u4e3a|\u70ba|\u7b49\u4e8e|\u7b49\u65bc")
 
 
+# A number compared with another ("6 more than yesterday", "twice as many as"): a remark
+# about the answer, not the answer, when it stands in parentheses or a "which is" clause.
+COMPARATIVE = (
+    r"(?:(?:more|less|fewer|greater|smaller|larger|higher|lower|longer|shorter|older|younger|"
+    r"heavier|lighter|bigger|cheaper)[ \t]{1,3}than\b|times[ \t]{1,3}(?:as|more)\b)"
+)
 # A parenthetical that sets a value aside or explains, never one that offers another value
 # ("5 (but 6 is also possible)" stays a hedge).
 _ASIDE = re.compile(
     r"[ \t]?\((?:we[ \t]|I[ \t])?(?:not|reject\w*|discard\w*|exclud\w*|ignor\w*|since|because|"
-    r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other)[^()]{0,200}\)",
+    r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other)[^()]{0,200}\)"
+    r"|[ \t]?\([^()]{0,60}?\b" + COMPARATIVE + r"[^()]{0,120}\)",  # "(6 more than yesterday)"
     re.I,
 )
 # Words that make an operation of a number ("half of 12", "twice 5"): never read as the number.
