@@ -76,8 +76,8 @@ _END_OF_TURN = re.compile(
     r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
-_CODE_BLOCK = re.compile(
-    r"```[ \t]{0,3}(?:python|py|python3|sympy|javascript|js|java|cpp|c|bash|sh|sage|matlab|r)"
+_CODE_BLOCK = re.compile(  # a fence starts a run of backticks (cheap on long runs of them)
+    r"(?<!`)```[ \t]{0,3}(?:python|py|python3|sympy|javascript|js|java|cpp|c|bash|sh|sage|matlab|r)"
     r"[ \t]{0,3}\n.*?(?:```|$)",
     re.S | re.I,
 )
@@ -221,27 +221,47 @@ def _unclosed_from(text: str) -> int:
     return opens[0] if opens else len(text)
 
 
+def _rejected(plain: str, m: re.Match[str]) -> bool:
+    """Whether the text rejects the number ``m`` ("not 54", "5 is wrong", "Could it be 12? No.")
+    or makes a remark of it ("42 apples, which is 6 more than before")."""
+    before = plain[max(0, m.start() - 16) : m.start()]
+    if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
+        return True
+    return bool(
+        _COMPARED_AFTER.match(plain, m.end(), m.end() + 60)
+        and _REMARK_BEFORE.search(plain, max(0, m.start() - 60), m.start())
+    )
+
+
 def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The last number the text does not reject ("45, not 54" -> 45; "5 is wrong" -> none),
     with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8"); and
     the list of numbers it ends ("2 and 3" -> 2, 3: the parts of a multi-part gold)."""
     plain = strip_money(text)
     plain = plain[: _unclosed_from(plain)]  # "\\boxed{\\boxed{...{7": garbage, not an answer
-    kept: list[re.Match[str]] = []
+    # Walk back from the last number: only the last two kept ones and the list the text ends
+    # with matter, so the per-number checks run on a few numbers, not on all of them.
+    numbers = list(NUMBER.finditer(plain))
+    kept: list[re.Match[str]] = []  # the kept numbers, last first
     listed: list[str] = []  # the last list "2, 3 and 5" (a multi-part answer, when the gold is)
-    for m in NUMBER.finditer(plain):
-        before = plain[max(0, m.start() - 16) : m.start()]
-        if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
+    open_list = True
+    for m in reversed(numbers):
+        if _rejected(plain, m):
             continue
-        if _COMPARED_AFTER.match(plain, m.end(), m.end() + 60) and _REMARK_BEFORE.search(
-            plain, max(0, m.start() - 60), m.start()
-        ):
-            continue  # "42 apples, which is 6 more than before": 6 is a remark about 42
-        joined = kept and _LIST_GLUE.fullmatch(plain, kept[-1].end(), m.start())
-        listed = [*listed[-19:], m.group(0)] if joined else [m.group(0)]
-        kept = [*kept[-1:], m]
+        if kept and open_list:
+            open_list = len(listed) < 20 and bool(
+                _LIST_GLUE.fullmatch(plain, m.end(), kept[-1].start())
+            )
+            if open_list:
+                listed.insert(0, m.group(0))
+        elif not kept:
+            listed = [m.group(0)]
+        kept.append(m)
+        if len(kept) >= 2 and not open_list:
+            break
     if not kept:
         return (), ()
+    kept = kept[:2][::-1]
     last = kept[-1]
     parts = tuple(listed) if len(listed) > 1 else ()
     if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
