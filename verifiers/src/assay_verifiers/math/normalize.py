@@ -117,6 +117,8 @@ _LEADING_VAR = re.compile(
     r"(?:\([a-zA-Z0-9., ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
 _ARROW = re.compile(r"=>|\u21d2|\u27f9|\\(?:Rightarrow|Longrightarrow|implies)(?![a-zA-Z])")
+# A clock time: hours, two-digit minutes, an optional AM/PM ("2:30", "12:15 PM")
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)(?:\s?(?:[AaPp]\.?\s?[Mm]\.?|o'clock))?$")
 _LIST_PERCENT = re.compile(r"(?<![\d.])(\d{1,30}(?:\.\d{1,30})?)\s?\\?%")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
@@ -140,6 +142,7 @@ class Normalized:
     text: str
     percent: bool = False
     full: str = ""  # the text before a leading "x =" was dropped (equations keep their left side)
+    clock: str = ""  # a clock time "2:30" (AM/PM dropped), which is also read as the ratio 2/30
 
 
 def unwrap_braced(text: str, start: int) -> tuple[str, int] | None:
@@ -245,11 +248,14 @@ def normalize_full(text: str) -> Normalized:
     s = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2), s)
     s = _DANGLING_DOT.sub(r"\1", s)
     s = _strip_braces(re.sub(r"\s+", " ", s).strip())
+    t = _CLOCK.match(s)
+    clock = f"{int(t.group(1))}:{t.group(2)}" if t else ""
+    s = clock or s  # "2:30 PM" -> "2:30"
     s = _strip_braces(notation.whole_answer(s))
     full = s
     if s.count("=") == 1:
         s = _strip_braces(_LEADING_VAR.sub("", s, count=1))
-    return Normalized(s, percent, full)
+    return Normalized(s, percent, full, clock)
 
 
 _SIMPLE_VAR = re.compile(r"^\s*([a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)\s*=")

@@ -297,6 +297,9 @@ class MathReward(Reward):
         verdicts = [
             None  # x = 1 against y = 1: the texts after "=" agree, the variables do not
             if gvar and leading_variable(p) not in (None, gvar)
+            # two clock times are times, not ratios: 1:15 is not 2:30
+            else gold.clock == p.clock
+            if gold.clock and p.clock
             else quick(gold.text, p.text, gold.percent, p.percent, o.numeric, percent_q)
             for p in preds
         ]
