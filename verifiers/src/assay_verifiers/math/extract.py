@@ -412,8 +412,8 @@ def _fallback(text: str, methods: Sequence[str]) -> Extraction:
         if lm and _LONE_NAME.fullmatch(lm[1]):
             # "Therefore $y$ equals five.": the span names the unknown, its sentence the value
             said = _NAMED_VALUE.match(text, _span_end(text, lm[0]))
-            value = reduce_phrase(_sentence(text, said.end())) if said else ()
-            lm = (lm[0], value[-1]) if value else lm
+            named = reduce_phrase(_sentence(text, said.end())) if said else ()
+            lm = (lm[0], named[-1]) if named else lm
         if lm:
             late.append((lm[0], lm[1], "last_math"))
     if late:
