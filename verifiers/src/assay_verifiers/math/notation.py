@@ -55,7 +55,7 @@ _DOT_REPEAT = re.compile(r"\\dot\s?\{?(\d)\}?")  # 0.\dot{3}: one repeating digi
 _APPROX = re.compile(r"\\approx|≈")
 _UNIT_WORDS = re.compile(
     r"^(-?[\d.,]{1,60}(?:\s?/\s?\d{1,30})?|-?\\frac\{\d{1,30}\}\{\d{1,30}\})"
-    r"\s?(?:[A-Za-z]{2,20}(?:\s[A-Za-z]{2,20}){0,2}|[\u3400-\u9fff]{1,6})\.?$"
+    r"\s?(?:[A-Za-z]{2,20}(?:\s[A-Za-z]{2,20}){0,2}|[\u3400-\u9fff]{1,6}(?:/[\u3400-\u9fff]{1,4})?)\.?$"
 )
 _NOT_UNITS = re.compile(
     r"\b(?:or|and|to|plus|minus|times|over|pi|sqrt|i|e|infty|inf|sin|cos|tan|log|ln|mod)\b"

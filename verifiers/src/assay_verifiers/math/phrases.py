@@ -94,7 +94,7 @@ def _marker_ends(text: str, wanted: int = 8) -> list[int]:
 
 
 NUMBER = re.compile(  # thousands by commas, or by thin or no-break spaces ("1 234 567")
-    r"-?\d{1,60}(?:[,\u202f\u00a0\u2009]\d{3}(?!\d)){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
+    r"[-\u2212\uff0d]?\d{1,60}(?:[,\u202f\u00a0\u2009]\d{3}(?!\d)){0,20}(?:\.\d{1,60})?(?:[eE][+-]?\d{1,4}\b)?(?:\s?/\s?\d{1,30})?%?"
     r"|-?\.\d{1,60}"
 )
 WORDY = re.compile(r"[a-zA-Z]{4,}|(?:^|(?<=[\s,.;:!?]))[a-zA-Z]{2,}(?=$|[\s,.;:!?])")
