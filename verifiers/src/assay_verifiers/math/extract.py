@@ -31,6 +31,7 @@ from .phrases import (
     MATH_WORDS,
     NUMBER,
     WORDY,
+    drop_working,
     labelled_parts,
     numbered_answers,
     phrases,
@@ -239,6 +240,7 @@ def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     the list of numbers it ends ("2 and 3" -> 2, 3: the parts of a multi-part gold)."""
     plain = strip_money(text)
     plain = plain[: _unclosed_from(plain)]  # "\\boxed{\\boxed{...{7": garbage, not an answer
+    plain = drop_working(plain)  # "14 apples (7 red + 7 green)": the working is not the answer
     # Walk back from the last number: only the last two kept ones and the list the text ends
     # with matter, so the per-number checks run on a few numbers, not on all of them.
     numbers = list(NUMBER.finditer(plain))

@@ -253,7 +253,7 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     word = _YES_NO.match(body)
     if word:
         return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
-    body = _ASIDE.sub(" ", body)  # "4 (we reject $x = -1$ since ...)", "5 (not 6)"
+    body = drop_working(_ASIDE.sub(" ", body))  # "4 (we reject $x = -1$ ...)", "5 (not 6)"
     restated = _RESTATED.search(body)
     if restated and body[restated.end() :].strip():
         body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
@@ -298,6 +298,30 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
 _PART = re.compile(r"(?:^|(?<=[\s,;]))\(?([a-h]|i{1,3}|iv|v|vi|[1-8])\)[ \t]{0,3}")
 _ORDERS = ("abcdefgh", ("i", "ii", "iii", "iv", "v", "vi"), "12345678")
 _FULLWIDTH = str.maketrans("\uff08\uff09\uff1b\uff0c", "();,")
+
+
+# A parenthetical that works a value out ("14 apples (7 red + 7 green)"): an explanation of the
+# number before it, never the answer.
+_PAREN = re.compile(r"\(([^()\n]{1,120})\)")
+_OPERATOR = re.compile(r"[+\u00d7\u2212*=]|\s[-/x\u00f7]\s")
+_DIGIT_BEFORE = re.compile(r"\d[^\n.!?()\d]{0,40}$")
+
+
+def drop_working(text: str) -> str:
+    """``text`` without the parentheticals that work out the number before them."""
+    if "(" not in text:
+        return text
+    out, last = [], 0
+    for m in _PAREN.finditer(text):
+        inner = m.group(1)
+        if (
+            _OPERATOR.search(inner)
+            and len(re.findall(r"\d+", inner)) >= 2
+            and _DIGIT_BEFORE.search(text, max(0, m.start() - 42), m.start())
+        ):
+            out.append(text[last : m.start()])
+            last = m.end()
+    return "".join(out) + text[last:] if out else text
 
 
 def labelled_parts(body: str) -> list[str]:
