@@ -316,6 +316,8 @@ def extract_answer(
         if got is not None and nxt.start() - got[1] <= _CONTINUATION_GAP:
             return got[0]
     got = _final(_stated(text, methods))
+    if got is not None:
+        got = (_with_second_thoughts(got[0], text, got[1]), got[1])
     if got is None and len(completion) > max_chars:
         # nothing stated in the tail of a long completion: an answer stated in its first
         # ``max_chars`` (then a long ramble) is still a statement, and beats a fallback
@@ -336,6 +338,34 @@ def _before_end_of_turn(completion: str) -> str:
 
 
 _CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line
+
+# A second thought right after the final statement ("The answer is 12. Or perhaps 13.", "But it
+# could also be 13.", "Hmm, or maybe 13?"): the statement becomes a hedge with both values.
+_SECOND_THOUGHT = re.compile(
+    r"[ \t]{0,3}(?:hmm+[,.]?[ \t]{0,3}|but[ \t]{1,3}|though[ \t]{1,3}|then[ \t]again,?[ \t]{1,3})?"
+    r"(?:or[ \t]{1,3}(?:perhaps|maybe|possibly)|(?:it|the[ \t]answer)[ \t]{1,3}(?:could|might|may)"
+    r"[ \t]{1,3}(?:also[ \t]{1,3})?be|maybe[ \t]{1,3}(?:it'?s|it[ \t]is))[ \t,:]{1,3}",
+    re.I,
+)
+
+
+def _with_second_thoughts(ex: Extraction, text: str, start: int) -> Extraction:
+    """The final statement, joined by the value of a second thought in the next sentence."""
+    end = _SENTENCE_END.search(text, start, start + 600)
+    if end is None or not ex.candidates:
+        return ex
+    nxt = (
+        end.end()
+        + len(text[end.end() : end.end() + 40])
+        - len(text[end.end() : end.end() + 40].lstrip())
+    )
+    m = _SECOND_THOUGHT.match(text, nxt, nxt + 80)
+    if m is None:
+        return ex
+    value = reduce_phrase(_sentence(text, m.end()).rstrip("?"))
+    if not value:
+        return ex
+    return Extraction((*ex.candidates, *value), ex.method, ex.boxes)
 
 
 def _final(stated: list[Stated]) -> tuple[Extraction, int] | None:
