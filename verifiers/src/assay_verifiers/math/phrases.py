@@ -253,7 +253,9 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     word = _YES_NO.match(body)
     if word:
         return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
-    body = drop_working(_ASIDE.sub(" ", body))  # "4 (we reject $x = -1$ ...)", "5 (not 6)"
+    body = _ASIDE.sub(" ", body)  # "4 (we reject $x = -1$ since ...)", "5 (not 6)"
+    if "$" not in body and "\\" not in body:
+        body = drop_working(body)  # "14 apples in total (7 red + 7 green)"
     restated = _RESTATED.search(body)
     if restated and body[restated.end() :].strip():
         body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
@@ -302,6 +304,7 @@ _FULLWIDTH = str.maketrans("\uff08\uff09\uff1b\uff0c", "();,")
 
 # A parenthetical that works a value out ("14 apples (7 red + 7 green)"): an explanation of the
 # number before it, never the answer.
+_LATEX = re.compile(r"[\\{}^_$]")
 _PAREN = re.compile(r"\(([^()\n]{1,120})\)")
 _OPERATOR = re.compile(r"[+\u00d7\u2212*=]|\s[-/x\u00f7]\s")
 _DIGIT_BEFORE = re.compile(r"\d[^\n.!?()\d]{0,40}$")
@@ -315,7 +318,10 @@ def drop_working(text: str) -> str:
     for m in _PAREN.finditer(text):
         inner = m.group(1)
         if (
-            _OPERATOR.search(inner)
+            m.start() > 0
+            and text[m.start() - 1] in " \t"  # "14 apples (7 + 7)", never "2(3 + 4)"
+            and not _LATEX.search(inner)  # prose working, never part of an expression
+            and _OPERATOR.search(inner)
             and len(re.findall(r"\d+", inner)) >= 2
             and _DIGIT_BEFORE.search(text, max(0, m.start() - 42), m.start())
         ):
