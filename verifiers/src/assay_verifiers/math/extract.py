@@ -123,7 +123,7 @@ def _bare(text: str) -> str | None:
         return ", ".join(parts)  # "(a) 5 (b) 6"
     if len(CJK_WORD.findall(s)) >= 3 or (_CJK_STOP.search(s) and CJK_WORD.search(s)):
         return None  # a Chinese sentence ("三角形的面积是 24 平方厘米。"), not an answer itself
-    return s.rstrip(".")
+    return s.rstrip(".").strip("*").strip() or None  # "**15**": markdown bold
 
 
 _GLUE = re.compile(
@@ -306,6 +306,13 @@ def extract_answer(
             f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
         )
     completion = _before_end_of_turn(completion)
+    k = completion.rfind(_THINK_END)
+    if k >= 0 and completion[k + len(_THINK_END) :].strip():
+        # a reasoning model's answer section decides: a statement inside the thinking ("the
+        # answer is 12 ... hmm, no") does not beat what follows </think> ("**15**")
+        after = extract_answer(completion[k + len(_THINK_END) :], methods, max_chars)
+        if after.candidates:
+            return after
     if "```" in completion:  # a program states nothing; its ```output block does (ToRA)
         completion = _CODE_BLOCK.sub("\n", completion)
     text = completion[-max_chars:] if len(completion) > max_chars else completion
@@ -337,6 +344,7 @@ def _before_end_of_turn(completion: str) -> str:
     return completion
 
 
+_THINK_END = "</think>"
 _CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line
 
 # A second thought right after the final statement ("The answer is 12. Or perhaps 13.", "But it
