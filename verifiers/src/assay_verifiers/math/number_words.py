@@ -1,7 +1,7 @@
 """English numbers written in words, read to exact values (pure text, one pass over the words).
 
 "twenty-four" -> 24, "one hundred and five" -> 105, "two thousand three hundred" -> 2300,
-"one and a half" -> 3/2, "two-thirds" -> 2/3, "three quarters" -> 3/4, "a dozen" -> 12,
+"one and a half" -> 3/2, "three and two thirds" -> 11/3, "two-thirds" -> 2/3, "three quarters" -> 3/4, "a dozen" -> 12,
 "half a dozen" -> 6, "negative three" -> -3. Used for a whole answer in words and for the last
 number phrase of a completion that writes no digits.
 
@@ -94,8 +94,10 @@ def _split_fraction(tokens: list[str]) -> tuple[list[str] | None, Fraction | Non
             rest = rest[:-1]
         return rest, Fraction(1, den)
     numerator = _SMALL.get(head[-1])
+    if numerator is not None and len(head) >= 3 and head[-2] == "and" and tokens[-1] != "half":
+        return head[:-2], Fraction(numerator, den)  # "three and two thirds"
     if numerator is None or len(head) > 1 or (tokens[-1] == "half" and numerator != 1):
-        return None, None  # "three and two thirds" and the like are left alone
+        return None, None
     return [], Fraction(numerator, den)
 
 

@@ -139,7 +139,8 @@ COMPARATIVE = (
 # ("5 (but 6 is also possible)" stays a hedge).
 _ASIDE = re.compile(
     r"[ \t]?\((?:we[ \t]|I[ \t])?(?:not|reject\w*|discard\w*|exclud\w*|ignor\w*|since|because|"
-    r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other)[^()]{0,200}\)"
+    r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other|approx\w*|about|roughly|"
+    r"exact\w*|estimated)[^()]{0,200}\)"
     r"|[ \t]?\([^()]{0,60}?\b" + COMPARATIVE + r"[^()]{0,120}\)",  # "(6 more than yesterday)"
     re.I,
 )
@@ -257,8 +258,11 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     if "$" not in body and "\\" not in body:
         body = drop_working(body)  # "14 apples in total (7 red + 7 green)"
     restated = _RESTATED.search(body)
-    if restated and body[restated.end() :].strip():
+    again = body[restated.end() :].strip() if restated else ""
+    if again and (re.search(r"\d|\\|\$", again) or words_value(again.rstrip(". ")) is not None):
         body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
+    elif restated:
+        body = body[: restated.start()]  # "12 hours, i.e. half a day": the words restate 12
     m = _CONNECTIVE.search(body)
     if m and m.start() > 0:
         body = body[: m.start()]
