@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .boxes import Stated, boxed_contents, distinct
 from .conditional import condition
 from .number_words import words_value
+from .remarks import ASIDE, doubted, drop_working
 from .spans import math_spans, strip_money
 
 # Answer markers: a literal keyword is found first (a fast scan), then the marker is matched
@@ -49,15 +50,6 @@ def _line_start(text: str, pos: int) -> bool:
     k = text.rfind("\n", max(0, pos - 4), pos)
     head = text[k + 1 : pos] if k >= 0 else text[max(0, pos - 4) : pos]
     return len(head) <= 3 and not head.strip() and (k >= 0 or pos <= 3)
-
-
-def _doubted(text: str, end: int) -> bool:
-    """Whether the answer marker ending at ``end`` stands in a doubt or a supposition."""
-    head = text[max(0, end - 120) : end]
-    for stop in (".", "!", "?", "\n"):
-        head = head[head.rfind(stop) + 1 :]
-    k = head.lower().rfind("answer")
-    return k >= 0 and _DOUBT.search(head[:k]) is not None
 
 
 def _marker_ends(text: str, wanted: int = 8) -> list[int]:
@@ -129,21 +121,6 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _CJK_VERB = re.compile("\u662f|\u4e3a|\u70ba|\u7b49\u4e8e|\u7b49\u65bc")
 
 
-# A number compared with another ("6 more than yesterday", "twice as many as"): a remark
-# about the answer, not the answer, when it stands in parentheses or a "which is" clause.
-COMPARATIVE = (
-    r"(?:(?:more|less|fewer|greater|smaller|larger|higher|lower|longer|shorter|older|younger|"
-    r"heavier|lighter|bigger|cheaper)[ \t]{1,3}than\b|times[ \t]{1,3}(?:as|more)\b)"
-)
-# A parenthetical that sets a value aside or explains, never one that offers another value
-# ("5 (but 6 is also possible)" stays a hedge).
-_ASIDE = re.compile(
-    r"[ \t]?\((?:we[ \t]|I[ \t])?(?:not|reject\w*|discard\w*|exclud\w*|ignor\w*|since|because|"
-    r"as[ \t]|extraneous|invalid|rounded|to[ \t]the[ \t]nearest|the[ \t]other|approx\w*|about|roughly|"
-    r"exact\w*|estimated)[^()]{0,200}\)"
-    r"|[ \t]?\([^()]{0,60}?\b" + COMPARATIVE + r"[^()]{0,120}\)",  # "(6 more than yesterday)"
-    re.I,
-)
 # Words that make an operation of a number ("half of 12", "twice 5"): never read as the number.
 _OPERATOR_WORDS = re.compile(
     r"\b(?:half|twice|double|triple|quarter|third|times|plus|minus|over|divided|squared|cubed|"
@@ -198,17 +175,6 @@ _REJECTS = re.compile(
     r"|^(?:\u4e0d\u662f|\u4e0d\u4e3a|\u5e76\u975e)[ \t]{0,3}(?=\S)",  # 不是, 不为, 并非
     re.I,
 )
-# A marker inside a doubt or a supposition about the answer ("I don't think the answer is 12",
-# "Let's assume the answer is 12", "If the answer is 12, then ..."): it states no answer.
-_DOUBT = re.compile(
-    r"(?:\bdoubt|\bunlikely|\bnot[ \t](?:sure|certain|convinced)|n't[ \t](?:think|believe|know)"
-    r"|\bnot[ \t](?:think|believe)|\bwonder(?:ing)?[ \t](?:if|whether)|\bwhether"
-    r"|\b(?:let's|let[ \t]us|we)[ \t](?:assume|suppose|say|guess|try|pretend|test|check)"
-    r"|\b(?:suppose|assume)[ \t]that|\b(?:check|verify|test|see)[ \t](?:if|whether))"
-    r"[^.!?\n]{0,40}$"
-    r"|\bif[ \t]{1,3}(?:the[ \t]{1,3})?(?:final[ \t]{1,3})?$",
-    re.I,
-)
 _INSTEAD = re.compile(
     r"(?:[,;\uff0c\uff1b][ \t]{0,3}(?:but[ \t]{1,3})?|[ \t]but[ \t]{1,3})"
     r"(?:it(?:'s|[ \t]is|[ \t]must[ \t]be|[ \t]should[ \t]be)|rather|instead|actually)[ \t]{1,3}"
@@ -254,12 +220,13 @@ def reduce_phrase(body: str) -> tuple[str, ...]:
     word = _YES_NO.match(body)
     if word:
         return (word.group(1),)  # "yes, 12 is divisible by 3" answers yes
-    body = _ASIDE.sub(" ", body)  # "4 (we reject $x = -1$ since ...)", "5 (not 6)"
+    body = ASIDE.sub(" ", body)  # "4 (we reject $x = -1$ since ...)", "5 (not 6)"
     if "$" not in body and "\\" not in body:
         body = drop_working(body)  # "14 apples in total (7 red + 7 green)"
     restated = _RESTATED.search(body)
     again = body[restated.end() :].strip() if restated else ""
-    if again and (re.search(r"\d|\\|\$", again) or words_value(again.rstrip(". ")) is not None):
+    a_value = bool(re.search(r"\d|\\|\$", again)) or words_value(again.rstrip(". ")) is not None
+    if restated and again and a_value:
         body = body[restated.end() :]  # "1/2 of the pizza, i.e. 4 slices" -> 4 slices
     elif restated:
         body = body[: restated.start()]  # "12 hours, i.e. half a day": the words restate 12
@@ -306,34 +273,6 @@ _ORDERS = ("abcdefgh", ("i", "ii", "iii", "iv", "v", "vi"), "12345678")
 _FULLWIDTH = str.maketrans("\uff08\uff09\uff1b\uff0c", "();,")
 
 
-# A parenthetical that works a value out ("14 apples (7 red + 7 green)"): an explanation of the
-# number before it, never the answer.
-_LATEX = re.compile(r"[\\{}^_$]")
-_PAREN = re.compile(r"\(([^()\n]{1,120})\)")
-_OPERATOR = re.compile(r"[+\u00d7\u2212*=]|\s[-/x\u00f7]\s")
-_DIGIT_BEFORE = re.compile(r"\d[^\n.!?()\d]{0,40}$")
-
-
-def drop_working(text: str) -> str:
-    """``text`` without the parentheticals that work out the number before them."""
-    if "(" not in text:
-        return text
-    out, last = [], 0
-    for m in _PAREN.finditer(text):
-        inner = m.group(1)
-        if (
-            m.start() > 0
-            and text[m.start() - 1] in " \t"  # "14 apples (7 + 7)", never "2(3 + 4)"
-            and not _LATEX.search(inner)  # prose working, never part of an expression
-            and _OPERATOR.search(inner)
-            and len(re.findall(r"\d+", inner)) >= 2
-            and _DIGIT_BEFORE.search(text, max(0, m.start() - 42), m.start())
-        ):
-            out.append(text[last : m.start()])
-            last = m.end()
-    return "".join(out) + text[last:] if out else text
-
-
 def labelled_parts(body: str) -> list[str]:
     """The values of a labelled multi-part answer, "(a) 12, (b) 11" -> [12, 11]; else []."""
     body = body[:400].translate(_FULLWIDTH)
@@ -370,7 +309,7 @@ def phrases(text: str) -> list[Stated]:
     empty: list[Stated] = []  # the last rejection or doubt, when it is the last phrase
     for end in reversed(_marker_ends(text)):  # the last ones that state something
         body = _body(text, end)
-        doubt = _doubted(text, end)
+        doubt = doubted(text, end)
         instead = "" if doubt else rejection(body)
         if instead == "" and (empty or later):
             continue  # only the last rejection counts; the answer before it is looked for
