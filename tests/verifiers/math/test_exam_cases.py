@@ -9,8 +9,8 @@ grader would say (where the policy is debatable, docs/math.md; see each case's `
 Written after the red-team set (``test_redteam_cases.py``) and disjoint from it; the same cases
 through Math-Verify, side by side:
 ``.venv/bin/python bench/math_redteam.py --data tests/verifiers/math/data/exam_cases.jsonl``.
-Real reward, real sympy workers. A case the reward gets wrong would be ``xfail(strict=True)``
-with its cause (none is today).
+Real reward, real sympy workers. A case the reward gets wrong is ``xfail(strict=True)`` with its
+cause: three today (``needs_question-*``), each needing the question to decide.
 """
 
 from __future__ import annotations
