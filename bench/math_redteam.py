@@ -6,7 +6,9 @@ hedges, notation, numeric policy, echo, prose golds, reward hacks, long outputs)
 scored one at a time so the slowest case can be named. Math-Verify runs in a child process (gold
 inside `$...$`, as its README asks; a case past ``--mv-limit`` seconds counts as a timeout).
 
-    .venv/bin/python bench/math_redteam.py [--mv-limit 20] [--skip-mv]
+    .venv/bin/python bench/math_redteam.py [--mv-limit 20] [--skip-mv] [--data CASES.jsonl]
+
+``--data tests/verifiers/math/data/exam_cases.jsonl`` runs the examiner's set (same format).
 
 Prints accuracy, false positives and false negatives per tool, every miss, and a final JSON line.
 A Math-Verify verdict on a case labelled ``unverifiable`` counts as a miss (it cannot abstain);
@@ -34,8 +36,8 @@ DATA = Path(__file__).resolve().parent.parent / "tests/verifiers/math/data/redte
 EXPECTED = {"correct": 1.0, "incorrect": 0.0, "unverifiable": None}
 
 
-def _load() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
+def _load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _mv_one(gold: Any, completion: str) -> bool | None:
@@ -133,9 +135,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mv-limit", type=float, default=20.0)
     parser.add_argument("--skip-mv", action="store_true")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="a case file (default: the red-team set)"
+    )
     args = parser.parse_args()
-    cases = _load()
-    print(f"{len(cases)} cases from {DATA.name}")
+    cases = _load(args.data)
+    print(f"{len(cases)} cases from {args.data.name}")
     rows, times = run_assay(cases)
     ours = _tally(rows)
     times.sort(reverse=True)

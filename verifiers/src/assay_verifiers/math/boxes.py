@@ -18,6 +18,11 @@ class Stated:
     candidates: tuple[str, ...]
     method: str
     weak: bool = False  # a word-only answer phrase: loses to any other statement
+    # a statement of no answer: a rejection ("the answer is not 12") retracts an earlier
+    # statement of the values it names; a doubt or supposition ("I don't think the answer is
+    # 12") retracts nothing (None: neither)
+    rejects: tuple[str, ...] | None = None
+    doubt: bool = False
 
 
 _BOX = re.compile(r"\\(?:boxed|fbox|framebox)\s{0,5}")

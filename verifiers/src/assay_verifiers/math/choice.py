@@ -98,3 +98,13 @@ def option_named_by_value(answer: str, prompt: str) -> str | None:
         return None
     hits = {m.group(1) for m in _OPTION.finditer(prompt[-4000:]) if normalize(m.group(2)) == want}
     return hits.pop() if len(hits) == 1 else None
+
+
+def option_text(letter: str, prompt: str) -> str | None:
+    """The text of the option ``letter`` the prompt lists ("(B) 12" -> "12"), when the prompt
+    lists at least two options and this one once; else None."""
+    found = [(m.group(1), m.group(2)) for m in _OPTION.finditer(prompt[-4000:])]
+    if len({k for k, _ in found}) < 2:
+        return None
+    texts = [t.strip() for k, t in found if k == letter]
+    return texts[0] if len(texts) == 1 and texts[0] else None

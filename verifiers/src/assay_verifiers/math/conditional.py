@@ -15,6 +15,7 @@ _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s)|\n")
 _IF = re.compile(
     r"\b(?:if|suppose|supposing|assuming|had)\b|\u5982\u679c|\u82e5|\u5047\u8bbe", re.I
 )
+_ALTERNATIVELY = re.compile(r"\b(?:alternatively|alternately)\b", re.I)
 _WOULD = re.compile(r"\b(?:would|could|might)\b", re.I)
 
 
@@ -25,6 +26,8 @@ def condition(text: str, start: int) -> str | None:
     ends = list(_SENTENCE_END.finditer(head))
     if ends:
         head = head[ends[-1].end() :]
+    if _ALTERNATIVELY.search(head):
+        return "alternative"  # "Alternatively, it could be 6": a second answer, a hedge
     if not _IF.search(head):
         return None
     return "counterfactual" if _WOULD.search(head) else "alternative"

@@ -10,7 +10,7 @@ multi-part answer, or a hedge when the gold answer has one part).
 
 Only when nothing is stated: a short completion that is itself an answer (``bare``), then the
 later of the last bold value and the last math span (``bold`` / ``last_math``), then the last
-number (``last_number``).
+number (``last_number``): see `fallbacks`.
 
 >>> extract_answer(r"so the area is \\boxed{\\frac{1}{2}}.").candidates
 ('\\\\frac{1}{2}',)
@@ -24,12 +24,10 @@ from dataclasses import dataclass
 
 from .boxes import Stated, box_groups
 from .conditional import resolve
-from .phrases import MATH_WORDS, NUMBER, WORDY, numbered_answers, phrases, reduce_phrase
-from .spans import drop_calculator_notes, math_spans, strip_money
-from .words import last_count_word
-
-# Chinese characters that are words, not the "or" / "and" joining values (或, 和)
-CJK_WORD = re.compile("[\u3400-\u548b\u548d-\u6215\u6217-\u9fff]")
+from .fallbacks import SENTENCE_END, fallback, rest_of_sentence
+from .normalize import normalize
+from .phrases import numbered_answers, phrases, reduce_phrase
+from .spans import drop_calculator_notes
 
 STATED = ("answer_tag", "boxed", "hash", "answer_is")
 FALLBACKS = ("bare", "bold", "last_math", "last_number")
@@ -63,15 +61,12 @@ _END_OF_TURN = re.compile(
     r"</s>|<\|(?:endoftext|im_end|im_start|eot_id|end_of_text|start_header_id|end)\|>"
     r"|<\uff5cend\u2581of\u2581sentence\uff5c>|<end_of_turn>|<eos>"
 )
-_BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
-_CODE_BLOCK = re.compile(
-    r"```[ \t]{0,3}(?:python|py|python3|sympy|javascript|js|java|cpp|c|bash|sh|sage|matlab|r)"
+_CODE_BLOCK = re.compile(  # a fence starts a run of backticks (cheap on long runs of them)
+    r"(?<!`)```[ \t]{0,3}(?:python|py|python3|sympy|javascript|js|java|cpp|c|bash|sh|sage|matlab|r)"
     r"[ \t]{0,3}\n.*?(?:```|$)",
     re.S | re.I,
 )
 _SIGN_SPAN = re.compile(r"\$[ \t]?([-+\u2212])[ \t]?\$(?=[ \t]?\d)")  # "$-$5" is -5
-_LABEL = re.compile(r"^[A-Za-z][A-Za-z ]{0,30}:\s{0,3}(?=\S)")  # "**Total: 18**"
-_HEADING = re.compile(r"(?:step|part|case|stage|method|approach|phase)[ \t]{0,3}\d{1,3}\b", re.I)
 
 
 def _hashes(text: str) -> list[Stated]:
@@ -82,109 +77,6 @@ def _hashes(text: str) -> list[Stated]:
         return []
     got = reduce_phrase(last.group(1))
     return [Stated(last.start(), got, "hash")] if got else []
-
-
-# ------------------------------------------------------------------------ fallbacks
-def _bold(text: str) -> tuple[int, str] | None:
-    last = None
-    for m in _BOLD.finditer(text):
-        inner = m.group(1).strip()
-        if _HEADING.match(inner):
-            continue  # "**Step 2: Subtract the eaten ones.**" labels a step, states no value
-        if re.search(r"[\d\\=]", inner) or re.fullmatch(r"\(?[A-J]\)?", inner):
-            last = (m.start(), inner)
-    if last is None:
-        return None
-    got = reduce_phrase(_LABEL.sub("", last[1]))
-    return (last[0], got[-1]) if got else None
-
-
-def _bare(text: str) -> str | None:
-    s = text.strip()
-    if not s or len(s) > 120 or "\n" in s or "\\boxed" in s:
-        return None
-    if WORDY.search(MATH_WORDS.sub(" ", s)) and len(s.split()) > 1:
-        return None  # prose; a single word alone ("Tuesday", "No") is an answer
-    if len(CJK_WORD.findall(s)) >= 3:
-        return None  # a Chinese sentence ("三角形的面积是 24 平方厘米。"), not an answer itself
-    return s.rstrip(".")
-
-
-_GLUE = re.compile(r"\s{0,3}(?:,|;|and|or|&|\\quad)?\s{0,3}(?:and|or)?\s{0,3}")
-
-
-def _last_math(text: str) -> tuple[int, str] | None:
-    """The last math span, with the values joined to it by only "and", "or" or commas
-    (``$x=3$ and $x=5$`` is one answer with two values; a hedge is then judged as one)."""
-    spans = math_spans(text)
-    if not spans:
-        return None
-    run = [spans[-1]]
-    for s in reversed(spans[:-1]):
-        gap = text[s.end : run[0].start]
-        if not _GLUE.fullmatch(gap) or not re.search(r"[\d=]", s.content + run[0].content):
-            break
-        run.insert(0, s)
-    return run[0].start, ", ".join(s.content for s in run)
-
-
-_REJECTED_BEFORE = re.compile(
-    r"(?:\bnot(?: equal to| be)?|n't(?: be| equal to)?|\bcannot be|\bnever|\\neq|\u2260)[ \t]{1,3}$",
-    re.I,
-)
-_REJECTED_AFTER = re.compile(
-    r"[ \t]{0,3}(?:is|was|would be)[ \t]{1,3}(?:wrong|incorrect|not (?:right|correct))", re.I
-)
-_BRACE = re.compile(r"[{}]")
-_SET_WORDS = re.compile(
-    r"\b(?:all real numbers|every real number|no (?:real )?(?:solutions?|roots))\b", re.I
-)
-_CLOCK_BEFORE = re.compile(r"(?<![\d:])\d{1,2}:$")
-_SCALE_AFTER = re.compile(
-    r"[ \t](?:thousand|million|billion|trillion|(?:degrees?[ \t])?below[ \t]zero)\b", re.I
-)
-_LIST_GLUE = re.compile(r"[ \t]{0,3}(?:,|&|and|,[ \t]{0,3}and)[ \t]{0,3}")
-_OR_BETWEEN = re.compile(
-    r"[\s?.,;:!)]{0,6}\b(?:or|maybe|possibly|perhaps)\b[ \t]{0,3}(?:maybe[ \t]{1,3})?", re.I
-)
-
-
-def _unclosed_from(text: str) -> int:
-    """Where the first brace that is never closed opens (the text's length when all close)."""
-    opens: list[int] = []
-    for m in _BRACE.finditer(text):
-        if m.group() == "{":
-            opens.append(m.start())
-        elif opens:
-            opens.pop()
-    return opens[0] if opens else len(text)
-
-
-def _last_number(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The last number the text does not reject ("45, not 54" -> 45; "5 is wrong" -> none),
-    with the one before it when "or" joins them (a hedge: "Maybe 12? Or 13?", "6 or 8"); and
-    the list of numbers it ends ("2 and 3" -> 2, 3: the parts of a multi-part gold)."""
-    plain = strip_money(text)
-    plain = plain[: _unclosed_from(plain)]  # "\\boxed{\\boxed{...{7": garbage, not an answer
-    kept: list[re.Match[str]] = []
-    listed: list[str] = []  # the last list "2, 3 and 5" (a multi-part answer, when the gold is)
-    for m in NUMBER.finditer(plain):
-        before = plain[max(0, m.start() - 16) : m.start()]
-        if _REJECTED_BEFORE.search(before) or _REJECTED_AFTER.match(plain, m.end(), m.end() + 30):
-            continue
-        joined = kept and _LIST_GLUE.fullmatch(plain, kept[-1].end(), m.start())
-        listed = [*listed[-19:], m.group(0)] if joined else [m.group(0)]
-        kept = [*kept[-1:], m]
-    if not kept:
-        return (), ()
-    last = kept[-1]
-    parts = tuple(listed) if len(listed) > 1 else ()
-    if len(kept) == 2 and _OR_BETWEEN.fullmatch(plain, kept[0].end(), last.start()):
-        return (kept[0].group(0), last.group(0)), parts
-    scale = _SCALE_AFTER.match(plain, last.end())  # "2.5 million", "5 degrees below zero"
-    clock = _CLOCK_BEFORE.search(plain, max(0, last.start() - 3), last.start())
-    value = (clock.group(0) if clock else "") + last.group(0)  # "3:45 PM" is 3:45, not 45
-    return (value + (scale.group(0) if scale else ""),), parts
 
 
 # ------------------------------------------------------------------------ entry points
@@ -213,6 +105,13 @@ def extract_answer(
             f"unknown extraction method(s) {sorted(unknown)}; known: {sorted(METHODS)}"
         )
     completion = _before_end_of_turn(completion)
+    k = completion.rfind(_THINK_END)
+    if k >= 0 and completion[k + len(_THINK_END) :].strip():
+        # a reasoning model's answer section decides: a statement inside the thinking ("the
+        # answer is 12 ... hmm, no") does not beat what follows </think> ("**15**")
+        after = extract_answer(completion[k + len(_THINK_END) :], methods, max_chars)
+        if after.candidates:
+            return after
     if "```" in completion:  # a program states nothing; its ```output block does (ToRA)
         completion = _CODE_BLOCK.sub("\n", completion)
     text = completion[-max_chars:] if len(completion) > max_chars else completion
@@ -223,12 +122,14 @@ def extract_answer(
         if got is not None and nxt.start() - got[1] <= _CONTINUATION_GAP:
             return got[0]
     got = _final(_stated(text, methods))
+    if got is not None:
+        got = (_with_second_thoughts(got[0], text, got[1]), got[1])
     if got is None and len(completion) > max_chars:
         # nothing stated in the tail of a long completion: an answer stated in its first
         # ``max_chars`` (then a long ramble) is still a statement, and beats a fallback
         head = _SIGN_SPAN.sub(r"\1", drop_calculator_notes(completion[:max_chars]))
         got = _final(_stated(head, methods))
-    return got[0] if got is not None else _fallback(text, methods)
+    return got[0] if got is not None else Extraction(*fallback(text, methods))
 
 
 def _before_end_of_turn(completion: str) -> str:
@@ -242,7 +143,36 @@ def _before_end_of_turn(completion: str) -> str:
     return completion
 
 
+_THINK_END = "</think>"
 _CONTINUATION_GAP = 300  # characters between the stated answer and the next "Problem:" line
+
+# A second thought right after the final statement ("The answer is 12. Or perhaps 13.", "But it
+# could also be 13.", "Hmm, or maybe 13?"): the statement becomes a hedge with both values.
+_SECOND_THOUGHT = re.compile(
+    r"[ \t]{0,3}(?:hmm+[,.]?[ \t]{0,3}|but[ \t]{1,3}|though[ \t]{1,3}|then[ \t]again,?[ \t]{1,3})?"
+    r"(?:or[ \t]{1,3}(?:perhaps|maybe|possibly)|(?:it|the[ \t]answer)[ \t]{1,3}(?:could|might|may)"
+    r"[ \t]{1,3}(?:also[ \t]{1,3})?be|maybe[ \t]{1,3}(?:it'?s|it[ \t]is))[ \t,:]{1,3}",
+    re.I,
+)
+
+
+def _with_second_thoughts(ex: Extraction, text: str, start: int) -> Extraction:
+    """The final statement, joined by the value of a second thought in the next sentence."""
+    end = SENTENCE_END.search(text, start, start + 600)
+    if end is None or not ex.candidates:
+        return ex
+    nxt = (
+        end.end()
+        + len(text[end.end() : end.end() + 40])
+        - len(text[end.end() : end.end() + 40].lstrip())
+    )
+    m = _SECOND_THOUGHT.match(text, nxt, nxt + 80)
+    if m is None:
+        return ex
+    value = reduce_phrase(rest_of_sentence(text, m.end()).rstrip("?"))
+    if not value:
+        return ex
+    return Extraction((*ex.candidates, *value), ex.method, ex.boxes)
 
 
 def _final(stated: list[Stated]) -> tuple[Extraction, int] | None:
@@ -251,6 +181,14 @@ def _final(stated: list[Stated]) -> tuple[Extraction, int] | None:
     if not strong:
         return None
     last = max(strong, key=lambda s: s.start)
+    if last.rejects is not None:
+        # a rejection or doubt as the last word: an earlier answer it does not retract stands
+        earlier = [s for s in strong if s.start < last.start and s.candidates]
+        gone = {normalize(v) for v in last.rejects}
+        if earlier:
+            before = max(earlier, key=lambda s: s.start)
+            if last.doubt or not gone & {normalize(v) for v in before.candidates}:
+                last = before
     boxes = tuple(
         v for g in stated if g.method == "boxed" and g.start <= last.start for v in g.candidates
     )
@@ -278,33 +216,3 @@ def _stated(text: str, methods: Sequence[str]) -> list[Stated]:
     if "answer_is" in methods:
         stated += phrases(text) + numbered_answers(text)
     return resolve(text, stated)
-
-
-def _fallback(text: str, methods: Sequence[str]) -> Extraction:
-    if "bare" in methods:
-        got = _bare(text)
-        if got:
-            return Extraction((got,), "bare")
-    late: list[tuple[int, str, str]] = []
-    if "bold" in methods:
-        b = _bold(text)
-        if b:
-            late.append((b[0], b[1], "bold"))
-    if "last_math" in methods:
-        lm = _last_math(text)
-        if lm:
-            late.append((lm[0], lm[1], "last_math"))
-    if late:
-        _, value, method = max(late)
-        return Extraction((value,), method)
-    if "last_number" in methods:
-        numbers, parts = _last_number(text)
-        if numbers:
-            return Extraction(numbers, "last_number", parts)
-        count = last_count_word(text[-2000:])
-        if count:  # "There are twelve eggs left."
-            return Extraction((count,), "last_number")
-        sets = _SET_WORDS.findall(text[-2000:])
-        if sets:  # "The equation has no solution." states a set in words
-            return Extraction((sets[-1],), "last_number")
-    return Extraction((), "")

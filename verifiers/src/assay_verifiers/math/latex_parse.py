@@ -532,7 +532,7 @@ def parse_answer(text: str) -> Answer:
     if len(_PM.findall(text)) == 1:
         plus, minus = _PM.sub("+", text), _PM.sub("-", text)
         return Items((parse_answer(plus), parse_answer(minus)))
-    text = re.sub(r"\s+(?:or|and)\s+", ", ", text)
+    text = re.sub(r"(?:\s*,)?\s+(?:or|and)\s+", ", ", text)
     p = _Parser(tokenize(text))
     try:
         items = p.parse_items(())

@@ -49,6 +49,7 @@ _UNICODE = {
     "\u222a": r"\cup ",
     "\u2229": r"\cap ",
     "\u00b0": r"^\circ",
+    "\u2220": r"\angle ",  # ∠C = 70°
     "\u00a5": "",  # currency signs: yen/yuan, fullwidth yuan, euro, pound
     "\uffe5": "",
     "\u20ac": "",
@@ -106,10 +107,19 @@ _TRAILING_UNIT = re.compile(
     r"(?<=[\d}\)\s])(?:\s|\\[,;: ]|~)*(?:" + _UNITS + r")(?:\s?\^\s?\{?[23]\}?)?\.?\s?$"
 )
 # Single-letter units only after a plain number ("5 m"), never after an expression ("\\pi r^2 h").
-_NUMBER_SHORT_UNIT = re.compile(r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in)\.?$")
+_NUMBER_SHORT_UNIT = re.compile(
+    r"^(-?[\d.,]+)\s*(?:m|s|h|g|L|in|km|cm|mm)(?:\s?\^\s?\{?[23]\}?)?\.?$"
+)  # "36 m^2", "5 cm^3"
+# The name an answer assigns to: ``x``, ``a_1``, ``\\alpha``, a function's value ``f(x)``,
+# ``f'(2)``, ``f^{-1}(x)``, ``g^{\\prime}(0)``, or a segment ``AB`` (two or three capitals).
 _LEADING_VAR = re.compile(
-    r"^\s*(?:[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z, ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
+    r"^\s*(?:[A-Z]{2,3}|[a-zA-Z](?:_\{?\w+\}?)?(?:'{1,3}|\^\{?\\prime\}?|\^\{\s?-1\s?\})?"
+    r"(?:\([a-zA-Z0-9., ]{1,10}\))?|\\[a-zA-Z]+)\s*=\s*(?=[^=])"
 )
+_ARROW = re.compile(r"=>|\u21d2|\u27f9|\\(?:Rightarrow|Longrightarrow|implies)(?![a-zA-Z])")
+# A clock time: hours, two-digit minutes, an optional AM/PM ("2:30", "12:15 PM")
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)(?:\s?(?:[AaPp]\.?\s?[Mm]\.?|o'clock))?$")
+_LIST_PERCENT = re.compile(r"(?<![\d.])(\d{1,30}(?:\.\d{1,30})?)\s?\\?%")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?!\.\d*,)")
 _THOUSANDS_TEX = re.compile(r"(\d)(?:\{,\}|\\,|\\ |\s)(?=\d{3}(?!\d))")
 # Both start only at the first digit of a number and cannot backtrack over a run of zeros
@@ -132,6 +142,7 @@ class Normalized:
     text: str
     percent: bool = False
     full: str = ""  # the text before a leading "x =" was dropped (equations keep their left side)
+    clock: str = ""  # a clock time "2:30" (AM/PM dropped), which is also read as the ratio 2/30
 
 
 def unwrap_braced(text: str, start: int) -> tuple[str, int] | None:
@@ -190,9 +201,13 @@ def normalize_full(text: str) -> Normalized:
     """`normalize`, also telling whether a percent sign was removed (cached: a GRPO group
     repeats its gold answer and prompt)."""
     s = _strip_delimiters(text)
+    if "`" in s:
+        s = s.replace("`", " ").strip()  # an inline code span: "The answer is `42`."
     for k, v in _UNICODE.items():
         if k in s:
             s = s.replace(k, v)
+    if "=>" in s or "\\" in s or "\u21d2" in s or "\u27f9" in s:
+        s = _ARROW.sub("=", s)  # "36 + 6 => 42": a chain that ends in its value
     if _SUPERSCRIPT_RE.search(s):  # x² -> x^{2}, 10⁻³ -> 10^{-3}
         s = _SUPERSCRIPT_RE.sub(lambda m: "^{" + "".join(_SUPERSCRIPT[c] for c in m[0]) + "}", s)
     if any(ch in s for ch in _VULGAR):
@@ -213,6 +228,8 @@ def normalize_full(text: str) -> Normalized:
     s = s.replace(r"\circ", " ")
     s = re.sub(r"\s+", " ", s)  # runs of spaces made regexes below backtrack badly
     percent = False
+    if "%" in s and re.search(r",|\sor\s", s):  # "0.25, or 25%": each item's own value
+        s = _LIST_PERCENT.sub(r"(\1/100)", s)
     if re.search(r"\\?%|\bpercent\b|\bpct\b", s):
         s2 = re.sub(r"\s*(?:\\?%|\bpercent\b|\bpct\b)\s*\.?\s*$", "", s)
         if s2 != s:
@@ -231,11 +248,14 @@ def normalize_full(text: str) -> Normalized:
     s = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2), s)
     s = _DANGLING_DOT.sub(r"\1", s)
     s = _strip_braces(re.sub(r"\s+", " ", s).strip())
+    t = _CLOCK.match(s)
+    clock = f"{int(t.group(1))}:{t.group(2)}" if t else ""
+    s = clock or s  # "2:30 PM" -> "2:30"
     s = _strip_braces(notation.whole_answer(s))
     full = s
     if s.count("=") == 1:
         s = _strip_braces(_LEADING_VAR.sub("", s, count=1))
-    return Normalized(s, percent, full)
+    return Normalized(s, percent, full, clock)
 
 
 _SIMPLE_VAR = re.compile(r"^\s*([a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)\s*=")

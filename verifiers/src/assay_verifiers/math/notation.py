@@ -3,7 +3,8 @@
 Applied by `normalize.normalize_full`; every pattern is bounded or anchored, so each rewrite is
 linear in the text:
 
-- ``\\cfrac`` -> ``\\frac``, ``\\dbinom``/``\\tbinom`` -> ``\\binom``;
+- ``\\cfrac`` -> ``\\frac``, ``\\dbinom``/``\\tbinom`` -> ``\\binom``, ``{n \\choose k}`` ->
+  ``\\binom{n}{k}``, ``\\sin^{-1}`` -> ``\\arcsin`` (also cos, tan);
 - thousands written with a thin space after the comma (``11,\\! 111,\\! 100``) -> ``11111100``;
 - a repeating decimal ``0.1\\overline{6}`` -> the exact fraction ``\\frac{15}{90}``;
 - a modulus tail (``3 \\pmod{7}``, ``3 \\bmod 7``, ``3 (mod 7)``) dropped;
@@ -21,10 +22,15 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from . import words
+from . import number_words, words
 
 _CFRAC = re.compile(r"\\(?:cfrac|dfrac|tfrac)(?![a-zA-Z])")
 _BINOM = re.compile(r"\\(?:dbinom|tbinom)(?![a-zA-Z])")
+_CHOOSE = re.compile(
+    r"\{\s?([^{}\\]{1,20}?)\s?\\choose\s?([^{}\\]{1,20}?)\s?\}"
+    r"|^\s?([\w]{1,20})\s?\\choose\s?([\w]{1,20})\s?$"
+)
+_INVERSE_TRIG = re.compile(r"\\(sin|cos|tan)\s?\^\s?(?:\{\s?-1\s?\}|-1)")
 _THIN_THOUSANDS = re.compile(r"(?<=\d),(?:\\!|\\,|\{\})[ ]?(?=\d{3}(?!\d))")
 _OVERLINE = re.compile(r"(?<![\d.])(\d{0,30})\.(\d{0,30})\\overline\s?\{(\d{1,30})\}")
 _MODULUS = re.compile(
@@ -49,7 +55,7 @@ _DOT_REPEAT = re.compile(r"\\dot\s?\{?(\d)\}?")  # 0.\dot{3}: one repeating digi
 _APPROX = re.compile(r"\\approx|≈")
 _UNIT_WORDS = re.compile(
     r"^(-?[\d.,]{1,60}(?:\s?/\s?\d{1,30})?|-?\\frac\{\d{1,30}\}\{\d{1,30}\})"
-    r"\s?(?:[A-Za-z]{2,20}(?:\s[A-Za-z]{2,20}){0,2}|[\u3400-\u9fff]{1,6})\.?$"
+    r"\s?(?:[A-Za-z]{2,20}(?:\s[A-Za-z]{2,20}){0,2}|[\u3400-\u9fff]{1,6}(?:/[\u3400-\u9fff]{1,4})?)\.?$"
 )
 _NOT_UNITS = re.compile(
     r"\b(?:or|and|to|plus|minus|times|over|pi|sqrt|i|e|infty|inf|sin|cos|tan|log|ln|mod)\b"
@@ -69,6 +75,10 @@ def rewrite(s: str) -> str:
         s = _CFRAC.sub(r"\\frac", s)
     if "binom" in s:
         s = _BINOM.sub(r"\\binom", s)
+    if "choose" in s:  # {7 \choose 3}
+        s = _CHOOSE.sub(lambda m: rf"\binom{{{m[1] or m[3]}}}{{{m[2] or m[4]}}}", s)
+    if "^" in s and "-1" in s:  # \sin^{-1}(1) is arcsin, not 1/sin
+        s = _INVERSE_TRIG.sub(r"\\arc\1", s)
     if "," in s:
         s = _THIN_THOUSANDS.sub("", s)
     if "\\dot" in s:
@@ -107,7 +117,7 @@ def _last_side(s: str) -> str:
 
 def whole_answer(s: str) -> str:
     """The rewrites that read the answer as a whole (after spacing and units are cleaned)."""
-    s = words.number_in_words(s)
+    s = number_words.whole_answer_in_words(words.number_in_words(s))
     if "(" in s:
         s = _EXPLANATION.sub("", s).strip()  # 18 (since 3 \times 6 = 18)
     if s.startswith("\\angle") or s.startswith("m\\angle"):

@@ -33,7 +33,7 @@ from assay.errors import DeadlineExceeded, WorkerCrashed
 from assay.models import Sample, Score, ScoreLike
 from assay.rewards import Reward
 
-from .choice import fallback_choice, letters_of, option_named_by_value
+from .choice import fallback_choice, letters_of, option_named_by_value, option_text
 from .echo import echoes
 from .extract import DEFAULT_METHODS, METHODS, answer_region, extract_answer
 from .fastpath import decimals, quick
@@ -256,9 +256,14 @@ class MathReward(Reward):
         if not ex.candidates:
             return Score.ok(0.0, "no answer found in the completion", **details)
         candidates = ex.candidates
+        if o.choices and len(candidates) == 1 and s.prompt:
+            # a letter for a gold written as the option's value: "\boxed{B}" for "(B) 12"
+            letter = next(iter(letters_of(candidates)))
+            text = option_text(letter, s.prompt_text or "") if letter else None
+            candidates = (text,) if text else candidates
         parts = gold_parts(gold.text)
         # the parts boxed in separate sentences; a final list "2 and 3": all of it, or nothing
-        whole = ex.method != "last_number" or len(ex.boxes) == parts
+        whole = ex.method not in ("last_number", "last_math") or len(ex.boxes) == parts
         if parts > 1 and len(candidates) < parts <= len(ex.boxes) and whole:
             candidates = ex.boxes[-parts:]
         if len(candidates) > 1 and parts > 1:
@@ -292,6 +297,9 @@ class MathReward(Reward):
         verdicts = [
             None  # x = 1 against y = 1: the texts after "=" agree, the variables do not
             if gvar and leading_variable(p) not in (None, gvar)
+            # two clock times are times, not ratios: 1:15 is not 2:30
+            else gold.clock == p.clock
+            if gold.clock and p.clock
             else quick(gold.text, p.text, gold.percent, p.percent, o.numeric, percent_q)
             for p in preds
         ]

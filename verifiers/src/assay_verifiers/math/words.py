@@ -1,7 +1,7 @@
 """Answers written in words (pure text, linear): whole-answer rewrites applied by `normalize`.
 
 - a solution set in words: "all real numbers" -> ``(-\\infty, \\infty)``, "no solution" ->
-  ``\\emptyset``;
+  ``\\emptyset``; "infinity", "negative infinity" -> ``\\infty``, ``-\\infty``;
 - a scale word after a number: "2.5 million" -> 2500000, "$5 billion" -> 5000000000;
 - a number in words as the whole answer: "five" -> 5, "negative twelve" -> -12, "forty-two"
   -> 42, "three hundred" -> 300; "5 degrees below zero" -> -5.
@@ -19,6 +19,7 @@ _NO_SOLUTION = re.compile(
     r"^(?:there (?:is|are) )?(?:no (?:real )?(?:solutions?|roots?|values?)|the empty set|empty set)$",
     re.I,
 )
+_INFINITY = re.compile(r"^(negative |minus )?(?:positive )?infinity$", re.I)
 _SCALE = re.compile(r"^(-?\d{1,15}(?:\.\d{1,15})?)\s?(thousand|million|billion|trillion)$", re.I)
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _UNITS = [
@@ -46,6 +47,9 @@ def sets_and_scales(s: str) -> str:
         return r"(-\infty, \infty)"
     if _NO_SOLUTION.match(s):
         return r"\emptyset"
+    m = _INFINITY.match(s)
+    if m:  # "infinity", "negative infinity"
+        return ("-" if m.group(1) else "") + r"\infty"
     m = _SCALE.match(s)
     if m:
         value = Fraction(m.group(1)) * _SCALES[m.group(2).lower()]
