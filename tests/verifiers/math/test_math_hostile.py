@@ -17,7 +17,10 @@ from assay_verifiers.math.normalize import normalize_full
 from assay_verifiers.math.spans import math_spans
 
 SIZE = 200_000
-BUDGET_S = 0.050  # slowest extraction over the generators, for SIZE characters
+# Slowest extraction over the generators, for SIZE characters. The aim is 50 ms on a quiet machine
+# (`bench/math.py` reports it: 11-33 ms); the test allows 3x that so that a loaded CI machine
+# does not fail it, which still catches any superlinear path (those take seconds to minutes here).
+BUDGET_S = 0.150
 
 # Pieces that made regexes backtrack before, or that stress the pairing and scanning code.
 _PIECES = [
