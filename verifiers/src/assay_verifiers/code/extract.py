@@ -22,6 +22,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .pyparse import parse
+
 __all__ = ["Extracted", "defined_names", "extract_program", "fenced_blocks", "parses"]
 
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([^\s`]*)[^\n]*$", re.MULTILINE)
@@ -44,7 +46,7 @@ def _tree(source: str) -> ast.Module | None:
     """The parsed module, or None; cached because extraction asks about the same text often
     (read only: callers never modify the tree)."""
     try:
-        return ast.parse(source)
+        return parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
 

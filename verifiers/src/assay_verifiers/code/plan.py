@@ -22,6 +22,7 @@ import ast
 from dataclasses import dataclass
 
 from .prelude import PRELUDE
+from .pyparse import parse
 from .specs import AssertsTests, CheckTests
 
 __all__ = ["TestPlan", "plan_tests"]
@@ -43,7 +44,7 @@ class TestPlan:
 
 def _parses(src: str) -> bool:
     try:
-        ast.parse(src)
+        parse(src)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
@@ -61,7 +62,7 @@ def _used_names(sources: list[str]) -> list[str]:
     names: set[str] = set()
     bound: set[str] = set()
     for src in sources:
-        for node in ast.walk(ast.parse(src)):
+        for node in ast.walk(parse(src)):
             if isinstance(node, ast.Name):
                 (names if isinstance(node.ctx, ast.Load) else bound).add(node.id)
             elif isinstance(node, ast.arg):
@@ -114,7 +115,7 @@ def _classes_and_imports(setup: str) -> str:
         return ""
     lines = setup.splitlines()
     parts = []
-    for node in ast.parse(setup).body:
+    for node in parse(setup).body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (
             isinstance(node, ast.ClassDef) and _shareable_class(node)
         ):

@@ -49,6 +49,7 @@ from .native_judge import score_stdio_job
 from .plan import TestPlan, plan_tests
 from .polyglot import UnknownLanguage, choose_language, extract_native, language_named
 from .prelude import PRELUDE
+from .pyparse import parse
 from .scoretext import serialisable
 from .specs import AssertsTests, CallTests, CheckTests, StdioTests, TestSpecError, parse_tests
 
@@ -496,7 +497,7 @@ def _entry_point(spec: Any) -> str | None:
         import ast
 
         for src in spec.asserts:
-            for node in ast.walk(ast.parse(src)):
+            for node in ast.walk(parse(src)):
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)

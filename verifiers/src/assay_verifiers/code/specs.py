@@ -13,7 +13,6 @@ reward turns into an ``unverifiable`` score) with a message naming the bad field
 
 from __future__ import annotations
 
-import ast
 import json
 from typing import Annotated, Any, Literal, Union
 
@@ -30,6 +29,7 @@ from pydantic import (
 from assay import AssayError
 
 from .judge_specs import Checker, Subtask
+from .pyparse import parse
 
 __all__ = [
     "AssertsTests",
@@ -52,7 +52,7 @@ class TestSpecError(AssayError, ValueError):
 
 def _check_python(source: str, what: str) -> str:
     try:
-        ast.parse(source)
+        parse(source)
     except SyntaxError as e:
         raise ValueError(f"{what} is not valid Python: {e.msg} (line {e.lineno})") from None
     except (RecursionError, MemoryError, ValueError) as e:
