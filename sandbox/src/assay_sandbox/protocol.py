@@ -32,6 +32,7 @@ MODULES = (
     "runners",
     "cleanup",
     "child",
+    "warm",
     "proxy",
     "remote",
     "testrun",

@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Any
 
-from assay_sandbox import jail, native, runners, testrun
-from assay_sandbox.child import enter_child
+from assay_sandbox import jail, native, runners, testrun, warm
+from assay_sandbox.child import enter_child, sandbox_environment
 from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
 from assay_sandbox.framing import read_frame, read_tests_frame, skip_frame, write_frame
 from assay_sandbox.runners import Channel, error_text, flush
@@ -67,6 +67,10 @@ class Zygote:
         self.layers, self.notes = layers, notes
         self.follow_pending = False  # a tests request's second frame is still unread
         self.sick: str | None = None  # set when the last execution left the worker unclean
+        self.baton: int | None = None  # a session's "done, fork the next one" pipe (see `serve`)
+        self.previous_session = 0  # the session before this one, maybe still exiting
+        self.dirty: list[str] = []  # work dirs of executions not cleaned yet (see `tidy`)
+        self.spare: tuple[tuple[int, int], ...] | None = None  # the next execution's pipes
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
         # Sessions (see `serve`) need programs that cannot signal them: another uid.
@@ -89,6 +93,10 @@ class Zygote:
             with contextlib.suppress(ImportError):
                 __import__(name)
         testrun.helper_names()  # once here, not in every test runner
+        if self.shared_work:  # every execution's environment, set once (see `enter_child`)
+            os.environ.clear()
+            os.environ.update(sandbox_environment(self.work))
+        warm.share_library_pages()  # forks stop faulting on library pages
         # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
         # could otherwise interrupt the zygote. Executions get the default handler back.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -117,31 +125,54 @@ class Zygote:
         candidate (forked from a session, itself fresh from the zygote) can find an earlier
         sample's program or tests in its memory, not even as freed bytes. Where programs run
         under the zygote's own uid (the docker backend) they could kill a session, so requests
-        are served in the zygote itself there (and earlier programs' text may linger)."""
+        are served in the zygote itself there (and earlier programs' text may linger).
+
+        The next session is forked as soon as the current one says (one byte on its *baton*
+        pipe) that every process of its request is dead and the request stream is no longer
+        read by it or its children: the fork then overlaps the current session's cleanup and the
+        answer's trip to the client, and the next session is already waiting when the next
+        request comes (which it cannot before this answer). A session that says nothing (the
+        stream ended, an exit was asked, the server failed), or that finds the worker unclean
+        after passing the baton (exit code 3), ends the worker.
+        """
         write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
         if not self.sessions:  # programs share our uid (docker): they could kill a session
             while self.serve_one() == 0:
                 pass
             return
+        previous = 0
         while True:
-            # forked at once, before the request comes: the fork is off the request's path
+            baton_r, baton_w = os.pipe()
             session = os.fork()
             if session == 0:
                 code = 3
                 try:
+                    os.close(baton_r)
+                    self.baton, self.previous_session = baton_w, previous
                     jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)  # orphans of the run come here
                     code = self.serve_one()
                 finally:
                     os._exit(code)
-            _, status = os.waitpid(session, 0)
-            with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0]:
-                    pass
-            if os.waitstatus_to_exitcode(status) != 0:
-                return  # the stream ended, an exit was asked, or the worker is unclean
+            os.close(baton_w)
+            if previous:  # it has answered by now, or is about to: reap it
+                with contextlib.suppress(ChildProcessError):
+                    _, status = os.waitpid(previous, 0)
+                    if os.waitstatus_to_exitcode(status) == 3:
+                        return  # it found the worker unclean after passing the baton: end
+            try:
+                go = os.read(baton_r, 1)
+            finally:
+                os.close(baton_r)
+            if go != b"c":  # the stream ended, an exit was asked, or the worker is unclean
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(session, 0)
+                return
+            previous = session
 
     def serve_one(self) -> int:
         """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
+        if self.sessions:  # made while waiting for the request, off its path
+            self.spare = warm.spare_fds(big_pipe, channel_pair)
         try:
             req = read_frame(self.in_fd)
         except (OSError, ValueError):
@@ -168,6 +199,14 @@ class Zygote:
             except (OSError, ValueError):
                 return 3
         resp.setdefault("duration_s", time.monotonic() - t0)
+        if not self.sick and self.baton is not None:
+            # Every process of the request is dead and the request stream read: the next
+            # session may be forked now, while this one tidies up and answers.
+            os.write(self.baton, b"c")
+        try:
+            self.tidy()
+        except Exception as exc:  # noqa: BLE001 (cleanup itself failed: be replaced)
+            self.sick = self.sick or f"cleanup raised {type(exc).__name__}"
         resp["id"] = req.get("id")
         resp["isolation"] = self.isolation
         if self.sick:
@@ -288,6 +327,8 @@ class Zygote:
                 first()
             for fd in (*close, self.in_fd, self.out_fd):
                 os.close(fd)
+            if self.baton is not None:
+                os.close(self.baton)
             fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
             code = run(*fds)
         except BaseException as exc:  # noqa: BLE001 (a setup failure goes to stderr, never into a verdict)
@@ -297,17 +338,23 @@ class Zygote:
             flush()
             os._exit(code)
 
+    def trusted_pids(self) -> tuple[int, ...]:
+        """Processes of ours besides this session and pid 1: the session before, if exiting."""
+        return (self.previous_session,) if self.previous_session else ()
+
     def _memory_cap(self, limits: dict[str, Any]) -> int:
         """The cap over the program and all its children (pid namespace only: /proc is ours)."""
         return int(limits["memory_mb"]) * 1024 * 1024 if self.pid_ns else 0
 
+    def execution_fds(self) -> tuple[tuple[int, int], ...]:
+        """(stdin, stdout, stderr, channel) pairs: the spare ones made ahead, else new ones."""
+        fds, self.spare = self.spare, None
+        return fds or warm.spare_fds(big_pipe, channel_pair)
+
     def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         nonce = os.urandom(16).hex()
         work = self.prepare_work()
-        in_r, in_w = big_pipe()
-        out_r, out_w = big_pipe()
-        err_r, err_w = big_pipe()
-        ch_r, ch_w = channel_pair()
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = self.execution_fds()
         t0 = time.monotonic()
         pid = self._fork(
             work,
@@ -328,6 +375,7 @@ class Zygote:
                 req.get("stdin", "").encode(),
                 t0 + float(limits["wall_s"]),
                 self._memory_cap(limits),
+                self.trusted_pids(),
             )
             duration = time.monotonic() - t0
             self.finish(sinks, work)
@@ -345,11 +393,8 @@ class Zygote:
         """The candidate's process and the trusted test runner (see `assay_sandbox.testrun`)."""
         nonce = os.urandom(16).hex()
         work = self.prepare_work()
-        in_r, in_w = big_pipe()
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = self.execution_fds()
         os.close(in_w)  # neither reads stdin
-        out_r, out_w = big_pipe()
-        err_r, err_w = big_pipe()
-        ch_r, ch_w = channel_pair()
         ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
         t0 = time.monotonic()
         stdio = (in_r, out_w, err_w)
@@ -379,7 +424,13 @@ class Zygote:
         sinks = execution_sinks(limits, out_r, err_r, ch_r, runner)
         try:
             status, stopped, rusage = supervise(
-                runner, sinks, None, b"", t0 + float(limits["wall_s"]), self._memory_cap(limits)
+                runner,
+                sinks,
+                None,
+                b"",
+                t0 + float(limits["wall_s"]),
+                self._memory_cap(limits),
+                self.trusted_pids(),
             )
             duration = time.monotonic() - t0
             cand_status = None
@@ -416,6 +467,7 @@ class Zygote:
 
     # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:
+        self.tidy()  # the request's earlier execution, if any
         if self.shared_work:
             return self.work
         import tempfile
@@ -426,17 +478,30 @@ class Zygote:
         return path
 
     def finish(self, sinks: dict[int, Sink], work: str) -> None:
-        """After an execution: kill what is left, read the pipes dry, clean up, check health."""
+        """After an execution: kill what is left and read the pipes dry. The work dir and IPC
+        objects are cleaned by `tidy`: before the request's next execution, or after the baton
+        is passed (the next session cannot start an execution before this one has answered)."""
         kill_all(self.pid_ns)
         drain(sinks)
-        clean = empty_dir(work)
+        self.dirty.append(work)
+
+    def tidy(self) -> None:
+        """Empty the work dirs of the executions so far, remove their IPC objects, check health."""
+        if not self.dirty:
+            return
+        clean = True
+        for work in self.dirty:
+            clean = empty_dir(work) and clean
         for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
             clean = empty_dir(extra) and clean
         if "namespaces" in self.layers or self.cfg.get("container"):
             remove_ipc(None)  # the worker's own IPC namespace: everything in it goes
         elif self.uid is not None:  # the host's: what the program's uid made
             remove_ipc(self.uid)
-        self.sick = health(work, self.pid_ns) or (None if clean else "cleanup failed")
+        sick = health(self.dirty[-1], self.pid_ns) or (None if clean else "cleanup failed")
+        self.sick = self.sick or sick
         if not self.shared_work:
-            with contextlib.suppress(OSError):
-                os.rmdir(work)
+            for work in self.dirty:
+                with contextlib.suppress(OSError):
+                    os.rmdir(work)
+        self.dirty = []
