@@ -224,9 +224,9 @@ def health(work: str, pid_ns: bool) -> str | None:
     """None when the worker is clean again; else what is wrong (the worker is then replaced).
 
     In a pid namespace, the processes that may be there besides this session are the zygote
-    (pid 1) and its other sessions (parent pid 1: the one before, exiting, and the next one,
-    waiting for its request). An execution's processes never have parent pid 1: orphans are
-    reparented to this session, a child subreaper."""
+    (pid 1) and the next session, forked at the hand-over and waiting for its request (parent
+    pid 1). An execution's processes never have parent pid 1: orphans are reparented to this
+    session, a child subreaper."""
     try:
         if os.listdir(work):
             return "the work dir could not be emptied"

@@ -101,10 +101,8 @@ def execution_sinks(
     }
 
 
-def tree_memory(zygote: int, skip: tuple[int, ...] = ()) -> int:
-    """Estimated private resident bytes of every process in /proc but ``zygote`` (the session
-    that runs the program), pid 1 and the trusted processes in ``skip`` (an earlier session
-    still exiting).
+def tree_memory(zygote: int) -> int:
+    """Estimated private resident bytes of every process in /proc but ``zygote``.
 
     Inside the worker's pid namespace that is exactly the running program and its children.
     Exact figures (PSS) need ptrace rights over the program, which the zygote lacks, so each
@@ -119,7 +117,7 @@ def tree_memory(zygote: int, skip: tuple[int, ...] = ()) -> int:
         base = 0
     total = 0
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in (zygote, 1) or int(entry) in skip:
+        if not entry.isdigit() or int(entry) in (zygote, 1):  # the session and the zygote
             continue
         try:
             total += max(0, _anon_pages(entry) - base) * page + _shmem_mapped(entry)
@@ -186,15 +184,13 @@ def supervise(
     stdin_data: bytes,
     deadline: float,
     memory_cap: int = 0,
-    skip: tuple[int, ...] = (),
 ) -> tuple[int, str | None, Any]:
     """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
 
     The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every
     write would otherwise wake the zygote (on a loaded machine each wake-up is a trip through
     the scheduler). The pipes are large and emptied every `TICK_S`, and once more at the end.
-    ``skip``: trusted pids `tree_memory` leaves out. Returns (wait status, why it was stopped,
-    rusage); the caller closes the reader fds.
+    Returns (wait status, why it was stopped, rusage); the caller closes the reader fds.
     """
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
@@ -235,11 +231,7 @@ def supervise(
                 stopped = "output_limit"
                 break
             ticks += 1
-            if (
-                memory_cap
-                and ticks % MEMORY_EVERY == 0
-                and tree_memory(os.getpid(), skip) > memory_cap
-            ):
+            if memory_cap and ticks % MEMORY_EVERY == 0 and tree_memory(os.getpid()) > memory_cap:
                 stopped = "memory"
                 break
     finally:

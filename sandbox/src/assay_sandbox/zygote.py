@@ -68,7 +68,7 @@ class Zygote:
         self.follow_pending = False  # a tests request's second frame is still unread
         self.sick: str | None = None  # set when the last execution left the worker unclean
         self.baton: int | None = None  # a session's "done, fork the next one" pipe (see `serve`)
-        self.previous_session = 0  # the session before this one, maybe still exiting
+        self.reaped: int | None = None  # EOF once the zygote has reaped the session before
         self.dirty: list[str] = []  # work dirs of executions not cleaned yet (see `tidy`)
         self.spare: tuple[tuple[int, int], ...] | None = None  # the next execution's pipes
         self.pid_ns = os.getpid() == 1
@@ -131,9 +131,11 @@ class Zygote:
         pipe) that every process of its request is dead and the request stream is no longer
         read by it or its children: the fork then overlaps the current session's cleanup and the
         answer's trip to the client, and the next session is already waiting when the next
-        request comes (which it cannot before this answer). A session that says nothing (the
-        stream ended, an exit was asked, the server failed), or that finds the worker unclean
-        after passing the baton (exit code 3), ends the worker.
+        request comes (which it cannot before this answer). It runs no program before the
+        zygote has reaped the session before it (EOF on its *reaped* pipe), so a program only
+        ever sees the zygote, its own session and its own processes. A session that says
+        nothing (the stream ended, an exit was asked, the server failed), or that finds the
+        worker unclean after passing the baton (exit code 3), ends the worker.
         """
         write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
         if not self.sessions:  # programs share our uid (docker): they could kill a session
@@ -143,22 +145,26 @@ class Zygote:
         previous = 0
         while True:
             baton_r, baton_w = os.pipe()
+            reaped_r, reaped_w = os.pipe()
             session = os.fork()
             if session == 0:
                 code = 3
                 try:
                     os.close(baton_r)
-                    self.baton, self.previous_session = baton_w, previous
+                    os.close(reaped_w)
+                    self.baton, self.reaped = baton_w, reaped_r
                     jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)  # orphans of the run come here
                     code = self.serve_one()
                 finally:
                     os._exit(code)
             os.close(baton_w)
+            os.close(reaped_r)
             if previous:  # it has answered by now, or is about to: reap it
                 with contextlib.suppress(ChildProcessError):
                     _, status = os.waitpid(previous, 0)
                     if os.waitstatus_to_exitcode(status) == 3:
                         return  # it found the worker unclean after passing the baton: end
+            os.close(reaped_w)  # the new session may run programs now: no other session is left
             try:
                 go = os.read(baton_r, 1)
             finally:
@@ -173,6 +179,7 @@ class Zygote:
         """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
         if self.sessions:  # made while waiting for the request, off its path
             self.spare = warm.spare_fds(big_pipe, channel_pair)
+            warm.rehearse()
         try:
             req = read_frame(self.in_fd)
         except (OSError, ValueError):
@@ -327,8 +334,9 @@ class Zygote:
                 first()
             for fd in (*close, self.in_fd, self.out_fd):
                 os.close(fd)
-            if self.baton is not None:
-                os.close(self.baton)
+            for fd in (self.baton, self.reaped):
+                if fd is not None:
+                    os.close(fd)
             fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
             code = run(*fds)
         except BaseException as exc:  # noqa: BLE001 (a setup failure goes to stderr, never into a verdict)
@@ -337,10 +345,6 @@ class Zygote:
         finally:
             flush()
             os._exit(code)
-
-    def trusted_pids(self) -> tuple[int, ...]:
-        """Processes of ours besides this session and pid 1: the session before, if exiting."""
-        return (self.previous_session,) if self.previous_session else ()
 
     def _memory_cap(self, limits: dict[str, Any]) -> int:
         """The cap over the program and all its children (pid namespace only: /proc is ours)."""
@@ -375,7 +379,6 @@ class Zygote:
                 req.get("stdin", "").encode(),
                 t0 + float(limits["wall_s"]),
                 self._memory_cap(limits),
-                self.trusted_pids(),
             )
             duration = time.monotonic() - t0
             self.finish(sinks, work)
@@ -430,7 +433,6 @@ class Zygote:
                 b"",
                 t0 + float(limits["wall_s"]),
                 self._memory_cap(limits),
-                self.trusted_pids(),
             )
             duration = time.monotonic() - t0
             cand_status = None
@@ -468,6 +470,10 @@ class Zygote:
     # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:
         self.tidy()  # the request's earlier execution, if any
+        if self.reaped is not None:  # no program runs while the session before is still there
+            os.read(self.reaped, 1)
+            os.close(self.reaped)
+            self.reaped = None
         if self.shared_work:
             return self.work
         import tempfile
