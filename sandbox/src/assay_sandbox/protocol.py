@@ -36,6 +36,7 @@ MODULES = (
     "proxy",
     "remote",
     "testrun",
+    "executions",
     "zygote",
     "server",
 )
