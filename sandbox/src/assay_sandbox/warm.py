@@ -23,15 +23,18 @@ import json
 from typing import Any
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAX_MAPPING = 32 << 20  # larger read-only files (a locale archive) are left to fault lazily
 MADV_POPULATE_READ = 22  # Linux 5.14+; older kernels say EINVAL and the pages fault in lazily
 
 
 def share_library_pages(maps: str = "/proc/self/maps") -> int:
     """Make fork copy the page table entries of read-only file mappings; returns how many.
 
-    Only for private, non-writable mappings of files. A mapping whose protection cannot be
-    changed (a kernel or LSM policy that denies writable text) is left as it is. Call it in a
-    single-threaded process before any untrusted code runs (the zygote, before seccomp).
+    Only for private, non-writable mappings of files up to `MAX_MAPPING` bytes (the pages of
+    a bigger one, a locale archive say, would make every fork copy more than it saves). A
+    mapping whose protection cannot be changed (a kernel or LSM policy that denies writable
+    text) is left as it is. Call it in a single-threaded process before any untrusted code
+    runs (the zygote, before seccomp).
     """
     try:
         with open(maps) as f:
@@ -50,6 +53,8 @@ def share_library_pages(maps: str = "/proc/self/maps") -> int:
         if perms[3] != "p" or "w" in perms or "r" not in perms:
             continue
         lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        if hi - lo > MAX_MAPPING:
+            continue
         prot = PROT_READ | (PROT_EXEC if "x" in perms else 0)
         if libc.mprotect(lo, hi - lo, prot | PROT_WRITE) != 0:
             continue
