@@ -4,21 +4,18 @@
   the current one empties the work dir and IPC namespace after that: back-to-back requests
   must still each find an empty work dir, no process of an earlier program, no IPC object,
   and the worker must never be replaced for it.
-- `share_library_pages` changes no mapping's protection for good, and forks of a process
-  that called it fault less (real forks, real page-fault counters).
+- What a session does while it waits (`assay_sandbox.warm`) runs no program's text.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+import json
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from assay_sandbox import Limits, SandboxPool
-from assay_sandbox.warm import share_library_pages
+from assay_sandbox import Limits, SandboxPool, warm
 
 FAST = Limits(wall_s=3, cpu_s=3)
 
@@ -101,68 +98,13 @@ def test_a_session_never_counts_another_session_as_left_over(one_worker: Sandbox
     assert pool.restarts == before
 
 
-_PROBE = textwrap.dedent(
-    """
-    import importlib.util, json, os, re, resource, statistics
-    spec = importlib.util.spec_from_file_location("warm", {path!r})
-    warm = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(warm)  # stdlib-only: no package (and no site-packages) needed
-    share_library_pages = warm.share_library_pages
-
-    def maps():  # bytes mapped per (file, protection); adjacent mappings may merge
-        out = {{}}
-        for line in open("/proc/self/maps"):
-            f = line.split()
-            if len(f) >= 6 and f[5].startswith("/"):
-                lo, hi = (int(x, 16) for x in f[0].split("-"))
-                out[f[5] + " " + f[1]] = out.get(f[5] + " " + f[1], 0) + hi - lo
-        return out
-
-    WORK = compile("import json, re\\njson.loads(json.dumps({{'a': [1, 2]}}))\\nre.compile('x+y')", "w", "exec")
-
-    def child_faults():
-        counts = []
-        for _ in range(5):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                exec(WORK, {{}})
-                os.write(w, resource.getrusage(resource.RUSAGE_SELF).ru_minflt.to_bytes(8, "little"))
-                os._exit(0)
-            counts.append(int.from_bytes(os.read(r, 8), "little"))
-            os.waitpid(pid, 0)
-            os.close(r)
-            os.close(w)
-        return statistics.median(counts)
-
-    before_maps, before = maps(), child_faults()
-    n = share_library_pages()
-    after_maps, after = maps(), child_faults()
-    print(json.dumps({{"n": n, "same_maps": before_maps == after_maps, "before": before, "after": after,
-                      "works": json.loads("[1]") == [1] and bool(re.match("a+", "aa"))}}))
-    """
-)
-
-
-def test_share_library_pages_keeps_protections_and_saves_faults() -> None:
-    import json
-
-    from assay_sandbox import warm
-
-    out = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _PROBE.format(path=warm.__file__)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    got = json.loads(out.stdout)
-    assert got["works"]
-    assert got["same_maps"], "a mapping's protection changed for good"
-    if got["n"] == 0:
-        pytest.skip("this kernel or policy does not let text mappings be made writable")
-    assert got["after"] < got["before"], got
-
-
-def test_share_library_pages_without_maps_does_nothing() -> None:
-    assert share_library_pages("/nonexistent/maps") == 0
+def test_the_rehearsal_is_a_fixed_sample_and_spares_are_fresh_pipes() -> None:
+    """The session rehearses on a constant of the sandbox's own, never on a request."""
+    sample = json.loads(warm._SAMPLE)
+    assert sample["mode"] == "statements" and "def f(a, b)" in sample["source"]
+    warm.rehearse()  # parses and compiles, runs nothing
+    fds = warm.spare_fds(os.pipe, os.pipe)
+    assert len(fds) == 4 and len({fd for pair in fds for fd in pair}) == 8
+    for pair in fds:
+        for fd in pair:
+            os.close(fd)

@@ -97,7 +97,6 @@ class Zygote(Executions):
         if self.shared_work:  # every execution's environment, set once (see `enter_child`)
             os.environ.clear()
             os.environ.update(sandbox_environment(self.work))
-        warm.share_library_pages()  # forks stop faulting on library pages
         # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
         # could otherwise interrupt the zygote. Executions get the default handler back.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
