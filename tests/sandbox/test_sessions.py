@@ -4,18 +4,18 @@
   the current one empties the work dir and IPC namespace after that: back-to-back requests
   must still each find an empty work dir, no process of an earlier program, no IPC object,
   and the worker must never be replaced for it.
-- What a session does while it waits (`assay_sandbox.warm`) runs no program's text.
+- What a session makes while it waits: fresh pipes, nobody else's.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 
 import pytest
 
-from assay_sandbox import Limits, SandboxPool, warm
+from assay_sandbox import Limits, SandboxPool
+from assay_sandbox.supervise import execution_pipes
 
 FAST = Limits(wall_s=3, cpu_s=3)
 
@@ -98,12 +98,8 @@ def test_a_session_never_counts_another_session_as_left_over(one_worker: Sandbox
     assert pool.restarts == before
 
 
-def test_the_rehearsal_is_a_fixed_sample_and_spares_are_fresh_pipes() -> None:
-    """The session rehearses on a constant of the sandbox's own, never on a request."""
-    sample = json.loads(warm._SAMPLE)
-    assert sample["mode"] == "statements" and "def f(a, b)" in sample["source"]
-    warm.rehearse()  # parses and compiles, runs nothing
-    fds = warm.spare_fds(os.pipe, os.pipe)
+def test_execution_pipes_are_fresh() -> None:
+    fds = execution_pipes()
     assert len(fds) == 4 and len({fd for pair in fds for fd in pair}) == 8
     for pair in fds:
         for fd in pair:

@@ -1,8 +1,7 @@
 """One execution, as a session runs it: fork, supervise, kill, clean up (the zygote's half).
 
 Stdlib-only (shipped into the sandbox). `Executions` is the part of `assay_sandbox.zygote.Zygote`
-that runs one program: pipes and a verdict channel (made ahead while the session waits, see
-`assay_sandbox.warm`), the fork into the sandbox (`assay_sandbox.child`), supervision
+that runs one program: pipes and a verdict channel (made ahead while the session waits), the fork into the sandbox (`assay_sandbox.child`), supervision
 (`assay_sandbox.supervise`), the verdict (`assay_sandbox.verdicts`), and the cleanup: processes
 killed at once, the work dir and IPC objects removed by `tidy`, before the request's next
 execution or after the session has handed over to the next one.
@@ -16,12 +15,12 @@ import socket
 import time
 from typing import Any
 
-from assay_sandbox import native, runners, testrun, warm
+from assay_sandbox import native, runners, testrun
 from assay_sandbox.child import enter_child
 from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc
 from assay_sandbox.framing import read_tests_frame, skip_frame
 from assay_sandbox.runners import Channel, error_text, flush
-from assay_sandbox.supervise import Sink, big_pipe, channel_pair, drain, execution_sinks, supervise
+from assay_sandbox.supervise import Sink, drain, execution_pipes, execution_sinks, supervise
 from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
 
 
@@ -88,7 +87,7 @@ class Executions:
     def execution_fds(self) -> tuple[tuple[int, int], ...]:
         """(stdin, stdout, stderr, channel) pairs: the spare ones made ahead, else new ones."""
         fds, self.spare = self.spare, None
-        return fds or warm.spare_fds(big_pipe, channel_pair)
+        return fds or execution_pipes()
 
     def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         nonce = os.urandom(16).hex()

@@ -32,7 +32,6 @@ MODULES = (
     "runners",
     "cleanup",
     "child",
-    "warm",
     "proxy",
     "remote",
     "testrun",

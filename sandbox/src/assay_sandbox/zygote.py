@@ -24,13 +24,13 @@ import sys
 import time
 from typing import Any
 
-from assay_sandbox import jail, native, testrun, warm
+from assay_sandbox import jail, native, testrun
 from assay_sandbox.child import sandbox_environment
 from assay_sandbox.cleanup import kill_all, try_compile
 from assay_sandbox.executions import Executions
 from assay_sandbox.framing import read_frame, write_frame
 from assay_sandbox.runners import error_text
-from assay_sandbox.supervise import big_pipe, channel_pair
+from assay_sandbox.supervise import execution_pipes
 
 PRELOAD = [
     "math",
@@ -178,8 +178,7 @@ class Zygote(Executions):
     def serve_one(self) -> int:
         """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
         if self.sessions:  # made while waiting for the request, off its path
-            self.spare = warm.spare_fds(big_pipe, channel_pair)
-            warm.rehearse()
+            self.spare = execution_pipes()
         try:
             req = read_frame(self.in_fd)
         except (OSError, ValueError):
