@@ -42,6 +42,11 @@ def _hide(fds: list[int]) -> list[int]:
     return out
 
 
+def sandbox_environment(work: str) -> dict[str, str]:
+    """The whole environment of an execution."""
+    return {"HOME": work, "TMPDIR": work, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
 def enter_child(
     work: str,
     limits: dict[str, Any],
@@ -76,10 +81,10 @@ def enter_child(
     resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))  # after the uid switch
     if trusted:
         jail.prctl(jail.PR_SET_DUMPABLE, 0)  # after the uid switch, which resets it
-    os.environ.clear()
-    os.environ.update(
-        {"HOME": work, "TMPDIR": work, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    )
+    env = sandbox_environment(work)
+    if os.environ != env:  # the zygote sets it once where the work dir is always the same
+        os.environ.clear()
+        os.environ.update(env)
     # The interpreter's own std streams are bound to fds 0-2, which now are the pipes; the
     # zygote never used them, so their buffers are empty.
     for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):

@@ -102,6 +102,16 @@ def try_compile(source: str, filename: str) -> Any:
         return exc
 
 
+def ppid(pid: str) -> int | None:
+    """The parent pid of ``pid`` (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(b")") + 2 :].split()[1])
+
+
 def children() -> list[int]:
     pid = os.getpid()
     out: list[int] = []
@@ -211,15 +221,22 @@ def remove_ipc(uid: int | None, mqueue: str = "/dev/mqueue") -> int:
 
 
 def health(work: str, pid_ns: bool) -> str | None:
-    """None when the worker is clean again; else what is wrong (the worker is then replaced)."""
+    """None when the worker is clean again; else what is wrong (the worker is then replaced).
+
+    In a pid namespace, the processes that may be there besides this session are the zygote
+    (pid 1) and the next session, forked at the hand-over and waiting for its request (parent
+    pid 1). An execution's processes never have parent pid 1: orphans are reparented to this
+    session, a child subreaper."""
     try:
         if os.listdir(work):
             return "the work dir could not be emptied"
     except OSError as exc:
         return f"the work dir is unreadable ({exc.strerror})"
     if pid_ns:
-        me = str(os.getpid())  # the session process (the zygote is pid 1)
-        left = [e for e in os.listdir("/proc") if e.isdigit() and e not in ("1", me)]
+        me = str(os.getpid())
+        left = [
+            e for e in os.listdir("/proc") if e.isdigit() and e not in ("1", me) and ppid(e) != 1
+        ]
         if left:
             return f"{len(left)} processes survived the cleanup"
     elif children():

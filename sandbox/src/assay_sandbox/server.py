@@ -16,7 +16,7 @@ frame holding the sources of `codec`, `jail` and this module plus a config; see
    too), empties the work dir, and answers with one frame.
 
 The modules, one job each: `framing` (frames, shared with the parent), `supervise` (one running
-program), `runners` (the child side), `verdicts`, `cleanup`, `zygote` (the serving loop). Frames are a 4-byte big-endian length and UTF-8 JSON. A request names a ``language`` (only
+program), `runners` (the child side), `verdicts`, `cleanup`, `executions` (one execution), `zygote` (the serving loop). Frames are a 4-byte big-endian length and UTF-8 JSON. A request names a ``language`` (only
 ``python`` today) and a ``mode`` (``script``, ``call``, ``cases``, ``statements``); another language
 would add a child runner that ``exec``s a compiled program in place of running a code object.
 """

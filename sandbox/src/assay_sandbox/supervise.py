@@ -177,6 +177,14 @@ def big_pipe() -> tuple[int, int]:
     return r, w
 
 
+def execution_pipes() -> tuple[tuple[int, int], ...]:
+    """stdin, stdout and stderr pipes and a verdict channel: one execution's (read, write) pairs.
+
+    A session makes its first execution's while it waits for its request, off the request's
+    path (see `assay_sandbox.zygote`)."""
+    return big_pipe(), big_pipe(), big_pipe(), channel_pair()
+
+
 def supervise(
     pid: int,
     sinks: dict[int, Sink],

@@ -1,6 +1,8 @@
 """The zygote: serves requests, one fork per execution, inside the worker's isolation.
 
-Stdlib-only (shipped into the sandbox). For each request: pipes for stdin/stdout/stderr plus a
+Stdlib-only (shipped into the sandbox). Each request is served by a fresh session process
+forked from the zygote (see `Zygote.serve`); one execution's fork, supervision and cleanup are
+`assay_sandbox.executions`. For each execution: pipes for stdin/stdout/stderr plus a
 verdict channel (a Unix socket whose reader sees the writer's pid), one ``fork``; the child drops
 to the sandbox uid (`assay_sandbox.child`) and runs a runner (`assay_sandbox.runners`); the
 zygote supervises it (`assay_sandbox.supervise`), kills every process left, empties the work dir
@@ -18,18 +20,17 @@ import contextlib
 import gc
 import os
 import signal
-import socket
 import sys
 import time
 from typing import Any
 
-from assay_sandbox import jail, native, runners, testrun
-from assay_sandbox.child import enter_child
-from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc, try_compile
-from assay_sandbox.framing import read_frame, read_tests_frame, skip_frame, write_frame
-from assay_sandbox.runners import Channel, error_text, flush
-from assay_sandbox.supervise import Sink, big_pipe, channel_pair, drain, execution_sinks, supervise
-from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
+from assay_sandbox import jail, native, testrun
+from assay_sandbox.child import sandbox_environment
+from assay_sandbox.cleanup import kill_all, try_compile
+from assay_sandbox.executions import Executions
+from assay_sandbox.framing import read_frame, write_frame
+from assay_sandbox.runners import error_text
+from assay_sandbox.supervise import execution_pipes
 
 PRELOAD = [
     "math",
@@ -57,7 +58,7 @@ PRELOAD = [
 ]
 
 
-class Zygote:
+class Zygote(Executions):
     """Serves requests on ``in_fd``/``out_fd``; see the module docstring."""
 
     def __init__(
@@ -67,6 +68,10 @@ class Zygote:
         self.layers, self.notes = layers, notes
         self.follow_pending = False  # a tests request's second frame is still unread
         self.sick: str | None = None  # set when the last execution left the worker unclean
+        self.baton: int | None = None  # a session's "done, fork the next one" pipe (see `serve`)
+        self.reaped: int | None = None  # EOF once the zygote has reaped the session before
+        self.dirty: list[str] = []  # work dirs of executions not cleaned yet (see `tidy`)
+        self.spare: tuple[tuple[int, int], ...] | None = None  # the next execution's pipes
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
         # Sessions (see `serve`) need programs that cannot signal them: another uid.
@@ -89,6 +94,9 @@ class Zygote:
             with contextlib.suppress(ImportError):
                 __import__(name)
         testrun.helper_names()  # once here, not in every test runner
+        if self.shared_work:  # every execution's environment, set once (see `enter_child`)
+            os.environ.clear()
+            os.environ.update(sandbox_environment(self.work))
         # Python's SIGINT handler is the only one installed; a program sharing our uid (docker)
         # could otherwise interrupt the zygote. Executions get the default handler back.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -117,31 +125,60 @@ class Zygote:
         candidate (forked from a session, itself fresh from the zygote) can find an earlier
         sample's program or tests in its memory, not even as freed bytes. Where programs run
         under the zygote's own uid (the docker backend) they could kill a session, so requests
-        are served in the zygote itself there (and earlier programs' text may linger)."""
+        are served in the zygote itself there (and earlier programs' text may linger).
+
+        The next session is forked as soon as the current one says (one byte on its *baton*
+        pipe) that every process of its request is dead and the request stream is no longer
+        read by it or its children: the fork then overlaps the current session's cleanup and the
+        answer's trip to the client, and the next session is already waiting when the next
+        request comes (which it cannot before this answer). It runs no program before the
+        zygote has reaped the session before it (EOF on its *reaped* pipe), so a program only
+        ever sees the zygote, its own session and its own processes. A session that says
+        nothing (the stream ended, an exit was asked, the server failed), or that finds the
+        worker unclean after passing the baton (exit code 3), ends the worker.
+        """
         write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
         if not self.sessions:  # programs share our uid (docker): they could kill a session
             while self.serve_one() == 0:
                 pass
             return
+        previous = 0
         while True:
-            # forked at once, before the request comes: the fork is off the request's path
+            baton_r, baton_w = os.pipe()
+            reaped_r, reaped_w = os.pipe()
             session = os.fork()
             if session == 0:
                 code = 3
                 try:
+                    os.close(baton_r)
+                    os.close(reaped_w)
+                    self.baton, self.reaped = baton_w, reaped_r
                     jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)  # orphans of the run come here
                     code = self.serve_one()
                 finally:
                     os._exit(code)
-            _, status = os.waitpid(session, 0)
-            with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0]:
-                    pass
-            if os.waitstatus_to_exitcode(status) != 0:
-                return  # the stream ended, an exit was asked, or the worker is unclean
+            os.close(baton_w)
+            os.close(reaped_r)
+            if previous:  # it has answered by now, or is about to: reap it
+                with contextlib.suppress(ChildProcessError):
+                    _, status = os.waitpid(previous, 0)
+                    if os.waitstatus_to_exitcode(status) == 3:
+                        return  # it found the worker unclean after passing the baton: end
+            os.close(reaped_w)  # the new session may run programs now: no other session is left
+            try:
+                go = os.read(baton_r, 1)
+            finally:
+                os.close(baton_r)
+            if go != b"c":  # the stream ended, an exit was asked, or the worker is unclean
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(session, 0)
+                return
+            previous = session
 
     def serve_one(self) -> int:
         """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
+        if self.sessions:  # made while waiting for the request, off its path
+            self.spare = execution_pipes()
         try:
             req = read_frame(self.in_fd)
         except (OSError, ValueError):
@@ -168,6 +205,14 @@ class Zygote:
             except (OSError, ValueError):
                 return 3
         resp.setdefault("duration_s", time.monotonic() - t0)
+        if not self.sick and self.baton is not None:
+            # Every process of the request is dead and the request stream read: the next
+            # session may be forked now, while this one tidies up and answers.
+            os.write(self.baton, b"c")
+        try:
+            self.tidy()
+        except Exception as exc:  # noqa: BLE001 (cleanup itself failed: be replaced)
+            self.sick = self.sick or f"cleanup raised {type(exc).__name__}"
         resp["id"] = req.get("id")
         resp["isolation"] = self.isolation
         if self.sick:
@@ -262,181 +307,3 @@ class Zygote:
             "reason": f"{sum(c['status'] == 'ok' for c in out)}/{len(out)} cases ran",
             "cases": out,
         }
-
-    # -- one execution -----------------------------------------------------------------------
-    def _fork(
-        self,
-        work: str,
-        limits: dict[str, Any],
-        stdio: tuple[int, int, int],
-        keep: list[int],
-        close: list[int],
-        run: Any,
-        trusted: bool = False,
-        first: Any = None,
-    ) -> int:
-        """Fork a child that enters the sandbox and calls ``run(*kept_fds)``; never returns there.
-
-        ``first`` runs in the child before anything else (while it still holds the request fd).
-        """
-        pid = os.fork()
-        if pid:
-            return pid
-        code = 70
-        try:
-            if first is not None:
-                first()
-            for fd in (*close, self.in_fd, self.out_fd):
-                os.close(fd)
-            fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
-            code = run(*fds)
-        except BaseException as exc:  # noqa: BLE001 (a setup failure goes to stderr, never into a verdict)
-            with contextlib.suppress(OSError):
-                os.write(2, f"sandbox child setup failed: {error_text(exc)}\n".encode())
-        finally:
-            flush()
-            os._exit(code)
-
-    def _memory_cap(self, limits: dict[str, Any]) -> int:
-        """The cap over the program and all its children (pid namespace only: /proc is ours)."""
-        return int(limits["memory_mb"]) * 1024 * 1024 if self.pid_ns else 0
-
-    def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
-        nonce = os.urandom(16).hex()
-        work = self.prepare_work()
-        in_r, in_w = big_pipe()
-        out_r, out_w = big_pipe()
-        err_r, err_w = big_pipe()
-        ch_r, ch_w = channel_pair()
-        t0 = time.monotonic()
-        pid = self._fork(
-            work,
-            limits,
-            (in_r, out_w, err_w),
-            [ch_w],
-            [in_w, out_r, err_r, ch_r],
-            lambda ch: self.run_child(req, Channel(ch, nonce)),
-        )
-        for fd in (in_r, out_w, err_w, ch_w):
-            os.close(fd)
-        sinks = execution_sinks(limits, out_r, err_r, ch_r, pid)
-        try:
-            status, stopped, rusage = supervise(
-                pid,
-                sinks,
-                in_w,
-                req.get("stdin", "").encode(),
-                t0 + float(limits["wall_s"]),
-                self._memory_cap(limits),
-            )
-            duration = time.monotonic() - t0
-            self.finish(sinks, work)
-        finally:
-            for fd in sinks:
-                os.close(fd)
-        msgs = messages(bytes(sinks[ch_r].data), nonce)
-        res = base_fields(duration, sinks, out_r, err_r, status, rusage)
-        if any(s.overflow for s in sinks.values()):  # also what arrived while draining
-            stopped = stopped or "output_limit"
-        res.update(verdict(req, limits, status, stopped, msgs, sinks, res))
-        return res
-
-    def execute_tests(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
-        """The candidate's process and the trusted test runner (see `assay_sandbox.testrun`)."""
-        nonce = os.urandom(16).hex()
-        work = self.prepare_work()
-        in_r, in_w = big_pipe()
-        os.close(in_w)  # neither reads stdin
-        out_r, out_w = big_pipe()
-        err_r, err_w = big_pipe()
-        ch_r, ch_w = channel_pair()
-        ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
-        t0 = time.monotonic()
-        stdio = (in_r, out_w, err_w)
-        # The runner first: it reads the test code (the request's second frame) itself, before it
-        # drops its privileges; the zygote, and so the candidate forked from it, never holds it.
-        runner = self._fork(
-            work,
-            limits,
-            stdio,
-            [ch_w, ctl_t],
-            [out_r, err_r, ch_r, ctl_c],
-            lambda ch, ctl: testrun.run_tests(testrun.compile_tests(req), Channel(ch, nonce), ctl),
-            trusted=True,
-            first=lambda: req.update(read_tests_frame(self.in_fd)),
-        )
-        self.follow_pending = False
-        cand = self._fork(
-            work,
-            limits,
-            stdio,
-            [ctl_c],
-            [out_r, err_r, ch_r, ch_w, ctl_t],
-            lambda ctl: testrun.run_candidate(req, ctl),
-        )
-        for fd in (in_r, out_w, err_w, ch_w, ctl_t, ctl_c):
-            os.close(fd)
-        sinks = execution_sinks(limits, out_r, err_r, ch_r, runner)
-        try:
-            status, stopped, rusage = supervise(
-                runner, sinks, None, b"", t0 + float(limits["wall_s"]), self._memory_cap(limits)
-            )
-            duration = time.monotonic() - t0
-            cand_status = None
-            with contextlib.suppress(ChildProcessError):
-                done, st = os.waitpid(cand, os.WNOHANG)
-                cand_status = st if done else None
-            self.finish(sinks, work)
-        finally:
-            for fd in sinks:
-                os.close(fd)
-        msgs = messages(bytes(sinks[ch_r].data), nonce)
-        res = base_fields(duration, sinks, out_r, err_r, status, rusage)
-        if any(s.overflow for s in sinks.values()):
-            stopped = stopped or "output_limit"
-        res.update(tests_verdict(req, limits, status, stopped, msgs, sinks, cand_status))
-        return res
-
-    def run_child(self, req: dict[str, Any], chan: Channel) -> int:
-        if req.get("language") == "native":
-            return native.run_child(req, chan)
-        mode = req["mode"]
-        if mode == "script":
-            return runners.child_script(req, chan)
-        if mode == "call":
-            return runners.child_call(req, chan)
-        if mode == "statements":
-            return runners.child_statements(req, chan)
-        return runners.child_call_cases(req, chan, self.cfg)
-
-    def discard_follow(self) -> None:
-        """Skip the request's second frame (test code no runner read), keeping none of it."""
-        self.follow_pending = False
-        skip_frame(self.in_fd)
-
-    # -- work dir, cleanup, health -------------------------------------------------------------
-    def prepare_work(self) -> str:
-        if self.shared_work:
-            return self.work
-        import tempfile
-
-        path = tempfile.mkdtemp(prefix="assay-work-", dir=self.cfg.get("work_parent"))
-        if self.uid is not None:
-            os.chown(path, self.uid, self.gid if self.gid is not None else -1)
-        return path
-
-    def finish(self, sinks: dict[int, Sink], work: str) -> None:
-        """After an execution: kill what is left, read the pipes dry, clean up, check health."""
-        kill_all(self.pid_ns)
-        drain(sinks)
-        clean = empty_dir(work)
-        for extra in self.cfg.get("wipe") or ():  # e.g. the container's /dev/shm
-            clean = empty_dir(extra) and clean
-        if "namespaces" in self.layers or self.cfg.get("container"):
-            remove_ipc(None)  # the worker's own IPC namespace: everything in it goes
-        elif self.uid is not None:  # the host's: what the program's uid made
-            remove_ipc(self.uid)
-        self.sick = health(work, self.pid_ns) or (None if clean else "cleanup failed")
-        if not self.shared_work:
-            with contextlib.suppress(OSError):
-                os.rmdir(work)
