@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
-
 import assay
 
 
@@ -29,11 +27,12 @@ def test_mappings_are_validated_into_samples():
     assert Louder().score(rows) == [2.0, 0.0]
 
 
-def test_a_row_that_is_no_sample_names_its_index():
-    with pytest.raises(TypeError, match=r"sample 1 is not a valid assay.Sample: .*completion"):
-        Echo().score([{"completion": "x"}, {"completion": 5}])
-    with pytest.raises(TypeError, match=r"sample 0 .*got int"):
-        Echo().score([3])
+def test_a_row_that_is_no_sample_is_an_error_and_the_rest_is_scored():
+    got = Echo().score([{"completion": "7", "answer": "7"}, {"completion": 5}, 3])
+    assert got[0] == 1.0
+    for bad, needle in ((got[1], "completion"), (got[2], "int")):
+        assert isinstance(bad, assay.Score) and (bad.status, bad.value) == ("error", None)
+        assert needle in bad.reason
 
 
 def test_samples_pass_through_untouched():

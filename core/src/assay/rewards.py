@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from typing_extensions import TypeVar
 
 from .models import NoOptions, Sample, Score, ScoreLike
-from .samples import short_validation, to_sample
+from .samples import validate_rows
 
 #: The options model of a reward; `Reward[MyOptions]` types ``self.options`` as ``MyOptions``.
 OptionsT = TypeVar("OptionsT", bound=BaseModel, default=BaseModel)
@@ -122,26 +122,22 @@ class Reward(abc.ABC, Generic[OptionsT]):
 Reward.Options = NoOptions  # type: ignore[misc]  # the default of a generic class attribute
 
 
-def as_samples(samples: Sequence[Any]) -> Sequence[Sample]:
-    """The batch as Samples: Samples pass as they are, mappings are validated; a row that is
-    neither, or does not validate, raises a `TypeError` naming its index."""
-    if all(type(s) is Sample for s in samples):
-        return samples
-    out: list[Sample] = []
-    for i, row in enumerate(samples):
-        try:
-            out.append(to_sample(row))
-        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            raise TypeError(
-                f"sample {i} is not a valid assay.Sample: {short_validation(exc)}"
-            ) from exc
-    return out
-
-
 def _taking_mappings(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (a reward's `score`) taking mappings too: valid rows become Samples and are scored
+    together; a row that is not a valid sample gets an ``error`` Score naming why, in its place."""
+
     @functools.wraps(fn)
     def score(self: Reward[Any], samples: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
-        return fn(self, as_samples(samples), *args, **kwargs)
+        if all(type(s) is Sample for s in samples):
+            return fn(self, samples, *args, **kwargs)
+        good, where, bad = validate_rows(list(samples))
+        if not bad:
+            return fn(self, good, *args, **kwargs)
+        out: list[Any] = [Score.error(why) for why in (bad.get(i, "") for i in range(len(samples)))]
+        if good:
+            for i, got in zip(where, fn(self, good, *args, **kwargs), strict=True):
+                out[i] = got
+        return out
 
     score._takes_mappings = True  # type: ignore[attr-defined]  # marks the wrapper: never twice
     return score
