@@ -99,7 +99,10 @@ def test_identical_to_inline_in_input_order_with_resources_from_the_spec(local_r
         inline = _dump(pipe.score(rows))
         assert _dump(pipe.score(rows, executor="ray", workers=2)) == inline
         ex = pipe._ray
-        assert ex.num_cpus == 0.75 and ex.num_gpus == 0.0
+        # different asks: a pool each, its actors reserving what its component asks
+        pools = {p.label: (p.num_cpus, p.num_gpus, p.size) for p in ex.pools}
+        # two CPUs: one actor each (1.75 CPU), then a second of the one that still fits
+        assert pools == {"right": (0.5, 0.0, 1), "brief": (0.25, 0.0, 2), "slow": (1.0, 0.0, 1)}
         pids = {pid for pid, _ in ex.where()}
         assert _dump(pipe.score(rows, executor="ray", workers=2)) == inline
         assert {pid for pid, _ in ex.where()} == pids  # the same warm actors, not new ones

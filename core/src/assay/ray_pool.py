@@ -1,0 +1,204 @@
+"""Pools of Ray actors and the one loop that feeds them chunks (`run_jobs`).
+
+Each pool's actors hold a warm scorer: the whole pipeline, or a group of its components
+(`assay.ray_placement`). A chunk's samples travel as object references put once by the driver,
+so a chunk that is retried, or scored by several pools, is not serialized again. The driver
+sleeps in ``ray.wait`` until an actor finishes, hands that actor the next chunk of its pool's
+queue (work-stealing: a fast actor takes more chunks), and keeps going until every pool's
+queue is empty.
+
+Faults, per pool: an actor that dies mid-chunk is replaced and the chunk retried once on the
+new actor; if that one dies too, the chunk is cut into the smallest pieces the rewards allow and
+each piece is scored once more, and a piece that kills its actor again gets ``error`` results.
+A chunk past ``chunk_timeout`` seconds gets ``timeout`` results and its actor is replaced. A bug
+that escapes the scorer (a `RayTaskError`) gives its chunk ``error`` results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .executors import Split, merge_chunks, plan_chunks
+from .models import Sample
+from .results import _Batch
+
+__all__ = ["ActorPool", "Job", "ScoringActor", "run_jobs"]
+
+#: Results for ``n`` samples that could not be scored: ``(n, status, reason) -> batch``.
+Failure = Callable[[int, str, str], _Batch]
+
+
+class ScoringActor:
+    """One Ray actor: a warm scorer (a pipeline or a `ComponentGroup`)."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+
+    def where(self) -> tuple[int, str]:
+        """(pid, node id): which process and node this actor runs in."""
+        import ray
+
+        return os.getpid(), ray.get_runtime_context().get_node_id()
+
+    def score(self, *pieces: list[Sample]) -> _Batch:
+        """Score the samples of ``pieces`` (object references Ray resolved) as one chunk."""
+        chunk = pieces[0] if len(pieces) == 1 else [s for p in pieces for s in p]
+        batch: _Batch = self.scorer._score_unique(chunk)
+        return batch
+
+    def close(self) -> None:
+        self.scorer.close()
+
+
+class ActorPool:
+    """``size`` actors holding ``scorer``, each reserving ``num_cpus`` / ``num_gpus``."""
+
+    def __init__(
+        self,
+        ray: Any,
+        scorer: Any,
+        size: int,
+        *,
+        num_cpus: float,
+        num_gpus: float,
+        fail: Failure,
+        components: tuple[str, ...] = (),
+    ) -> None:
+        self._ray = ray
+        self.size = size
+        self.num_cpus, self.num_gpus = num_cpus, num_gpus
+        self.components = components  # empty: the whole pipeline
+        self.fail = fail
+        self._cls = ray.remote(ScoringActor).options(
+            num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=0
+        )
+        self._scorer_ref = ray.put(scorer)
+        self.actors = [self._spawn() for _ in range(size)]
+        self.replaced = 0  # actors replaced after dying or running past the deadline
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.components) or "pipeline"
+
+    def _spawn(self) -> Any:
+        return self._cls.remote(self._scorer_ref)
+
+    def replace(self, actor: Any) -> Any:
+        """Kill ``actor`` and start a fresh one in its place."""
+        self._ray.kill(actor, no_restart=True)
+        self.replaced += 1
+        new = self._spawn()
+        self.actors = [new if a is actor else a for a in self.actors]
+        return new
+
+    def close(self) -> None:
+        ray = self._ray
+        if self.actors and ray.is_initialized():
+            with contextlib.suppress(Exception):  # a dead actor has nothing left to close
+                ray.get([a.close.remote() for a in self.actors], timeout=30)
+            for a in self.actors:
+                ray.kill(a, no_restart=True)
+        self.actors = []
+
+
+@dataclass
+class Job:
+    """A pool's share of one batch: its chunks (positions in the batch) and, per chunk, the
+    arguments that carry the samples (object references, or sample lists)."""
+
+    pool: ActorPool
+    chunks: list[list[int]]
+    args: list[tuple[Any, ...]]
+    # the loop's state: work items (positions, args), tries, finished parts, queue, free actors
+    items: list[tuple[list[int], tuple[Any, ...]]] = field(default_factory=list)
+    tries: list[int] = field(default_factory=list)
+    parts: list[tuple[list[int], _Batch]] = field(default_factory=list)
+    todo: deque[int] = field(default_factory=deque)
+    free: deque[Any] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.items = list(zip(self.chunks, self.args))
+        self.tries = [0] * len(self.items)
+        self.todo = deque(range(len(self.items)))
+        self.free = deque(self.pool.actors)
+
+    def result(self) -> _Batch:
+        return merge_chunks([b for _, b in self.parts], [pos for pos, _ in self.parts])
+
+
+def run_jobs(
+    ray: Any,
+    jobs: Sequence[Job],
+    samples: Sequence[Sample],
+    split: Split,
+    chunk_timeout: float | None,
+) -> list[_Batch]:
+    """Score every job's chunks on its pool's actors, all pools at once; per job, its results
+    over the whole batch in input order (``samples``: the batch, for cutting a chunk that kills
+    actors into its smallest pieces along ``split``)."""
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+    running: dict[Any, tuple[Job, int, Any, float]] = {}
+    while True:
+        for job in jobs:
+            while job.todo and job.free:
+                k, actor = job.todo.popleft(), job.free.popleft()
+                ref = actor.score.remote(*job.items[k][1])
+                running[ref] = (job, k, actor, time.monotonic())
+        if not running:
+            break
+        wait = None
+        if chunk_timeout is not None:
+            oldest = min(t for *_, t in running.values())
+            wait = max(oldest + chunk_timeout - time.monotonic(), 0.0)
+        done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
+        if not done:  # the oldest chunk is past its deadline
+            now = time.monotonic()
+            for ref, (job, k, actor, t0) in list(running.items()):
+                if now - t0 >= chunk_timeout:  # type: ignore[operator]
+                    del running[ref]
+                    why = f"chunk exceeded {chunk_timeout:g} s; actor replaced"
+                    pos = job.items[k][0]
+                    job.parts.append((pos, job.pool.fail(len(pos), "timeout", why)))
+                    job.free.append(job.pool.replace(actor))
+            continue
+        ref = done[0]
+        job, k, actor, _ = running.pop(ref)
+        pos = job.items[k][0]
+        try:
+            job.parts.append((pos, ray.get(ref)))
+            job.free.append(actor)
+        except RayActorError as exc:
+            job.free.append(job.pool.replace(actor))
+            job.tries[k] += 1
+            _retry(job, k, samples, split, exc)
+        except (RayTaskError, GetTimeoutError) as exc:  # a bug that escaped the scorer
+            cause = getattr(exc, "cause", None) or exc
+            why = f"{type(cause).__name__}: {str(cause).splitlines()[0][:300]}"
+            job.parts.append((pos, job.pool.fail(len(pos), "error", why)))
+            job.free.append(actor)
+    return [job.result() for job in jobs]
+
+
+def _retry(job: Job, k: int, samples: Sequence[Sample], split: Split, exc: Exception) -> None:
+    """After chunk ``k`` killed its actor: once more whole, then piece by piece, then error."""
+    pos = job.items[k][0]
+    if job.tries[k] < 2:
+        job.todo.appendleft(k)
+        return
+    pieces = plan_chunks([samples[i] for i in pos], split, 1, 1) if job.tries[k] == 2 else []
+    if len(pieces) > 1:  # isolate what kills actors: each piece once more
+        for piece in pieces:
+            sub = [pos[j] for j in piece]
+            job.items.append((sub, ([samples[i] for i in sub],)))
+            job.tries.append(1)
+            job.todo.append(len(job.items) - 1)
+        return
+    why = f"scoring actor died twice: {str(exc).splitlines()[0][:300]}"
+    job.parts.append((pos, job.pool.fail(len(pos), "error", why)))
