@@ -149,24 +149,26 @@ class RayExecutor:
             alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
             sizes = fit_actors(plans, [n.get("Resources", {}) for n in alive], workers)
         order = pipeline._order
-        self.pools: list[ActorPool] = []
-        for plan, size in zip(plans, sizes):
+        pools: dict[int, ActorPool] = {}
+        # GPU pools first: their actors are placed before CPU-only ones could take a GPU
+        # node's CPUs (Ray keeps CPU-only actors off GPU nodes only when it can).
+        for i in sorted(range(len(plans)), key=lambda i: -plans[i].num_gpus):
+            plan, size = plans[i], sizes[i]
             if plan.components:
                 scorer: Any = ComponentGroup([c for c in order if c.name in plan.components])
                 fail: Failure = partial(failed_columns, plan.components)
             else:
                 scorer, fail = pipeline, failed_batch
-            self.pools.append(
-                ActorPool(
-                    ray,
-                    scorer,
-                    size,
-                    num_cpus=plan.num_cpus,
-                    num_gpus=plan.num_gpus,
-                    fail=fail,
-                    components=plan.components,
-                )
+            pools[i] = ActorPool(
+                ray,
+                scorer,
+                size,
+                num_cpus=plan.num_cpus,
+                num_gpus=plan.num_gpus,
+                fail=fail,
+                components=plan.components,
             )
+        self.pools = [pools[i] for i in range(len(plans))]
 
     @property
     def actors(self) -> list[Any]:
