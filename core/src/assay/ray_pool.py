@@ -1,8 +1,8 @@
 """Pools of Ray actors and the one loop that feeds them chunks (`run_jobs`).
 
 Each pool's actors hold a warm scorer: the whole pipeline, or a group of its components
-(`assay.ray_placement`). A chunk's samples travel as object references put once by the driver,
-so a chunk that is retried, or scored by several pools, is not serialized again. The driver
+(`assay.ray_placement`). A chunk's samples travel with the call, or, when several pools score
+the same chunks, as an object reference put once by the driver. The driver
 sleeps in ``ray.wait`` until an actor finishes, hands that actor the next chunk of its pool's
 queue (work-stealing: a fast actor takes more chunks), and keeps going until every pool's
 queue is empty.
@@ -46,9 +46,8 @@ class ScoringActor:
 
         return os.getpid(), ray.get_runtime_context().get_node_id()
 
-    def score(self, *pieces: list[Sample]) -> _Batch:
-        """Score the samples of ``pieces`` (object references Ray resolved) as one chunk."""
-        chunk = pieces[0] if len(pieces) == 1 else [s for p in pieces for s in p]
+    def score(self, chunk: list[Sample]) -> _Batch:
+        """Score one chunk (sent with the call, or put once and resolved here by Ray)."""
         batch: _Batch = self.scorer._score_unique(chunk)
         return batch
 
