@@ -60,6 +60,11 @@ def cpu_work(sample, rounds: int = 6000) -> float:
     return (h % 100) / 100
 
 
+def cpu_half(sample) -> float:
+    """Half of `cpu_work`: two of these make the two-component pipeline of the placement rows."""
+    return cpu_work(sample, rounds=3000)
+
+
 def _cpu_seconds(pids: list[int], own: bool = True) -> float:
     """User + system CPU seconds used so far by ``pids`` (from /proc) and this process (unless
     ``own`` is false)."""
@@ -83,9 +88,23 @@ def bench_ray(n: int, repeats: int) -> dict:
     from assay.ray_executor import RayExecutor
 
     assay.reward(cpu_work)
+    assay.reward(cpu_half)
     rows = [{"prompt": f"q{i}", "completion": f"answer number {i}"} for i in range(n)]
     pipe = assay.load_pipeline({"name": "cpu", "rewards": [{"use": "cpu_work"}]})
     expected = [r.model_dump() for r in pipe.score(rows)]
+    # Placement rows: the same work as two components asking for different CPUs, so each gets
+    # a pool of its own (one actor each, the combination on the driver), against the same
+    # pipeline on one pool of two actors holding both components.
+    halves = assay.load_pipeline(
+        {
+            "name": "halves",
+            "rewards": [
+                {"use": "cpu_half", "name": "a", "num_cpus": 0.5},
+                {"use": "cpu_half", "name": "b", "num_cpus": 0.25, "weight": 0.5},
+            ],
+        }
+    )
+    expected_halves = [r.model_dump() for r in halves.score(rows)]
 
     # What two plain forked processes get on this machine right now (it is shared with other
     # work): the ceiling for two Ray actors.
@@ -102,16 +121,23 @@ def bench_ray(n: int, repeats: int) -> dict:
     try:
         # Both executors stay warm side by side so that their runs can alternate (a change in
         # the machine's load then hits both alike). Ray's CPU counts are bookkeeping, not
-        # limits: at 0.5 each, the three actors fit the local Ray's two and each still runs
-        # on a whole core when it has work.
-        executors = {w: RayExecutor(pipe, w, num_cpus=0.5) for w in (1, 2)}
-        for ex in executors.values():
+        # limits: all seven actors fit the local Ray's two (0.25 + 2 x 0.25 for ray1 and ray2,
+        # 2 x 0.25 for one pool, 0.5 + 0.25 for two pools) and each still runs on a whole
+        # core when it has work.
+        executors = {w: RayExecutor(pipe, w, num_cpus=0.25) for w in (1, 2)}
+        one_pool = RayExecutor(halves, 2, num_cpus=0.25)
+        two_pools = RayExecutor(halves, 1)
+        assert len(one_pool.pools) == 1 and len(two_pools.pools) == 2
+        for ex in (*executors.values(), one_pool, two_pools):
             ex.warm()
-            pipe.score(rows[: 4 * ex.workers], executor=ex)  # first calls: imports in the actors
+            ex.pipeline.score(rows[:8], executor=ex)  # first calls: imports in the actors
         runs: dict[str, tuple[object, dict, list[int]]] = {
             "inline": ("inline", {}, []),
             "process2": ("process", {"workers": 2}, procs),
             **{f"ray{w}": (ex, {}, [pid for pid, _ in ex.where()]) for w, ex in executors.items()},
+            "halves_inline": ("inline", {}, []),
+            "halves_1pool": (one_pool, {}, [pid for pid, _ in one_pool.where()]),
+            "halves_2pools": (two_pools, {}, [pid for pid, _ in two_pools.where()]),
         }
         times: dict[str, list[float]] = {k: [] for k in runs}
         cpu: dict[str, list[float]] = {k: [] for k in runs}
@@ -122,19 +148,23 @@ def bench_ray(n: int, repeats: int) -> dict:
             for key in order:
                 executor, kw, pids = runs[key]
                 c0, w0, t0 = _cpu_seconds(pids), _cpu_seconds(pids, own=False), time.perf_counter()
-                out = pipe.score(rows, executor=executor, **kw)  # type: ignore[arg-type]
+                p, want = (
+                    (halves, expected_halves) if key.startswith("halves") else (pipe, expected)
+                )
+                out = p.score(rows, executor=executor, **kw)  # type: ignore[arg-type]
                 dt = time.perf_counter() - t0
                 times[key].append(dt)
                 cpu[key].append(_cpu_seconds(pids) - c0)
                 if pids:  # how much of the wall time the scoring processes were on a CPU
                     busy[key].append((_cpu_seconds(pids, own=False) - w0) / (len(pids) * dt))
-                assert [x.model_dump() for x in out] == expected, "results differ from inline"
+                assert [x.model_dump() for x in out] == want, "results differ from inline"
             loads.append(_load())
-        for ex in executors.values():
+        for ex in (*executors.values(), one_pool, two_pools):
             ex.close()
     finally:
         ray.shutdown()
         pipe.close()
+        halves.close()
     figures: dict = {
         k: (n / statistics.median(times[k]), 1e6 * statistics.median(cpu[k]) / n) for k in runs
     }
@@ -144,6 +174,9 @@ def bench_ray(n: int, repeats: int) -> dict:
     figures["paired"] = statistics.median(paired)
     paired_ceiling = [times["inline"][i] / times["process2"][i] for i in range(repeats)]
     figures["paired_ceiling"] = statistics.median(paired_ceiling)
+    figures["paired_pools"] = statistics.median(
+        [times["halves_1pool"][i] / times["halves_2pools"][i] for i in range(repeats)]
+    )
     figures["load"] = (min(loads), max(loads))
     return figures
 
@@ -311,11 +344,35 @@ def main() -> None:
         )
         print(f"  inline CPU / ray2 CPU per sample = {work:.2f} (1.00: Ray adds no work)")
         print("  busy: CPU time of the scoring processes / (their number x wall time)\n")
+        print("Placement: the same work as two components in their own pools (1 actor each):")
+        print(
+            f"  {'executor':<14} {'samples/s':>10} {'vs inline':>10} {'CPU ms/1k':>10} {'busy':>6}"
+        )
+        for key in ("halves_inline", "halves_1pool", "halves_2pools"):
+            rps, cpu = r[key]
+            b = r["busy"].get(key)
+            busy = f"{b:>6.2f}" if b is not None else f"{'-':>6}"
+            base = r["halves_inline"][0]
+            print(f"  {key:<14} {rps:>10.0f} {rps / base:>9.2f}x {cpu:>10.0f} {busy}")
+        pools = r["halves_2pools"][0] / r["halves_1pool"][0]
+        print(
+            f"  two pools / one pool of two actors = {pools:.2f}x, paired {r['paired_pools']:.2f}x\n"
+        )
         out["ray"] = {
             **{
                 k: {"samples_s": round(r[k][0], 1), "cpu_ms_per_1k": round(r[k][1], 1)}
-                for k in ("inline", "process2", "ray1", "ray2")
+                for k in (
+                    "inline",
+                    "process2",
+                    "ray1",
+                    "ray2",
+                    "halves_inline",
+                    "halves_1pool",
+                    "halves_2pools",
+                )
             },
+            "two_pools_over_one_pool": round(pools, 3),
+            "two_pools_over_one_pool_paired": round(r["paired_pools"], 3),
             "busy": {k: round(v, 3) for k, v in r["busy"].items()},
             "ray2_over_ray1": round(scaling, 3),
             "ray2_over_ray1_paired": round(r["paired"], 3),

@@ -114,21 +114,64 @@ class Job:
     pool: ActorPool
     chunks: list[list[int]]
     args: list[tuple[Any, ...]]
-    # the loop's state: work items (positions, args), tries, finished parts, queue, free actors
+    # the loop's state: work items (positions, args), tries, finished parts, queue
     items: list[tuple[list[int], tuple[Any, ...]]] = field(default_factory=list)
     tries: list[int] = field(default_factory=list)
     parts: list[tuple[list[int], _Batch]] = field(default_factory=list)
     todo: deque[int] = field(default_factory=deque)
-    free: deque[Any] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.items = list(zip(self.chunks, self.args))
         self.tries = [0] * len(self.items)
         self.todo = deque(range(len(self.items)))
-        self.free = deque(self.pool.actors)
 
     def result(self) -> _Batch:
         return merge_chunks([b for _, b in self.parts], [pos for pos, _ in self.parts])
+
+    def fail(self, k: int, status: str, reason: str) -> None:
+        pos = self.items[k][0]
+        self.parts.append((pos, self.pool.fail(len(pos), status, reason)))
+
+
+#: Chunks in flight per actor: the next one waits at the actor (Ray runs an actor's calls in
+#: order), so the actor never sits idle while the driver learns of a result and sends more.
+DEPTH = 2
+
+
+@dataclass
+class _Flight:
+    """A chunk sent to an actor; ``started``: when it began running there (None: it waits
+    behind the actor's earlier chunk)."""
+
+    job: Job
+    k: int
+    actor: Any
+    started: float | None
+
+
+class _Actors:
+    """Per live actor, its chunks in flight (oldest first: the one running); per dead actor, the
+    chunk blamed for its death (the one that was running). Keyed by identity, handles kept."""
+
+    def __init__(self) -> None:
+        self.queues: dict[int, tuple[Any, list[Any]]] = {}
+        self.dead: dict[int, tuple[Any, tuple[int, int] | None]] = {}
+
+    def queue(self, actor: Any) -> list[Any]:
+        return self.queues.setdefault(id(actor), (actor, []))[1]
+
+    def kill(self, pool: ActorPool, actor: Any, blamed: tuple[int, int] | None) -> None:
+        self.queues.pop(id(actor), None)
+        self.dead[id(actor)] = (actor, blamed)
+        pool.replace(actor)
+
+    def blamed(self, actor: Any) -> tuple[int, int] | None:
+        entry = self.dead.get(id(actor))
+        return entry[1] if entry is not None and entry[0] is actor else None
+
+    def is_dead(self, actor: Any) -> bool:
+        entry = self.dead.get(id(actor))
+        return entry is not None and entry[0] is actor
 
 
 def run_jobs(
@@ -143,46 +186,70 @@ def run_jobs(
     actors into its smallest pieces along ``split``)."""
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-    running: dict[Any, tuple[Job, int, Any, float]] = {}
+    running: dict[Any, _Flight] = {}
+    actors = _Actors()
     while True:
+        now = time.monotonic()
         for job in jobs:
-            while job.todo and job.free:
-                k, actor = job.todo.popleft(), job.free.popleft()
+            while job.todo:
+                actor = min(job.pool.actors, key=lambda a: len(actors.queue(a)))
+                queue = actors.queue(actor)
+                if len(queue) >= DEPTH:
+                    break
+                k = job.todo.popleft()
                 ref = actor.score.remote(*job.items[k][1])
-                running[ref] = (job, k, actor, time.monotonic())
+                running[ref] = _Flight(job, k, actor, None if queue else now)
+                queue.append(ref)
         if not running:
             break
         wait = None
-        if chunk_timeout is not None:
-            oldest = min(t for *_, t in running.values())
-            wait = max(oldest + chunk_timeout - time.monotonic(), 0.0)
+        starts = [f.started for f in running.values() if f.started is not None]
+        if chunk_timeout is not None and starts:
+            wait = max(min(starts) + chunk_timeout - time.monotonic(), 0.0)
         done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
-        if not done:  # the oldest chunk is past its deadline
+        if not done:  # the oldest running chunk is past its deadline
             now = time.monotonic()
-            for ref, (job, k, actor, t0) in list(running.items()):
-                if now - t0 >= chunk_timeout:  # type: ignore[operator]
+            for ref, f in list(running.items()):
+                if f.started is not None and now - f.started >= chunk_timeout:  # type: ignore[operator]
                     del running[ref]
-                    why = f"chunk exceeded {chunk_timeout:g} s; actor replaced"
-                    pos = job.items[k][0]
-                    job.parts.append((pos, job.pool.fail(len(pos), "timeout", why)))
-                    job.free.append(job.pool.replace(actor))
+                    f.job.fail(
+                        f.k, "timeout", f"chunk exceeded {chunk_timeout:g} s; actor replaced"
+                    )
+                    actors.kill(f.job.pool, f.actor, (id(f.job), f.k))
             continue
         ref = done[0]
-        job, k, actor, _ = running.pop(ref)
-        pos = job.items[k][0]
+        f = running.pop(ref)
+        queue = actors.queue(f.actor) if not actors.is_dead(f.actor) else []
+        oldest = bool(queue) and queue[0] == ref
+        if ref in queue:
+            queue.remove(ref)
         try:
-            job.parts.append((pos, ray.get(ref)))
-            job.free.append(actor)
+            f.job.parts.append((f.job.items[f.k][0], ray.get(ref)))
+            if oldest and queue:  # the next chunk starts running now
+                running[queue[0]].started = time.monotonic()
         except RayActorError as exc:
-            job.free.append(job.pool.replace(actor))
-            job.tries[k] += 1
-            _retry(job, k, samples, split, exc)
+            if not actors.is_dead(f.actor):  # the first news of its death: blame what ran
+                blamed = (id(f.job), f.k) if oldest else _running_chunk(running, queue)
+                actors.kill(f.job.pool, f.actor, blamed)
+            if actors.blamed(f.actor) == (id(f.job), f.k):
+                f.job.tries[f.k] += 1
+                _retry(f.job, f.k, samples, split, exc)
+            else:  # it waited behind the chunk that killed the actor: not its fault
+                f.job.todo.appendleft(f.k)
         except (RayTaskError, GetTimeoutError) as exc:  # a bug that escaped the scorer
             cause = getattr(exc, "cause", None) or exc
-            why = f"{type(cause).__name__}: {str(cause).splitlines()[0][:300]}"
-            job.parts.append((pos, job.pool.fail(len(pos), "error", why)))
-            job.free.append(actor)
+            f.job.fail(f.k, "error", f"{type(cause).__name__}: {str(cause).splitlines()[0][:300]}")
+            if oldest and queue:
+                running[queue[0]].started = time.monotonic()
     return [job.result() for job in jobs]
+
+
+def _running_chunk(running: dict[Any, _Flight], queue: list[Any]) -> tuple[int, int] | None:
+    """(job, chunk) of the actor's oldest chunk still in flight: the one that was running."""
+    if not queue or queue[0] not in running:
+        return None
+    f = running[queue[0]]
+    return id(f.job), f.k
 
 
 def _retry(job: Job, k: int, samples: Sequence[Sample], split: Split, exc: Exception) -> None:
@@ -199,5 +266,4 @@ def _retry(job: Job, k: int, samples: Sequence[Sample], split: Split, exc: Excep
             job.tries.append(1)
             job.todo.append(len(job.items) - 1)
         return
-    why = f"scoring actor died twice: {str(exc).splitlines()[0][:300]}"
-    job.parts.append((pos, job.pool.fail(len(pos), "error", why)))
+    job.fail(k, "error", f"scoring actor died twice: {str(exc).splitlines()[0][:300]}")
