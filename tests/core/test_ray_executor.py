@@ -148,6 +148,26 @@ def test_a_sample_that_kills_actors_is_an_error_and_the_rest_is_scored(local_ray
             ex.close()
 
 
+def test_chunks_waiting_behind_the_one_that_kills_the_actor_are_not_blamed(
+    local_ray, assay_registry
+):
+    """One actor, two chunks in flight: [crash, x] kills it twice and is cut into [crash] and
+    [x], sent together; [x] dies with the actor behind [crash], yet only "crash" is an error."""
+    assay_registry.add("reward", "crash", crash)
+    with load_pipeline({"rewards": [{"use": "crash"}]}) as pipe:
+        rows = [{"completion": c} for c in ["crash", "x", "a", "b"]]
+        ex = RayExecutor(pipe, 1)
+        try:
+            res = pipe.score(rows, executor=ex, chunk_size=2)
+            assert [r.status for r in res] == ["error", "ok", "ok", "ok"]
+            assert [r.reward for r in res[1:]] == [1.0, 1.0, 1.0]
+            # three deaths; a fourth when the actor exits before the reply of the chunk it
+            # finished just before "crash" left it (that chunk then counts as lost, once)
+            assert ex.replaced in (3, 4)
+        finally:
+            ex.close()
+
+
 def test_a_chunk_past_its_deadline_times_out_and_its_actor_is_replaced(local_ray, assay_registry):
     assay_registry.add("reward", "hang", hang)
     with load_pipeline({"rewards": [{"use": "hang"}]}) as pipe:

@@ -138,6 +138,10 @@ class Job:
 DEPTH = 2
 
 
+#: How long to wait for a dead actor's chunk to resolve when working out which one was running.
+_SETTLE_S = 10.0
+
+
 @dataclass
 class _Flight:
     """A chunk sent to an actor; ``started``: when it began running there (None: it waits
@@ -229,7 +233,7 @@ def run_jobs(
                 running[queue[0]].started = time.monotonic()
         except RayActorError as exc:
             if not actors.is_dead(f.actor):  # the first news of its death: blame what ran
-                blamed = (id(f.job), f.k) if oldest else _running_chunk(running, queue)
+                blamed = _running_chunk(ray, running, [ref, *queue] if oldest else queue, ref, f)
                 actors.kill(f.job.pool, f.actor, blamed)
             if actors.blamed(f.actor) == (id(f.job), f.k):
                 f.job.tries[f.k] += 1
@@ -244,12 +248,26 @@ def run_jobs(
     return [job.result() for job in jobs]
 
 
-def _running_chunk(running: dict[Any, _Flight], queue: list[Any]) -> tuple[int, int] | None:
-    """(job, chunk) of the actor's oldest chunk still in flight: the one that was running."""
-    if not queue or queue[0] not in running:
-        return None
-    f = running[queue[0]]
-    return id(f.job), f.k
+def _running_chunk(
+    ray: Any, running: dict[Any, _Flight], queue: list[Any], ref: Any, flight: _Flight
+) -> tuple[int, int]:
+    """(job, chunk) that was running when the actor died: the first of its chunks in flight
+    (in the order sent, which is the order Ray runs them) that did not finish. One that
+    finished may have its result still on the way: every chunk of a dead actor resolves soon,
+    so wait for each (bounded) rather than guess from what has arrived."""
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    for r in queue:
+        f = flight if r == ref else running.get(r)
+        if f is None:
+            continue
+        try:
+            ray.get(r, timeout=_SETTLE_S)
+        except (RayActorError, GetTimeoutError):
+            return id(f.job), f.k
+        except Exception:  # noqa: BLE001 - it finished (with an error of its own): not this one
+            continue
+    return id(flight.job), flight.k
 
 
 def _retry(job: Job, k: int, samples: Sequence[Sample], split: Split, exc: Exception) -> None:
