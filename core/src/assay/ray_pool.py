@@ -106,6 +106,14 @@ class ActorPool:
         self.actors = []
 
 
+#: Chunks in flight per actor: the next one waits at the actor (Ray runs an actor's calls in
+#: order), so the actor never sits idle while the driver learns of a result and sends more.
+#: Once an actor of a pool dies, that pool sends one chunk at a time for the rest of the batch:
+#: an actor that dies right after a chunk can take that chunk's reply with it, so with one in
+#: flight there is no doubt which chunk killed it.
+DEPTH = 2
+
+
 @dataclass
 class Job:
     """A pool's share of one batch: its chunks (positions in the batch) and, per chunk, the
@@ -119,6 +127,7 @@ class Job:
     tries: list[int] = field(default_factory=list)
     parts: list[tuple[list[int], _Batch]] = field(default_factory=list)
     todo: deque[int] = field(default_factory=deque)
+    depth: int = DEPTH  # chunks in flight per actor; 1 once one of the pool's actors died
 
     def __post_init__(self) -> None:
         self.items = list(zip(self.chunks, self.args))
@@ -131,11 +140,6 @@ class Job:
     def fail(self, k: int, status: str, reason: str) -> None:
         pos = self.items[k][0]
         self.parts.append((pos, self.pool.fail(len(pos), status, reason)))
-
-
-#: Chunks in flight per actor: the next one waits at the actor (Ray runs an actor's calls in
-#: order), so the actor never sits idle while the driver learns of a result and sends more.
-DEPTH = 2
 
 
 #: How long to wait for a dead actor's chunk to resolve when working out which one was running.
@@ -198,7 +202,7 @@ def run_jobs(
             while job.todo:
                 actor = min(job.pool.actors, key=lambda a: len(actors.queue(a)))
                 queue = actors.queue(actor)
-                if len(queue) >= DEPTH:
+                if len(queue) >= job.depth:
                     break
                 k = job.todo.popleft()
                 ref = actor.score.remote(*job.items[k][1])
@@ -220,6 +224,7 @@ def run_jobs(
                         f.k, "timeout", f"chunk exceeded {chunk_timeout:g} s; actor replaced"
                     )
                     actors.kill(f.job.pool, f.actor, (id(f.job), f.k))
+                    f.job.depth = 1
             continue
         ref = done[0]
         f = running.pop(ref)
@@ -235,6 +240,7 @@ def run_jobs(
             if not actors.is_dead(f.actor):  # the first news of its death: blame what ran
                 blamed = _running_chunk(ray, running, [ref, *queue] if oldest else queue, ref, f)
                 actors.kill(f.job.pool, f.actor, blamed)
+                f.job.depth = 1
             if actors.blamed(f.actor) == (id(f.job), f.k):
                 f.job.tries[f.k] += 1
                 _retry(f.job, f.k, samples, split, exc)
