@@ -178,6 +178,35 @@ def test_a_pool_no_node_can_hold_is_a_clear_error():
         fit_actors([PoolPlan(("a",), 1, 0), PoolPlan(("rm",), 1, 1)], [_NODE], 2)
 
 
+_ASK = st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    asks=st.lists(st.tuples(_ASK, _ASK), min_size=1, max_size=6),
+    nodes=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 2)), min_size=1, max_size=5),
+    workers=st.integers(1, 50),
+)
+def test_fit_actors_never_commits_more_than_the_nodes_hold(asks, nodes, workers):
+    plans = [PoolPlan((f"c{i}",), c, g) for i, (c, g) in enumerate(asks)]
+    resources = [{"CPU": float(c), "GPU": float(g)} for c, g in nodes]
+    why = ""
+    try:
+        counts = fit_actors(plans, resources, workers)
+    except ValueError as exc:  # some pool's first actor fits on no node (what is left of it)
+        why = str(exc)
+    if why:
+        assert "no node has that left" in why
+        alone = [
+            any(r["CPU"] >= p.num_cpus and r["GPU"] >= p.num_gpus for r in resources) for p in plans
+        ]
+        assert not all(alone) or len(plans) > 1  # one pool that fits alone is never refused
+        return
+    assert all(1 <= k <= workers for k in counts)
+    assert sum(k * p.num_cpus for k, p in zip(counts, plans)) <= sum(c for c, _ in nodes) + 1e-6
+    assert sum(k * p.num_gpus for k, p in zip(counts, plans)) <= sum(g for _, g in nodes) + 1e-6
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     sizes=st.lists(st.integers(1, 50), max_size=400),
