@@ -5,8 +5,8 @@
 so sandbox pools, math workers and loaded reward models start once, not per batch. The batch is
 cut into chunks along what every reward allows (groups stay together), large ones first and
 smaller towards the end (guided self-scheduling, so the actors finish together), the chunks go
-to actors as they free up, and the results come back merged in input order, identical to the
-inline executor.
+to actors as they free up (two in flight per actor, so none waits for the driver between
+chunks), and the results come back merged in input order, identical to the inline executor.
 
 Where Ray runs: the cluster this process is already connected to (``ray.init`` called before),
 else ``address=`` or ``RAY_ADDRESS`` (an existing cluster, e.g. ``ray://head:10001`` or
@@ -14,7 +14,8 @@ else ``address=`` or ``RAY_ADDRESS`` (an existing cluster, e.g. ``ray://head:100
 actors compete for the CPU on equal terms with the rest of the machine).
 
 Faults: an actor that dies mid-chunk (killed, out of memory, a node lost) is replaced and its
-chunk retried once on the new actor. If that one dies too, the chunk is cut into the smallest
+chunk retried once on the new actor (a chunk that only waited behind it is sent again, not
+counted against it; from then on that pool sends one chunk per actor at a time). If that one dies too, the chunk is cut into the smallest
 pieces the rewards allow (single samples, or whole groups) and each piece is scored once more:
 a piece that kills its actor again is marked ``error``, the rest of the chunk is scored. A chunk past
 ``chunk_timeout`` seconds gets ``timeout`` results and its actor is replaced. Per-component
