@@ -360,3 +360,19 @@ def test_a_chunk_past_its_deadline_in_one_pool_times_out_that_component(local_ra
             assert [p.replaced for p in ex.pools] == [0, 1]
         finally:
             ex.close()
+
+
+def test_more_workers_than_the_nodes_hold_get_only_the_actors_that_fit(local_ray):
+    """Three one-CPU actors on two CPUs: the third would stay pending forever and the chunks
+    sent to it would never come back (as they did not before); two are started instead."""
+    from assay.ray_executor import RayExecutor
+
+    with assay.Pipeline([_reward(right)]) as pipe:
+        rows = _rows(40)
+        inline = _dump(pipe.score(rows))
+        ex = RayExecutor(pipe, 3)
+        try:
+            assert [p.size for p in ex.pools] == [2] and len(ex.where()) == 2
+            assert _dump(pipe.score(rows, executor=ex)) == inline
+        finally:
+            ex.close()
