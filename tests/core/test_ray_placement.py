@@ -376,3 +376,15 @@ def test_more_workers_than_the_nodes_hold_get_only_the_actors_that_fit(local_ray
             assert _dump(pipe.score(rows, executor=ex)) == inline
         finally:
             ex.close()
+
+
+def test_an_empty_batch_and_no_chunks(local_ray):
+    from assay.ray_executor import RayExecutor
+
+    with _pipeline(slow=(0.5, None)) as pipe:
+        ex = RayExecutor(pipe, 1)
+        try:
+            assert len(pipe.score([], executor=ex)) == 0
+            assert ex.run([], None) == []
+        finally:
+            ex.close()

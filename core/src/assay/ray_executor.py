@@ -228,6 +228,8 @@ class RayExecutor:
 
     def _score(self, samples: list[Sample], split: Split, chunks: list[list[int]]) -> _Batch:
         ray = self._ray
+        if not samples:
+            return _Batch([], None, None, {c.name: [] for c in self.pipeline.components})
         # Several pools score the same chunks: put each chunk in the object store once rather
         # than serialize it for every pool (one pool: the samples go with the call, which
         # costs less than a put per chunk).
