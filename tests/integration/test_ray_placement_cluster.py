@@ -117,6 +117,10 @@ def main() -> None:
             elsewhere = {node for k, v in placed.items() if k != "rm" for _, node in v}
             assert gpu_node not in elsewhere and len(elsewhere) == 1
             assert {p.label: p.num_gpus for p in ex.pools}["rm"] == 1.0
+            # Ray gives the rm actor the node's (declared) GPU, as it would a real one
+            gpus = ex.gpus()
+            assert [ids for ids, _ in gpus["rm"]] == [[0]] and gpus["rm"][0][1] == "0"
+            assert all(ids == [] for k, v in gpus.items() if k != "rm" for ids, _ in v)
             assert _dump(pipe.score(rows, executor=ex)) == inline
 
             victim = placed["rm"][0][0]

@@ -195,6 +195,12 @@ class RayExecutor:
             p.label: list(self._ray.get([a.where.remote() for a in p.actors])) for p in self.pools
         }
 
+    def gpus(self) -> dict[str, list[tuple[list[Any], str | None]]]:
+        """Per pool: each actor's GPU ids from Ray and its ``CUDA_VISIBLE_DEVICES``."""
+        return {
+            p.label: list(self._ray.get([a.gpus.remote() for a in p.actors])) for p in self.pools
+        }
+
     def score_batch(
         self, samples: list[Sample], split: Split, chunk_size: int | None = None
     ) -> _Batch:

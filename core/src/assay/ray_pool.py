@@ -46,6 +46,12 @@ class ScoringActor:
 
         return os.getpid(), ray.get_runtime_context().get_node_id()
 
+    def gpus(self) -> tuple[list[Any], str | None]:
+        """(GPU ids Ray gave this actor, its ``CUDA_VISIBLE_DEVICES``)."""
+        import ray
+
+        return list(ray.get_gpu_ids()), os.environ.get("CUDA_VISIBLE_DEVICES")
+
     def score(self, chunk: list[Sample]) -> _Batch:
         """Score one chunk (sent with the call, or put once and resolved here by Ray)."""
         batch: _Batch = self.scorer._score_unique(chunk)
