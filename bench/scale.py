@@ -2,13 +2,17 @@
 
 Ray half: samples/s of a CPU-bound pipeline (one reward doing a fixed amount of pure-Python
 arithmetic per sample, about a millisecond) scored inline, then on 1 and 2 warm Ray actors of a
-local Ray (``num_cpus=2``). The actors are started and warmed before timing; each figure is the
-median of ``--repeats`` runs. The aim: each added worker adds at least 0.8x of one worker's
+local Ray (``num_cpus=2``). The actors are started and warmed before timing; the four ways take
+turns in each of ``--repeats`` rounds (in reverse order every other round), so a change in the
+machine's load hits them alike, and each figure is the median over the rounds; ``paired``
+ratios are the median of each round's own ratio. The aim: each added worker adds at least 0.8x of one worker's
 throughput (``ray2 / ray1 >= 1.8``). For reference, the same pipeline on the process executor
 with 2 forked workers: what two cores give right now on a machine shared with other work. And
 CPU milliseconds per 1000 samples, summed over this process and the scoring processes (from
 /proc): where it stays at the inline figure, Ray adds no work, and throughput then grows with
-the cores actually free.
+the cores actually free. ``busy``: the scoring processes' CPU time over their number times the
+wall time (1.0: every one of them computed the whole time; less: they waited for a chunk, for
+the last one to finish, or for a core). The load average before and after is printed.
 
 Server half: one-sample OpenRLHF ``/get_reward`` requests (a GRPO math answer each, scored by
 the real ``math`` + ``think_format`` verifiers), from 1, 16 and 64 concurrent keep-alive clients,
@@ -56,10 +60,16 @@ def cpu_work(sample, rounds: int = 6000) -> float:
     return (h % 100) / 100
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by this process and ``pids`` (from /proc)."""
+def cpu_half(sample) -> float:
+    """Half of `cpu_work`: two of these make the two-component pipeline of the placement rows."""
+    return cpu_work(sample, rounds=3000)
+
+
+def _cpu_seconds(pids: list[int], own: bool = True) -> float:
+    """User + system CPU seconds used so far by ``pids`` (from /proc) and this process (unless
+    ``own`` is false)."""
     t = os.times()
-    total = t.user + t.system
+    total = t.user + t.system if own else 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for pid in pids:
         with open(f"/proc/{pid}/stat") as f:
@@ -68,33 +78,38 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
 def bench_ray(n: int, repeats: int) -> dict:
     import ray
 
     from assay.ray_executor import RayExecutor
 
     assay.reward(cpu_work)
+    assay.reward(cpu_half)
     rows = [{"prompt": f"q{i}", "completion": f"answer number {i}"} for i in range(n)]
     pipe = assay.load_pipeline({"name": "cpu", "rewards": [{"use": "cpu_work"}]})
     expected = [r.model_dump() for r in pipe.score(rows)]
+    # Placement rows: the same work as two components asking for different CPUs, so each gets
+    # a pool of its own (one actor each, the combination on the driver), against the same
+    # pipeline on one pool of two actors holding both components.
+    halves = assay.load_pipeline(
+        {
+            "name": "halves",
+            "rewards": [
+                {"use": "cpu_half", "name": "a", "num_cpus": 0.5},
+                {"use": "cpu_half", "name": "b", "num_cpus": 0.25, "weight": 0.5},
+            ],
+        }
+    )
+    expected_halves = [r.model_dump() for r in halves.score(rows)]
 
-    def rate(executor, pids: list[int], **kw) -> tuple[float, float]:
-        """(samples/s, CPU ms per 1000 samples over the scoring processes and this one)."""
-        times, cpu = [], []
-        for _ in range(repeats):
-            c0, t0 = _cpu_seconds(pids), time.perf_counter()
-            out = pipe.score(rows, executor=executor, **kw)
-            times.append(time.perf_counter() - t0)
-            cpu.append(_cpu_seconds(pids) - c0)
-            assert [r.model_dump() for r in out] == expected, "results differ from inline"
-        return n / statistics.median(times), 1e6 * statistics.median(cpu) / n
-
-    figures = {"inline": rate("inline", [])}
     # What two plain forked processes get on this machine right now (it is shared with other
     # work): the ceiling for two Ray actors.
     pipe.score(rows[:8], executor="process", workers=2)  # fork the pool before timing
     procs = list(pipe._procs[1]._processes) if pipe._procs else []
-    figures["process2"] = rate("process", procs, workers=2)
     # Ray starts its workers at nice 15; the inline and process sides run at nice 0.
     os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(
@@ -104,15 +119,65 @@ def bench_ray(n: int, repeats: int) -> dict:
         log_to_driver=False,
     )
     try:
-        for workers in (1, 2):
-            ex = RayExecutor(pipe, workers)
+        # Both executors stay warm side by side so that their runs can alternate (a change in
+        # the machine's load then hits both alike). Ray's CPU counts are bookkeeping, not
+        # limits: all seven actors fit the local Ray's two (0.25 + 2 x 0.25 for ray1 and ray2,
+        # 2 x 0.25 for one pool, 0.5 + 0.25 for two pools) and each still runs on a whole
+        # core when it has work.
+        executors = {w: RayExecutor(pipe, w, num_cpus=0.25) for w in (1, 2)}
+        one_pool = RayExecutor(halves, 2, num_cpus=0.25)
+        two_pools = RayExecutor(halves, 1)
+        assert len(one_pool.pools) == 1 and len(two_pools.pools) == 2
+        for ex in (*executors.values(), one_pool, two_pools):
             ex.warm()
-            pipe.score(rows[: 4 * workers], executor=ex)  # first calls: imports in the actors
-            figures[f"ray{workers}"] = rate(ex, [pid for pid, _ in ex.where()])
+            ex.pipeline.score(rows[:8], executor=ex)  # first calls: imports in the actors
+        runs: dict[str, tuple[object, dict, list[int]]] = {
+            "inline": ("inline", {}, []),
+            "process2": ("process", {"workers": 2}, procs),
+            **{f"ray{w}": (ex, {}, [pid for pid, _ in ex.where()]) for w, ex in executors.items()},
+            "halves_inline": ("inline", {}, []),
+            "halves_1pool": (one_pool, {}, [pid for pid, _ in one_pool.where()]),
+            "halves_2pools": (two_pools, {}, [pid for pid, _ in two_pools.where()]),
+        }
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        cpu: dict[str, list[float]] = {k: [] for k in runs}
+        busy: dict[str, list[float]] = {k: [] for k in runs}
+        loads = [_load()]
+        for r in range(repeats):
+            order = list(runs) if r % 2 == 0 else list(reversed(runs))
+            for key in order:
+                executor, kw, pids = runs[key]
+                c0, w0, t0 = _cpu_seconds(pids), _cpu_seconds(pids, own=False), time.perf_counter()
+                p, want = (
+                    (halves, expected_halves) if key.startswith("halves") else (pipe, expected)
+                )
+                out = p.score(rows, executor=executor, **kw)  # type: ignore[arg-type]
+                dt = time.perf_counter() - t0
+                times[key].append(dt)
+                cpu[key].append(_cpu_seconds(pids) - c0)
+                if pids:  # how much of the wall time the scoring processes were on a CPU
+                    busy[key].append((_cpu_seconds(pids, own=False) - w0) / (len(pids) * dt))
+                assert [x.model_dump() for x in out] == want, "results differ from inline"
+            loads.append(_load())
+        for ex in (*executors.values(), one_pool, two_pools):
             ex.close()
     finally:
         ray.shutdown()
         pipe.close()
+        halves.close()
+    figures: dict = {
+        k: (n / statistics.median(times[k]), 1e6 * statistics.median(cpu[k]) / n) for k in runs
+    }
+    figures["busy"] = {k: statistics.median(v) for k, v in busy.items() if v}
+    # each round's own ray2 / ray1 (the two ran seconds apart, under the same load)
+    paired = [times["ray1"][i] / times["ray2"][i] for i in range(repeats)]
+    figures["paired"] = statistics.median(paired)
+    paired_ceiling = [times["inline"][i] / times["process2"][i] for i in range(repeats)]
+    figures["paired_ceiling"] = statistics.median(paired_ceiling)
+    figures["paired_pools"] = statistics.median(
+        [times["halves_1pool"][i] / times["halves_2pools"][i] for i in range(repeats)]
+    )
+    figures["load"] = (min(loads), max(loads))
     return figures
 
 
@@ -249,31 +314,72 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=["all", "ray", "server"], default="all")
     ap.add_argument("--quick", action="store_true", help="fewer samples and requests")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     out: dict = {"bench": "scale", "cpus": os.cpu_count()}
     if args.part in ("all", "ray"):
         n = 600 if args.quick else 2400
         r = bench_ray(n, args.repeats)
-        print(f"Ray executor, CPU-bound pipeline, {n} samples (median of {args.repeats}):")
-        print(f"  {'executor':<10} {'samples/s':>10} {'vs inline':>10} {'CPU ms/1k':>10}")
+        lo, hi = r["load"]
+        print(
+            f"Ray executor, CPU-bound pipeline, {n} samples, median of {args.repeats} "
+            f"alternating rounds (load average {lo:.1f}-{hi:.1f}):"
+        )
+        print(
+            f"  {'executor':<10} {'samples/s':>10} {'vs inline':>10} {'CPU ms/1k':>10} {'busy':>6}"
+        )
         for key in ("inline", "process2", "ray1", "ray2"):
             rps, cpu = r[key]
-            print(f"  {key:<10} {rps:>10.0f} {rps / r['inline'][0]:>9.2f}x {cpu:>10.0f}")
+            b = r["busy"].get(key)
+            busy = f"{b:>6.2f}" if b is not None else f"{'-':>6}"
+            print(f"  {key:<10} {rps:>10.0f} {rps / r['inline'][0]:>9.2f}x {cpu:>10.0f} {busy}")
         scaling = r["ray2"][0] / r["ray1"][0]
         ceiling = r["process2"][0] / r["inline"][0]
         work = r["inline"][1] / r["ray2"][1]
         print(f"  ray2 / ray1 = {scaling:.2f}x (linear: 2.00x; aim: >= 1.80x)")
-        print(f"  process2 / inline = {ceiling:.2f}x (what two plain processes get right now)")
-        print(f"  inline CPU / ray2 CPU per sample = {work:.2f} (1.00: Ray adds no work)\n")
+        print(f"  ray2 / ray1 paired by round = {r['paired']:.2f}x")
+        print(
+            f"  process2 / inline = {ceiling:.2f}x, paired {r['paired_ceiling']:.2f}x "
+            "(what two plain processes get right now)"
+        )
+        print(f"  inline CPU / ray2 CPU per sample = {work:.2f} (1.00: Ray adds no work)")
+        print("  busy: CPU time of the scoring processes / (their number x wall time)\n")
+        print("Placement: the same work as two components in their own pools (1 actor each):")
+        print(
+            f"  {'executor':<14} {'samples/s':>10} {'vs inline':>10} {'CPU ms/1k':>10} {'busy':>6}"
+        )
+        for key in ("halves_inline", "halves_1pool", "halves_2pools"):
+            rps, cpu = r[key]
+            b = r["busy"].get(key)
+            busy = f"{b:>6.2f}" if b is not None else f"{'-':>6}"
+            base = r["halves_inline"][0]
+            print(f"  {key:<14} {rps:>10.0f} {rps / base:>9.2f}x {cpu:>10.0f} {busy}")
+        pools = r["halves_2pools"][0] / r["halves_1pool"][0]
+        print(
+            f"  two pools / one pool of two actors = {pools:.2f}x, paired {r['paired_pools']:.2f}x\n"
+        )
         out["ray"] = {
             **{
-                k: {"samples_s": round(v[0], 1), "cpu_ms_per_1k": round(v[1], 1)}
-                for k, v in r.items()
+                k: {"samples_s": round(r[k][0], 1), "cpu_ms_per_1k": round(r[k][1], 1)}
+                for k in (
+                    "inline",
+                    "process2",
+                    "ray1",
+                    "ray2",
+                    "halves_inline",
+                    "halves_1pool",
+                    "halves_2pools",
+                )
             },
+            "two_pools_over_one_pool": round(pools, 3),
+            "two_pools_over_one_pool_paired": round(r["paired_pools"], 3),
+            "busy": {k: round(v, 3) for k, v in r["busy"].items()},
             "ray2_over_ray1": round(scaling, 3),
+            "ray2_over_ray1_paired": round(r["paired"], 3),
             "process2_over_inline": round(ceiling, 3),
+            "process2_over_inline_paired": round(r["paired_ceiling"], 3),
             "cpu_efficiency_ray2": round(work, 3),
+            "load_average": [round(lo, 2), round(hi, 2)],
         }
     if args.part in ("all", "server"):
         total = 256 if args.quick else 768

@@ -99,7 +99,10 @@ def test_identical_to_inline_in_input_order_with_resources_from_the_spec(local_r
         inline = _dump(pipe.score(rows))
         assert _dump(pipe.score(rows, executor="ray", workers=2)) == inline
         ex = pipe._ray
-        assert ex.num_cpus == 0.75 and ex.num_gpus == 0.0
+        # different asks: a pool each, its actors reserving what its component asks
+        pools = {p.label: (p.num_cpus, p.num_gpus, p.size) for p in ex.pools}
+        # two CPUs: one actor each (1.75 CPU), then a second of the one that still fits
+        assert pools == {"right": (0.5, 0.0, 1), "brief": (0.25, 0.0, 2), "slow": (1.0, 0.0, 1)}
         pids = {pid for pid, _ in ex.where()}
         assert _dump(pipe.score(rows, executor="ray", workers=2)) == inline
         assert {pid for pid, _ in ex.where()} == pids  # the same warm actors, not new ones
@@ -141,6 +144,25 @@ def test_a_sample_that_kills_actors_is_an_error_and_the_rest_is_scored(local_ray
             assert "died twice" in res[2].reason and res[2].reward is None
             assert [r.reward for r in res[3:]] == [1.0, 1.0, 1.0]
             assert ex.replaced == 3
+        finally:
+            ex.close()
+
+
+def test_chunks_waiting_behind_the_one_that_kills_the_actor_are_not_blamed(
+    local_ray, assay_registry
+):
+    """One actor, two chunks in flight: [a, b] dies with the actor behind [crash, x] and is
+    sent again, not counted against it; [crash, x] kills two actors and is cut, and only
+    "crash" is an error."""
+    assay_registry.add("reward", "crash", crash)
+    with load_pipeline({"rewards": [{"use": "crash"}]}) as pipe:
+        rows = [{"completion": c} for c in ["crash", "x", "a", "b"]]
+        ex = RayExecutor(pipe, 1)
+        try:
+            res = pipe.score(rows, executor=ex, chunk_size=2)
+            assert [r.status for r in res] == ["error", "ok", "ok", "ok"]
+            # after the first death the pool sends one chunk at a time: three deaths in all
+            assert [r.reward for r in res[1:]] == [1.0, 1.0, 1.0] and ex.replaced == 3
         finally:
             ex.close()
 

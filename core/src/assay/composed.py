@@ -145,6 +145,10 @@ class Pipeline:
         if runner is not None or executor == "ray":  # every chunk on an actor, even one
             runner = runner or self._ray_executor(workers or 2)
             split = self.split()
+            score_batch = getattr(runner, "score_batch", None)
+            if score_batch is not None:  # it plans its own chunks (Ray: per pool, guided sizes)
+                batch: _Batch = score_batch(uniq, split, chunk_size)
+                return batch
             chunks = plan_chunks(uniq, split, runner.workers, chunk_size)
             parts = [[uniq[i] for i in c] for c in chunks]
             return merge_chunks(runner.run(parts, split), chunks)
