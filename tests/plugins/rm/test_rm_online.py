@@ -167,7 +167,9 @@ def _check_online_rm_learned(rm: OnlineRewardModel, run: Any) -> None:
     assert before < 0.65 and after >= 0.8, (before, after)
 
 
-def test_online_rm_keeps_up_with_the_verifier_during_a_trl_grpo_run(tok: Any) -> None:
+def test_online_rm_keeps_up_with_the_verifier_during_a_trl_grpo_run(
+    tok: Any, tmp_path: Any
+) -> None:
     """TRL's GRPOTrainer, the online RM as its reward through the pipeline's TRL adapter: the RM
     updates every 2 policy steps from the regex verifier's verdicts on the policy's own samples,
     and its ranking accuracy on the verifier's labels rises."""
@@ -176,7 +178,7 @@ def test_online_rm_keeps_up_with_the_verifier_during_a_trl_grpo_run(tok: Any) ->
 
     pipe = _online_pipeline(tok)
     args = GRPOConfig(
-        output_dir=None,
+        output_dir=str(tmp_path),  # None means ./trainer_output: the test left it in the checkout
         logging_strategy="no",
         bf16=False,
         use_cpu=True,
