@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from typing import Any
@@ -88,6 +89,21 @@ def _exit_code(exc: SystemExit) -> int:
     except Exception:  # noqa: BLE001 (the program's own exceptions, any kind, must not escape here)
         pass
     return 1
+
+
+def send_end(chan: Channel, code: int, end: int) -> None:
+    """The child's last message, after its output is flushed: the exit code it will exit with
+    and its CPU time; then the *end* pipe is closed, which wakes the zygote (see
+    `assay_sandbox.supervise.supervise`). A program that broke either only makes the zygote wait
+    for its exit instead."""
+    try:  # plain try: contextlib may be patched by the program
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        chan.send(t="end", code=code, cpu=cpu)
+        os.close(end)
+    except BaseException:  # noqa: BLE001 (the program's own doing, any kind)
+        pass
 
 
 def flush() -> None:
