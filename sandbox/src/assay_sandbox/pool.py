@@ -138,7 +138,7 @@ class SandboxPool:
 
     def _run(self, req: dict[str, Any], limits: Limits, extra_s: float = 0.0) -> dict[str, Any]:
         req["limits"] = limits.model_dump()
-        for _ in range(self.size):
+        for _ in range(self.size + 1):  # a replaced worker's successor counts as another
             resp = self._run_once(req, limits.wall_s + GRACE_S + extra_s)
             if not resp.get("retry"):
                 break

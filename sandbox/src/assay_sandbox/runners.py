@@ -1,7 +1,7 @@
 """Runners: what the forked child does after the drop, one function per request mode.
 
 Stdlib-only (shipped into the sandbox). These run in the program's own process; whatever they
-send goes over the nonce-tagged `Channel` and is judged by `assay_sandbox.verdicts` in the zygote.
+send goes over the nonce-tagged `Channel` and is judged by `assay_sandbox.verdicts` in the supervisor.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from assay_sandbox.verdicts import case_outcome
 
 
 class Channel:
-    """Messages from the child to the zygote, tagged with the per-run nonce.
+    """Messages from the child to its supervisor, tagged with the per-run nonce.
 
-    The write end sits at a random high fd; the zygote accepts only lines that start with the
+    The write end sits at a random high fd; the supervisor accepts only lines that start with the
     nonce it generated, so text the program prints (on stdout/stderr, a different pipe) or
     writes blindly can never count as a verdict.
     """
@@ -93,8 +93,8 @@ def _exit_code(exc: SystemExit) -> int:
 
 def send_end(chan: Channel, code: int, end: int) -> None:
     """The child's last message, after its output is flushed: the exit code it will exit with
-    and its CPU time; then the *end* pipe is closed, which wakes the zygote (see
-    `assay_sandbox.supervise.supervise`). A program that broke either only makes the zygote wait
+    and its CPU time; then the *end* pipe is closed, which wakes the supervisor (see
+    `assay_sandbox.supervise.supervise`). A program that broke either only makes it wait
     for its exit instead."""
     try:  # plain try: contextlib may be patched by the program
         own = resource.getrusage(resource.RUSAGE_SELF)

@@ -1,4 +1,4 @@
-"""Supervision of one running program by the zygote: pipes, deadline, output caps.
+"""Supervision of one running program (by the supervisor, or the zygote): pipes, deadline, caps.
 
 Stdlib-only (shipped into the sandbox). `supervise` sleeps on the child's pidfd with the wall-clock
 deadline, feeds stdin, empties the output pipes into bounded `Sink`s every `TICK_S`, and (with
@@ -120,7 +120,7 @@ def tree_memory(zygote: int, uid: int | None = None) -> int:
         base = 0
     total = 0
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in (zygote, 1):  # the session and the zygote
+        if not entry.isdigit() or int(entry) in (zygote, 1):  # the zygote(s)
             continue
         try:
             shmem, owner = _status_fields(entry)
@@ -178,7 +178,7 @@ PIPE_SIZE = _pipe_max()
 
 
 def big_pipe() -> tuple[int, int]:
-    """A pipe with a large buffer (up to 1 MiB), so a program rarely waits for the zygote."""
+    """A pipe with a large buffer (up to 1 MiB), so a program rarely waits for its reader."""
     r, w = os.pipe()
     if PIPE_SIZE:
         with contextlib.suppress(OSError):
@@ -239,8 +239,8 @@ def supervise(
 ) -> tuple[int, str | None, Any]:
     """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
 
-    The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every
-    write would otherwise wake the zygote (on a loaded machine each wake-up is a trip through
+    It sleeps on the child's pidfd only, not on its output pipes: a program's every
+    write would otherwise wake it (on a loaded machine each wake-up is a trip through
     the scheduler). The pipes are large and emptied every `TICK_S`, and once more at the end.
     With ``end`` (the read end of a pipe only the child holds, the channel's fd, its nonce
     prefix) it also wakes once when that pipe closes, and stops if the channel's last message is

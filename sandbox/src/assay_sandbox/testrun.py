@@ -1,6 +1,6 @@
 """The two processes of a ``tests`` execution: the candidate's, and the trusted test runner.
 
-Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zygote`):
+Stdlib-only (shipped into the sandbox). Both are forks of the zygote (`assay_sandbox.zygote`):
 
 - `run_candidate` runs in the candidate's process: the shared trusted code (``shared``: an
   import prelude, the task's setup), then the candidate's ``source``; it reports the names the
@@ -8,7 +8,7 @@ Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zy
 - `run_tests` runs in the test runner, a process the candidate's code never runs in: the shared
   trusted code, the runner-only trusted code (``setup``: HumanEval's prompt and ``check``
   function), binds the candidate's exports as `Remote` proxies, then runs each statement and
-  reports its outcome over the verdict channel, which only this process holds (the zygote
+  reports its outcome over the verdict channel, which only this process holds (the supervisor
   accepts channel bytes from this process's pid alone).
 
 A statement fails with ``fault="candidate"`` when it raises (a wrong answer, an exception from

@@ -1,6 +1,6 @@
 """Verdicts: a status, a reason and mode-specific fields from how a child ended and what it said.
 
-Stdlib-only (shipped into the sandbox). Runs in the zygote, never in the program's process: the
+Stdlib-only (shipped into the sandbox). Runs in the supervisor (or the zygote), never in the program's process: the
 program's only say is what it wrote on its nonce-tagged channel, parsed here.
 """
 
