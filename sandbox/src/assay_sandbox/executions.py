@@ -297,6 +297,7 @@ class Executions:
         self.follow_pending = False
         runner_req = {k: v for k, v in req.items() if k != "stdin"}
         runner_req.update(tests)
+        testrun.compile_tests(runner_req)  # here, warm, rather than in the runner's fresh fork
         cand_req = {k: v for k, v in req.items() if k not in ("stdin", "statements", "setup")}
         self.tidy()
         ctl_t, ctl_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -270,10 +270,9 @@ def _standby(
     chan = Channel(ch, nonce)
     code = 70
     try:
-        if role == "runner":
-            code = testrun.run_tests(testrun.compile_tests(req), chan, fds[0])
-        else:
-            code = z.run_child(req, chan)
+        # The runner's tests come compiled by the supervisor (warm), not in this fresh fork.
+        runner = role == "runner"
+        code = testrun.run_tests(req, chan, fds[0]) if runner else z.run_child(req, chan)
     finally:
         flush()
         send_end(chan, code, end)
