@@ -20,6 +20,7 @@ trace it or read its memory.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copyreg
 import io
@@ -277,3 +278,60 @@ def _standby(
         flush()
         send_end(chan, code, end)
     return code
+
+
+STANDBYS = 2  # kept ready: a ``tests`` execution takes two
+
+
+class Standbys:
+    """The supervisor's side of `assay_sandbox.standby.Factory`: standbys asked for, received
+    and handed out, and the exit statuses of the zygote's children on request."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.ready: collections.deque[Standby] = collections.deque()
+        self.asked = 0
+        self.statuses: dict[int, tuple[int, float]] = {}
+
+    def top_up(self, want: int = STANDBYS) -> None:
+        for _ in range(want - len(self.ready) - self.asked):
+            self.sock.send(b'{"op":"standby"}')
+            self.asked += 1
+
+    def take(self) -> Standby:
+        self.top_up(1)
+        while not self.ready:
+            self._receive()
+        return self.ready.popleft()
+
+    def status(self, pid: int) -> tuple[int, float]:
+        """(wait status, CPU seconds) of the zygote's child ``pid``, which has ended."""
+        self.sock.send(json.dumps({"op": "status", "pid": pid}).encode())
+        while pid not in self.statuses:
+            self._receive()
+        return self.statuses.pop(pid)
+
+    def _receive(self) -> None:
+        data, fds, _, _ = socket.recv_fds(self.sock, 4096, 6)
+        if not data:
+            raise OSError("the zygote is gone")
+        msg = json.loads(data)
+        if msg["t"] == "standby":
+            self.asked -= 1
+            self.ready.append(Standby(int(msg["pid"]), fds))
+        else:
+            self.statuses[int(msg["pid"])] = (int(msg["status"]), float(msg["cpu"]))
+
+    def close(self) -> None:
+        for standby in self.ready:
+            with contextlib.suppress(OSError):
+                os.close(standby.go)
+            standby.close()
+        self.ready.clear()
+
+
+class Usage:
+    """CPU seconds in the shape `assay_sandbox.verdicts.base_fields` reads from an rusage."""
+
+    def __init__(self, cpu: float) -> None:
+        self.ru_utime, self.ru_stime = cpu, 0.0

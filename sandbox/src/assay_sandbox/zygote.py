@@ -35,10 +35,10 @@ from typing import Any
 from assay_sandbox import jail, native, testrun
 from assay_sandbox.child import sandbox_environment
 from assay_sandbox.cleanup import kill_all, try_compile
-from assay_sandbox.executions import Executions, Standbys
+from assay_sandbox.executions import Executions
 from assay_sandbox.framing import read_frame, write_frame
 from assay_sandbox.runners import error_text
-from assay_sandbox.standby import Factory
+from assay_sandbox.standby import Factory, Standbys
 
 PRELOAD = [
     "math",
