@@ -488,3 +488,44 @@ def test_no_process_outside_the_uid_can_be_reached(pool: SandboxPool) -> None:
 def test_the_pool_after_the_attacks(pool: SandboxPool) -> None:
     assert pool.restarts == 0
     assert pool.stray_processes() == []
+
+
+# -- the zygote's record of exit statuses ----------------------------------------------------------
+STATUSES = r"""
+import os, select, socket
+from assay_sandbox.standby import Factory
+
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+factory = Factory(None, ours, supervisor=-1)
+kids = {}
+for code in (7, 3):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(code)
+    kids[code] = pid
+orphan, standby = kids[7], kids[3]
+factory.adopt(standby)
+for pid in kids.values():
+    select.select([os.pidfd_open(pid)], [], [])
+factory.reap()
+assert orphan not in factory.statuses, "an orphan's status was kept"
+assert os.waitstatus_to_exitcode(factory.statuses[standby][0]) == 3
+factory.statuses[4242] = (9, 0.0)  # left by an earlier process of pid 4242, never asked about
+factory.adopt(4242)  # a new standby got that pid
+assert 4242 not in factory.statuses, "a stale status would stand for the new standby"
+print("ok")
+"""
+
+
+def test_the_zygote_keeps_only_its_standbys_statuses() -> None:
+    """Orphans the zygote reaps are forgotten, and a new standby never inherits the status an
+    earlier process of its pid left: a program's orphans (thousands a second, with pids that
+    wrap) must not evict another execution's status or stand for it. In a fresh interpreter:
+    `Factory.reap` waits for any child."""
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-c", STATUSES], capture_output=True, text=True, timeout=60
+    )
+    assert res.stdout == "ok\n", res.stderr
