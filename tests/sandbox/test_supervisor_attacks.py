@@ -454,6 +454,21 @@ def test_no_earlier_request_is_in_a_later_programs_memory(pool: SandboxPool, mod
     assert MARK not in out, out
 
 
+def test_the_probes_find_what_is_there(pool: SandboxPool) -> None:
+    """Controls for the probes above: the memory scan finds a marker this program built at
+    run time, and mid-call the candidate sees the runner (its uid) and the zygote's side (uid
+    0), and reads its own ``/proc`` entries: what the attacks find nothing in is really there."""
+    built = SCAN + "m = 'MARK' + 'abc' * 4 + 'ctl'\nprint(scan_self(rb'MARK[0-9a-f]{12}[a-z]*'))\n"
+    assert pool.run_script(built).stdout == "['MARKabcabcabcabcctl']\n"
+    res = pool.run_tests(
+        PEERS + LOOT + "def g():\n"
+        "    return [len(peers()), len(peers(False)) >= 2, len(loot(os.getpid())) > 0]\n",
+        ["assert g() == [1, True, True], g()"],
+        exports=["g"],
+    )
+    assert res.completed == 1, res.results
+
+
 def test_no_process_outside_the_uid_can_be_reached(pool: SandboxPool) -> None:
     """Signals (kill, pidfd_send_signal) and every readable /proc file of the zygote, the
     supervisor and the waiting standbys: all refused."""
