@@ -469,6 +469,30 @@ def test_the_probes_find_what_is_there(pool: SandboxPool) -> None:
     assert res.completed == 1, res.results
 
 
+@pytest.mark.parametrize("signame", ["SIGKILL", "SIGSTOP", "SIGSEGV"])
+def test_a_runner_stopped_after_a_passing_statement_is_the_candidates_failure(
+    pool: SandboxPool, signame: str
+) -> None:
+    """The candidate passes the first statement, then kills or stops the runner (its uid):
+    the run fails, and the failure is the candidate's, never the task's (with no statement
+    failing, every failing statement being the task's must not hold by default)."""
+    program = PEERS + (
+        "import signal\ndef inc(x):\n    return x + 1\n"
+        f"def key():\n    [os.kill(p, signal.{signame}) for p in peers()]\n"
+    )
+    res = pool.run_tests(
+        program,
+        ["assert inc(1) == 2", f"assert key() == {KEY!r}"],
+        exports=["inc", "key"],
+        limits=Limits(wall_s=1.5, memory_mb=512),
+    )
+    assert (res.status, res.fault, res.completed) == (
+        "timeout" if signame == "SIGSTOP" else "crash",
+        "candidate",
+        1,
+    ), res
+
+
 def test_no_process_outside_the_uid_can_be_reached(pool: SandboxPool) -> None:
     """Signals (kill, pidfd_send_signal) and every readable /proc file of the zygote, the
     supervisor and the waiting standbys: all refused."""
