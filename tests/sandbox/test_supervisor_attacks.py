@@ -15,7 +15,14 @@ New programs, none repeating the other batteries. Families:
 - the zygote, the supervisor and the waiting standbys (uid 0 of the user namespace, visible in
   ``/proc``): signals, pidfds, ``pidfd_getfd``, every ``/proc/<pid>`` file worth reading;
 - another sample's program, stdin, setup and tests in a later program's memory (scanned
-  through ``write(2)`` into a pipe: ``/proc/self/mem`` is root's once the uid has switched).
+  through ``write(2)`` into a pipe: ``/proc/self/mem`` is root's once the uid has switched);
+- blame moved to the task (``unverifiable``) from beside the runner: its trusted ``setup``
+  made to fail through the shared work dir (read-only, full, its file made a directory, the
+  runner stopped until then), or the runner killed after statements that passed (fixed: the
+  candidate's code waits for the runner's setup; a run with no failing statement is never the
+  task's fault);
+- the zygote's record of exit statuses, which programs' orphans could flood or, once pids
+  wrap, stand in (fixed: only standbys' statuses are kept, a new standby drops any stale one).
 
 Every attack is scored by the real ``code`` reward (``assay.get_reward``) or run on a real
 process pool; nothing is mocked. A secret that an attack would have to find is drawn fresh at
