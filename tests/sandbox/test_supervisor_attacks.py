@@ -476,16 +476,24 @@ def test_the_probes_find_what_is_there(pool: SandboxPool) -> None:
     assert res.completed == 1, res.results
 
 
-@pytest.mark.parametrize("signame", ["SIGKILL", "SIGSTOP", "SIGSEGV"])
-def test_a_runner_stopped_after_a_passing_statement_is_the_candidates_failure(
-    pool: SandboxPool, signame: str
+STOP_THE_RUN = {
+    "SIGKILL": "[os.kill(p, signal.SIGKILL) for p in peers()]",
+    "SIGSTOP": "[os.kill(p, signal.SIGSTOP) for p in peers()]",
+    "SIGSEGV": "[os.kill(p, signal.SIGSEGV) for p in peers()]",
+    "stdout flood": "os.write(1, b'x' * (2 << 20))",
+}
+WHAT_STOPPED = {"SIGSTOP": "timeout", "stdout flood": "output_limit"}
+
+
+@pytest.mark.parametrize("how", list(STOP_THE_RUN))
+def test_a_run_stopped_after_a_passing_statement_is_the_candidates_failure(
+    pool: SandboxPool, how: str
 ) -> None:
-    """The candidate passes the first statement, then kills or stops the runner (its uid):
-    the run fails, and the failure is the candidate's, never the task's (with no statement
-    failing, every failing statement being the task's must not hold by default)."""
+    """The candidate passes the first statement, then kills or stops the runner (its uid) or
+    floods the output: the run fails, and the failure is the candidate's, never the task's
+    (with no statement failing, "every failing statement is the task's" holds vacuously)."""
     program = PEERS + (
-        "import signal\ndef inc(x):\n    return x + 1\n"
-        f"def key():\n    [os.kill(p, signal.{signame}) for p in peers()]\n"
+        f"import signal\ndef inc(x):\n    return x + 1\ndef key():\n    {STOP_THE_RUN[how]}\n"
     )
     res = pool.run_tests(
         program,
@@ -493,11 +501,8 @@ def test_a_runner_stopped_after_a_passing_statement_is_the_candidates_failure(
         exports=["inc", "key"],
         limits=Limits(wall_s=1.5, memory_mb=512),
     )
-    assert (res.status, res.fault, res.completed) == (
-        "timeout" if signame == "SIGSTOP" else "crash",
-        "candidate",
-        1,
-    ), res
+    want = WHAT_STOPPED.get(how, "crash")
+    assert (res.status, res.fault, res.completed) == (want, "candidate", 1), res
 
 
 def test_no_process_outside_the_uid_can_be_reached(pool: SandboxPool) -> None:
