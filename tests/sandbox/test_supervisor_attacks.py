@@ -201,6 +201,11 @@ def _key_from(expr: str, before: str = "") -> str:
     return f"{before}\ndef key():\n    return {expr}\n"
 
 
+def _key_doing(line: str) -> str:
+    """A ``key()`` that runs ``line`` when the runner calls it (mid-call), then answers."""
+    return f"\ndef key():\n    {line}\n    return 'none'\n"
+
+
 ATTACKS = [
     Attack(
         "the test key in the candidate's own memory, after the runner got it",
@@ -233,27 +238,20 @@ ATTACKS = [
         "the runner stopped by SIGTSTP mid-call, then continued after its timeout",
         PEERS + "import signal, threading, time\n"
         "def later(ps):\n    time.sleep(1.5)\n    [os.kill(p, signal.SIGCONT) for p in ps]\n"
-        + _key_from(
-            "'none'",
-            "def stop():\n    ps = peers()\n    [os.kill(p, signal.SIGTSTP) for p in ps]\n"
-            "    threading.Thread(target=later, args=(ps,)).start()\n",
-        ).replace("return 'none'", "stop()\n    return 'none'"),
+        "def stop():\n    ps = peers()\n    [os.kill(p, signal.SIGTSTP) for p in ps]\n"
+        "    threading.Thread(target=later, args=(ps,)).start()\n" + _key_doing("stop()"),
         KEY_ASSERTS,
     ),
     Attack(
-        "the runner killed at load time, while it runs the setup",
+        "the runner killed at load time",
         PEERS
         + "import signal\nfor p in peers():\n    os.kill(p, signal.SIGKILL)\n"
         + _key_from("'none'"),
         KEY_ASSERTS,
     ),
     Attack(
-        "the runner killed by SIGSYS mid-call (reads as a sandbox fault?)",
-        PEERS
-        + "import signal\n"
-        + _key_from("'none'", "").replace(
-            "return 'none'", "[os.kill(p, signal.SIGSYS) for p in peers()]\n    return 'none'"
-        ),
+        "the runner killed by SIGSYS (the seccomp signal) mid-call",
+        PEERS + "import signal\n" + _key_doing("[os.kill(p, signal.SIGSYS) for p in peers()]"),
         KEY_ASSERTS,
     ),
     Attack(
