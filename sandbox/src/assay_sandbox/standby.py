@@ -121,6 +121,10 @@ class Factory:
     def __init__(self, zygote: Any, sock: socket.socket, supervisor: int) -> None:
         self.z, self.sock, self.supervisor = zygote, sock, supervisor
         self.statuses: dict[int, tuple[int, float]] = {}
+        # Children whose status the supervisor may ask for (itself and the standbys). Orphans of
+        # programs, reaped here too, are forgotten: kept, they could push a standby's status
+        # out of `statuses`, or (once pids wrap) stand for a later standby of the same pid.
+        self.ours: set[int] = {supervisor}
         self.wake_r, self.wake_w = os.pipe()
         self.rehearsal = _rehearsal()
 
@@ -156,6 +160,9 @@ class Factory:
                 return
             if not pid:
                 return
+            if pid not in self.ours:
+                continue
+            self.ours.discard(pid)
             self.statuses[pid] = (status, rusage.ru_utime + rusage.ru_stime)
             while len(self.statuses) > MAX_STATUSES:
                 del self.statuses[next(iter(self.statuses))]
@@ -172,14 +179,21 @@ class Factory:
             self.fork_standby()
         elif msg.get("op") == "status":
             pid = int(msg["pid"])
-            if pid not in self.statuses:
+            if pid not in self.statuses and pid in self.ours:
                 with contextlib.suppress(ChildProcessError):
                     _, status, rusage = os.wait4(pid, 0)  # asked once it has ended
+                    self.ours.discard(pid)
                     self.statuses[pid] = (status, rusage.ru_utime + rusage.ru_stime)
             status, cpu = self.statuses.pop(pid, (0, 0.0))
             self.sock.send(
                 json.dumps({"t": "status", "pid": pid, "status": status, "cpu": cpu}).encode()
             )
+
+    def adopt(self, pid: int) -> None:
+        """``pid`` is a new standby: its status will be kept, and none an earlier process of
+        that pid left (one never asked about) may stand for it."""
+        self.statuses.pop(pid, None)
+        self.ours.add(pid)
 
     def fork_standby(self) -> None:
         (in_r, in_w), (out_r, out_w), (err_r, err_w) = big_pipe(), big_pipe(), big_pipe()
@@ -208,6 +222,7 @@ class Factory:
             finally:
                 flush()
                 os._exit(code)
+        self.adopt(pid)
         go = go_s.detach()
         go_c.close()
         for fd in (in_r, out_w, err_w, ch_w, end_w):
