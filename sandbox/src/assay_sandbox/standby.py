@@ -184,10 +184,12 @@ class Factory:
                     _, status, rusage = os.wait4(pid, 0)  # asked once it has ended
                     self.ours.discard(pid)
                     self.statuses[pid] = (status, rusage.ru_utime + rusage.ru_stime)
-            status, cpu = self.statuses.pop(pid, (0, 0.0))
-            self.sock.send(
-                json.dumps({"t": "status", "pid": pid, "status": status, "cpu": cpu}).encode()
-            )
+            # A pid never ours has no status: the supervisor fails loudly, it never reads one.
+            known = self.statuses.pop(pid, None)
+            msg = {"t": "status", "pid": pid, "status": None, "cpu": 0.0}
+            if known is not None:
+                msg["status"], msg["cpu"] = known
+            self.sock.send(json.dumps(msg).encode())
 
     def adopt(self, pid: int) -> None:
         """``pid`` is a new standby: its status will be kept, and none an earlier process of
@@ -306,7 +308,7 @@ class Standbys:
         self.sock = sock
         self.ready: collections.deque[Standby] = collections.deque()
         self.asked = 0
-        self.statuses: dict[int, tuple[int, float]] = {}
+        self.statuses: dict[int, tuple[int | None, float]] = {}
 
     def top_up(self, want: int = STANDBYS) -> None:
         for _ in range(want - len(self.ready) - self.asked):
@@ -324,7 +326,10 @@ class Standbys:
         self.sock.send(json.dumps({"op": "status", "pid": pid}).encode())
         while pid not in self.statuses:
             self._receive()
-        return self.statuses.pop(pid)
+        status, cpu = self.statuses.pop(pid)
+        if status is None:
+            raise OSError(f"the zygote has no exit status for pid {pid}")
+        return status, cpu
 
     def _receive(self) -> None:
         data, fds, _, _ = socket.recv_fds(self.sock, 4096, 6)
@@ -335,7 +340,11 @@ class Standbys:
             self.asked -= 1
             self.ready.append(Standby(int(msg["pid"]), fds))
         else:
-            self.statuses[int(msg["pid"])] = (int(msg["status"]), float(msg["cpu"]))
+            status = msg["status"]
+            self.statuses[int(msg["pid"])] = (
+                None if status is None else int(status),
+                float(msg["cpu"]),
+            )
 
     def close(self) -> None:
         for standby in self.ready:
