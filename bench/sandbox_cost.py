@@ -2,11 +2,11 @@
 
 Wall-clock latency on a shared machine swings with the load (`bench/sandbox.py` reports it, with
 the ratios its aims are stated in); the CPU time and page faults a request costs the whole worker
-process tree (zygote, sessions, programs, test runners) barely do. Each measurement runs in a
+process tree (zygote, supervisor or sessions, programs, test runners) barely do. Each measurement runs in a
 fresh interpreter: a 1-worker pool serves ``--n`` requests, and the zygote's own and reaped
-children's CPU time and minor faults (``/proc/<zygote>/stat``: every session is reaped by the
-zygote and every program by its session, so they add up there; CPU in clock ticks) are compared
-with a run of no requests, which removes the start-up. With ``--ref`` the
+children's CPU time and minor faults, with those of every process still alive under it (the
+supervisor and the waiting standbys; from ``/proc/<pid>/stat``, CPU in clock ticks), are
+compared with a run of no requests, which removes the start-up. With ``--ref`` the
 same is measured for the sandbox sources of a git revision (shipped to the workers in place of the
 working tree's), alternated with the working tree's. Prints a table and one JSON line.
 
@@ -58,11 +58,24 @@ with SandboxPool("process", workers=1) as pool:
     worker = next(iter(pool._all)).t.proc.pid
     with open(f"/proc/{worker}/task/{worker}/children") as f:
         zygote = f.read().split()[0]
-    with open(f"/proc/{zygote}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    # The zygote and every process still alive under it (the supervisor, waiting standbys):
+    # each one's own and its reaped children's CPU time and faults.
+    ticks = faults = 0
+    todo = [zygote]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    todo += f.read().split()
+        except OSError:
+            continue
+        ticks += sum(int(x) for x in fields[11:15])
+        faults += int(fields[7]) + int(fields[8])
 tick = os.sysconf("SC_CLK_TCK")
-print(json.dumps({"cpu_s": sum(int(x) for x in fields[11:15]) / tick,
-                  "faults": int(fields[7]) + int(fields[8])}))
+print(json.dumps({"cpu_s": ticks / tick, "faults": faults}))
 """
 
 

@@ -2,7 +2,8 @@
 
 Stdlib-only (shipped into the sandbox). `enter_child` runs in the fresh fork, as the zygote's
 uid: a new session, stdio on the pipes, the kept fds moved to random high numbers and every
-other fd closed, rlimits, the uid switch, a clean environment. A *trusted* child (the
+other fd closed (`detach`), the uid switch (`switch_uid`), a clean environment (`settle`),
+the rlimits (`set_limits`). A *trusted* child (the
 test runner) also becomes non-dumpable, so processes of the same uid (the candidate's) cannot
 ptrace it, read its memory or open its fds through ``/proc``, and it never puts the work dir on
 ``sys.path``.
@@ -20,7 +21,7 @@ from typing import Any
 
 from assay_sandbox import jail
 
-RLIMITS = ("CPU", "AS", "FSIZE", "NOFILE", "CORE")
+RLIMITS = ("CPU", "AS", "FSIZE", "NOFILE", "CORE", "NPROC")
 
 
 def _hide(fds: list[int]) -> list[int]:
@@ -57,30 +58,27 @@ def enter_child(
     trusted: bool = False,
 ) -> list[int]:
     """Set up this forked child; returns the new numbers of the ``keep`` fds."""
+    fds = detach(work, stdio, keep)
+    switch_uid(work, uid, gid, trusted)
+    settle(work)
+    set_limits(limits)
+    return fds
+
+
+def detach(work: str, stdio: tuple[int, int, int], keep: list[int]) -> list[int]:
+    """A new process session, stdio on the pipes, the kept fds hidden and every other one
+    closed, the work dir as the current dir. Returns the kept fds' new numbers."""
     os.setsid()
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)
     fds = _hide(keep)
     os.chdir(work)
-    mb = 1024 * 1024
-    cpu = max(1, int(float(limits["cpu_s"]) + 0.999))
-    values = {
-        "CPU": (cpu, cpu + 1),
-        "AS": (int(limits["memory_mb"]) * mb,) * 2,
-        "FSIZE": (int(limits["file_size_mb"]) * mb,) * 2,
-        "NOFILE": (int(limits["open_files"]),) * 2,
-        "CORE": (0, 0),
-    }
-    for name in RLIMITS:
-        resource.setrlimit(getattr(resource, "RLIMIT_" + name), values[name])
-    if uid is not None and gid is not None and os.geteuid() != uid:
-        os.setgroups([])
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)
-    procs = int(limits["processes"])
-    resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))  # after the uid switch
-    if trusted:
-        jail.prctl(jail.PR_SET_DUMPABLE, 0)  # after the uid switch, which resets it
+    return fds
+
+
+def settle(work: str) -> None:
+    """A clean environment, the interpreter's streams and state for a program. Nothing here
+    needs the request: a standby (`assay_sandbox.standby`) does it before the request comes."""
     env = sandbox_environment(work)
     if os.environ != env:  # the zygote sets it once where the work dir is always the same
         os.environ.clear()
@@ -93,9 +91,38 @@ def enter_child(
             stream = open(fd, mode, encoding="utf-8", closefd=False)  # noqa: SIM115 (lives as long as the process)
         setattr(sys, name, stream)
     sys.argv = ["main.py"]
-    if not trusted:
-        sys.path.insert(0, work)
     random.seed(os.urandom(32))
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    return fds
+
+
+def switch_uid(work: str, uid: int | None, gid: int | None, trusted: bool = False) -> None:
+    """The sandbox uid. A *trusted* child (the test runner) becomes non-dumpable and keeps the
+    work dir off ``sys.path``; any other gets it first on ``sys.path``."""
+    if uid is not None and gid is not None and os.geteuid() != uid:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    if trusted:
+        jail.prctl(jail.PR_SET_DUMPABLE, 0)  # after the uid switch, which resets it
+    elif work not in sys.path:
+        sys.path.insert(0, work)
+
+
+def set_limits(limits: dict[str, Any]) -> None:
+    """The request's rlimits, after `switch_uid` (``RLIMIT_NPROC`` counts the sandbox uid's
+    processes, and a uid switch past it would fail). An unprivileged process may lower its
+    limits; the zygote could not raise a hard one either."""
+    mb = 1024 * 1024
+    cpu = max(1, int(float(limits["cpu_s"]) + 0.999))
+    procs = int(limits["processes"])
+    values = {
+        "CPU": (cpu, cpu + 1),
+        "AS": (int(limits["memory_mb"]) * mb,) * 2,
+        "FSIZE": (int(limits["file_size_mb"]) * mb,) * 2,
+        "NOFILE": (int(limits["open_files"]),) * 2,
+        "CORE": (0, 0),
+        "NPROC": (procs, procs),
+    }
+    for name in RLIMITS:
+        resource.setrlimit(getattr(resource, "RLIMIT_" + name), values[name])

@@ -220,25 +220,62 @@ def remove_ipc(uid: int | None, mqueue: str = "/dev/mqueue") -> int:
     return removed
 
 
-def health(work: str, pid_ns: bool) -> str | None:
+def _uid_of(pid: str) -> int | None:
+    """The real uid of ``pid`` (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def processes_of(uid: int) -> list[int]:
+    """Every process in /proc running as ``uid``, zombies included."""
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and _uid_of(e) == uid]
+
+
+def kill_uid(uid: int, timeout_s: float = 3.0) -> bool:
+    """Kill every process of ``uid`` until none is left (the zygote reaps them); False if some
+    were still there after ``timeout_s``. A fork bomb loses: each round kills all it sees, and
+    ``RLIMIT_NPROC`` bounds what it can make between two rounds."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.0001
+    while True:
+        left = processes_of(uid)
+        if not left:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
+
+
+def health(work: str, pid_ns: bool, uid: int | None = None) -> str | None:
     """None when the worker is clean again; else what is wrong (the worker is then replaced).
 
-    In a pid namespace, the processes that may be there besides this session are the zygote
-    (pid 1) and the next session, forked at the hand-over and waiting for its request (parent
-    pid 1). An execution's processes never have parent pid 1: orphans are reparented to this
-    session, a child subreaper."""
+    With ``uid`` (the supervisor's executions, `assay_sandbox.executions`): no process of the
+    sandbox uid is left; the zygote, the supervisor and the waiting standbys run as another.
+    Otherwise (the zygote serves requests itself): no process but this one (pid 1) in a pid
+    namespace, no child elsewhere."""
     try:
         if os.listdir(work):
             return "the work dir could not be emptied"
     except OSError as exc:
         return f"the work dir is unreadable ({exc.strerror})"
-    if pid_ns:
-        me = str(os.getpid())
-        left = [
-            e for e in os.listdir("/proc") if e.isdigit() and e not in ("1", me) and ppid(e) != 1
-        ]
-        if left:
-            return f"{len(left)} processes survived the cleanup"
-    elif children():
+    if uid is not None:  # the supervisor's executions: all of them, and only them, run as uid
+        left = len(processes_of(uid))
+    elif pid_ns:  # we are pid 1, and alone after a cleanup
+        left = sum(e.isdigit() and e != "1" for e in os.listdir("/proc"))
+    else:
+        left = 0
+    if left:
+        return f"{left} processes survived the cleanup"
+    if uid is None and not pid_ns and children():
         return "child processes survived the cleanup"
     return None

@@ -1,31 +1,46 @@
-"""One execution, as a session runs it: fork, supervise, kill, clean up (the zygote's half).
+"""One execution, as the supervisor runs it: start, supervise, verdict, then kill and clean up.
 
 Stdlib-only (shipped into the sandbox). `Executions` is the part of `assay_sandbox.zygote.Zygote`
-that runs one program: pipes and a verdict channel (made ahead while the session waits), the fork into the sandbox (`assay_sandbox.child`), supervision
-(`assay_sandbox.supervise`), the verdict (`assay_sandbox.verdicts`), and the cleanup: processes
-killed at once, the work dir and IPC objects removed by `tidy`, before the request's next
-execution or after the session has handed over to the next one.
+that runs one program: its child (`assay_sandbox.child`), supervision
+(`assay_sandbox.supervise`), the verdict (`assay_sandbox.verdicts`), and the cleanup (`tidy`:
+every process killed and reaped, the work dir and IPC objects removed, the worker's health
+checked), before the request's next execution or after the answer.
+
+Where programs run under a uid of their own, the supervisor hands each execution to a standby
+child that the zygote forked ahead (`assay_sandbox.standby`): no fork, no page copies of a
+fresh process and no exit lie on the request's path, and a child that sends its end message
+(after its output is flushed) is answered for before it is reaped. Every process of an
+execution runs as the sandbox uid and nothing else in the worker does, so the cleanup kills by
+uid. Where programs share the zygote's uid (the docker backend), the zygote serves requests
+itself and forks each child on demand (`Executions._fork`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import time
 from typing import Any
 
 from assay_sandbox import native, runners, testrun
 from assay_sandbox.child import enter_child
-from assay_sandbox.cleanup import empty_dir, health, kill_all, remove_ipc
+from assay_sandbox.cleanup import empty_dir, health, kill_all, kill_uid, remove_ipc
 from assay_sandbox.framing import read_tests_frame, skip_frame
 from assay_sandbox.runners import Channel, error_text, flush
+from assay_sandbox.standby import Standby, Standbys, Usage, encode_payload
 from assay_sandbox.supervise import Sink, drain, execution_pipes, execution_sinks, supervise
 from assay_sandbox.verdicts import base_fields, messages, tests_verdict, verdict
 
 
+def _exited(pidfd: int) -> bool:
+    return bool(select.select([pidfd], [], [], 0)[0])
+
+
 class Executions:
-    """Runs executions for a session; `assay_sandbox.zygote.Zygote` sets the attributes."""
+    """Runs executions for the zygote or the supervisor; `assay_sandbox.zygote.Zygote` sets the
+    attributes (``standbys`` only in the supervisor)."""
 
     cfg: dict[str, Any]
     layers: list[str]
@@ -38,10 +53,9 @@ class Executions:
     work: str
     sick: str | None
     follow_pending: bool
-    baton: int | None
-    reaped: int | None
     dirty: list[str]
-    spare: tuple[tuple[int, int], ...] | None
+    unreaped: bool
+    standbys: Standbys | None
 
     # -- one execution -----------------------------------------------------------------------
     def _fork(
@@ -68,9 +82,6 @@ class Executions:
                 first()
             for fd in (*close, self.in_fd, self.out_fd):
                 os.close(fd)
-            for own in (self.baton, self.reaped):  # the session's pipes to the zygote
-                if own is not None:
-                    os.close(own)
             fds = enter_child(work, limits, self.uid, self.gid, stdio, keep, trusted)
             code = run(*fds)
         except BaseException as exc:  # noqa: BLE001 (a setup failure goes to stderr, never into a verdict)
@@ -84,15 +95,88 @@ class Executions:
         """The cap over the program and all its children (pid namespace only: /proc is ours)."""
         return int(limits["memory_mb"]) * 1024 * 1024 if self.pid_ns else 0
 
-    def execution_fds(self) -> tuple[tuple[int, int], ...]:
-        """(stdin, stdout, stderr, channel) pairs: the spare ones made ahead, else new ones."""
-        fds, self.spare = self.spare, None
-        return fds or execution_pipes()
+    def _wait(self, pid: int) -> tuple[int, Any]:
+        """The wait status and usage of an ended child: the zygote's, when we supervise."""
+        if self.standbys is None:
+            _, status, rusage = os.wait4(pid, 0)
+            return status, rusage
+        status, cpu = self.standbys.status(pid)
+        return status, Usage(cpu)
+
+    def _start(
+        self,
+        role: str,
+        req: dict[str, Any],
+        limits: dict[str, Any],
+        nonce: str | None,
+        fd: int | None = None,
+    ) -> tuple[Standby, int]:
+        """A standby running ``req`` in ``role`` now (see `assay_sandbox.standby`), and its
+        pidfd, opened while it still waited: a quick run may be over and reaped by the zygote
+        before this returns."""
+        assert self.standbys is not None
+        work = self.new_work()
+        if work not in self.dirty:
+            self.dirty.append(work)
+        self.unreaped = True
+        payload = encode_payload((role, req, limits, nonce, "" if self.shared_work else work))
+        standby = self.standbys.take()
+        pidfd = os.pidfd_open(standby.pid)
+        if not standby.launch(payload, fd):
+            os.close(pidfd)
+            standby.close()
+            raise OSError(f"standby {standby.pid} was gone")
+        return standby, pidfd
 
     def execute(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         nonce = os.urandom(16).hex()
+        if self.standbys is None:
+            return self._execute_forked(req, limits, nonce)
+        self.tidy()  # the request's earlier execution, if any
+        child_req = {k: v for k, v in req.items() if k != "stdin"}
+        standby, pidfd = self._start("program", child_req, limits, nonce)
+        t0 = time.monotonic()
+        sinks = execution_sinks(
+            limits, standby.stdout, standby.stderr, standby.channel, standby.pid
+        )
+        try:
+            status, stopped, rusage = supervise(
+                standby.pid,
+                sinks,
+                standby.stdin,
+                req.get("stdin", "").encode(),
+                t0 + float(limits["wall_s"]),
+                self._memory_cap(limits),
+                end=(standby.end, standby.channel, (nonce + " ").encode()),
+                wait=self._wait,
+                base=os.getppid(),
+                uid=self.uid,
+                pidfd=pidfd,
+            )
+            duration = time.monotonic() - t0
+            drain(sinks)
+        finally:
+            for fd in (*sinks, standby.end):
+                os.close(fd)
+        return self._verdict(
+            req,
+            limits,
+            nonce,
+            sinks,
+            standby.stdout,
+            standby.stderr,
+            standby.channel,
+            duration,
+            status,
+            stopped,
+            rusage,
+        )
+
+    def _execute_forked(
+        self, req: dict[str, Any], limits: dict[str, Any], nonce: str
+    ) -> dict[str, Any]:
         work = self.prepare_work()
-        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = self.execution_fds()
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = execution_pipes()
         t0 = time.monotonic()
         pid = self._fork(
             work,
@@ -119,6 +203,24 @@ class Executions:
         finally:
             for fd in sinks:
                 os.close(fd)
+        return self._verdict(
+            req, limits, nonce, sinks, out_r, err_r, ch_r, duration, status, stopped, rusage
+        )
+
+    def _verdict(
+        self,
+        req: dict[str, Any],
+        limits: dict[str, Any],
+        nonce: str,
+        sinks: dict[int, Sink],
+        out_r: int,
+        err_r: int,
+        ch_r: int,
+        duration: float,
+        status: int,
+        stopped: str | None,
+        rusage: Any,
+    ) -> dict[str, Any]:
         msgs = messages(bytes(sinks[ch_r].data), nonce)
         res = base_fields(duration, sinks, out_r, err_r, status, rusage)
         if any(s.overflow for s in sinks.values()):  # also what arrived while draining
@@ -128,9 +230,62 @@ class Executions:
 
     def execute_tests(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         """The candidate's process and the trusted test runner (see `assay_sandbox.testrun`)."""
+        if self.standbys is None:
+            return self._execute_tests_forked(req, limits)
+        nonce = os.urandom(16).hex()
+        # The test code (the request's second frame) goes to the runner's payload only: the
+        # candidate's never holds it, and no process is ever forked from this one.
+        tests = read_tests_frame(self.in_fd)
+        self.follow_pending = False
+        runner_req = {k: v for k, v in req.items() if k != "stdin"}
+        runner_req.update(tests)
+        testrun.compile_tests(runner_req)  # here, warm, rather than in the runner's fresh fork
+        cand_req = {k: v for k, v in req.items() if k not in ("stdin", "statements", "setup")}
+        self.tidy()
+        ctl_t, ctl_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            runner, pidfd = self._start("runner", runner_req, limits, nonce, ctl_t.fileno())
+            del runner_req, tests
+            cand, cand_fd = self._start("candidate", cand_req, limits, None, ctl_c.fileno())
+        finally:
+            ctl_t.close()
+            ctl_c.close()
+        t0 = time.monotonic()
+        for fd in (runner.stdin, cand.stdin):  # neither reads stdin
+            os.close(fd)
+        sinks = execution_sinks(limits, runner.stdout, runner.stderr, runner.channel, runner.pid)
+        sinks[cand.stdout], sinks[cand.stderr] = sinks[runner.stdout], sinks[runner.stderr]
+        try:
+            status, stopped, rusage = supervise(
+                runner.pid,
+                sinks,
+                None,
+                b"",
+                t0 + float(limits["wall_s"]),
+                self._memory_cap(limits),
+                end=(runner.end, runner.channel, (nonce + " ").encode()),
+                wait=self._wait,
+                base=os.getppid(),
+                uid=self.uid,
+                pidfd=pidfd,
+            )
+            duration = time.monotonic() - t0
+            cand_status = self._wait(cand.pid)[0] if _exited(cand_fd) else None
+            drain(sinks)
+        finally:
+            for fd in (*sinks, runner.end, cand.end, cand_fd):
+                os.close(fd)
+        msgs = messages(bytes(sinks[runner.channel].data), nonce)
+        res = base_fields(duration, sinks, runner.stdout, runner.stderr, status, rusage)
+        if any(s.overflow for s in sinks.values()):
+            stopped = stopped or "output_limit"
+        res.update(tests_verdict(req, limits, status, stopped, msgs, sinks, cand_status))
+        return res
+
+    def _execute_tests_forked(self, req: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         nonce = os.urandom(16).hex()
         work = self.prepare_work()
-        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = self.execution_fds()
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = execution_pipes()
         os.close(in_w)  # neither reads stdin
         ctl_t, ctl_c = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
         t0 = time.monotonic()
@@ -204,10 +359,10 @@ class Executions:
     # -- work dir, cleanup, health -------------------------------------------------------------
     def prepare_work(self) -> str:
         self.tidy()  # the request's earlier execution, if any
-        if self.reaped is not None:  # no program runs while the session before is still there
-            os.read(self.reaped, 1)
-            os.close(self.reaped)
-            self.reaped = None
+        return self.new_work()
+
+    def new_work(self) -> str:
+        """The work dir of an execution: the worker's own, or a fresh one owned by the uid."""
         if self.shared_work:
             return self.work
         import tempfile
@@ -218,15 +373,24 @@ class Executions:
         return path
 
     def finish(self, sinks: dict[int, Sink], work: str) -> None:
-        """After an execution: kill what is left and read the pipes dry. The work dir and IPC
-        objects are cleaned by `tidy`: before the request's next execution, or after the baton
-        is passed (the next session cannot start an execution before this one has answered)."""
+        """After a forked execution: kill what is left and read the pipes dry. The work dir and
+        IPC objects are cleaned by `tidy`, before the request's next execution or the answer."""
         kill_all(self.pid_ns)
         drain(sinks)
         self.dirty.append(work)
 
+    def reap(self) -> None:
+        """Kill every process of the executions that the supervisor answered for while they
+        were alive (their uid's, and nobody else's), and wait until the zygote has reaped them."""
+        if self.unreaped:
+            self.unreaped = False
+            if self.uid is not None and not kill_uid(self.uid):
+                self.sick = self.sick or "processes of the sandbox uid survived the cleanup"
+
     def tidy(self) -> None:
-        """Empty the work dirs of the executions so far, remove their IPC objects, check health."""
+        """Kill and reap what is left, empty the work dirs of the executions so far, remove
+        their IPC objects, check health."""
+        self.reap()
         if not self.dirty:
             return
         clean = True
@@ -238,7 +402,8 @@ class Executions:
             remove_ipc(None)  # the worker's own IPC namespace: everything in it goes
         elif self.uid is not None:  # the host's: what the program's uid made
             remove_ipc(self.uid)
-        sick = health(self.dirty[-1], self.pid_ns) or (None if clean else "cleanup failed")
+        sick = health(self.dirty[-1], self.pid_ns, self.uid if self.standbys else None)
+        sick = sick or (None if clean else "cleanup failed")
         self.sick = self.sick or sick
         if not self.shared_work:
             for work in self.dirty:

@@ -84,7 +84,9 @@ class SandboxPool:
         self.size = workers
         self.limits = Limits.model_validate(limits or {})
         self.backend: SandboxBackend = resolve_backend(backend, backend_options)
-        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
+        # First in, first out: a worker tidies up after it answers (see `assay_sandbox.zygote`),
+        # so the one idle longest is the one most surely ready.
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
         self._closed = False
@@ -136,7 +138,16 @@ class SandboxPool:
 
     def _run(self, req: dict[str, Any], limits: Limits, extra_s: float = 0.0) -> dict[str, Any]:
         req["limits"] = limits.model_dump()
-        timeout = limits.wall_s + GRACE_S + extra_s
+        for _ in range(self.size + 1):  # a replaced worker's successor counts as another
+            resp = self._run_once(req, limits.wall_s + GRACE_S + extra_s)
+            if not resp.get("retry"):
+                break
+        # A worker that answered ``retry`` ran nothing of the request: it found itself unclean
+        # (the execution before failed its cleanup after answering) and was replaced.
+        resp.pop("retry", None)
+        return resp
+
+    def _run_once(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
         w = self._acquire()
         try:
             resp = w.request(req, timeout)
@@ -156,6 +167,8 @@ class SandboxPool:
             return {"status": "error", "fault": "sandbox", "reason": "malformed worker answer"}
         if resp.get("health"):  # the worker failed its own health check: replace it
             self._discard(w)
+            if resp.get("fault") == "sandbox":
+                resp["reason"] = f"{resp.get('reason')}; worker replaced"
         else:
             self._release(w)
         return resp
@@ -382,8 +395,19 @@ class SandboxPool:
         """(pid, uid, name) of processes still running as this pool's sandbox uids.
 
         Between executions this is empty: every execution's process tree is killed when it ends.
-        For tests and monitoring; call it while the pool is idle.
+        A worker may answer before it has killed them (see `assay_sandbox.zygote`), so each idle
+        worker is pinged first: it reads the ping only once its cleanup is over. For tests and
+        monitoring; call it while the pool is idle.
         """
+        taken = []
+        try:
+            for _ in range(self.size):
+                w = self._acquire()
+                taken.append(w)
+                w.request({"op": "ping", "limits": self.limits.model_dump()}, GRACE_S)
+        finally:
+            for w in taken:
+                self._release(w)
         with self._lock:
             transports = [w.t for w in self._all]
         return list(self.backend.stray_processes(transports))

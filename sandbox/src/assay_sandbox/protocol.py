@@ -35,6 +35,7 @@ MODULES = (
     "proxy",
     "remote",
     "testrun",
+    "standby",
     "executions",
     "zygote",
     "server",

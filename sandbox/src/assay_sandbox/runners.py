@@ -1,13 +1,14 @@
 """Runners: what the forked child does after the drop, one function per request mode.
 
 Stdlib-only (shipped into the sandbox). These run in the program's own process; whatever they
-send goes over the nonce-tagged `Channel` and is judged by `assay_sandbox.verdicts` in the zygote.
+send goes over the nonce-tagged `Channel` and is judged by `assay_sandbox.verdicts` in the supervisor.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from typing import Any
@@ -18,9 +19,9 @@ from assay_sandbox.verdicts import case_outcome
 
 
 class Channel:
-    """Messages from the child to the zygote, tagged with the per-run nonce.
+    """Messages from the child to its supervisor, tagged with the per-run nonce.
 
-    The write end sits at a random high fd; the zygote accepts only lines that start with the
+    The write end sits at a random high fd; the supervisor accepts only lines that start with the
     nonce it generated, so text the program prints (on stdout/stderr, a different pipe) or
     writes blindly can never count as a verdict.
     """
@@ -88,6 +89,21 @@ def _exit_code(exc: SystemExit) -> int:
     except Exception:  # noqa: BLE001 (the program's own exceptions, any kind, must not escape here)
         pass
     return 1
+
+
+def send_end(chan: Channel, code: int, end: int) -> None:
+    """The child's last message, after its output is flushed: the exit code it will exit with
+    and its CPU time; then the *end* pipe is closed, which wakes the supervisor (see
+    `assay_sandbox.supervise.supervise`). A program that broke either only makes it wait
+    for its exit instead."""
+    try:  # plain try: contextlib may be patched by the program
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        chan.send(t="end", code=code, cpu=cpu)
+        os.close(end)
+    except BaseException:  # noqa: BLE001 (the program's own doing, any kind)
+        pass
 
 
 def flush() -> None:

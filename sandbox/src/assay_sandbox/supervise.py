@@ -1,4 +1,4 @@
-"""Supervision of one running program by the zygote: pipes, deadline, output caps.
+"""Supervision of one running program (by the supervisor, or the zygote): pipes, deadline, caps.
 
 Stdlib-only (shipped into the sandbox). `supervise` sleeps on the child's pidfd with the wall-clock
 deadline, feeds stdin, empties the output pipes into bounded `Sink`s every `TICK_S`, and (with
@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import select
 import signal
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -101,8 +103,9 @@ def execution_sinks(
     }
 
 
-def tree_memory(zygote: int) -> int:
-    """Estimated private resident bytes of every process in /proc but ``zygote``.
+def tree_memory(zygote: int, uid: int | None = None) -> int:
+    """Estimated private resident bytes of every process in /proc but ``zygote`` and pid 1
+    (with ``uid``: of every process running as ``uid``).
 
     Inside the worker's pid namespace that is exactly the running program and its children.
     Exact figures (PSS) need ptrace rights over the program, which the zygote lacks, so each
@@ -117,23 +120,29 @@ def tree_memory(zygote: int) -> int:
         base = 0
     total = 0
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in (zygote, 1):  # the session and the zygote
+        if not entry.isdigit() or int(entry) in (zygote, 1):  # the zygote(s)
             continue
         try:
-            total += max(0, _anon_pages(entry) - base) * page + _shmem_mapped(entry)
+            shmem, owner = _status_fields(entry)
+            if uid is not None and owner != uid:
+                continue
+            total += max(0, _anon_pages(entry) - base) * page + shmem
         except (OSError, ValueError, IndexError):
             continue
     return total + _sysv_shm()
 
 
-def _shmem_mapped(pid: str) -> int:
-    """Shared-memory pages ``pid`` has mapped (a memfd or shm segment written through a
-    mapping): resident, but not anonymous, so `_anon_pages` leaves them out."""
+def _status_fields(pid: str) -> tuple[int, int | None]:
+    """Shared-memory bytes ``pid`` has mapped (a memfd or shm segment written through a
+    mapping: resident, but not anonymous, so `_anon_pages` leaves them out), and its real uid."""
+    shmem, uid = 0, None
     with open(f"/proc/{pid}/status", "rb") as f:
         for line in f:
-            if line.startswith(b"RssShmem:"):
-                return int(line.split()[1]) * 1024
-    return 0
+            if line.startswith(b"Uid:"):
+                uid = int(line.split()[1])
+            elif line.startswith(b"RssShmem:"):
+                shmem = int(line.split()[1]) * 1024
+    return shmem, uid
 
 
 def _sysv_shm() -> int:
@@ -169,7 +178,7 @@ PIPE_SIZE = _pipe_max()
 
 
 def big_pipe() -> tuple[int, int]:
-    """A pipe with a large buffer (up to 1 MiB), so a program rarely waits for the zygote."""
+    """A pipe with a large buffer (up to 1 MiB), so a program rarely waits for its reader."""
     r, w = os.pipe()
     if PIPE_SIZE:
         with contextlib.suppress(OSError):
@@ -185,6 +194,36 @@ def execution_pipes() -> tuple[tuple[int, int], ...]:
     return big_pipe(), big_pipe(), big_pipe(), channel_pair()
 
 
+class Ended:
+    """What a child's last channel message (``{"t": "end"}``, see `end_of`) says of it: the
+    exit code it is about to exit with and the CPU time it used, in place of `os.wait4`'s."""
+
+    def __init__(self, code: int, cpu: float) -> None:
+        self.ru_utime, self.ru_stime = cpu, 0.0
+        self.status = (code & 0xFF) << 8  # a wait status: exited with ``code``
+
+
+def end_of(channel: Sink, prefix: bytes) -> Ended | None:
+    """The end message, when it is the last line the channel's owner wrote."""
+    data = channel.data
+    if not data.endswith(b"\n"):
+        return None
+    cut = data.rfind(b"\n", 0, len(data) - 1)
+    line = bytes(data[cut + 1 : -1])
+    if not line.startswith(prefix):
+        return None
+    try:
+        msg = json.loads(line[len(prefix) :])
+    except ValueError:
+        return None
+    if not isinstance(msg, dict) or msg.get("t") != "end":
+        return None
+    code, cpu = msg.get("code"), msg.get("cpu")
+    if type(code) is not int or not isinstance(cpu, (int, float)) or isinstance(cpu, bool):
+        return None
+    return Ended(code, float(cpu))
+
+
 def supervise(
     pid: int,
     sinks: dict[int, Sink],
@@ -192,17 +231,36 @@ def supervise(
     stdin_data: bytes,
     deadline: float,
     memory_cap: int = 0,
+    end: tuple[int, int, bytes] | None = None,
+    wait: Callable[[int], tuple[int, Any]] | None = None,
+    base: int | None = None,
+    uid: int | None = None,
+    pidfd: int | None = None,
 ) -> tuple[int, str | None, Any]:
     """Wait until ``pid`` exits, the deadline passes or a sink overflows; feed stdin meanwhile.
 
-    The zygote sleeps on the child's pidfd only, not on its output pipes: a program's every
-    write would otherwise wake the zygote (on a loaded machine each wake-up is a trip through
+    It sleeps on the child's pidfd only, not on its output pipes: a program's every
+    write would otherwise wake it (on a loaded machine each wake-up is a trip through
     the scheduler). The pipes are large and emptied every `TICK_S`, and once more at the end.
-    Returns (wait status, why it was stopped, rusage); the caller closes the reader fds.
+    With ``end`` (the read end of a pipe only the child holds, the channel's fd, its nonce
+    prefix) it also wakes once when that pipe closes, and stops if the channel's last message is
+    the child's end message, sent after its output is flushed: the child's exit and reaping
+    (most of a short run's cost) then come after the answer (see `assay_sandbox.executions`).
+    A child that closes the pipe early, or whose children keep it open, is waited for as usual.
+    Returns (wait status, why it was stopped, rusage; an `Ended` when the end message came
+    first); the caller closes the reader fds. ``wait`` gets an ended child's status and usage
+    where ``pid`` is not our child (the supervisor's standbys: the zygote reaps them), with its
+    ``pidfd`` opened before it started (it may be reaped by now); ``base`` and ``uid`` are
+    `tree_memory`'s. ``pidfd`` is closed here.
     """
-    pidfd = os.pidfd_open(pid)
+    wait = wait or _wait4
+    if pidfd is None:
+        pidfd = os.pidfd_open(pid)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
+    if end is not None:
+        poller.register(end[0], select.POLLIN)
+    channel = sinks[end[1]] if end is not None else None
     for fd in sinks:
         _nonblock(fd)
     pending = memoryview(stdin_data)
@@ -226,8 +284,15 @@ def supervise(
                 break
             events = poller.poll(max(1, int(min(left, TICK_S) * 1000)))
             if any(fd == pidfd for fd, _ in events):
-                _, status, rusage = os.wait4(pid, 0)
+                status, rusage = wait(pid)
                 break
+            if end is not None and channel is not None and any(fd == end[0] for fd, _ in events):
+                poller.unregister(end[0])  # once: it stays readable (closed) from now on
+                drain({end[1]: channel})
+                rusage = end_of(channel, end[2])
+                if rusage is not None:
+                    status = rusage.status
+                    break
             if stdin_fd is not None and events:
                 pending = _feed(stdin_fd, pending)
                 if not pending:
@@ -238,18 +303,30 @@ def supervise(
             if any(sink.overflow for sink in sinks.values()):
                 stopped = "output_limit"
                 break
+
             ticks += 1
-            if memory_cap and ticks % MEMORY_EVERY == 0 and tree_memory(os.getpid()) > memory_cap:
+            if (
+                memory_cap
+                and ticks % MEMORY_EVERY == 0
+                and tree_memory(os.getpid() if base is None else base, uid) > memory_cap
+            ):
                 stopped = "memory"
                 break
+        if status is None:
+            with contextlib.suppress(ProcessLookupError):  # it has just ended by itself
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            select.select([pidfd], [], [])  # until it has exited
+            status, rusage = wait(pid)
     finally:
         os.close(pidfd)
         if stdin_fd is not None:
             os.close(stdin_fd)
-    if status is None:
-        os.kill(pid, signal.SIGKILL)
-        _, status, rusage = os.wait4(pid, 0)
     return status, stopped, rusage
+
+
+def _wait4(pid: int) -> tuple[int, Any]:
+    _, status, rusage = os.wait4(pid, 0)
+    return status, rusage
 
 
 def _feed(fd: int, pending: memoryview) -> memoryview:

@@ -1,14 +1,16 @@
 """The two processes of a ``tests`` execution: the candidate's, and the trusted test runner.
 
-Stdlib-only (shipped into the sandbox). The zygote forks both (`assay_sandbox.zygote`):
+Stdlib-only (shipped into the sandbox). Both are forks of the zygote (`assay_sandbox.zygote`):
 
-- `run_candidate` runs in the candidate's process: the shared trusted code (``shared``: an
-  import prelude, the task's setup), then the candidate's ``source``; it reports the names the
-  tests use (``exports``) to the runner, then answers its calls (`proxy`);
+- `run_candidate` runs in the candidate's process: once the runner's setup is over (the
+  candidate shares its uid and work dir, so its code must not run while a failure would still
+  be the task's), the shared trusted code (``shared``: an import prelude, the task's setup),
+  then the candidate's ``source``; it reports the names the tests use (``exports``) to the
+  runner, then answers its calls (`proxy`);
 - `run_tests` runs in the test runner, a process the candidate's code never runs in: the shared
   trusted code, the runner-only trusted code (``setup``: HumanEval's prompt and ``check``
   function), binds the candidate's exports as `Remote` proxies, then runs each statement and
-  reports its outcome over the verdict channel, which only this process holds (the zygote
+  reports its outcome over the verdict channel, which only this process holds (the supervisor
   accepts channel bytes from this process's pid alone).
 
 A statement fails with ``fault="candidate"`` when it raises (a wrong answer, an exception from
@@ -22,6 +24,7 @@ candidate...), even if the test's own ``except Exception`` caught it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib
 import os
@@ -37,6 +40,7 @@ from assay_sandbox.proxy import (
     Uncrossable,
     _Table,
     exports_of,
+    recv_msg,
     send_msg,
     serve_calls,
 )
@@ -53,9 +57,15 @@ def helper_classes(ns: dict[str, Any]) -> dict[str, type]:
     }
 
 
+GO = {"go": True}  # the runner to the candidate's process: its setup is over
+
+
 def run_candidate(req: dict[str, Any], ctl_fd: int) -> int:
     """The candidate's process: load, report exports, serve calls. Returns the exit code."""
     ctl = socket.socket(fileno=ctl_fd)
+    # Nothing of the candidate runs before the runner's trusted setup is over (see `run_tests`).
+    if recv_msg(ctl, 64) != GO:  # the setup failed and the runner has ended
+        return 1
     ns = new_namespace("solution")
     try:
         exec(req["_shared"], ns)
@@ -107,7 +117,11 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
     # KeyboardInterrupt would read as the task's own failure. Other signals kill or stop the
     # runner, which fails the sample.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ctl = socket.socket(fileno=ctl_fd)
     ns = new_namespace("__main__")
+    # The setup runs before the candidate's code does: a failure here is the task's, so no
+    # process of the candidate (same uid, same work dir) may be there to cause it (a file the
+    # setup writes made a directory, the work dir made read-only, the runner stopped until then).
     for what, code in (("setup", req["_shared"]), ("setup", req["_setup"])):
         try:
             if isinstance(code, BaseException):
@@ -116,10 +130,12 @@ def run_tests(req: dict[str, Any], chan: Channel, ctl_fd: int) -> int:
         except BaseException as exc:  # noqa: BLE001 (trusted code failing is the task's fault)
             send(t="load_error", error=f"{what}: {error_text(exc)}", fault="task")
             return 1
+    with contextlib.suppress(OSError):  # gone: `Connection.loaded` says so
+        send_msg(ctl, GO)  # the candidate's process waits for this before it runs anything
     classes = helper_classes(ns)
     keep = set(req.get("keep") or ())
     trusted_names = set(ns) - keep
-    conn = Connection(socket.socket(fileno=ctl_fd), classes, int(req["value_bytes"]))
+    conn = Connection(ctl, classes, int(req["value_bytes"]))
     try:
         loaded = conn.loaded()
     except CandidateError as exc:

@@ -1,6 +1,6 @@
 """Verdicts: a status, a reason and mode-specific fields from how a child ended and what it said.
 
-Stdlib-only (shipped into the sandbox). Runs in the zygote, never in the program's process: the
+Stdlib-only (shipped into the sandbox). Runs in the supervisor (or the zygote), never in the program's process: the
 program's only say is what it wrote on its nonce-tagged channel, parsed here.
 """
 
@@ -306,11 +306,12 @@ def tests_verdict(
         out["reason"] = (
             f"{out['reason']} (the candidate's process was killed by {signame(os.WTERMSIG(cand_status))})"
         )
+    failing = [r for r in results if not r["ok"]]
     if out["status"] == "ok":
         out["fault"] = None
-    elif load_fault == "task" or (
-        results and all(r["fault"] == "task" for r in results if not r["ok"])
-    ):
+    elif load_fault == "task" or (failing and all(r["fault"] == "task" for r in failing)):
+        # the test code could not run; a runner that stopped after statements that passed (the
+        # candidate, same uid, killed or stopped it) is no failure of the task's
         out["fault"] = "task"
     else:
         out["fault"] = "candidate"

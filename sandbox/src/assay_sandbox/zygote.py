@@ -1,17 +1,24 @@
-"""The zygote: serves requests, one fork per execution, inside the worker's isolation.
+"""The zygote: the worker's first process inside its isolation, and the supervisor it forks.
 
-Stdlib-only (shipped into the sandbox). Each request is served by a fresh session process
-forked from the zygote (see `Zygote.serve`); one execution's fork, supervision and cleanup are
-`assay_sandbox.executions`. For each execution: pipes for stdin/stdout/stderr plus a
-verdict channel (a Unix socket whose reader sees the writer's pid), one ``fork``; the child drops
-to the sandbox uid (`assay_sandbox.child`) and runs a runner (`assay_sandbox.runners`); the
-zygote supervises it (`assay_sandbox.supervise`), kills every process left, empties the work dir
-(`assay_sandbox.cleanup`), checks that it is clean again, and answers with the verdict
-(`assay_sandbox.verdicts`). A ``tests`` request forks two processes: the candidate's and a
-trusted test runner that reaches it through proxies (`assay_sandbox.testrun`).
+Stdlib-only (shipped into the sandbox). The zygote preloads the modules programs use, installs
+the seccomp filter, then (`Zygote.serve`):
+
+- where programs run under a uid of their own, forks the *supervisor* before it reads anything
+  of a request, and from then on only forks standby children on the supervisor's word and reaps
+  (`assay_sandbox.standby.Factory`). The supervisor reads the requests, compiles them, hands
+  each execution to a standby, supervises it (`assay_sandbox.supervise`), answers with the
+  verdict (`assay_sandbox.verdicts`), then kills every process of the sandbox uid and empties
+  the work dir (`assay_sandbox.cleanup`). Every program runs in a fork of the zygote, whose heap
+  never held a request: no candidate can find another sample's program or tests in its memory,
+  not even as freed bytes. A ``tests`` request runs two standbys: the candidate's, and a
+  trusted test runner that reaches it through proxies (`assay_sandbox.testrun`);
+- where programs share the zygote's uid (the docker backend), and could signal a supervisor,
+  serves requests itself, one fork per execution.
 
 A worker whose health check fails after an execution (a work dir it could not empty, a process
-that survived) says so in its answer (``health``) and exits; the pool replaces it.
+that survived) says so in its answer (``health``), and the pool replaces it; where the check
+runs after the answer, the next answer says so, with ``retry``: the pool sends that request to
+another worker.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import contextlib
 import gc
 import os
 import signal
+import socket
 import sys
 import time
 from typing import Any
@@ -30,7 +38,7 @@ from assay_sandbox.cleanup import kill_all, try_compile
 from assay_sandbox.executions import Executions
 from assay_sandbox.framing import read_frame, write_frame
 from assay_sandbox.runners import error_text
-from assay_sandbox.supervise import execution_pipes
+from assay_sandbox.standby import Factory, Standbys
 
 PRELOAD = [
     "math",
@@ -68,14 +76,14 @@ class Zygote(Executions):
         self.layers, self.notes = layers, notes
         self.follow_pending = False  # a tests request's second frame is still unread
         self.sick: str | None = None  # set when the last execution left the worker unclean
-        self.baton: int | None = None  # a session's "done, fork the next one" pipe (see `serve`)
-        self.reaped: int | None = None  # EOF once the zygote has reaped the session before
+        self.unclean: str | None = None  # found after an answer: the next request is refused
         self.dirty: list[str] = []  # work dirs of executions not cleaned yet (see `tidy`)
-        self.spare: tuple[tuple[int, int], ...] | None = None  # the next execution's pipes
+        self.unreaped = False  # an execution's processes are left to kill after the answer
+        self.standbys: Standbys | None = None  # the supervisor's (see `serve`)
         self.pid_ns = os.getpid() == 1
         self.uid = cfg.get("run_uid")
-        # Sessions (see `serve`) need programs that cannot signal them: another uid.
-        self.sessions = self.uid is not None and self.uid != os.geteuid()
+        # A supervisor (see `serve`) needs programs that cannot signal it: another uid.
+        self.supervised = self.uid is not None and self.uid != os.geteuid()
         self.gid = cfg.get("run_gid")
         self.work = cfg.get("work", "/sandbox")
         # One private work dir for the life of the worker, emptied after every execution.
@@ -120,65 +128,36 @@ class Zygote(Executions):
 
     # -- main loop ---------------------------------------------------------------------------
     def serve(self) -> None:
-        """Answer requests, each in a fresh *session* process forked before anything of the
-        request is read: the zygote's heap never holds a program or test text, so no later
-        candidate (forked from a session, itself fresh from the zygote) can find an earlier
-        sample's program or tests in its memory, not even as freed bytes. Where programs run
-        under the zygote's own uid (the docker backend) they could kill a session, so requests
-        are served in the zygote itself there (and earlier programs' text may linger).
-
-        The next session is forked as soon as the current one says (one byte on its *baton*
-        pipe) that every process of its request is dead and the request stream is no longer
-        read by it or its children: the fork then overlaps the current session's cleanup and the
-        answer's trip to the client, and the next session is already waiting when the next
-        request comes (which it cannot before this answer). It runs no program before the
-        zygote has reaped the session before it (EOF on its *reaped* pipe), so a program only
-        ever sees the zygote, its own session and its own processes. A session that says
-        nothing (the stream ended, an exit was asked, the server failed), or that finds the
-        worker unclean after passing the baton (exit code 3), ends the worker.
-        """
+        """Answer requests (see the module docstring): through a supervisor, or here."""
         write_frame(self.out_fd, {"op": "ready", "isolation": self.isolation, "notes": self.notes})
-        if not self.sessions:  # programs share our uid (docker): they could kill a session
+        if not self.supervised:  # programs share our uid (docker): they could kill a supervisor
             while self.serve_one() == 0:
                 pass
             return
-        previous = 0
-        while True:
-            baton_r, baton_w = os.pipe()
-            reaped_r, reaped_w = os.pipe()
-            session = os.fork()
-            if session == 0:
-                code = 3
-                try:
-                    os.close(baton_r)
-                    os.close(reaped_w)
-                    self.baton, self.reaped = baton_w, reaped_r
-                    jail.prctl(jail.PR_SET_CHILD_SUBREAPER, 1)  # orphans of the run come here
-                    code = self.serve_one()
-                finally:
-                    os._exit(code)
-            os.close(baton_w)
-            os.close(reaped_r)
-            if previous:  # it has answered by now, or is about to: reap it
-                with contextlib.suppress(ChildProcessError):
-                    _, status = os.waitpid(previous, 0)
-                    if os.waitstatus_to_exitcode(status) == 3:
-                        return  # it found the worker unclean after passing the baton: end
-            os.close(reaped_w)  # the new session may run programs now: no other session is left
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        supervisor = os.fork()
+        if supervisor == 0:
+            code = 3
             try:
-                go = os.read(baton_r, 1)
+                ours.close()
+                self.standbys = Standbys(theirs)
+                self.standbys.top_up()
+                while (code := self.serve_one()) == 0:
+                    pass
             finally:
-                os.close(baton_r)
-            if go != b"c":  # the stream ended, an exit was asked, or the worker is unclean
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(session, 0)
-                return
-            previous = session
+                os._exit(code)
+        theirs.close()
+        os.close(self.in_fd)
+        os.close(self.out_fd)
+        Factory(self, ours, supervisor).run()
 
     def serve_one(self) -> int:
-        """One request, in a session process: 0 to go on, 2 at the end, 3 when unclean."""
-        if self.sessions:  # made while waiting for the request, off its path
-            self.spare = execution_pipes()
+        """One request: 0 to go on, 2 at the end, 3 when unclean.
+
+        The supervisor answers before the cleanup (`tidy`), which ends before it reads the next
+        request. A cleanup that fails then is reported with the next answer, which runs
+        nothing and asks for a ``retry`` on a healthy worker.
+        """
         try:
             req = read_frame(self.in_fd)
         except (OSError, ValueError):
@@ -188,37 +167,61 @@ class Zygote(Executions):
         t0 = time.monotonic()
         self.sick = None
         self.follow_pending = req.get("_follow") is True
-        try:
-            resp = self.handle(req)
-        except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
-            resp = {
+        if self.unclean:
+            resp: dict[str, Any] = {
                 "status": "error",
                 "fault": "sandbox",
-                "reason": f"sandbox server: {error_text(exc)}",
+                "reason": f"this worker became unclean ({self.unclean}); run elsewhere",
+                "retry": True,
             }
-            self.sick = f"the server raised {type(exc).__name__}"
-            with contextlib.suppress(Exception):
-                kill_all(self.pid_ns)
+            self.sick = self.unclean
+        else:
+            try:
+                resp = self.handle(req)
+            except Exception as exc:  # noqa: BLE001 (the sandbox itself failed: say so, then be replaced)
+                resp = {
+                    "status": "error",
+                    "fault": "sandbox",
+                    "reason": f"sandbox server: {error_text(exc)}",
+                }
+                self.sick = f"the server raised {type(exc).__name__}"
+                with contextlib.suppress(Exception):
+                    self.kill_everything()
         if self.follow_pending:  # no test runner read the test code: skip it unseen
             try:
                 self.discard_follow()
             except (OSError, ValueError):
                 return 3
         resp.setdefault("duration_s", time.monotonic() - t0)
-        if not self.sick and self.baton is not None:
-            # Every process of the request is dead and the request stream read: the next
-            # session may be forked now, while this one tidies up and answers.
-            os.write(self.baton, b"c")
+        resp["id"] = req.get("id")
+        resp["isolation"] = self.isolation
+        if self.standbys is not None and not self.sick:
+            self.answer(resp)
+            self.tidy_safely()
+            self.unclean = self.sick
+            self.standbys.top_up()
+            return 0
+        self.tidy_safely()
+        self.answer(resp)
+        return 3 if self.sick else 0
+
+    def kill_everything(self) -> None:
+        if self.standbys is not None:
+            self.unreaped = True
+            self.reap()
+        else:
+            kill_all(self.pid_ns)
+
+    def answer(self, resp: dict[str, Any]) -> None:
+        if self.sick:
+            resp["health"] = self.sick
+        write_frame(self.out_fd, resp)
+
+    def tidy_safely(self) -> None:
         try:
             self.tidy()
         except Exception as exc:  # noqa: BLE001 (cleanup itself failed: be replaced)
             self.sick = self.sick or f"cleanup raised {type(exc).__name__}"
-        resp["id"] = req.get("id")
-        resp["isolation"] = self.isolation
-        if self.sick:
-            resp["health"] = self.sick
-        write_frame(self.out_fd, resp)
-        return 3 if self.sick else 0
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("op") == "ping":

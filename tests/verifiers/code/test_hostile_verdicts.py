@@ -364,7 +364,10 @@ def test_nothing_is_left_afterwards(scored: dict, reward: CodeReward) -> None:
         "def rows(n):\n    return len(open('/proc/sysvipc/' + n).read().splitlines()) - 1\n"
         "mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []\n"
         "st = os.statvfs('.')\n"
-        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getppid(), os.getpid())]\n"
+        "def uid(p):\n    return int(open(f'/proc/{p}/status').read().split('Uid:')[1].split()[0])\n"
+        # Processes of the sandbox uid besides this one (the worker's own, the zygote, the
+        # supervisor and the standbys waiting for a request, run as another uid).
+        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid() and uid(p) == os.getuid()]\n"
         "print(rows('shm'), rows('msg'), rows('sem'), mq, os.listdir('.'),\n"
         "      (st.f_blocks - st.f_bfree) * st.f_frsize, procs)\n"
     )

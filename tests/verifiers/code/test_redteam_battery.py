@@ -798,7 +798,10 @@ def test_the_next_sample_and_the_host_are_clean(
         "import os\n"
         "def rows(n):\n    return len(open('/proc/sysvipc/' + n).read().splitlines()) - 1\n"
         "mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []\n"
-        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getppid(), os.getpid())]\n"
+        "def uid(p):\n    return int(open(f'/proc/{p}/status').read().split('Uid:')[1].split()[0])\n"
+        # Processes of the sandbox uid besides this one (the zygote, the supervisor and the
+        # standbys waiting for a request run as another uid).
+        "procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid() and uid(p) == os.getuid()]\n"
         "print(rows('shm'), rows('msg'), rows('sem'), mq, os.listdir('.'), procs)\n"
     )
     for reward in rewards["made"].values():

@@ -1017,8 +1017,11 @@ PROBE = (
     "import os\n"
     "def rows(n):\n    return len(open('/proc/sysvipc/' + n).read().splitlines()) - 1\n"
     "def ls(d):\n    return sorted(os.listdir(d)) if os.path.isdir(d) else []\n"
+    "def uid(p):\n    return int(open(f'/proc/{p}/status').read().split('Uid:')[1].split()[0])\n"
+    # Processes of the sandbox uid besides this one (the zygote, the supervisor and the
+    # standbys waiting for a request run as another uid).
     "procs = [p for p in os.listdir('/proc')\n"
-    "         if p.isdigit() and int(p) not in (1, os.getppid(), os.getpid())]\n"
+    "         if p.isdigit() and int(p) != os.getpid() and uid(p) == os.getuid()]\n"
     "print(rows('shm'), rows('msg'), rows('sem'), ls('/dev/mqueue'), ls('/dev/shm'), ls('/tmp'),\n"
     "      ls('.'), procs)\n"
 )
