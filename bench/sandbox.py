@@ -3,9 +3,9 @@
 One run, same machine, same HumanEval-style workload (a completion plus a ``check`` function):
 
 - ``assay process``: `SandboxPool` (process backend, 2 workers: namespaces + seccomp + rlimits),
-  ``run_statements`` (one fork of a warm zygote per execution);
+  ``run_statements`` (one standby child per execution, forked ahead by the worker's zygote);
 - ``assay tests``: the same pool, ``run_tests`` (what the ``code`` reward runs for ``check``
-  tests: two forks per execution, the candidate's process and a trusted test runner that calls it
+  tests: two standbys per execution, the candidate's process and a trusted test runner that calls it
   through proxies);
 - ``assay docker``: the same in 2 warm worker containers (only if a Docker engine answers:
   ``--docker-url`` or the environment's ``DOCKER_HOST``);
