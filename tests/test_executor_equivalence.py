@@ -174,10 +174,11 @@ def test_same_results_inline_thread_process(
     except assay.UnknownNameError:
         pytest.skip(f"{name}: its package is not installed here")
     if options in ("rm", "prm", "online") and not os.environ.get("ASSAY_EQUIVALENCE_CHILD"):
-        # torch's OpenMP pool is not fork-safe: once any earlier test in this process has run
-        # torch on threads, a forked worker spins forever (docs/pipelines.md, "Executors"). The
-        # torch cases therefore run in a fresh interpreter, where one torch thread is set first.
-        env = {**os.environ, "ASSAY_EQUIVALENCE_CHILD": "1"}
+        # torch is not fork-safe once it has run on other threads: a forked worker can spin
+        # forever in OpenMP or in MKL's allocator (docs/pipelines.md, "Executors"). The torch
+        # cases therefore run in a fresh interpreter with OMP_NUM_THREADS=1, and the process
+        # executor runs before the thread executor (below).
+        env = {**os.environ, "ASSAY_EQUIVALENCE_CHILD": "1", "OMP_NUM_THREADS": "1"}
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid]
         done = subprocess.run(
             cmd, cwd=request.config.rootpath, env=env, capture_output=True, text=True, timeout=600
@@ -189,7 +190,10 @@ def test_same_results_inline_thread_process(
     spec_rows = [*extra, {"use": name, "name": "under_test", "with": {}}]
     rows = batch()
     tables = {}
-    for executor in ("inline", "thread", "process"):
+    # The process executor forks before the thread executor has run anything on other threads:
+    # a fork after torch ran sgemm on the thread executor's threads once spun forever in MKL's
+    # allocator (`mkl_serv_allocate`), OMP_NUM_THREADS=1 or not.
+    for executor in ("inline", "process", "thread"):
         comps = [assay.Component(assay.get_reward(r["use"]), name=r["use"]) for r in spec_rows[:-1]]
         comps.append(assay.Component(assay.get_reward(name, **opts), name="under_test"))
         with assay.Pipeline(comps) as pipe:
