@@ -37,7 +37,7 @@ from typing import Any
 from assay_sandbox import runners, testrun
 from assay_sandbox.child import detach, set_limits, settle, switch_uid
 from assay_sandbox.runners import Channel, error_text, flush, send_end
-from assay_sandbox.supervise import big_pipe, channel_pair
+from assay_sandbox.supervise import execution_pipes
 
 MAX_STATUSES = 4096  # exit statuses kept for the supervisor to ask about, newest last
 
@@ -198,8 +198,7 @@ class Factory:
         self.ours.add(pid)
 
     def fork_standby(self) -> None:
-        (in_r, in_w), (out_r, out_w), (err_r, err_w) = big_pipe(), big_pipe(), big_pipe()
-        ch_r, ch_w = channel_pair()
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (ch_r, ch_w) = execution_pipes()
         end_r, end_w = os.pipe()
         go_s, go_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # The worker's own work dir, or none yet: a fresh one comes with the payload.

@@ -189,8 +189,7 @@ def big_pipe() -> tuple[int, int]:
 def execution_pipes() -> tuple[tuple[int, int], ...]:
     """stdin, stdout and stderr pipes and a verdict channel: one execution's (read, write) pairs.
 
-    A session makes its first execution's while it waits for its request, off the request's
-    path (see `assay_sandbox.zygote`)."""
+    The zygote makes a standby's while no request waits for it (see `assay_sandbox.standby`)."""
     return big_pipe(), big_pipe(), big_pipe(), channel_pair()
 
 
